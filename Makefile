@@ -1,0 +1,96 @@
+# claude-relay - plain Makefile.
+#   make            build build/relay
+#   make run        install missing packages, create .env, build, serve
+#   make test       install missing packages, build (plain + ASan/UBSan), run the whole suite
+#   make SANITIZER=address,undefined   sanitized build in build/san/
+#   make lint fmt-check check-layering config-example bench
+
+CC       ?= cc
+PKGS     := libmicrohttpd hiredis libsodium libcjson libcurl openssl
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual -Wformat=2 -Wvla -fno-common
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
+            -Ilib -Iserver $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifdef SANITIZER
+BUILD    := build/san
+CFLAGS   += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
+LDFLAGS  += -fsanitize=$(SANITIZER)
+else
+BUILD    := build
+endif
+
+LIB_SRC    := $(wildcard lib/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/providers/*.c))
+UNIT_SRC   := $(wildcard test/unit/test_*.c)
+FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
+
+.PHONY: all deps run test unit integration lint fmt-check check-layering config-example \
+        bench clean sanitized
+
+all: $(BUILD)/relay
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/librelay.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/relay: $(BUILD)/server/main.o $(SERVER_OBJ) $(BUILD)/librelay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test_%: $(BUILD)/test/unit/test_%.o $(BUILD)/test/unit/harness.o $(SERVER_OBJ) $(BUILD)/librelay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run.sh
+
+sanitized:
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined all $(UNIT_SRC:test/unit/%.c=build/san/%)
+
+unit: $(UNIT_BIN)
+	@bash scripts/run-unit.sh $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory sanitized
+	@$(MAKE) --no-print-directory check-layering
+	@bash scripts/run-tests.sh
+
+config-example: $(BUILD)/relay
+	$(BUILD)/relay --print-config-example > config.example.env
+
+check-layering:
+	@if grep -nE '#include "(server/|providers/)' lib/*.c lib/*.h; then \
+	    echo "lib/ must not include server/ headers"; exit 1; fi
+	@for h in $$(ls server/*.h | xargs -n1 basename); do \
+	    if grep -n "#include \"$$h\"" lib/*.c lib/*.h; then \
+	        echo "lib/ includes server header $$h"; exit 1; fi; done
+	@echo "check-layering: ok"
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --suppress=missingIncludeSystem -Ilib -Iserver lib server
+
+fmt-check:
+	@clang-format --dry-run --Werror lib/*.c lib/*.h server/*.c server/*.h server/providers/*.c
+
+bench: all
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
