@@ -1,0 +1,31 @@
+# claude-relay: multi-stage build on Debian slim; runs as a non-root user.
+FROM debian:bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        gcc make pkg-config libc6-dev libmicrohttpd-dev libhiredis-dev libsodium-dev \
+        libcjson-dev libcurl4-openssl-dev libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Makefile ./
+COPY lib ./lib
+COPY server ./server
+RUN make -j2 all
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libmicrohttpd12 libhiredis0.14 libsodium23 libcjson1 libcurl4 libssl3 \
+        ca-certificates curl redis-server \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home /app --shell /usr/sbin/nologin relay \
+    && mkdir -p /app/data /app/logs /app/admin-ui && chown -R relay:relay /app
+WORKDIR /app
+COPY --from=build /src/build/relay /usr/local/bin/relay
+COPY admin-ui ./admin-ui
+COPY config.example.env ./
+USER relay
+ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data LOG_DIR=/app/logs
+EXPOSE 3000
+VOLUME ["/app/data", "/app/logs"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
+    CMD curl -fsS "http://127.0.0.1:${PORT}/health" >/dev/null || exit 1
+STOPSIGNAL SIGTERM
+CMD ["relay"]

@@ -1,0 +1,407 @@
+/*
+ * httpc.c - the upstream libcurl multi event loop (see httpc.h).
+ *
+ * DESIGN: one thread owns the multi handle, every easy handle and the epoll
+ * set of watched client sockets. Other threads talk to it only through the
+ * command queue (add / cancel / resume) followed by curl_multi_wakeup, which
+ * is documented as safe from any thread. Transfers are found by id in a
+ * small hash table owned by the loop thread, so a late cancel of a finished
+ * transfer simply finds nothing.
+ *
+ * LOCKING: h->mu guards the command queue and the stop flag. It is a leaf
+ * lock: no callback runs while it is held.
+ */
+#include "compat.h"
+#include "buf.h"
+#include "errs.h"
+#include "httpc.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define XFER_BUCKETS 1024
+#define HDR_MAX (64 * 1024)
+#define HDR_COUNT_MAX 128
+
+enum cmd_type { CMD_ADD = 0, CMD_CANCEL = 1, CMD_RESUME = 2 };
+
+struct xfer {
+    uint64_t id;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;
+    struct httpc_callbacks cb;
+    void *arg;
+    struct buf rhdr; /* response header block: "name\0value\0"... */
+    size_t nrhdr;
+    int watch_fd;
+    bool headers_done;
+    struct httpc *h;
+    struct xfer *next; /* hash bucket chain */
+};
+
+struct cmd {
+    enum cmd_type type;
+    uint64_t id;
+    struct xfer *x;
+    struct cmd *next;
+};
+
+struct httpc {
+    pthread_t thread;
+    CURLM *multi;
+    int epfd;
+    pthread_mutex_t mu; /* guards: cmd_head, cmd_tail, stop */
+    struct cmd *cmd_head, *cmd_tail;
+    bool stop;
+    struct xfer *table[XFER_BUCKETS]; /* loop thread only */
+    atomic_size_t nactive;
+    atomic_uint_fast64_t next_id;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static struct xfer **xfer_slot(struct httpc *h, uint64_t id)
+{
+    struct xfer **p = &h->table[id % XFER_BUCKETS];
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+static void cmd_post(struct httpc *h, enum cmd_type type, uint64_t id, struct xfer *x)
+{
+    struct cmd *c = xcalloc(1, sizeof(*c));
+    c->type = type;
+    c->id = id;
+    c->x = x;
+    pthread_mutex_lock(&h->mu);
+    if (h->cmd_tail)
+        h->cmd_tail->next = c;
+    else
+        h->cmd_head = c;
+    h->cmd_tail = c;
+    pthread_mutex_unlock(&h->mu);
+    curl_multi_wakeup(h->multi);
+}
+
+static void xfer_free(struct xfer *x)
+{
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->hdrs);
+    free(x->body);
+    buf_release(&x->rhdr);
+    free(x);
+}
+
+static void fire_headers(struct xfer *x)
+{
+    if (x->headers_done)
+        return;
+    x->headers_done = true;
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    struct httpc_header hv[HDR_COUNT_MAX];
+    size_t n = 0;
+    for (const char *p = x->rhdr.data; p && n < x->nrhdr; n++) {
+        hv[n].name = p;
+        p += strlen(p) + 1;
+        hv[n].value = p;
+        p += strlen(p) + 1;
+    }
+    if (x->cb.on_headers)
+        x->cb.on_headers(x->arg, (int)status, hv, n);
+}
+
+/* Remove from every structure the loop owns, then report. */
+static void xfer_finish(struct httpc *h, struct xfer *x, int rc, const char *msg)
+{
+    struct xfer **slot = xfer_slot(h, x->id);
+    if (*slot == x)
+        *slot = x->next;
+    if (x->watch_fd >= 0)
+        epoll_ctl(h->epfd, EPOLL_CTL_DEL, x->watch_fd, NULL);
+    curl_multi_remove_handle(h->multi, x->easy);
+    atomic_fetch_sub(&h->nactive, 1);
+    if (rc == 0)
+        fire_headers(x); /* a response with no body still has headers */
+    x->cb.on_done(x->arg, rc, msg);
+    xfer_free(x);
+}
+
+static size_t on_header_line(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct xfer *x = userp;
+    size_t len = size * nmemb;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        buf_reset(&x->rhdr); /* a new response (1xx or redirect): start over */
+        x->nrhdr = 0;
+        return len;
+    }
+    if (len <= 2) { /* blank line: end of a header block */
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200)
+            fire_headers(x);
+        return len;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (!colon || x->nrhdr >= HDR_COUNT_MAX)
+        return len;
+    size_t nlen = (size_t)(colon - data);
+    const char *v = colon + 1;
+    const char *end = data + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    if (buf_append(&x->rhdr, data, nlen) || buf_append(&x->rhdr, "", 1) ||
+        buf_append(&x->rhdr, v, (size_t)(end - v)) || buf_append(&x->rhdr, "", 1))
+        return 0; /* header block too large: abort the transfer */
+    x->nrhdr++;
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct xfer *x = userp;
+    size_t len = size * nmemb;
+    fire_headers(x);
+    if (x->cb.on_data && x->cb.on_data(x->arg, data, len) == HTTPC_PAUSE)
+        return CURL_WRITEFUNC_PAUSE;
+    return len;
+}
+
+static int set_headers(struct xfer *x, const char *const *headers)
+{
+    for (size_t i = 0; headers && headers[i]; i++)
+        x->hdrs = curl_slist_append(x->hdrs, headers[i]);
+    /* No "Expect: 100-continue" round trip for large bodies. */
+    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+    return curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) == CURLE_OK ? 0 : -ERR_INVAL;
+}
+
+static int xfer_setup(struct xfer *x, const struct httpc_request *req)
+{
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    if (req->body) {
+        x->body = xmalloc(req->body_len + 1);
+        memcpy(x->body, req->body, req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (req->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header_line);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    return set_headers(x, req->headers);
+}
+
+uint64_t httpc_submit(struct httpc *h, const struct httpc_request *req,
+                      const struct httpc_callbacks *cb, void *arg)
+{
+    struct xfer *x = xcalloc(1, sizeof(*x));
+    x->id = atomic_fetch_add(&h->next_id, 1);
+    x->cb = *cb;
+    x->arg = arg;
+    x->h = h;
+    x->watch_fd = req->watch_fd;
+    buf_init(&x->rhdr, HDR_MAX);
+    x->easy = curl_easy_init();
+    BUG_ON(!x->easy);
+    if (xfer_setup(x, req) != 0)
+        log_warn("httpc", "could not set request headers id=%llu", (unsigned long long)x->id);
+    atomic_fetch_add(&h->nactive, 1);
+    uint64_t id = x->id;
+    cmd_post(h, CMD_ADD, id, x);
+    return id;
+}
+
+void httpc_cancel(struct httpc *h, uint64_t id)
+{
+    cmd_post(h, CMD_CANCEL, id, NULL);
+}
+
+void httpc_resume(struct httpc *h, uint64_t id)
+{
+    cmd_post(h, CMD_RESUME, id, NULL);
+}
+
+size_t httpc_active(struct httpc *h)
+{
+    return atomic_load(&h->nactive);
+}
+
+static void loop_add(struct httpc *h, struct xfer *x)
+{
+    struct xfer **slot = &h->table[x->id % XFER_BUCKETS];
+    x->next = *slot;
+    *slot = x;
+    if (x->watch_fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = x->id};
+        if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, x->watch_fd, &ev) != 0 &&
+            epoll_ctl(h->epfd, EPOLL_CTL_MOD, x->watch_fd, &ev) != 0)
+            x->watch_fd = -1;
+    }
+    curl_multi_add_handle(h->multi, x->easy);
+}
+
+static void loop_commands(struct httpc *h, bool *stop)
+{
+    pthread_mutex_lock(&h->mu);
+    struct cmd *c = h->cmd_head;
+    h->cmd_head = h->cmd_tail = NULL;
+    *stop = h->stop;
+    pthread_mutex_unlock(&h->mu);
+    while (c) {
+        struct cmd *next = c->next;
+        struct xfer *x = c->type == CMD_ADD ? c->x : *xfer_slot(h, c->id);
+        if (c->type == CMD_ADD)
+            loop_add(h, x);
+        else if (x && c->type == CMD_CANCEL)
+            xfer_finish(h, x, -ERR_CLOSED, "cancelled");
+        else if (x && c->type == CMD_RESUME)
+            curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        free(c);
+        c = next;
+    }
+}
+
+static int map_curl_error(CURLcode rc, bool got_headers)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return 0;
+    case CURLE_OPERATION_TIMEDOUT:
+        return -ERR_TIMEOUT;
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+        return -ERR_CLOSED;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_PROXY:
+        return got_headers ? -ERR_IO : -ERR_UPSTREAM;
+    default:
+        return got_headers ? -ERR_IO : -ERR_UPSTREAM;
+    }
+}
+
+static void loop_done(struct httpc *h)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode rc = m->data.result;
+        bool got = x->headers_done;
+        xfer_finish(h, x, map_curl_error(rc, got), curl_easy_strerror(rc));
+    }
+}
+
+static void loop_hangups(struct httpc *h)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(h->epfd, evs, 64, 0);
+    for (int i = 0; i < n; i++) {
+        struct xfer *x = *xfer_slot(h, evs[i].data.u64);
+        if (x)
+            xfer_finish(h, x, -ERR_CLOSED, "client disconnected");
+    }
+}
+
+static void loop_drain_all(struct httpc *h)
+{
+    for (size_t b = 0; b < XFER_BUCKETS; b++)
+        while (h->table[b])
+            xfer_finish(h, h->table[b], -ERR_CLOSED, "shutting down");
+}
+
+static void *loop_main(void *arg)
+{
+    struct httpc *h = arg;
+    bool stop = false;
+    while (!stop) {
+        loop_commands(h, &stop);
+        int running = 0;
+        curl_multi_perform(h->multi, &running);
+        loop_done(h);
+        struct curl_waitfd extra = {.fd = h->epfd, .events = CURL_WAIT_POLLIN};
+        curl_multi_poll(h->multi, &extra, 1, 1000, NULL);
+        if (extra.revents)
+            loop_hangups(h);
+    }
+    loop_commands(h, &stop); /* adds that raced with stop are finished below */
+    loop_drain_all(h);
+    return NULL;
+}
+
+int httpc_new(struct httpc **out)
+{
+    pthread_once(&curl_once, curl_init_once);
+    struct httpc *h = xcalloc(1, sizeof(*h));
+    pthread_mutex_init(&h->mu, NULL);
+    atomic_init(&h->next_id, 1);
+    h->multi = curl_multi_init();
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!h->multi || h->epfd < 0)
+        goto fail;
+    curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    if (pthread_create(&h->thread, NULL, loop_main, h) != 0)
+        goto fail;
+    pthread_setname_np(h->thread, "upstream");
+    *out = h;
+    return 0;
+fail:
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    if (h->epfd >= 0)
+        close(h->epfd);
+    free(h);
+    return -ERR_IO;
+}
+
+void httpc_free(struct httpc *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = true;
+    pthread_mutex_unlock(&h->mu);
+    curl_multi_wakeup(h->multi);
+    pthread_join(h->thread, NULL);
+    curl_multi_cleanup(h->multi);
+    close(h->epfd);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

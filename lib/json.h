@@ -1,0 +1,31 @@
+/*
+ * json.h - cJSON helpers: bounded parsing, typed getters with defaults, and
+ * small builders. Getters never fail: a missing or mistyped member gives the
+ * default. Ownership follows cJSON: whoever parsed or created deletes.
+ */
+#ifndef RELAY_JSON_H
+#define RELAY_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#define JSON_MAX_DEPTH 64
+
+/* Parse len bytes; NULL if invalid, nested deeper than max_depth, or not an
+ * object/array when require_container. Never reads past len. */
+cJSON *json_parse(const char *data, size_t len, int max_depth, bool require_container);
+/* Nesting depth of a text without parsing (brackets outside strings). */
+int json_depth(const char *data, size_t len);
+
+const char *json_str(const cJSON *obj, const char *name, const char *dflt);
+long long json_int(const cJSON *obj, const char *name, long long dflt);
+double json_num(const cJSON *obj, const char *name, double dflt);
+bool json_bool(const cJSON *obj, const char *name, bool dflt);
+/* Member lookup by case-sensitive name; NULL when absent. */
+const cJSON *json_get(const cJSON *obj, const char *name);
+/* Render compactly; malloc'd (free()). */
+char *json_print(const cJSON *item);
+
+#endif

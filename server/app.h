@@ -1,0 +1,40 @@
+/*
+ * app.h - the process context handed to every handler: configuration and
+ * the long-lived subsystems. Built by main.c before serving, torn down after;
+ * the pointers never change while requests run. Each subsystem does its own
+ * locking (see docs/architecture.md for the lock order).
+ */
+#ifndef RELAY_APP_H
+#define RELAY_APP_H
+
+#include <stdatomic.h>
+#include <time.h>
+
+struct relay_config;
+struct rds_pool;
+struct secret_box;
+struct httpc;
+struct tpool;
+struct accounts;
+
+struct app_stats {
+    atomic_ullong requests;      /* every HTTP request */
+    atomic_ullong errors;        /* responses >= 500 */
+    atomic_ullong relayed;       /* upstream transfers started */
+    atomic_ullong active_streams; /* streams currently open to clients */
+};
+
+struct app {
+    const struct relay_config *cfg;
+    struct rds_pool *redis;
+    struct secret_box *box;
+    struct httpc *httpc;
+    struct tpool *workers;
+    struct accounts *accounts;
+    struct app_stats stats;
+    time_t started_at;
+    const char *version;
+    int tz_offset_min; /* TIMEZONE_OFFSET in minutes */
+};
+
+#endif

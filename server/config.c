@@ -1,0 +1,178 @@
+/*
+ * config.c - THE table of environment variables (name, type, default,
+ * bounds, help). config.example.env is generated from it
+ * (`relay --print-config-example`) and a test diffs the two.
+ * Names follow the customer's deployment documents.
+ */
+#include "compat.h"
+#include "conf.h"
+#include "config.h"
+#include "errs.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define OFF(f) offsetof(struct relay_config, f)
+#define BIG 2147483647LL
+
+static const char *check_secret32(const char *v)
+{
+    return strlen(v) < 32 ? "must be at least 32 characters" : NULL;
+}
+
+static const char *check_log_level(const char *v)
+{
+    return log_level_parse(v) < 0 ? "expected error, warn, info or debug" : NULL;
+}
+
+static const char *check_prefix(const char *v)
+{
+    if (strlen(v) > 16)
+        return "must be at most 16 characters";
+    for (; *v; v++)
+        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+              *v == '_' || *v == '-'))
+            return "may only contain letters, digits, '_' and '-'";
+    return NULL;
+}
+
+static const char *check_redis_url(const char *v)
+{
+    if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "rediss://", 9) != 0)
+        return "must start with redis:// or rediss://";
+    return NULL;
+}
+
+/* clang-format off */
+static const struct conf_var config_vars[] = {
+    {"PORT", CONF_INT, "3000", 1, 65535, OFF(port), 0, "Server",
+     "TCP port to listen on", NULL},
+    {"HOST", CONF_STR, "0.0.0.0", 0, 0, OFF(host), 0, "Server",
+     "Address to bind (0.0.0.0 = all interfaces, 127.0.0.1 = local only)", NULL},
+    {"TRUST_PROXY", CONF_BOOL, "false", 0, 0, OFF(trust_proxy), 0, "Server",
+     "Take the client address from X-Forwarded-For (behind a reverse proxy)", NULL},
+    {"HTTP_THREADS", CONF_INT, "2", 1, 64, OFF(http_threads), 0, "Server",
+     "libmicrohttpd I/O threads (socket reads and writes only)", NULL},
+    {"WORKER_THREADS", CONF_INT, "0", 0, 256, OFF(worker_threads), 0, "Server",
+     "Request worker threads (0 = 2 per CPU core, at least 4)", NULL},
+    {"MAX_CONNECTIONS", CONF_INT, "10000", 16, 1000000, OFF(max_connections), 0, "Server",
+     "Maximum simultaneous client connections", NULL},
+    {"REQUEST_TIMEOUT", CONF_INT, "600000", 1000, 86400000, OFF(request_timeout_ms), 0, "Server",
+     "Upstream request timeout in milliseconds (whole transfer)", NULL},
+    {"REQUEST_MAX_SIZE_MB", CONF_INT, "100", 1, 1024, OFF(request_max_size_mb), 0, "Server",
+     "Largest accepted request body in MiB (larger: 413)", NULL},
+    {"UPSTREAM_CONNECT_TIMEOUT", CONF_INT, "10000", 100, 600000, OFF(upstream_connect_timeout_ms),
+     0, "Server", "Upstream connect timeout in milliseconds", NULL},
+    {"SHUTDOWN_GRACE_MS", CONF_INT, "10000", 0, 600000, OFF(shutdown_grace_ms), 0, "Server",
+     "On SIGTERM, how long running streams may finish before they are cut", NULL},
+
+    {"JWT_SECRET", CONF_STR, "", 0, 0, OFF(jwt_secret), CONF_SECRET | CONF_REQUIRED, "Security",
+     "Secret for admin session tokens, at least 32 characters (openssl rand -hex 64)",
+     check_secret32},
+    {"ENCRYPTION_KEY", CONF_STR, "", 0, 0, OFF(encryption_key), CONF_SECRET | CONF_REQUIRED,
+     "Security", "Key that seals upstream credentials and hashes API keys, at least 32 "
+     "characters (openssl rand -hex 32)", check_secret32},
+    {"ENCRYPTION_KEY_OLD", CONF_STR, "", 0, 0, OFF(encryption_key_old), CONF_SECRET, "Security",
+     "Previous ENCRYPTION_KEY during a rotation: credentials sealed under it still open",
+     check_secret32},
+    {"API_KEY_PREFIX", CONF_STR, "cr_", 0, 0, OFF(api_key_prefix), 0, "Security",
+     "Prefix of relay-issued API keys", check_prefix},
+    {"ADMIN_USERNAME", CONF_STR, "", 0, 0, OFF(admin_username), 0, "Security",
+     "Admin user name; with ADMIN_PASSWORD it is applied at every start (Render has no disk)",
+     NULL},
+    {"ADMIN_PASSWORD", CONF_STR, "", 0, 0, OFF(admin_password), CONF_SECRET, "Security",
+     "Admin password (at least 8 characters); unset: generated once into data/init.json",
+     NULL},
+    {"ADMIN_SESSION_TIMEOUT", CONF_INT, "86400000", 60000, 2592000000LL,
+     OFF(admin_session_timeout_ms), 0, "Security",
+     "Admin session idle lifetime in milliseconds", NULL},
+    {"LOGIN_MAX_FAILURES", CONF_INT, "10", 1, 1000, OFF(login_max_failures), 0, "Security",
+     "Failed admin logins per client address before it is locked out", NULL},
+    {"LOGIN_LOCKOUT_SECONDS", CONF_INT, "900", 1, 86400, OFF(login_lockout_seconds), 0,
+     "Security", "How long a locked-out address waits", NULL},
+
+    {"REDIS_URL", CONF_STR, "", 0, 0, OFF(redis_url), CONF_SECRET, "Redis",
+     "redis://[user:password@]host:port[/db] or rediss:// for TLS; overrides REDIS_HOST etc.",
+     check_redis_url},
+    {"REDIS_HOST", CONF_STR, "", 0, 0, OFF(redis_host), 0, "Redis",
+     "Redis host; empty (and no REDIS_URL) = start a private redis-server under DATA_DIR",
+     NULL},
+    {"REDIS_PORT", CONF_INT, "6379", 1, 65535, OFF(redis_port), 0, "Redis", "Redis port", NULL},
+    {"REDIS_USERNAME", CONF_STR, "", 0, 0, OFF(redis_username), 0, "Redis",
+     "Redis ACL user name (optional)", NULL},
+    {"REDIS_PASSWORD", CONF_STR, "", 0, 0, OFF(redis_password), CONF_SECRET, "Redis",
+     "Redis password", NULL},
+    {"REDIS_DB", CONF_INT, "0", 0, 15, OFF(redis_db), 0, "Redis", "Redis database number", NULL},
+    {"REDIS_ENABLE_TLS", CONF_BOOL, "false", 0, 0, OFF(redis_enable_tls), 0, "Redis",
+     "Connect to Redis over TLS (Upstash needs true)", NULL},
+    {"REDIS_TLS_CA_FILE", CONF_STR, "", 0, 0, OFF(redis_tls_ca_file), 0, "Redis",
+     "CA bundle for the Redis certificate (default: system CAs)", NULL},
+    {"REDIS_TLS_VERIFY", CONF_BOOL, "true", 0, 0, OFF(redis_tls_verify), 0, "Redis",
+     "Verify the Redis TLS certificate and host name", NULL},
+    {"REDIS_POOL_SIZE", CONF_INT, "0", 0, 512, OFF(redis_pool_size), 0, "Redis",
+     "Redis connections (0 = worker threads + 2)", NULL},
+    {"REDIS_SERVER_BIN", CONF_STR, "redis-server", 0, 0, OFF(redis_server_bin), 0, "Redis",
+     "redis-server binary used for the private instance", NULL},
+
+    {"DATA_DIR", CONF_STR, "data", 0, 0, OFF(data_dir), 0, "Files",
+     "Directory for init.json and the private Redis data", NULL},
+    {"LOG_DIR", CONF_STR, "logs", 0, 0, OFF(log_dir), 0, "Files",
+     "Directory for claude-relay-YYYY-MM-DD.log (empty = stdout only)", NULL},
+
+    {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
+     "error, warn, info or debug", check_log_level},
+    {"TIMEZONE_OFFSET", CONF_INT, "8", -12, 14, OFF(timezone_offset), 0, "Logging and usage",
+     "UTC offset in hours for daily statistics and log file dates", NULL},
+    {"ENABLE_USAGE_STATISTICS", CONF_BOOL, "true", 0, 0, OFF(enable_usage_statistics), 0,
+     "Logging and usage", "Write daily/model/account breakdowns (false: per-key totals only, "
+     "fewer Redis writes)", NULL},
+    {"TOKEN_USAGE_RETENTION", CONF_INT, "30", 1, 3650, OFF(token_usage_retention_days), 0,
+     "Logging and usage", "Days to keep daily usage breakdowns", NULL},
+};
+/* clang-format on */
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+int config_load(struct relay_config **out, struct buf *errors)
+{
+    struct relay_config *cfg = xcalloc(1, sizeof(*cfg));
+    int rc = conf_dotenv_load(".env", errors);
+    if (conf_load(config_vars, ARRAY_SIZE(config_vars), cfg, env_lookup, errors) != 0)
+        rc = -ERR_INVAL;
+    if (rc == 0 && cfg->admin_password[0] && strlen(cfg->admin_password) < 8) {
+        rc = buf_printf(errors, "ADMIN_PASSWORD: must be at least 8 characters\n");
+        rc = -ERR_INVAL;
+    }
+    if (rc != 0) {
+        config_free(cfg);
+        return -ERR_INVAL;
+    }
+    *out = cfg;
+    return 0;
+}
+
+void config_free(struct relay_config *cfg)
+{
+    if (!cfg)
+        return;
+    /* Secrets are wiped before their memory is returned. */
+    char **secrets[] = {&cfg->jwt_secret, &cfg->encryption_key, &cfg->encryption_key_old,
+                        &cfg->admin_password, &cfg->redis_password, &cfg->redis_url};
+    for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
+        if (*secrets[i])
+            memset(*secrets[i], 0, strlen(*secrets[i]));
+    conf_release(config_vars, ARRAY_SIZE(config_vars), cfg);
+    free(cfg);
+}
+
+void config_print_example(FILE *f)
+{
+    conf_print_example(config_vars, ARRAY_SIZE(config_vars), f);
+}
+
+bool config_redis_embedded(const struct relay_config *cfg)
+{
+    return !cfg->redis_url[0] && !cfg->redis_host[0];
+}

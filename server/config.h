@@ -1,0 +1,68 @@
+/*
+ * config.h - the relay's configuration, parsed once from the environment
+ * (and .env) by the table in config.c. After config_load() the struct is
+ * read-only and shared by every thread.
+ */
+#ifndef RELAY_CONFIG_H
+#define RELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+struct relay_config {
+    /* server */
+    long long port;
+    char *host;
+    bool trust_proxy;
+    long long http_threads;
+    long long worker_threads;
+    long long max_connections;
+    long long request_timeout_ms;
+    long long request_max_size_mb;
+    long long upstream_connect_timeout_ms;
+    long long shutdown_grace_ms;
+    /* security */
+    char *jwt_secret;
+    char *encryption_key;
+    char *encryption_key_old;
+    char *api_key_prefix;
+    char *admin_username;
+    char *admin_password;
+    long long admin_session_timeout_ms;
+    long long login_max_failures;
+    long long login_lockout_seconds;
+    /* redis */
+    char *redis_url;
+    char *redis_host;
+    long long redis_port;
+    char *redis_username;
+    char *redis_password;
+    long long redis_db;
+    bool redis_enable_tls;
+    char *redis_tls_ca_file;
+    bool redis_tls_verify;
+    long long redis_pool_size;
+    char *redis_server_bin;
+    /* files */
+    char *data_dir;
+    char *log_dir;
+    /* logging, usage */
+    char *log_level;
+    long long timezone_offset;
+    bool enable_usage_statistics;
+    long long token_usage_retention_days;
+};
+
+/* Load .env (if present in the working directory, without overriding the
+ * environment), then parse every variable. On error returns -ERR_INVAL with
+ * one line per problem in errors; *out is written only on success. */
+int config_load(struct relay_config **out, struct buf *errors) __attribute__((warn_unused_result));
+void config_free(struct relay_config *cfg);
+/* Write config.example.env from the table. */
+void config_print_example(FILE *f);
+/* True when no external Redis is configured (REDIS_URL and REDIS_HOST empty). */
+bool config_redis_embedded(const struct relay_config *cfg);
+
+#endif

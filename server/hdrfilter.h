@@ -1,0 +1,19 @@
+/*
+ * hdrfilter.h - which client request headers may travel upstream.
+ *
+ * An allow-list, not a deny-list: the client's credentials (x-api-key,
+ * authorization, cookies), hop-by-hop headers, Host, Content-Length,
+ * Accept-Encoding (we want identity bodies to read usage) and proxy
+ * headers never reach the upstream.
+ */
+#ifndef RELAY_HDRFILTER_H
+#define RELAY_HDRFILTER_H
+
+#include <stdbool.h>
+
+/* True when a client header may be forwarded to an Anthropic-style upstream. */
+bool hdrfilter_claude(const char *name);
+/* True for hop-by-hop headers (RFC 9110 7.6.1 plus the usual proxies' list). */
+bool hdrfilter_hop_by_hop(const char *name);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * httpd.c - libmicrohttpd glue (see httpd.h).
+ *
+ * Request life: (1) first call: create the reqctx, match the route, check
+ * Content-Length; (2) body chunks: append (bounded); (3) final call: copy
+ * headers and query, suspend, submit to the worker pool; (4) the worker
+ * runs auth + handler, sets the reply, resumes; (5) MHD re-enters the
+ * handler and we queue the reply (or the stream module does).
+ * The completion callback writes the access line and frees everything.
+ */
+#include "compat.h"
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "errors.h"
+#include "errs.h"
+#include "httpd.h"
+#include "json.h"
+#include "log.h"
+#include "reqctx_int.h"
+#include "stream.h"
+#include "tpool.h"
+#include "xmalloc.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#define SMALL_BODY_MAX (1024 * 1024)
+#define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
+
+struct httpd {
+    struct MHD_Daemon *d;
+    struct app *app;
+    atomic_long inflight;
+    atomic_bool closing;
+};
+
+void httpd_decorate(struct MHD_Response *resp, struct reqctx *rq)
+{
+    MHD_add_response_header(resp, "X-Request-ID", rq->id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    for (size_t i = 0; i < rq->rheaders.n; i++)
+        MHD_add_response_header(resp, rq->rheaders.items[i].name, rq->rheaders.items[i].value);
+}
+
+static enum MHD_Result send_reply(struct reqctx *rq)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rq->rlen, rq->rbody ? rq->rbody : (char *)"",
+                                        rq->rbody ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    rq->rbody = NULL; /* owned by the response now */
+    if (rq->ctype && rq->rlen)
+        MHD_add_response_header(resp, "Content-Type", rq->ctype);
+    httpd_decorate(resp, rq);
+    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
+    MHD_destroy_response(resp);
+    atomic_store(&rq->phase, RQ_SENT);
+    return r;
+}
+
+/* Reply at once from the MHD thread (cheap, non-blocking cases only). */
+static enum MHD_Result reply_now(struct reqctx *rq, enum relay_err e, const char *msg)
+{
+    errors_reply(rq, e, msg);
+    return send_reply(rq);
+}
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    UNUSED(kind);
+    kvlist_add(cls, key, value);
+    return MHD_YES;
+}
+
+static void collect_request(struct httpd *h, struct reqctx *rq)
+{
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_kv, &rq->headers);
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, collect_kv, &rq->query);
+    const char *xff = reqctx_header(rq, "x-forwarded-for");
+    if (h->app->cfg->trust_proxy && xff && *xff) {
+        size_t n = strcspn(xff, ", ");
+        snprintf(rq->client_ip, sizeof(rq->client_ip), "%.*s", (int)n, xff);
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  rq->client_ip, sizeof(rq->client_ip));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  rq->client_ip, sizeof(rq->client_ip));
+}
+
+static void run_handler(void *arg)
+{
+    struct reqctx *rq = arg;
+    log_set_reqid(rq->id);
+    const struct route *r = rq->match.route;
+    if (r->auth != AUTH_ADMIN || auth_admin_check(rq))
+        r->handler(rq);
+    log_set_reqid(NULL);
+    if (rq->stream) {
+        stream_arm(rq->stream); /* rq may be gone after this */
+        return;
+    }
+    if (!reqctx_has_reply(rq))
+        errors_reply(rq, RERR_INTERNAL, NULL);
+    atomic_store(&rq->phase, RQ_READY);
+    MHD_resume_connection(rq->conn);
+}
+
+static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
+{
+    if (atomic_load(&h->closing))
+        return reply_now(rq, RERR_UNAVAILABLE, "The relay is shutting down");
+    if (rq->too_large)
+        return reply_now(rq, RERR_TOO_LARGE, NULL);
+    if (rq->match_rc != 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "Route %s %.200s not found", rq->method, rq->path);
+        return reply_now(rq, rq->match_rc == -ERR_INVAL ? RERR_METHOD : RERR_NOT_FOUND,
+                         rq->match_rc == -ERR_INVAL ? NULL : msg);
+    }
+    collect_request(h, rq);
+    atomic_store(&rq->phase, RQ_WORKING);
+    MHD_suspend_connection(rq->conn);
+    if (tpool_submit(h->app->workers, run_handler, rq) != 0) {
+        errors_reply(rq, RERR_UNAVAILABLE, "The relay is overloaded");
+        atomic_store(&rq->phase, RQ_READY);
+        MHD_resume_connection(rq->conn);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result preflight(struct reqctx *rq)
+{
+    reqctx_set_header(rq, "Access-Control-Allow-Origin", "*");
+    reqctx_set_header(rq, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    reqctx_set_header(rq, "Access-Control-Allow-Headers",
+                      "Content-Type, Authorization, x-api-key, anthropic-version, anthropic-beta, "
+                      "x-admin-token, anthropic-dangerous-direct-browser-access");
+    reqctx_set_header(rq, "Access-Control-Max-Age", "86400");
+    reqctx_reply(rq, 204, NULL, NULL, 0);
+    return send_reply(rq);
+}
+
+static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const char *url,
+                             const char *method, void **con_cls)
+{
+    struct route_match m;
+    int rc = router_match(method, url, &m);
+    size_t max = SMALL_BODY_MAX;
+    if (rc == 0 && m.route->body == BODY_LARGE)
+        max = (size_t)h->app->cfg->request_max_size_mb * 1024 * 1024;
+    struct reqctx *rq = reqctx_new(h->app, conn, method, url, max);
+    rq->match = m;
+    rq->match_rc = rc;
+    *con_cls = rq;
+    atomic_fetch_add(&h->inflight, 1);
+    atomic_fetch_add(&h->app->stats.requests, 1);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    long long len = cl ? strtoll(cl, NULL, 10) : 0;
+    if (len > (long long)max) {
+        rq->too_large = true;
+        if (len - (long long)max > DISCARD_MAX) /* too much to drain politely */
+            return reply_now(rq, RERR_TOO_LARGE, NULL);
+    }
+    return MHD_YES;
+}
+
+static void receive(struct reqctx *rq, const char *data, size_t len)
+{
+    if (rq->too_large)
+        return;
+    if (buf_append(&rq->body, data, len) != 0) {
+        rq->too_large = true;
+        buf_release(&rq->body);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct httpd *h = cls;
+    struct reqctx *rq = *con_cls;
+    UNUSED(version);
+    if (!rq)
+        return begin(h, conn, url, method, con_cls);
+    if (*upload_size) {
+        receive(rq, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    switch (atomic_load(&rq->phase)) {
+    case RQ_RECEIVING:
+        if (strcmp(method, "OPTIONS") == 0)
+            return preflight(rq);
+        return dispatch(h, rq);
+    case RQ_READY:
+        return send_reply(rq);
+    case RQ_STREAM:
+        return stream_respond(rq->stream, rq);
+    default:
+        return MHD_YES;
+    }
+}
+
+static long elapsed_ms(const struct reqctx *rq)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - rq->t0.tv_sec) * 1000 + (now.tv_nsec - rq->t0.tv_nsec) / 1000000;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct httpd *h = cls;
+    struct reqctx *rq = *con_cls;
+    UNUSED(conn);
+    if (!rq)
+        return;
+    if (rq->status >= 500)
+        atomic_fetch_add(&h->app->stats.errors, 1);
+    if (rq->stream)
+        rq->tokens = stream_tokens(rq->stream);
+    if (strcmp(rq->path, "/health") != 0 || rq->status != 200) {
+        log_set_reqid(rq->id);
+        log_info("access", "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld "
+                 "tokens=%lld%s", rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
+                 rq->account_id[0] ? rq->account_id : "-", rq->model[0] ? rq->model : "-",
+                 rq->upstream_status, elapsed_ms(rq), rq->tokens,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+        log_set_reqid(NULL);
+    }
+    if (rq->stream)
+        stream_detach(rq->stream);
+    reqctx_free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    UNUSED(cls);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("httpd", "%s", msg);
+}
+
+static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss, bool *v6)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%lld", cfg->port);
+    if (getaddrinfo(cfg->host, port, &hints, &ai) != 0 || !ai)
+        return -ERR_INVAL;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int httpd_start(struct app *app, struct httpd **out, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    if (bind_addr(app->cfg, &ss, &v6) != 0) {
+        snprintf(err, errlen, "HOST %s is not a numeric IPv4/IPv6 address", app->cfg->host);
+        return -ERR_INVAL;
+    }
+    struct httpd *h = xcalloc(1, sizeof(*h));
+    h->app = app;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    h->d = MHD_start_daemon(
+        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 605u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (!h->d) {
+        snprintf(err, errlen, "cannot listen on %s:%lld (address in use or not permitted)",
+                 app->cfg->host, app->cfg->port);
+        free(h);
+        return -ERR_IO;
+    }
+    *out = h;
+    return 0;
+}
+
+void httpd_quiesce(struct httpd *h)
+{
+    atomic_store(&h->closing, true);
+    MHD_socket fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+long httpd_inflight(struct httpd *h)
+{
+    return atomic_load(&h->inflight);
+}
+
+void httpd_stop(struct httpd *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}

@@ -1,0 +1,39 @@
+/*
+ * keys.h - relay-issued API keys: creation, storage, lookup, admin CRUD.
+ *
+ * A key is API_KEY_PREFIX + 64 hex chars from the OS CSPRNG, shown once at
+ * creation. Redis stores only its keyed hash (secret_keyed_hash, domain
+ * "api-key") in SK_API_KEY_HASH -> id, and the record in SK_API_KEY.
+ */
+#ifndef RELAY_KEYS_H
+#define RELAY_KEYS_H
+
+#include <stdbool.h>
+
+struct app;
+struct rds_conn;
+
+struct api_key {
+    char id[37];
+    char name[101];
+    bool active;
+    bool deleted;
+    long long expires_at_ms; /* 0 = never */
+};
+
+enum key_check {
+    KEY_OK = 0,
+    KEY_MISSING = 1,  /* no key in the request */
+    KEY_INVALID = 2,  /* wrong format or unknown */
+    KEY_DISABLED = 3, /* isActive false or deleted */
+    KEY_EXPIRED = 4,
+    KEY_BACKEND = 5, /* Redis unavailable */
+};
+
+/* Look a plaintext key up (one Redis round trip) and check it is usable.
+ * Writes *out only for KEY_OK. The plaintext is compared through its keyed
+ * hash only; it is never logged. Thread-safe (c is the caller's connection). */
+enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char *plaintext,
+                                 struct api_key *out);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * claude_console.c - Claude Console accounts: an Anthropic-compatible base
+ * URL plus an API key (crs-relay-spec 6.2). The body is forwarded byte for
+ * byte; the client's allowed headers are kept; the account's key replaces
+ * the client's (x-api-key for sk-ant- keys, Bearer otherwise).
+ */
+#include "compat.h"
+#include "accounts.h"
+#include "hdrfilter.h"
+#include "provider.h"
+#include "reqctx.h"
+#include "xmalloc.h"
+
+#include <strings.h>
+
+#define DEFAULT_VERSION "2023-06-01"
+
+static char *console_url(const char *base, const char *endpoint)
+{
+    size_t len = strlen(base);
+    const char *suffix = "/v1/messages";
+    size_t slen = strlen(suffix);
+    /* A base that already ends in /v1/messages is used as the messages URL. */
+    if (len >= slen && strcmp(base + len - slen, suffix) == 0)
+        len -= slen;
+    if (strcmp(endpoint, "count_tokens") == 0)
+        return xasprintf("%.*s/v1/messages/count_tokens", (int)len, base);
+    return xasprintf("%.*s/v1/messages", (int)len, base);
+}
+
+static void copy_client_headers(const struct reqctx *rq, struct upstream_req *out,
+                                const struct account *acc)
+{
+    for (size_t i = 0; i < reqctx_header_count(rq); i++) {
+        const char *name, *value;
+        reqctx_header_at(rq, i, &name, &value);
+        if (!hdrfilter_claude(name))
+            continue;
+        if (acc->user_agent && strcasecmp(name, "user-agent") == 0)
+            continue;
+        upstream_req_add(out, name, value);
+    }
+}
+
+static int console_build(const struct account *acc, const struct upstream_call *call,
+                         struct upstream_req *out)
+{
+    const struct reqctx *rq = call->rq;
+    out->url = console_url(acc->api_url, call->endpoint);
+    copy_client_headers(rq, out, acc);
+    upstream_req_add(out, "Content-Type", "application/json");
+    if (!reqctx_header(rq, "anthropic-version"))
+        upstream_req_add(out, "anthropic-version", DEFAULT_VERSION);
+    if (acc->user_agent)
+        upstream_req_add(out, "User-Agent", acc->user_agent);
+    else if (!reqctx_header(rq, "user-agent"))
+        upstream_req_add(out, "User-Agent", "claude-relay");
+    if (strncmp(acc->api_key, "sk-ant-", 7) == 0) {
+        upstream_req_add(out, "x-api-key", acc->api_key);
+    } else {
+        char *bearer = xasprintf("Bearer %s", acc->api_key);
+        upstream_req_add(out, "Authorization", bearer);
+        memset(bearer, 0, strlen(bearer));
+        free(bearer);
+    }
+    return 0;
+}
+
+const struct provider provider_claude_console = {
+    .name = "claude-console",
+    .family = "claude",
+    .build = console_build,
+    .usage_event = usage_from_anthropic_event,
+    .usage_body = usage_from_anthropic_body,
+};

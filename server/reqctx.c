@@ -1,0 +1,198 @@
+/*
+ * reqctx.c - per-request state and the accessors handlers use (reqctx.h).
+ * Everything a request allocates is released in reqctx_free(), the one
+ * place, run from the libmicrohttpd completion callback.
+ */
+#include "compat.h"
+#include "app.h"
+#include "config.h"
+#include "json.h"
+#include "reqctx_int.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+#include <strings.h>
+
+void kvlist_add(struct kvlist *l, const char *name, const char *value)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+    }
+    l->items[l->n].name = xstrdup(name);
+    l->items[l->n].value = xstrdup(value ? value : "");
+    l->n++;
+}
+
+const char *kvlist_get(const struct kvlist *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcasecmp(l->items[i].name, name) == 0)
+            return l->items[i].value;
+    return NULL;
+}
+
+void kvlist_release(struct kvlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].name);
+        free(l->items[i].value);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const char *method,
+                          const char *path, size_t body_max)
+{
+    struct reqctx *rq = xcalloc(1, sizeof(*rq));
+    rq->app = app;
+    rq->conn = conn;
+    snprintf(rq->method, sizeof(rq->method), "%s", method);
+    rq->path = xstrdup(path);
+    buf_init(&rq->body, body_max);
+    /* 16 hex chars: unique enough to grep, short enough to read. */
+    secret_random_hex(rq->id, 8);
+    clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+    return rq;
+}
+
+void reqctx_free(struct reqctx *rq)
+{
+    if (!rq)
+        return;
+    free(rq->path);
+    kvlist_release(&rq->headers);
+    kvlist_release(&rq->query);
+    kvlist_release(&rq->rheaders);
+    buf_release(&rq->body);
+    cJSON_Delete(rq->json);
+    free(rq->ctype);
+    free(rq->rbody);
+    free(rq->admin);
+    free(rq);
+}
+
+struct app *reqctx_app(const struct reqctx *rq)
+{
+    return rq->app;
+}
+
+const char *reqctx_id(const struct reqctx *rq)
+{
+    return rq->id;
+}
+
+const char *reqctx_method(const struct reqctx *rq)
+{
+    return rq->method;
+}
+
+const char *reqctx_path(const struct reqctx *rq)
+{
+    return rq->path;
+}
+
+const char *reqctx_header(const struct reqctx *rq, const char *name)
+{
+    return kvlist_get(&rq->headers, name);
+}
+
+size_t reqctx_header_count(const struct reqctx *rq)
+{
+    return rq->headers.n;
+}
+
+void reqctx_header_at(const struct reqctx *rq, size_t i, const char **name, const char **value)
+{
+    *name = rq->headers.items[i].name;
+    *value = rq->headers.items[i].value;
+}
+
+const char *reqctx_query(const struct reqctx *rq, const char *name)
+{
+    return kvlist_get(&rq->query, name);
+}
+
+const char *reqctx_param(const struct reqctx *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->match.nparams; i++)
+        if (strcmp(rq->match.params[i].name, name) == 0)
+            return rq->match.params[i].value;
+    return NULL;
+}
+
+const char *reqctx_body(const struct reqctx *rq, size_t *len)
+{
+    if (len)
+        *len = rq->body.len;
+    return rq->body.data ? rq->body.data : "";
+}
+
+struct cJSON *reqctx_json(struct reqctx *rq)
+{
+    if (!rq->json_done) {
+        rq->json_done = true;
+        if (rq->body.len)
+            rq->json = json_parse(rq->body.data, rq->body.len, JSON_MAX_DEPTH, true);
+    }
+    return rq->json;
+}
+
+const char *reqctx_client_ip(const struct reqctx *rq)
+{
+    return rq->client_ip;
+}
+
+void reqctx_set_header(struct reqctx *rq, const char *name, const char *value)
+{
+    kvlist_add(&rq->rheaders, name, value);
+}
+
+void reqctx_reply(struct reqctx *rq, int status, const char *content_type, char *body, size_t len)
+{
+    free(rq->rbody);
+    free(rq->ctype);
+    rq->status = status;
+    rq->ctype = xstrdup(content_type ? content_type : "application/json");
+    rq->rbody = body;
+    rq->rlen = len;
+}
+
+void reqctx_reply_json(struct reqctx *rq, int status, struct cJSON *json)
+{
+    char *text = json_print(json);
+    cJSON_Delete(json);
+    reqctx_reply(rq, status, "application/json", text, strlen(text));
+}
+
+bool reqctx_has_reply(const struct reqctx *rq)
+{
+    return rq->status != 0;
+}
+
+void reqctx_set_admin(struct reqctx *rq, const char *username)
+{
+    free(rq->admin);
+    rq->admin = xstrdup(username);
+}
+
+const char *reqctx_admin(const struct reqctx *rq)
+{
+    return rq->admin;
+}
+
+void reqctx_note_key(struct reqctx *rq, const char *key_id)
+{
+    snprintf(rq->key_id, sizeof(rq->key_id), "%s", key_id ? key_id : "");
+}
+
+void reqctx_note_account(struct reqctx *rq, const char *account_id)
+{
+    snprintf(rq->account_id, sizeof(rq->account_id), "%s", account_id ? account_id : "");
+}
+
+void reqctx_note_model(struct reqctx *rq, const char *model)
+{
+    snprintf(rq->model, sizeof(rq->model), "%s", model ? model : "");
+}

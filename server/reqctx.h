@@ -1,0 +1,62 @@
+/*
+ * reqctx.h - one HTTP request as handlers see it.
+ *
+ * httpd.c creates a reqctx when a request arrives, copies the method, path,
+ * headers, query and (bounded) body into it on the libmicrohttpd thread, then
+ * runs the route handler on a worker thread. The handler reads the request
+ * through these accessors and sets exactly one response (reqctx_reply*), or
+ * hands the request to the stream module (relay). Everything returned by the
+ * accessors is borrowed and lives until the request completes. A reqctx is
+ * used by one thread at a time: never keep it after the handler returns,
+ * except through the stream module.
+ */
+#ifndef RELAY_REQCTX_H
+#define RELAY_REQCTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct reqctx;
+struct app;
+struct cJSON;
+
+struct app *reqctx_app(const struct reqctx *rq);
+/* The request id (also sent as X-Request-ID). */
+const char *reqctx_id(const struct reqctx *rq);
+const char *reqctx_method(const struct reqctx *rq);
+/* The path without query string, as sent. */
+const char *reqctx_path(const struct reqctx *rq);
+/* Case-insensitive header lookup; NULL when absent. */
+const char *reqctx_header(const struct reqctx *rq, const char *name);
+size_t reqctx_header_count(const struct reqctx *rq);
+/* The i-th header in arrival order (names as sent by the client). */
+void reqctx_header_at(const struct reqctx *rq, size_t i, const char **name, const char **value);
+/* Query string argument (decoded) or NULL. */
+const char *reqctx_query(const struct reqctx *rq, const char *name);
+/* Path parameter named in the route pattern (":id" -> "id") or NULL. */
+const char *reqctx_param(const struct reqctx *rq, const char *name);
+/* The raw body (NUL-terminated; len excludes the NUL). */
+const char *reqctx_body(const struct reqctx *rq, size_t *len);
+/* The body parsed as JSON (objects and arrays only, nesting capped at 64).
+ * Parsed once and cached; borrowed. NULL when empty or invalid. */
+struct cJSON *reqctx_json(struct reqctx *rq);
+/* Client address (X-Forwarded-For's first entry when TRUST_PROXY is on). */
+const char *reqctx_client_ip(const struct reqctx *rq);
+
+/* Add a response header (copied). */
+void reqctx_set_header(struct reqctx *rq, const char *name, const char *value);
+/* Set the response. body is taken (malloc'd; freed by the reqctx). */
+void reqctx_reply(struct reqctx *rq, int status, const char *content_type, char *body, size_t len);
+/* Set a JSON response; json is taken and freed. */
+void reqctx_reply_json(struct reqctx *rq, int status, struct cJSON *json);
+bool reqctx_has_reply(const struct reqctx *rq);
+
+/* Identity established by authentication, for handlers and the access log. */
+void reqctx_set_admin(struct reqctx *rq, const char *username);
+const char *reqctx_admin(const struct reqctx *rq);
+/* Access-log notes (copied). */
+void reqctx_note_key(struct reqctx *rq, const char *key_id);
+void reqctx_note_account(struct reqctx *rq, const char *account_id);
+void reqctx_note_model(struct reqctx *rq, const char *model);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * store_keys.h - THE place Redis key names are built.
+ *
+ * Names follow the customer's documented layout (seed 000). Every record
+ * hash carries a field "_v" with its format version (STORE_FORMAT_VERSION).
+ * Use store_key() to format: it fails loudly on truncation instead of
+ * silently writing to the wrong key.
+ */
+#ifndef RELAY_STORE_KEYS_H
+#define RELAY_STORE_KEYS_H
+
+#include <stddef.h>
+
+#define STORE_FORMAT_VERSION "1"
+#define STORE_KEY_MAX 256
+
+/* API keys */
+#define SK_API_KEY "api_key:%s"             /* hash: key record (no plaintext key) */
+#define SK_API_KEY_INDEX "api_key:index"    /* set: all key ids */
+#define SK_API_KEY_HASH "api_key_hash:%s"   /* string: keyed hash of the key -> key id */
+#define SK_API_KEY_USAGE "api_key_usage:%s" /* hash: lifetime token/request counters */
+#define SK_API_KEY_COST "api_key_cost:%s"   /* hash: lifetime cost in micro-USD */
+
+/* Upstream accounts */
+#define SK_CONSOLE_ACCOUNT "claude_console_account:%s"       /* hash: account record */
+#define SK_CONSOLE_ACCOUNT_INDEX "claude_console_account:index" /* set: account ids */
+
+/* Admins and sessions */
+#define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */
+#define SK_SESSION "session:%s"                  /* hash: admin session, by token hash */
+#define SK_LOGIN_FAILURES "login_failures:%s"    /* string counter per client address */
+
+/* Usage statistics */
+#define SK_USAGE_DAILY "usage:daily:%s:%s:%s" /* hash: date, key id, model */
+#define SK_USAGE_ACCOUNT "usage:account:%s:%s" /* hash: account id, date */
+#define SK_USAGE_GLOBAL "usage:global:%s"     /* hash: date */
+
+/* System */
+#define SK_SYSTEM_INFO "system_info" /* hash: last start, version */
+
+/* Format a key name into out (STORE_KEY_MAX bytes). Aborts on truncation:
+ * ids are validated before they reach here, so truncation is a bug. */
+void store_key(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

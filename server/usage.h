@@ -1,0 +1,41 @@
+/*
+ * usage.h - token usage: extraction from Anthropic responses (SSE events
+ * and JSON bodies) and recording per key in Redis in ONE command (a Lua
+ * script incrementing every counter).
+ */
+#ifndef RELAY_USAGE_H
+#define RELAY_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sse.h"
+
+struct app;
+struct rds_conn;
+
+struct usage {
+    long long input;
+    long long output;
+    long long cache_create; /* total, including the 5m/1h split below */
+    long long cache_read;
+    long long eph_5m;
+    long long eph_1h;
+    long long output_done; /* output of messages already finished (internal) */
+    char model[96];
+    bool seen;
+};
+
+/* Feed one SSE event of an Anthropic stream (message_start/message_delta
+ * carry usage; other events are skipped without parsing). */
+void usage_from_anthropic_event(struct usage *u, const struct sse_event *ev);
+/* Read usage from a non-stream Anthropic message body. */
+void usage_from_anthropic_body(struct usage *u, const char *body, size_t len);
+/* input + output + cache creation + cache read. */
+long long usage_total(const struct usage *u);
+/* Add u to the counters of key_id (and, with usage statistics on, the daily,
+ * per-model, per-account and global breakdowns). One Redis command. */
+int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const char *account_id,
+                 const struct usage *u);
+
+#endif
