@@ -1,5 +1,4 @@
 /* xmalloc.c - allocation wrappers that abort on OOM (see xmalloc.h). */
-#define _GNU_SOURCE
 #include "compat.h"
 #include "xmalloc.h"
 

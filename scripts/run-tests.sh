@@ -19,6 +19,10 @@ else
     fail=1
 fi
 
+for v in $(./build/relay --print-config-example | sed -nE 's/^#? ?([A-Z_]+)=.*/\1/p'); do
+    grep -q "\`$v\`" docs/configuration.md || { echo "config: $v is not documented in docs/configuration.md"; fail=1; }
+done
+
 if [[ -x scripts/fuzz-smoke.sh ]]; then
     bash scripts/fuzz-smoke.sh || fail=1
 fi

@@ -16,6 +16,7 @@ struct secret_box;
 struct httpc;
 struct tpool;
 struct accounts;
+struct usage_stats;
 
 struct app_stats {
     atomic_ullong requests;      /* every HTTP request */
@@ -31,6 +32,7 @@ struct app {
     struct httpc *httpc;
     struct tpool *workers;
     struct accounts *accounts;
+    struct usage_stats *usage_stats;
     struct app_stats stats;
     time_t started_at;
     const char *version;

@@ -48,6 +48,7 @@ struct relay_config {
     /* files */
     char *data_dir;
     char *log_dir;
+    char *admin_ui_dir;
     /* logging, usage */
     char *log_level;
     long long timezone_offset;

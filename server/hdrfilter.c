@@ -32,3 +32,17 @@ bool hdrfilter_claude(const char *name)
         return true;
     return in_list(name, allow, ARRAY_SIZE(allow));
 }
+
+bool hdrfilter_in_token_list(const char *list, const char *name)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        if (len == nlen && len && strncasecmp(p, name, len) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}

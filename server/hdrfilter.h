@@ -16,4 +16,8 @@ bool hdrfilter_claude(const char *name);
 /* True for hop-by-hop headers (RFC 9110 7.6.1 plus the usual proxies' list). */
 bool hdrfilter_hop_by_hop(const char *name);
 
+/* True when name appears in a comma-separated token list such as the
+ * Connection header's (those headers are hop-by-hop too). */
+bool hdrfilter_in_token_list(const char *list, const char *name);
+
 #endif

@@ -20,6 +20,7 @@
 #include "secret.h"
 #include "stream.h"
 #include "tpool.h"
+#include "usage_stats.h"
 #include "version.h"
 
 #include <signal.h>
@@ -136,6 +137,7 @@ static void start_all(struct runtime *rt)
     app->version = RELAY_VERSION;
     app->started_at = time(NULL);
     app->tz_offset_min = (int)rt->cfg->timezone_offset * 60;
+    app->usage_stats = usage_stats_new();
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
         (rt->cfg->encryption_key_old[0] &&
@@ -190,6 +192,12 @@ static void stop_all(struct runtime *rt)
     httpc_free(app->httpc);   /* cancels what still runs; usage jobs get queued */
     tpool_free(app->workers); /* runs them: usage is flushed before exit */
     httpd_stop(rt->httpd);
+    struct rds_conn *c = rds_pool_get(app->redis, 2000);
+    if (c) { /* the last breakdowns */
+        usage_stats_flush(app->usage_stats, app, c);
+        rds_pool_put(app->redis, c);
+    }
+    usage_stats_free(app->usage_stats);
     accounts_free(app->accounts);
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "rds.h"
+#include "usage_stats.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -29,12 +30,18 @@ static void job_accounts(struct app *app, struct rds_conn *c)
         log_warn("maint", "account refresh failed");
 }
 
+static void job_usage_flush(struct app *app, struct rds_conn *c)
+{
+    usage_stats_flush(app->usage_stats, app, c);
+}
+
 static const struct {
     const char *name;
     int interval_s;
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
     {"accounts-refresh", 5, job_accounts},
+    {"usage-flush", 2, job_usage_flush},
 };
 
 static void run_due(struct maint *m, time_t *last, time_t now)

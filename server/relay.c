@@ -20,6 +20,7 @@
 #include "stream.h"
 #include "tpool.h"
 #include "usage.h"
+#include "usage_stats.h"
 #include "xmalloc.h"
 #include "config.h"
 
@@ -43,7 +44,7 @@ static const char *client_key(const struct reqctx *rq)
     if (k && *k)
         return k;
     const char *auth = reqctx_header(rq, "authorization");
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
         return auth + 7;
     return NULL;
 }
@@ -111,9 +112,10 @@ static void hook_body(void *arg, int status, const char *body, size_t len)
 static void usage_job(void *arg)
 {
     struct relay_job *job = arg;
+    usage_stats_add(job->app->usage_stats, job->app, job->key_id, job->account_id, &job->usage);
     struct rds_conn *c = rds_pool_get(job->app->redis, REDIS_WAIT_MS);
     if (c) {
-        usage_record(job->app, c, job->key_id, job->account_id, &job->usage);
+        usage_record(job->app, c, job->key_id, &job->usage);
         rds_pool_put(job->app->redis, c);
     } else {
         log_warn("usage", "store unavailable: usage of key %s lost (%lld tokens)", job->key_id,

@@ -54,5 +54,6 @@ int router_match(const char *method, const char *path, struct route_match *m);
 extern const struct route relay_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
+extern const struct route ui_routes[];
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * usage.c - usage extraction and recording (see usage.h).
+ * usage.c - usage extraction and the exact per-key counters (see usage.h).
  *
- * DESIGN: the original system spent ~331 Redis commands per request; we
- * spend one EVALSHA for all counters (the script is cached server-side and
- * re-sent by rds_evalsha after a flush or restart).
+ * DESIGN: the original system spent ~331 Redis commands per request. Here
+ * the per-key totals (what limits and billing need, exact and at once) are
+ * one EVALSHA doing HMGET + HSET; the daily/model/account/global breakdowns
+ * are summed in memory by usage_stats.c and flushed every few seconds.
  */
 #include "compat.h"
 #include "app.h"
@@ -91,20 +92,18 @@ long long usage_total(const struct usage *u)
     return u->input + u->output + u->cache_create + u->cache_read;
 }
 
-/* KEYS: 1 api_key_usage, 2 api_key record, 3 daily, 4 account, 5 global.
- * ARGV: 1..6 counters, 7 now (ISO), 8 ttl seconds, 9 "1" = breakdowns. */
+/* KEYS: 1 api_key_usage. ARGV: 1..6 counters, 7 now (ISO). Read-add-write
+ * in one script: 2 commands inside, whatever the number of counters. */
 static const char usage_lua[] =
-    "local f={'inputTokens',ARGV[1],'outputTokens',ARGV[2],'cacheCreateTokens',ARGV[3],"
-    "'cacheReadTokens',ARGV[4],'ephemeral5mTokens',ARGV[5],'ephemeral1hTokens',ARGV[6]}\n"
+    "local n={'requests','inputTokens','outputTokens','cacheCreateTokens','cacheReadTokens',"
+    "'ephemeral5mTokens','ephemeral1hTokens','allTokens'}\n"
     "local all=tonumber(ARGV[1])+tonumber(ARGV[2])+tonumber(ARGV[3])+tonumber(ARGV[4])\n"
-    "local n=1 if ARGV[9]=='1' then n=5 end\n"
-    "for i=1,n do if i~=2 then\n"
-    "  redis.call('HINCRBY',KEYS[i],'requests',1)\n"
-    "  for j=1,#f,2 do redis.call('HINCRBY',KEYS[i],f[j],f[j+1]) end\n"
-    "  redis.call('HINCRBY',KEYS[i],'allTokens',all)\n"
-    "  if i>2 then redis.call('EXPIRE',KEYS[i],ARGV[8]) end\n"
-    "end end\n"
-    "if redis.call('EXISTS',KEYS[2])==1 then redis.call('HSET',KEYS[2],'lastUsedAt',ARGV[7]) end\n"
+    "local add={1,ARGV[1],ARGV[2],ARGV[3],ARGV[4],ARGV[5],ARGV[6],all}\n"
+    "local cur=redis.call('HMGET',KEYS[1],unpack(n))\n"
+    "local out={}\n"
+    "for i=1,#n do out[#out+1]=n[i] out[#out+1]=(tonumber(cur[i]) or 0)+tonumber(add[i]) end\n"
+    "out[#out+1]='lastUsedAt' out[#out+1]=ARGV[7]\n"
+    "redis.call('HSET',KEYS[1],unpack(out))\n"
     "return all\n";
 
 static char usage_sha[41]; /* SHA1 of usage_lua, computed once (guarded by usage_once) */
@@ -119,36 +118,27 @@ static void usage_sha_init(void)
         snprintf(usage_sha + 2 * i, 3, "%02x", md[i]);
 }
 
-static void fmt_date(const struct app *app, time_t now, char out[16], char iso[32])
+void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 {
-    time_t local = now + (time_t)app->tz_offset_min * 60;
+    time_t local = now + (time_t)tz_offset_min * 60;
     struct tm tm;
     gmtime_r(&local, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
+    strftime(date, 16, "%Y-%m-%d", &tm);
     gmtime_r(&now, &tm);
     strftime(iso, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const char *account_id,
-                 const struct usage *u)
+int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u)
 {
     pthread_once(&usage_once, usage_sha_init);
-    char keys[5][STORE_KEY_MAX], date[16], iso[32], nums[8][24];
-    fmt_date(app, time(NULL), date, iso);
-    const char *model = u->model[0] ? u->model : "unknown";
-    store_key(keys[0], SK_API_KEY_USAGE, key_id);
-    store_key(keys[1], SK_API_KEY, key_id);
-    store_key(keys[2], SK_USAGE_DAILY, date, key_id, model);
-    store_key(keys[3], SK_USAGE_ACCOUNT, account_id, date);
-    store_key(keys[4], SK_USAGE_GLOBAL, date);
-    long long vals[] = {u->input, u->output, u->cache_create, u->cache_read, u->eph_5m, u->eph_1h,
-                        app->cfg->token_usage_retention_days * 86400LL,
-                        app->cfg->enable_usage_statistics ? 1 : 0};
+    char key[STORE_KEY_MAX], date[16], iso[32], nums[6][24];
+    usage_dates(app->tz_offset_min, time(NULL), date, iso);
+    store_key(key, SK_API_KEY_USAGE, key_id);
+    long long vals[] = {u->input, u->output, u->cache_create, u->cache_read, u->eph_5m, u->eph_1h};
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
         snprintf(nums[i], sizeof(nums[i]), "%lld", vals[i]);
-    const char *argv[] = {keys[0], keys[1], keys[2], keys[3], keys[4], nums[0], nums[1], nums[2],
-                          nums[3], nums[4], nums[5], iso, nums[6], nums[7]};
-    redisReply *r = rds_evalsha(c, usage_sha, usage_lua, 5, (int)ARRAY_SIZE(argv), argv, NULL);
+    const char *argv[] = {key, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], iso};
+    redisReply *r = rds_evalsha(c, usage_sha, usage_lua, 1, (int)ARRAY_SIZE(argv), argv, NULL);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -ERR_REDIS;
     if (rc)
         log_warn("usage", "recording usage for key %s failed: %s", key_id,

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sse.h"
 
@@ -33,9 +34,10 @@ void usage_from_anthropic_event(struct usage *u, const struct sse_event *ev);
 void usage_from_anthropic_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
-/* Add u to the counters of key_id (and, with usage statistics on, the daily,
- * per-model, per-account and global breakdowns). One Redis command. */
-int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const char *account_id,
-                 const struct usage *u);
+/* Add u (and one request) to the lifetime counters of key_id, and stamp
+ * lastUsedAt. One Redis command (a script: HMGET + HSET inside). */
+int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u);
+/* The statistics date (YYYY-MM-DD in the configured offset) and the UTC ISO time. */
+void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32]);
 
 #endif

@@ -31,10 +31,11 @@ static char *console_url(const char *base, const char *endpoint)
 static void copy_client_headers(const struct reqctx *rq, struct upstream_req *out,
                                 const struct account *acc)
 {
+    const char *conn = reqctx_header(rq, "connection");
     for (size_t i = 0; i < reqctx_header_count(rq); i++) {
         const char *name, *value;
         reqctx_header_at(rq, i, &name, &value);
-        if (!hdrfilter_claude(name))
+        if (!hdrfilter_claude(name) || hdrfilter_in_token_list(conn, name))
             continue;
         if (acc->user_agent && strcasecmp(name, "user-agent") == 0)
             continue;

@@ -1,0 +1,53 @@
+'use strict';
+// Redis round trips per relayed request: INFO commandstats before/after 20 non-stream requests.
+//
+// Prints: redis_commands_per_request=X
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { stack, messageBody, waitForUsage, sleep, ownRedisCommands } = require('../lib/env');
+
+const REQUESTS = 20;
+// 2 round trips on the request path (key lookup, usage script) = 6 commandstats
+// counts with the commands inside the scripts, plus the amortised statistics flush.
+const LIMIT = 8;
+
+let st;
+
+before(async () => {
+  st = await stack();
+});
+
+after(async () => {
+  if (st) await st.teardown();
+});
+
+test(`<= ${LIMIT} Redis commands per non-stream request`, async () => {
+  // warm-up (key lookup caches, account list, scripts loaded, ...)
+  for (let i = 0; i < 2; i++) assert.equal((await st.send(messageBody())).status, 200);
+  await waitForUsage(st.redis.port, st.key.id, 2);
+  await sleep(300);
+  const before = await st.redis.commandCalls();
+  const ownBefore = { ...ownRedisCommands };
+  for (let i = 0; i < REQUESTS; i++) {
+    const r = await st.send(messageBody());
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+  }
+  await waitForUsage(st.redis.port, st.key.id, REQUESTS + 2, 5000);
+  await sleep(300);
+  const afterCalls = await st.redis.commandCalls();
+  // this process's own commands (usage polling) are not the relay's
+  let pollCount = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') pollCount += v - (ownBefore[k] || 0);
+  const delta = afterCalls.total - before.total;
+  const perCmd = {};
+  for (const [k, v] of Object.entries(afterCalls.per)) {
+    const d = v - (before.per[k] || 0);
+    if (d) perCmd[k] = d;
+  }
+  const relayOnly = delta - pollCount;
+  const x = relayOnly / REQUESTS;
+  console.log(`redis_commands_per_request=${x.toFixed(2)}`);
+  console.log(`redis-commands-detail: total_delta=${delta} test_polls=${pollCount} by_command=${JSON.stringify(perCmd)}`);
+  assert.ok(x <= LIMIT, `${x.toFixed(2)} Redis commands per request > ${LIMIT}`);
+});

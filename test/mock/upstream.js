@@ -1,0 +1,481 @@
+'use strict';
+// Mock Anthropic upstream speaking the real wire protocol (node:http only).
+//
+//   const { startMockUpstream, MOCK_USAGE } = require('./mock/upstream');
+//   const mock = await startMockUpstream({ port: 0 });
+//   mock.url, mock.requests(), mock.reset(), mock.aborts(), mock.close()
+//
+// Standalone: node test/mock/upstream.js --port 4000   (prints "listening <port>")
+//
+// Behaviour of POST /v1/messages is selected by the body's `model`:
+//   <any other model>            normal answer (JSON or SSE when stream:true)
+//   mock-error-<status>          Anthropic error JSON with that status (429 adds retry-after: 7)
+//   mock-slow-first-byte-<ms>    wait <ms> before the headers, then a normal answer
+//   mock-slow-chunks-<n>-<ms>    SSE with n content_block_delta events <ms> apart (output_tokens = n)
+//   mock-drop-after-<k>          SSE: the first k events, then the socket is destroyed (no message_stop)
+//   mock-hang                    never answers (until the client goes away)
+//   mock-big-<bytes>             non-stream answer whose text is <bytes> bytes long
+// Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
+//       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
+
+const http = require('node:http');
+const crypto = require('node:crypto');
+
+const MOCK_TEXT = 'Hello from the mock upstream.';
+const MOCK_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
+const MOCK_USAGE = Object.freeze({
+  input_tokens: 11,
+  output_tokens: 13,
+  cache_creation_input_tokens: 7,
+  cache_read_input_tokens: 5,
+  cache_creation: Object.freeze({ ephemeral_5m_input_tokens: 3, ephemeral_1h_input_tokens: 4 }),
+});
+// What the relay is expected to count for one normal request.
+const MOCK_COUNTED = Object.freeze({
+  requests: 1,
+  inputTokens: 11,
+  outputTokens: 13,
+  cacheCreateTokens: 7,
+  cacheReadTokens: 5,
+  ephemeral5mTokens: 3,
+  ephemeral1hTokens: 4,
+  allTokens: 36,
+});
+const COUNT_TOKENS_RESULT = 42;
+const MOCK_MODELS = [
+  { type: 'model', id: 'claude-opus-5-5', display_name: 'Claude Opus 5.5', created_at: '2026-09-01T00:00:00Z' },
+  { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+];
+
+const ERROR_TYPES = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  502: 'api_error',
+  503: 'overloaded_error',
+  504: 'api_error',
+  529: 'overloaded_error',
+};
+
+const MAX_RECORDED = 20000;
+
+function rid(prefix) {
+  return prefix + crypto.randomBytes(12).toString('hex');
+}
+
+function usageCopy(overrides) {
+  return {
+    input_tokens: MOCK_USAGE.input_tokens,
+    output_tokens: MOCK_USAGE.output_tokens,
+    cache_creation_input_tokens: MOCK_USAGE.cache_creation_input_tokens,
+    cache_read_input_tokens: MOCK_USAGE.cache_read_input_tokens,
+    cache_creation: {
+      ephemeral_5m_input_tokens: MOCK_USAGE.cache_creation.ephemeral_5m_input_tokens,
+      ephemeral_1h_input_tokens: MOCK_USAGE.cache_creation.ephemeral_1h_input_tokens,
+    },
+    ...(overrides || {}),
+  };
+}
+
+function messageJson(model, text, usageOverrides) {
+  return {
+    id: rid('msg_mock_'),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: usageCopy(usageOverrides),
+  };
+}
+
+function sse(event, data) {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+// The full list of SSE frames for a streamed answer made of `chunks`.
+function streamFrames(model, chunks, outputTokens) {
+  const frames = [];
+  frames.push(
+    sse('message_start', {
+      type: 'message_start',
+      message: {
+        id: rid('msg_mock_'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: usageCopy({ output_tokens: 1 }),
+      },
+    }),
+  );
+  frames.push(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+  frames.push(sse('ping', { type: 'ping' }));
+  for (const c of chunks) {
+    frames.push(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: c } }));
+  }
+  frames.push(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+  frames.push(
+    sse('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    }),
+  );
+  frames.push(sse('message_stop', { type: 'message_stop' }));
+  return frames;
+}
+
+function parseModel(model) {
+  if (typeof model !== 'string') return { kind: 'normal' };
+  let m;
+  if ((m = /^mock-error-(\d{3})$/.exec(model))) return { kind: 'error', status: Number(m[1]) };
+  if ((m = /^mock-slow-first-byte-(\d+)$/.exec(model))) return { kind: 'slow-first-byte', ms: Number(m[1]) };
+  if ((m = /^mock-slow-chunks-(\d+)-(\d+)$/.exec(model))) return { kind: 'slow-chunks', n: Number(m[1]), ms: Number(m[2]) };
+  if ((m = /^mock-drop-after-(\d+)$/.exec(model))) return { kind: 'drop-after', k: Number(m[1]) };
+  if (model === 'mock-hang') return { kind: 'hang' };
+  if ((m = /^mock-big-(\d+)$/.exec(model))) return { kind: 'big', bytes: Number(m[1]) };
+  return { kind: 'normal' };
+}
+
+function startMockUpstream(opts = {}) {
+  const port = opts.port || 0;
+  const host = opts.host || '127.0.0.1';
+  const quiet = opts.quiet !== false;
+  let recorded = [];
+  let aborted = [];
+  let abortWaiters = [];
+  let counters = { requests: 0, completed: 0, dropped: 0 };
+  const sockets = new Set();
+
+  function record(entry) {
+    if (recorded.length >= MAX_RECORDED) recorded.shift();
+    recorded.push(entry);
+  }
+
+  function noteAbort(info) {
+    aborted.push(info);
+    const still = [];
+    for (const w of abortWaiters) {
+      if (w.pred(info)) w.resolve(info);
+      else still.push(w);
+    }
+    abortWaiters = still;
+  }
+
+  function sendJson(res, status, obj, extraHeaders) {
+    const body = JSON.stringify(obj);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'request-id': rid('req_mock_'),
+      ...(extraHeaders || {}),
+    });
+    res.end(body);
+  }
+
+  function sendError(res, status, message) {
+    const type = ERROR_TYPES[status] || (status >= 500 ? 'api_error' : 'invalid_request_error');
+    const extra = status === 429 ? { 'retry-after': '7' } : undefined;
+    sendJson(res, status, { type: 'error', error: { type, message: message || `mock error ${status}` } }, extra);
+  }
+
+  function startStream(res) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'request-id': rid('req_mock_'),
+    });
+  }
+
+  // Writes each SSE frame with its own write(), then ends the response.
+  function writeFramesAndEnd(ctx, frames) {
+    if (ctx.closed) return;
+    for (const f of frames) ctx.res.write(f);
+    ctx.res.end();
+  }
+
+  function normalAnswer(ctx) {
+    const { res, body, model } = ctx;
+    if (body && body.stream === true) {
+      startStream(res);
+      writeFramesAndEnd(ctx, streamFrames(model, MOCK_TEXT_CHUNKS, MOCK_USAGE.output_tokens));
+    } else {
+      sendJson(res, 200, messageJson(model, MOCK_TEXT));
+    }
+  }
+
+  function handleMessages(ctx) {
+    const { res, body, model } = ctx;
+    const b = parseModel(model);
+    switch (b.kind) {
+      case 'error':
+        return sendError(res, b.status);
+      case 'slow-first-byte':
+        ctx.timer = setTimeout(() => {
+          ctx.timer = null;
+          if (!ctx.closed) normalAnswer(ctx);
+        }, b.ms);
+        return;
+      case 'slow-chunks': {
+        const chunks = [];
+        for (let i = 0; i < b.n; i++) chunks.push(`chunk${i} `);
+        if (body && body.stream === false) {
+          // Non-stream variant: wait n*ms, then answer as JSON.
+          ctx.timer = setTimeout(() => {
+            ctx.timer = null;
+            if (!ctx.closed) sendJson(res, 200, messageJson(model, chunks.join(''), { output_tokens: b.n }));
+          }, b.n * b.ms);
+          return;
+        }
+        startStream(res);
+        const frames = streamFrames(model, chunks, b.n);
+        // message_start, content_block_start, ping go out at once; each delta waits `ms`.
+        let i = 0;
+        const step = () => {
+          ctx.timer = null;
+          if (ctx.closed) return;
+          while (i < frames.length) {
+            const f = frames[i];
+            if (f.startsWith('event: content_block_delta') && !ctx.delayedFor[i]) {
+              ctx.delayedFor[i] = true;
+              ctx.timer = setTimeout(step, b.ms);
+              return;
+            }
+            res.write(f);
+            i++;
+          }
+          res.end();
+        };
+        ctx.delayedFor = {};
+        step();
+        return;
+      }
+      case 'drop-after': {
+        startStream(res);
+        const frames = streamFrames(model, MOCK_TEXT_CHUNKS, MOCK_USAGE.output_tokens).slice(0, Math.max(0, b.k));
+        for (const f of frames) res.write(f);
+        ctx.selfDestroyed = true;
+        // Give the kernel a moment to flush what was written, then kill the connection.
+        ctx.timer = setTimeout(() => {
+          ctx.timer = null;
+          counters.dropped++;
+          res.socket && res.socket.destroy();
+        }, 30);
+        return;
+      }
+      case 'hang':
+        return; // never answer
+      case 'big': {
+        const text = 'x'.repeat(b.bytes);
+        return sendJson(res, 200, messageJson(model, text));
+      }
+      default:
+        return normalAnswer(ctx);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      chunks.push(c);
+      size += c.length;
+    });
+    req.on('error', () => {});
+    res.on('error', () => {});
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks, size);
+      const u = new URL(req.url, 'http://mock');
+      const path = u.pathname;
+
+      // ---- mock control endpoints ----
+      if (path === '/__mock/requests') {
+        if (req.method === 'GET') return sendJson(res, 200, recorded);
+        if (req.method === 'DELETE') {
+          recorded = [];
+          aborted = [];
+          return sendJson(res, 200, { ok: true });
+        }
+      }
+      if (path === '/__mock/aborts') {
+        if (req.method === 'GET') return sendJson(res, 200, aborted);
+        if (req.method === 'DELETE') {
+          aborted = [];
+          return sendJson(res, 200, { ok: true });
+        }
+      }
+      if (path === '/__mock/stats' && req.method === 'GET') {
+        return sendJson(res, 200, { ...counters, aborted: aborted.length, recorded: recorded.length, sockets: sockets.size });
+      }
+
+      let body = null;
+      let parseError = null;
+      if (raw.length) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch (e) {
+          parseError = e;
+        }
+      }
+      const entry = {
+        method: req.method,
+        url: req.url,
+        path,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+        rawBody: parseError ? raw.toString('utf8').slice(0, 4096) : undefined,
+        bodyBytes: raw.length,
+        receivedAt: Date.now(),
+      };
+
+      if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
+        record(entry);
+        counters.requests++;
+        return sendJson(res, 200, { input_tokens: COUNT_TOKENS_RESULT });
+      }
+      if (path === '/v1/models' && req.method === 'GET') {
+        record(entry);
+        return sendJson(res, 200, {
+          data: MOCK_MODELS,
+          has_more: false,
+          first_id: MOCK_MODELS[0].id,
+          last_id: MOCK_MODELS[MOCK_MODELS.length - 1].id,
+        });
+      }
+      if (path === '/v1/messages' && req.method === 'POST') {
+        record(entry);
+        counters.requests++;
+        if (parseError || !body || typeof body !== 'object') {
+          return sendError(res, 400, 'mock: request body is not valid JSON');
+        }
+        const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
+        const ctx = { req, res, body, model, closed: false, timer: null, selfDestroyed: false, startedAt: Date.now() };
+        res.on('close', () => {
+          ctx.closed = true;
+          if (ctx.timer) {
+            clearTimeout(ctx.timer);
+            ctx.timer = null;
+          }
+          if (res.writableFinished) {
+            counters.completed++;
+            return;
+          }
+          if (ctx.selfDestroyed) return;
+          noteAbort({ model, url: req.url, startedAt: ctx.startedAt, closedAt: Date.now(), headersSent: res.headersSent });
+        });
+        return handleMessages(ctx);
+      }
+      return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `mock: no route ${req.method} ${path}` } });
+    });
+  });
+
+  server.maxConnections = Infinity;
+  server.keepAliveTimeout = 30000;
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  server.timeout = 0;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.removeListener('error', reject);
+      const actual = server.address().port;
+      if (!quiet) console.log(`listening ${actual}`);
+      let closing = null;
+      resolve({
+        port: actual,
+        url: `http://${host}:${actual}`,
+        server,
+        requests: () => recorded.slice(),
+        messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
+        reset: () => {
+          recorded = [];
+          aborted = [];
+          counters = { requests: 0, completed: 0, dropped: 0 };
+        },
+        aborts: () => aborted.slice(),
+        get aborted() {
+          return aborted.length;
+        },
+        stats: () => ({ ...counters, aborted: aborted.length, openSockets: sockets.size }),
+        // Resolves with the first abort (past or future) matching pred, or rejects after timeoutMs.
+        waitForAbort: (pred = () => true, timeoutMs = 5000) => {
+          const found = aborted.find(pred);
+          if (found) return Promise.resolve(found);
+          return new Promise((res2, rej2) => {
+            const w = { pred, resolve: null };
+            const t = setTimeout(() => {
+              abortWaiters = abortWaiters.filter((x) => x !== w);
+              rej2(new Error(`mock: no matching upstream abort within ${timeoutMs} ms`));
+            }, timeoutMs);
+            w.resolve = (v) => {
+              clearTimeout(t);
+              res2(v);
+            };
+            abortWaiters.push(w);
+          });
+        },
+        close: () => {
+          if (!closing) {
+            closing = new Promise((r) => {
+              server.close(() => r());
+              for (const s of sockets) s.destroy();
+              if (server.closeAllConnections) server.closeAllConnections();
+            });
+          }
+          return closing;
+        },
+      });
+    });
+  });
+}
+
+module.exports = {
+  startMockUpstream,
+  MOCK_USAGE,
+  MOCK_COUNTED,
+  MOCK_TEXT,
+  MOCK_TEXT_CHUNKS,
+  MOCK_MODELS,
+  COUNT_TOKENS_RESULT,
+  ERROR_TYPES,
+  parseModel,
+};
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  let port = 0;
+  let host = '127.0.0.1';
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--port') port = Number(args[++i]);
+    else if (args[i] === '--host') host = args[++i];
+  }
+  startMockUpstream({ port, host, quiet: false }).then(
+    (m) => {
+      const stop = () => m.close().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (e) => {
+      console.error(e.message);
+      process.exit(1);
+    },
+  );
+}
