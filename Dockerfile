@@ -22,7 +22,7 @@ COPY --from=build /src/build/relay /usr/local/bin/relay
 COPY admin-ui ./admin-ui
 COPY config.example.env ./
 USER relay
-ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data LOG_DIR=/app/logs
+ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data LOG_DIR=/app/logs ADMIN_UI_DIR=/app/admin-ui
 EXPOSE 3000
 VOLUME ["/app/data", "/app/logs"]
 HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \

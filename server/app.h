@@ -28,7 +28,8 @@ struct app_stats {
 struct app {
     const struct relay_config *cfg;
     struct rds_pool *redis;
-    struct secret_box *box;
+    struct secret_box *box;         /* ENCRYPTION_KEY: credentials, API-key hashes */
+    struct secret_box *session_box; /* JWT_SECRET: admin session token hashes */
     struct httpc *httpc;
     struct tpool *workers;
     struct accounts *accounts;

@@ -9,6 +9,7 @@
 #define RELAY_KEYS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct app;
 struct rds_conn;
@@ -35,5 +36,12 @@ enum key_check {
  * hash only; it is never logged. Thread-safe (c is the caller's connection). */
 enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char *plaintext,
                                  struct api_key *out);
+
+struct cJSON;
+/* Create a key from an admin body (validated). On success *item is the typed
+ * record (caller deletes) and *plaintext the key, shown once (secret_free it).
+ * -ERR_INVAL with a message in msg, or -ERR_REDIS. */
+int keys_create(struct app *app, struct rds_conn *c, const struct cJSON *body, struct cJSON **item,
+                char **plaintext, char *msg, size_t len);
 
 #endif

@@ -140,6 +140,7 @@ static void start_all(struct runtime *rt)
     app->usage_stats = usage_stats_new();
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
+        secret_box_new(rt->cfg->jwt_secret, &app->session_box) != 0 ||
         (rt->cfg->encryption_key_old[0] &&
          secret_box_add_old(app->box, rt->cfg->encryption_key_old) != 0) ||
         tpool_new(workers, 4096, "worker", &app->workers) != 0 || httpc_new(&app->httpc) != 0 ||
@@ -202,6 +203,7 @@ static void stop_all(struct runtime *rt)
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);
     secret_box_free(app->box);
+    secret_box_free(app->session_box);
     log_info("main", "stopped");
     config_free(rt->cfg);
 }

@@ -55,5 +55,7 @@ extern const struct route relay_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
 extern const struct route ui_routes[];
+extern const struct route auth_routes[];
+extern const struct route account_routes[];
 
 #endif

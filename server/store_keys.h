@@ -15,7 +15,8 @@
 #define STORE_KEY_MAX 256
 
 /* API keys */
-#define SK_API_KEY "api_key:%s"             /* hash: key record (no plaintext key) */
+#define SK_API_KEY_PREFIX "api_key:"
+#define SK_API_KEY SK_API_KEY_PREFIX "%s"   /* hash: key record (no plaintext key) */
 #define SK_API_KEY_INDEX "api_key:index"    /* set: all key ids */
 #define SK_API_KEY_HASH "api_key_hash:%s"   /* string: keyed hash of the key -> key id */
 #define SK_API_KEY_USAGE "api_key_usage:%s" /* hash: lifetime token/request counters */
@@ -28,6 +29,7 @@
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */
 #define SK_SESSION "session:%s"                  /* hash: admin session, by token hash */
+#define SK_ADMIN_SESSIONS "admin_sessions"       /* set: session keys, to end them all */
 #define SK_LOGIN_FAILURES "login_failures:%s"    /* string counter per client address */
 
 /* Usage statistics */

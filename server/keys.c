@@ -1,0 +1,640 @@
+/*
+ * keys.c - relay API keys: lookup on the request path and admin CRUD
+ * (/admin/api-keys, shapes of the original system).
+ *
+ * The record hash stores strings; a field table gives each known field its
+ * type, used both to validate admin input and to render typed JSON.
+ */
+#include "compat.h"
+#include "admin_util.h"
+#include "app.h"
+#include "config.h"
+#include "errs.h"
+#include "json.h"
+#include "keys.h"
+#include "log.h"
+#include "rds.h"
+#include "reqctx.h"
+#include "router.h"
+#include "secret.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <time.h>
+
+enum ftype { F_STR = 0, F_BOOL = 1, F_INT = 2, F_NUM = 3, F_ARR = 4, F_TIME = 5 };
+
+static const struct kfield {
+    const char *name;
+    enum ftype type;
+    long long max;
+} key_fields[] = {
+    {"name", F_STR, 100},
+    {"description", F_STR, 500},
+    {"isActive", F_BOOL, 0},
+    {"expiresAt", F_TIME, 0},
+    {"expirationMode", F_STR, 16},
+    {"tokenLimit", F_INT, 0},
+    {"concurrencyLimit", F_INT, 0},
+    {"rateLimitWindow", F_INT, 0},
+    {"rateLimitRequests", F_INT, 0},
+    {"rateLimitCost", F_NUM, 0},
+    {"dailyCostLimit", F_NUM, 0},
+    {"totalCostLimit", F_NUM, 0},
+    {"weeklyOpusCostLimit", F_NUM, 0},
+    {"permissions", F_ARR, 0},
+    {"enableModelRestriction", F_BOOL, 0},
+    {"restrictedModels", F_ARR, 0},
+    {"enableClientRestriction", F_BOOL, 0},
+    {"allowedClients", F_ARR, 0},
+    {"tags", F_ARR, 0},
+    {"isDeleted", F_BOOL, 0},
+};
+
+static const struct kfield *find_field(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(key_fields); i++)
+        if (strcmp(key_fields[i].name, name) == 0)
+            return &key_fields[i];
+    return NULL;
+}
+
+/* ---- request path ---- */
+
+static const char auth_lua[] = "local id=redis.call('GET',KEYS[1])\n"
+                               "if not id then return nil end\n"
+                               "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
+static char auth_sha[41];
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+
+static void auth_sha_init(void)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(auth_lua, strlen(auth_lua), md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < n && i < 20; i++)
+        snprintf(auth_sha + 2 * i, 3, "%02x", md[i]);
+}
+
+static bool key_format_ok(const char *prefix, const char *k)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(k, prefix, pl) != 0 || strlen(k) != pl + 64)
+        return false;
+    for (const char *p = k + pl; *p; p++)
+        if (!isxdigit((unsigned char)*p) || isupper((unsigned char)*p))
+            return false;
+    return true;
+}
+
+static const char *reply_field(const redisReply *arr, const char *name)
+{
+    for (size_t i = 0; i + 1 < arr->elements; i += 2)
+        if (arr->element[i]->type == REDIS_REPLY_STRING && strcmp(arr->element[i]->str, name) == 0)
+            return arr->element[i + 1]->str;
+    return NULL;
+}
+
+static enum key_check check_record(const redisReply *rec, struct api_key *out)
+{
+    if (!rec || rec->type != REDIS_REPLY_ARRAY || rec->elements == 0)
+        return KEY_INVALID;
+    const char *active = reply_field(rec, "isActive"), *del = reply_field(rec, "isDeleted");
+    if (!active || strcmp(active, "true") != 0 || (del && strcmp(del, "true") == 0))
+        return KEY_DISABLED;
+    long long exp = admin_parse_iso(reply_field(rec, "expiresAt"));
+    if (exp > 0 && exp <= (long long)time(NULL) * 1000)
+        return KEY_EXPIRED;
+    const char *name = reply_field(rec, "name");
+    snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
+    out->active = true;
+    out->deleted = false;
+    out->expires_at_ms = exp > 0 ? exp : 0;
+    return KEY_OK;
+}
+
+enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char *plaintext,
+                                 struct api_key *out)
+{
+    if (!plaintext || !*plaintext)
+        return KEY_MISSING;
+    if (!key_format_ok(app->cfg->api_key_prefix, plaintext))
+        return KEY_INVALID;
+    pthread_once(&auth_once, auth_sha_init);
+    char hash[SECRET_HASH_HEX + 1], hkey[STORE_KEY_MAX];
+    secret_keyed_hash(app->box, "api-key", plaintext, hash);
+    store_key(hkey, SK_API_KEY_HASH, hash);
+    const char *argv[] = {hkey, SK_API_KEY_PREFIX};
+    redisReply *r = rds_evalsha(c, auth_sha, auth_lua, 1, 2, argv, NULL);
+    enum key_check kc = KEY_BACKEND;
+    if (r && r->type == REDIS_REPLY_NIL) {
+        kc = KEY_INVALID;
+    } else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[0]->type == REDIS_REPLY_STRING) {
+        struct api_key k = {0};
+        kc = check_record(r->element[1], &k);
+        snprintf(k.id, sizeof(k.id), "%s", r->element[0]->str);
+        if (kc == KEY_OK)
+            *out = k;
+    }
+    if (r)
+        freeReplyObject(r);
+    return kc;
+}
+
+/* ---- admin: validation and rendering ---- */
+
+static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v, char *msg,
+                             size_t len)
+{
+    char buf[64];
+    const char *val = NULL;
+    char *owned = NULL;
+    if (f->type == F_STR && cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)f->max)
+        val = v->valuestring;
+    else if (f->type == F_BOOL && cJSON_IsBool(v))
+        val = cJSON_IsTrue(v) ? "true" : "false";
+    else if ((f->type == F_INT || f->type == F_NUM) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+             v->valuedouble < 1e15 && (f->type == F_NUM || v->valuedouble == (double)(long long)v->valuedouble))
+        snprintf(buf, sizeof(buf), f->type == F_INT ? "%.0f" : "%.6g", v->valuedouble), val = buf;
+    else if (f->type == F_ARR && cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 1000)
+        val = owned = json_print(v);
+    else if (f->type == F_TIME && (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)))
+        val = "";
+    else if (f->type == F_TIME && cJSON_IsString(v) && admin_parse_iso(v->valuestring) > 0)
+        val = v->valuestring;
+    if (!val) {
+        snprintf(msg, len, "%s has an invalid value", f->name);
+        return msg;
+    }
+    cJSON_DeleteItemFromObject(rec, f->name);
+    cJSON_AddStringToObject(rec, f->name, val);
+    free(owned);
+    return NULL;
+}
+
+/* Copy every known field of body into rec (strings). NULL or an error text. */
+static const char *apply_body(cJSON *rec, const cJSON *body, char *msg, size_t len)
+{
+    if (!cJSON_IsObject(body))
+        return "Request body must be a JSON object";
+    const cJSON *it;
+    cJSON_ArrayForEach(it, body)
+    {
+        const struct kfield *f = find_field(it->string);
+        if (!f || strcmp(f->name, "isDeleted") == 0)
+            continue; /* unknown fields are ignored, as the original did */
+        const char *err = set_field(rec, f, it, msg, len);
+        if (err)
+            return err;
+    }
+    const char *name = json_str(rec, "name", "");
+    if (!*name)
+        return "name is required (1 to 100 characters)";
+    return NULL;
+}
+
+static cJSON *typed_value(const struct kfield *f, const char *s)
+{
+    if (!f || f->type == F_STR || f->type == F_TIME)
+        return cJSON_CreateString(s);
+    if (f->type == F_BOOL)
+        return cJSON_CreateBool(strcmp(s, "true") == 0);
+    if (f->type == F_ARR) {
+        cJSON *a = json_parse(s, strlen(s), JSON_MAX_DEPTH, true);
+        return a ? a : cJSON_CreateArray();
+    }
+    return cJSON_CreateNumber(strtod(s, NULL));
+}
+
+static cJSON *usage_object(const redisReply *u)
+{
+    static const char *const names[] = {"requests", "inputTokens", "outputTokens",
+                                        "cacheCreateTokens", "cacheReadTokens", "allTokens"};
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        const char *v = u && u->type == REDIS_REPLY_ARRAY ? reply_field(u, names[i]) : NULL;
+        cJSON_AddNumberToObject(o, names[i], v ? strtod(v, NULL) : 0);
+    }
+    const char *last = u && u->type == REDIS_REPLY_ARRAY ? reply_field(u, "lastUsedAt") : NULL;
+    cJSON_AddStringToObject(o, "lastUsedAt", last ? last : "");
+    return o;
+}
+
+/* Typed item from a record reply (array of strings) and its usage reply. */
+static cJSON *render_item(const redisReply *rec, const redisReply *usage)
+{
+    cJSON *item = cJSON_CreateObject();
+    for (size_t i = 0; i + 1 < rec->elements; i += 2) {
+        const char *k = rec->element[i]->str, *v = rec->element[i + 1]->str;
+        if (!k || !v || strcmp(k, "keyHash") == 0 || strcmp(k, "_v") == 0)
+            continue;
+        if (strcmp(k, "keyPreview") == 0)
+            k = "maskedKey";
+        cJSON_AddItemToObject(item, k, typed_value(find_field(k), v));
+    }
+    if (!cJSON_HasObjectItem(item, "isDeleted"))
+        cJSON_AddBoolToObject(item, "isDeleted", false);
+    cJSON *u = usage_object(usage);
+    const char *last = json_str(u, "lastUsedAt", "");
+    cJSON_AddStringToObject(item, "lastUsedAt", last);
+    cJSON_AddItemToObject(item, "usage", u);
+    return item;
+}
+
+/* Load one key as a typed item; -ERR_NOTFOUND / -ERR_REDIS. */
+static int load_item(struct rds_conn *c, const char *id, cJSON **out)
+{
+    char rk[STORE_KEY_MAX], uk[STORE_KEY_MAX];
+    store_key(rk, SK_API_KEY, id);
+    store_key(uk, SK_API_KEY_USAGE, id);
+    redisReply *rep[2];
+    if (rds_append(c, "HGETALL %s", rk) || rds_append(c, "HGETALL %s", uk) ||
+        rds_flush_replies(c, 2, rep) != 0)
+        return -ERR_REDIS;
+    int rc = rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements ? 0 : -ERR_NOTFOUND;
+    if (rc == 0)
+        *out = render_item(rep[0], rep[1]);
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    return rc;
+}
+
+/* ---- admin: writes ---- */
+
+/* Write the record and (optionally) the hash index atomically. */
+static int write_key(struct rds_conn *c, const char *id, const cJSON *rec, const char *hash_index,
+                     bool add_index)
+{
+    char rk[STORE_KEY_MAX];
+    store_key(rk, SK_API_KEY, id);
+    redisReply *r = rds_command(c, "MULTI");
+    if (!r)
+        return -ERR_REDIS;
+    freeReplyObject(r);
+    int rc = store_hset_json(c, rk, rec);
+    (void)rc; /* inside MULTI the reply is QUEUED (a status): checked at EXEC */
+    if (hash_index)
+        r = add_index ? rds_command(c, "SET %s %s", hash_index, id) : rds_command(c, "DEL %s", hash_index);
+    if (hash_index && r)
+        freeReplyObject(r);
+    r = rds_command(c, "SADD %s %s", SK_API_KEY_INDEX, id);
+    if (r)
+        freeReplyObject(r);
+    r = rds_command(c, "EXEC");
+    rc = r && r->type == REDIS_REPLY_ARRAY ? 0 : -ERR_REDIS;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static void hash_index_key(struct app *app, const char *hash, char out[STORE_KEY_MAX])
+{
+    UNUSED(app);
+    store_key(out, SK_API_KEY_HASH, hash);
+}
+
+int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **item,
+                char **plaintext, char *msg, size_t len)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "isActive", "true");
+    cJSON_AddStringToObject(rec, "expiresAt", "");
+    cJSON_AddStringToObject(rec, "description", "");
+    const char *err = apply_body(rec, body, msg, len);
+    if (err) {
+        snprintf(msg, len, "%s", err);
+        cJSON_Delete(rec);
+        return -ERR_INVAL;
+    }
+    char id[37], hex[65], hash[SECRET_HASH_HEX + 1], hk[STORE_KEY_MAX], now[32], preview[40];
+    secret_uuid(id);
+    secret_random_hex(hex, 32);
+    char *key = xasprintf("%s%s", app->cfg->api_key_prefix, hex);
+    secret_keyed_hash(app->box, "api-key", key, hash);
+    hash_index_key(app, hash, hk);
+    admin_iso_now(now);
+    snprintf(preview, sizeof(preview), "%s...%s", app->cfg->api_key_prefix, hex + 60);
+    cJSON_AddStringToObject(rec, "id", id);
+    cJSON_AddStringToObject(rec, "keyHash", hash);
+    cJSON_AddStringToObject(rec, "keyPreview", preview);
+    cJSON_AddStringToObject(rec, "createdAt", now);
+    cJSON_AddStringToObject(rec, "updatedAt", now);
+    cJSON_AddStringToObject(rec, "createdBy", "admin");
+    int rc = write_key(c, id, rec, hk, true);
+    cJSON_Delete(rec);
+    if (rc == 0)
+        rc = load_item(c, id, item);
+    if (rc != 0) {
+        secret_free(key);
+        return rc;
+    }
+    *plaintext = key;
+    return 0;
+}
+
+static void reply_rc(struct reqctx *rq, int rc, const char *msg)
+{
+    if (rc == -ERR_NOTFOUND)
+        admin_error(rq, 404, "Not found", "API key not found");
+    else if (rc == -ERR_INVAL)
+        admin_error(rq, 400, "Invalid request", msg);
+    else
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+}
+
+static void h_create(struct reqctx *rq)
+{
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return;
+    char msg[160] = "";
+    cJSON *item = NULL;
+    char *key = NULL;
+    int rc = keys_create(reqctx_app(rq), c, reqctx_json(rq), &item, &key, msg, sizeof(msg));
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        reply_rc(rq, rc, msg);
+        return;
+    }
+    cJSON_AddStringToObject(item, "apiKey", key);
+    log_info("admin", "API key %s created by %s", json_str(item, "id", ""), reqctx_admin(rq));
+    secret_free(key);
+    admin_ok(rq, "data", item);
+}
+
+/* ---- admin: reads ---- */
+
+static int cmp_created_desc(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(json_str(y, "createdAt", ""), json_str(x, "createdAt", ""));
+}
+
+/* All key items (deleted or not, per want_deleted). Caller deletes the array. */
+static int load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
+{
+    redisReply *ids = rds_command(c, "SMEMBERS %s", SK_API_KEY_INDEX);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -ERR_REDIS;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < ids->elements; i++) {
+        cJSON *item = NULL;
+        if (load_item(c, ids->element[i]->str, &item) != 0)
+            continue;
+        if (json_bool(item, "isDeleted", false) == want_deleted)
+            cJSON_AddItemToArray(arr, item);
+        else
+            cJSON_Delete(item);
+    }
+    freeReplyObject(ids);
+    *out = arr;
+    return 0;
+}
+
+static bool matches_filters(const cJSON *item, const char *search, const char *active)
+{
+    if (active && *active && strcmp(active, json_bool(item, "isActive", false) ? "true" : "false"))
+        return false;
+    return !search || !*search || strcasestr(json_str(item, "name", ""), search);
+}
+
+static cJSON *paginate(cJSON *all, struct reqctx *rq)
+{
+    long page = reqctx_query(rq, "page") ? strtol(reqctx_query(rq, "page"), NULL, 10) : 1;
+    long size = reqctx_query(rq, "pageSize") ? strtol(reqctx_query(rq, "pageSize"), NULL, 10) : 20;
+    page = page < 1 ? 1 : page;
+    size = size < 1 ? 1 : size > 100 ? 100 : size;
+    int n = cJSON_GetArraySize(all);
+    cJSON **v = xcalloc((size_t)n + 1, sizeof(*v));
+    int m = 0;
+    for (cJSON *it = all->child; it; it = it->next)
+        if (matches_filters(it, reqctx_query(rq, "search"), reqctx_query(rq, "isActive")))
+            v[m++] = it;
+    qsort(v, (size_t)m, sizeof(*v), cmp_created_desc);
+    cJSON *data = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(data, "items");
+    for (long i = (page - 1) * size; i < m && i < page * size; i++)
+        cJSON_AddItemToArray(items, cJSON_Duplicate(v[i], true));
+    cJSON *pg = cJSON_AddObjectToObject(data, "pagination");
+    cJSON_AddNumberToObject(pg, "page", (double)page);
+    cJSON_AddNumberToObject(pg, "pageSize", (double)size);
+    cJSON_AddNumberToObject(pg, "total", m);
+    cJSON_AddNumberToObject(pg, "totalPages", (double)((m + size - 1) / size));
+    free(v);
+    return data;
+}
+
+static void h_list(struct reqctx *rq)
+{
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return;
+    cJSON *all = NULL;
+    int rc = load_all(c, false, &all);
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        reply_rc(rq, rc, NULL);
+        return;
+    }
+    admin_ok(rq, "data", paginate(all, rq));
+    cJSON_Delete(all);
+}
+
+static void h_deleted(struct reqctx *rq)
+{
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return;
+    cJSON *all = NULL;
+    int rc = load_all(c, true, &all);
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        reply_rc(rq, rc, NULL);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "success", true);
+    cJSON_AddNumberToObject(j, "total", cJSON_GetArraySize(all));
+    cJSON_AddItemToObject(j, "apiKeys", all);
+    reqctx_reply_json(rq, 200, j);
+}
+
+static const char *key_param(struct reqctx *rq)
+{
+    const char *id = reqctx_param(rq, "keyId");
+    if (!admin_is_uuid(id)) {
+        admin_error(rq, 404, "Not found", "API key not found");
+        return NULL;
+    }
+    return id;
+}
+
+static void h_get(struct reqctx *rq)
+{
+    const char *id = key_param(rq);
+    struct rds_conn *c = id ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    cJSON *item = NULL;
+    int rc = load_item(c, id, &item);
+    admin_conn_put(rq, c);
+    if (rc != 0)
+        reply_rc(rq, rc, NULL);
+    else
+        admin_ok(rq, "data", item);
+}
+
+/* Read-modify-write of one record; mutate gets the string record. */
+typedef const char *(*mutate_fn)(struct reqctx *rq, cJSON *rec, bool *index_add, bool *index_del);
+
+static int modify_key(struct reqctx *rq, struct rds_conn *c, const char *id, mutate_fn fn,
+                      char *msg, size_t len)
+{
+    char rk[STORE_KEY_MAX], hk[STORE_KEY_MAX], now[32];
+    store_key(rk, SK_API_KEY, id);
+    cJSON *rec = NULL;
+    int rc = store_hgetall(c, rk, &rec);
+    if (rc != 0)
+        return rc;
+    bool add = false, del = false;
+    const char *err = fn(rq, rec, &add, &del);
+    if (err) {
+        snprintf(msg, len, "%s", err);
+        cJSON_Delete(rec);
+        return strcmp(err, "not found") == 0 ? -ERR_NOTFOUND : -ERR_INVAL;
+    }
+    admin_iso_now(now);
+    cJSON_DeleteItemFromObject(rec, "updatedAt");
+    cJSON_AddStringToObject(rec, "updatedAt", now);
+    hash_index_key(reqctx_app(rq), json_str(rec, "keyHash", "none"), hk);
+    rc = write_key(c, id, rec, (add || del) ? hk : NULL, add);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+static const char *mut_update(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
+{
+    static _Thread_local char msg[160];
+    UNUSED(add);
+    UNUSED(del);
+    if (json_str(rec, "isDeleted", NULL) && strcmp(json_str(rec, "isDeleted", ""), "true") == 0)
+        return "not found";
+    return apply_body(rec, reqctx_json(rq), msg, sizeof(msg));
+}
+
+static const char *mut_soft_delete(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
+{
+    char now[32];
+    UNUSED(add);
+    admin_iso_now(now);
+    cJSON_DeleteItemFromObject(rec, "isDeleted");
+    cJSON_DeleteItemFromObject(rec, "isActive");
+    cJSON_AddStringToObject(rec, "isDeleted", "true");
+    cJSON_AddStringToObject(rec, "isActive", "false");
+    cJSON_AddStringToObject(rec, "deletedAt", now);
+    cJSON_AddStringToObject(rec, "deletedBy", reqctx_admin(rq) ? reqctx_admin(rq) : "admin");
+    *del = true; /* the key stops working at once */
+    return NULL;
+}
+
+static const char *mut_restore(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
+{
+    UNUSED(rq);
+    UNUSED(del);
+    if (strcmp(json_str(rec, "isDeleted", "false"), "true") != 0)
+        return "API key is not deleted";
+    cJSON_DeleteItemFromObject(rec, "isDeleted");
+    cJSON_DeleteItemFromObject(rec, "isActive");
+    cJSON_AddStringToObject(rec, "isDeleted", "false");
+    cJSON_AddStringToObject(rec, "isActive", "true");
+    *add = true;
+    return NULL;
+}
+
+static void run_modify(struct reqctx *rq, mutate_fn fn, const char *done)
+{
+    const char *id = key_param(rq);
+    struct rds_conn *c = id ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    char msg[160] = "";
+    int rc = modify_key(rq, c, id, fn, msg, sizeof(msg));
+    cJSON *item = NULL;
+    if (rc == 0)
+        rc = load_item(c, id, &item);
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        reply_rc(rq, rc, msg);
+        return;
+    }
+    log_info("admin", "API key %s: %s by %s", id, done, reqctx_admin(rq));
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "success", true);
+    cJSON_AddStringToObject(j, "message", done);
+    cJSON_AddItemToObject(j, "data", item);
+    reqctx_reply_json(rq, 200, j);
+}
+
+static void h_update(struct reqctx *rq)
+{
+    run_modify(rq, mut_update, "API key updated successfully");
+}
+
+static void h_delete(struct reqctx *rq)
+{
+    run_modify(rq, mut_soft_delete, "API key deleted successfully");
+}
+
+static void h_restore(struct reqctx *rq)
+{
+    run_modify(rq, mut_restore, "API key restored successfully");
+}
+
+static void h_permanent(struct reqctx *rq)
+{
+    const char *id = key_param(rq);
+    struct rds_conn *c = id ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    char rk[STORE_KEY_MAX], uk[STORE_KEY_MAX], ck[STORE_KEY_MAX];
+    cJSON *rec = NULL;
+    store_key(rk, SK_API_KEY, id);
+    int rc = store_hgetall(c, rk, &rec);
+    if (rc == 0 && strcmp(json_str(rec, "isDeleted", "false"), "true") != 0)
+        rc = -ERR_INVAL;
+    if (rc == 0) {
+        store_key(uk, SK_API_KEY_USAGE, id);
+        store_key(ck, SK_API_KEY_COST, id);
+        redisReply *r = rds_command(c, "DEL %s %s %s", rk, uk, ck);
+        if (r)
+            freeReplyObject(r);
+        r = rds_command(c, "SREM %s %s", SK_API_KEY_INDEX, id);
+        rc = r ? 0 : -ERR_REDIS;
+        if (r)
+            freeReplyObject(r);
+    }
+    cJSON_Delete(rec);
+    admin_conn_put(rq, c);
+    if (rc != 0)
+        reply_rc(rq, rc, "Only deleted API keys can be removed permanently");
+    else
+        admin_ok(rq, "message", cJSON_CreateString("API key permanently deleted"));
+}
+
+const struct route admin_routes[] = {
+    {"GET", "/admin/api-keys/deleted", h_deleted, AUTH_ADMIN, BODY_SMALL},
+    {"GET", "/admin/api-keys", h_list, AUTH_ADMIN, BODY_SMALL},
+    {"POST", "/admin/api-keys", h_create, AUTH_ADMIN, BODY_SMALL},
+    {"GET", "/admin/api-keys/:keyId", h_get, AUTH_ADMIN, BODY_SMALL},
+    {"PUT", "/admin/api-keys/:keyId", h_update, AUTH_ADMIN, BODY_SMALL},
+    {"DELETE", "/admin/api-keys/:keyId", h_delete, AUTH_ADMIN, BODY_SMALL},
+    {"POST", "/admin/api-keys/:keyId/restore", h_restore, AUTH_ADMIN, BODY_SMALL},
+    {"DELETE", "/admin/api-keys/:keyId/permanent", h_permanent, AUTH_ADMIN, BODY_SMALL},
+    {0},
+};
