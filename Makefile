@@ -31,6 +31,8 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
 
+.SECONDARY:
+
 .PHONY: all deps run test unit integration lint fmt-check check-layering config-example \
         bench clean sanitized
 

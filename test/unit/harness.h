@@ -39,7 +39,11 @@ extern int harness_failed_checks;
         }                                                                                 \
     } while (0)
 
-#define CHECK_STR(a, b) CHECK((a) && (b) && strcmp((a), (b)) == 0)
+static inline int harness_streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+#define CHECK_STR(a, b) CHECK(harness_streq((a), (b)))
 #define CHECK_INT(a, b)                                                                   \
     do {                                                                                  \
         long long _a = (long long)(a), _b = (long long)(b);                               \
