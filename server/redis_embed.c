@@ -41,7 +41,10 @@ static void child_exec(const struct relay_config *cfg, const struct redis_embed 
 {
     char logfile[PATH_MAX + 16];
     snprintf(logfile, sizeof(logfile), "%s/redis.log", r->dir);
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the relay */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the relay blocks SIGTERM; exec keeps masks */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);      /* never outlive the relay */
     setpgid(0, 0);                    /* a terminal's ^C goes to the relay only */
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {

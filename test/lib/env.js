@@ -584,11 +584,11 @@ function relayBinPath(bin) {
   return path.isAbsolute(b) ? b : path.resolve(REPO_ROOT, b);
 }
 
-async function startRelay({ redisPort, env = {}, bin, healthTimeout = 15000, port } = {}) {
+async function startRelay({ redisPort, env = {}, bin, healthTimeout = 15000, port, cwd: keepCwd } = {}) {
   const binPath = relayBinPath(bin);
   if (!fs.existsSync(binPath)) throw new Error(`relay binary not found: ${binPath} (build it with make, or set RELAY_BIN)`);
   const relayPort = port || (await freePort());
-  const cwd = mkTmp('relay-cwd-');
+  const cwd = keepCwd || mkTmp('relay-cwd-');
   const adminUser = 'admin';
   const adminPassword = randomAlnum(20);
   const childEnv = {
@@ -683,7 +683,7 @@ async function startRelay({ redisPort, env = {}, bin, healthTimeout = 15000, por
               r();
             });
           });
-          rmTmp(cwd);
+          if (!keepCwd) rmTmp(cwd);
           return proc.exitCode !== null ? proc.exitCode : proc.signalCode;
         })();
       }
