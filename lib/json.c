@@ -1,14 +1,31 @@
 /*
- * json.c - bounded cJSON parsing and typed getters (see json.h).
- * json_depth() scans the text first so cJSON's recursion never goes past
- * the cap, whatever the input.
+ * json.c - bounded cJSON parsing, typed getters and printing (see json.h).
+ *
+ * DESIGN: cJSON parses recursively and only stops at its own compile-time
+ * CJSON_NESTING_LIMIT (1000), so json_parse first measures the nesting with
+ * json_depth(), a linear text scan that knows strings and escapes, and never
+ * hands cJSON a text nested deeper than max_depth.
+ *
+ * cJSON is given a private NUL-terminated copy of the len bytes. Its
+ * "length" API still peeks one byte past the end on some truncated inputs
+ * (e.g. `{"a":1,` in 1.7.15 before CVE-2023-53154 was patched), and callers
+ * hand us slices of larger buffers (an SSE data line, a request body). The
+ * copy also keeps require_null_terminated out of the picture: an embedded NUL
+ * is trailing garbage here, not the end of the text. After the value only
+ * JSON whitespace (space, tab, CR, LF) may follow.
+ *
+ * Thread-safety: cJSON_ParseWithLengthOpts writes a process-wide "last error"
+ * (cJSON_GetErrorPtr) that we never read; everything else is per call.
  */
 #include "compat.h"
 #include "json.h"
 #include "xmalloc.h"
 
-#include <ctype.h>
+#include <limits.h>
 #include <math.h>
+
+/* 2^63 as a double (exact): the first value that does not fit long long. */
+#define JSON_LL_LIMIT 9223372036854775808.0
 
 int json_depth(const char *data, size_t len)
 {
@@ -18,45 +35,63 @@ int json_depth(const char *data, size_t len)
         char c = data[i];
         if (in_str) {
             if (c == '\\')
-                i++;
+                i++; /* the escaped byte cannot end the string */
             else if (c == '"')
                 in_str = false;
         } else if (c == '"') {
             in_str = true;
         } else if (c == '[' || c == '{') {
+            if (depth == INT_MAX)
+                return INT_MAX; /* only a > 2 GiB text gets here */
             if (++depth > max)
                 max = depth;
-        } else if (c == ']' || c == '}') {
-            depth--;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--; /* stray closers are cJSON's to reject, not credit */
         }
     }
     return max;
 }
 
-cJSON *json_parse(const char *data, size_t len, int max_depth, bool require_container)
+static bool is_json_space(char c)
 {
-    if (!data || json_depth(data, len) > max_depth)
-        return NULL;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Parse the NUL-terminated copy; NULL on error or trailing garbage. */
+static cJSON *parse_copy(const char *text, size_t len)
+{
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(data, len, &end, false);
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!j)
         return NULL;
-    for (const char *p = end; p && p < data + len; p++) {
-        if (!isspace((unsigned char)*p) && *p != '\0') {
+    for (const char *p = end; p < text + len; p++) {
+        if (!is_json_space(*p)) {
             cJSON_Delete(j);
             return NULL;
         }
     }
-    if (require_container && !cJSON_IsObject(j) && !cJSON_IsArray(j)) {
-        cJSON_Delete(j);
+    return j;
+}
+
+cJSON *json_parse(const char *data, size_t len, int max_depth, bool require_container)
+{
+    if (!data || len == 0 || json_depth(data, len) > max_depth)
         return NULL;
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    cJSON *j = parse_copy(copy, len);
+    free(copy);
+    if (j && require_container && !cJSON_IsObject(j) && !cJSON_IsArray(j)) {
+        cJSON_Delete(j);
+        j = NULL;
     }
     return j;
 }
 
 const cJSON *json_get(const cJSON *obj, const char *name)
 {
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    return cJSON_IsObject(obj) && name ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
 }
 
 const char *json_str(const cJSON *obj, const char *name, const char *dflt)
@@ -68,10 +103,13 @@ const char *json_str(const cJSON *obj, const char *name, const char *dflt)
 long long json_int(const cJSON *obj, const char *name, long long dflt)
 {
     const cJSON *v = json_get(obj, name);
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble > 9.2e18 ||
-        v->valuedouble < -9.2e18)
+    if (!cJSON_IsNumber(v))
         return dflt;
-    return (long long)v->valuedouble;
+    double d = v->valuedouble;
+    /* NaN fails both comparisons; +-inf and |d| >= 2^63 fail one. */
+    if (!(d >= -JSON_LL_LIMIT && d < JSON_LL_LIMIT))
+        return dflt;
+    return (long long)d; /* fractions truncate toward zero */
 }
 
 double json_num(const cJSON *obj, const char *name, double dflt)
@@ -88,9 +126,8 @@ bool json_bool(const cJSON *obj, const char *name, bool dflt)
 
 char *json_print(const cJSON *item)
 {
-    char *s = cJSON_PrintUnformatted(item);
-    if (!s)
-        return xstrdup("null");
-    /* cJSON allocates with its own hooks (malloc by default): hand back as is. */
-    return s;
+    /* cJSON allocates with its hooks, malloc by default (we never change
+     * them), so the caller's free() matches. */
+    char *s = item ? cJSON_PrintUnformatted(item) : NULL;
+    return s ? s : xstrdup("null");
 }

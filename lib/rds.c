@@ -1,316 +1,215 @@
 /*
- * rds.c - Redis connections over our own socket (see rds.h).
+ * rds.c - Redis connections: RESP over the rds_io transport (see rds.h).
  *
- * DESIGN: sockets are non-blocking; every wait is a poll() bounded by the
- * command deadline, so a dead server costs at most command_timeout_ms.
- * With TLS, SSL_read is drained until WANT_READ before polling again:
- * OpenSSL may hold decrypted bytes the fd does not show (platform notes).
+ * DESIGN: hiredis only formats commands (redis*FormatCommand*) and parses
+ * replies (redisReader); the socket is ours (rds_io.c). A command is
+ * "append to the output buffer, flush it, read N replies", so single
+ * commands and pipelines share one path. A deadline of command_timeout_ms
+ * covers each flush. Reading drains the transport until it would block
+ * (for TLS, until SSL_read says WANT_READ) and polls only when nothing was
+ * read, so bytes buffered inside OpenSSL are never stranded.
+ * Any transport, timeout or reader error breaks the connection for good:
+ * the stream position is unknown, so replies could be paired with the wrong
+ * commands. The socket is closed at once; rds_close frees the rest.
  */
 #include "compat.h"
 #include "buf.h"
 #include "errs.h"
-#include "rds.h"
+#include "log.h"
+#include "rds_int.h"
 #include "xmalloc.h"
 
-#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
-#define OUT_MAX (64 * 1024 * 1024)
+#define RDS_OUT_MAX ((size_t)64 * 1024 * 1024) /* unsent commands per connection */
+#define RDS_OUT_KEEP ((size_t)64 * 1024)       /* output buffer kept between commands */
+#define RDS_IN_MAX ((size_t)520 * 1024 * 1024) /* unparsed input: 512 MiB bulk + framing */
+#define RDS_READ_CHUNK 16384
 
 struct rds_conn {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
+    struct rds_io io;
     redisReader *reader;
-    struct buf out;
+    struct buf out; /* formatted commands not yet sent */
+    int pending;    /* number of commands in out */
     int timeout_ms;
-    bool broken;
+    int fail_rc; /* why it broke (-ERR_x), 0 while healthy */
 };
 
-static long long now_ms(void)
+static void out_reset(struct rds_conn *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int wait_fd(int fd, short events, long long deadline)
-{
-    long long left = deadline - now_ms();
-    if (left <= 0)
-        return -ERR_TIMEOUT;
-    struct pollfd p = {.fd = fd, .events = events};
-    int n = poll(&p, 1, (int)left);
-    if (n == 0)
-        return -ERR_TIMEOUT;
-    return n < 0 && errno != EINTR ? -ERR_IO : 0;
-}
-
-static int connect_addr(const struct sockaddr *sa, socklen_t len, long long deadline)
-{
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, sa, len) != 0 && errno != EINPROGRESS)
-        goto fail;
-    if (wait_fd(fd, POLLOUT, deadline) != 0)
-        goto fail;
-    int err = 0;
-    socklen_t elen = sizeof(err);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
-        errno = err ? err : errno;
-        goto fail;
+    if (c->out.cap > RDS_OUT_KEEP) {
+        buf_release(&c->out);
+        buf_init(&c->out, RDS_OUT_MAX);
+    } else {
+        buf_reset(&c->out);
     }
-    return fd;
-fail:;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return -1;
+    c->pending = 0;
 }
 
-static int connect_tcp(const struct rds_opts *o, long long deadline, char *err, size_t errlen)
+/* A single command must not pick up the replies of an abandoned pipeline. */
+static void drop_stale(struct rds_conn *c)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%d", o->port);
-    int rc = getaddrinfo(o->host, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot resolve host: %s", gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
-        fd = connect_addr(ai->ai_addr, ai->ai_addrlen, deadline);
-    if (fd < 0)
-        snprintf(err, errlen, "%s", errno ? strerror(errno) : "connect timed out");
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    }
-    return fd;
+    if (c->pending == 0)
+        return;
+    log_warn("rds", "dropping %d appended commands that were never flushed", c->pending);
+    out_reset(c);
 }
 
-static int connect_unix(const char *path, long long deadline, char *err, size_t errlen)
+void rds_conn_drop_pipeline(struct rds_conn *c)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "unix socket path too long");
-        return -1;
-    }
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = connect_addr((struct sockaddr *)&sa, sizeof(sa), deadline);
-    if (fd < 0)
-        snprintf(err, errlen, "%s", strerror(errno));
-    return fd;
+    drop_stale(c);
 }
 
-static bool is_ip_literal(const char *host)
+static void conn_break(struct rds_conn *c, int rc)
 {
-    unsigned char b[16];
-    return inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1;
+    if (!c->fail_rc)
+        c->fail_rc = rc ? rc : -ERR_IO;
+    out_reset(c);
+    rds_io_close(&c->io);
 }
 
-static void ssl_err(char *err, size_t errlen, const char *what, SSL *ssl)
+bool rds_is_broken(const struct rds_conn *c)
 {
-    unsigned long e = ERR_get_error();
-    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-    if (v != X509_V_OK)
-        snprintf(err, errlen, "%s: certificate verify failed: %s", what,
-                 X509_verify_cert_error_string(v));
-    else
-        snprintf(err, errlen, "%s: %s", what, e ? ERR_reason_error_string(e) : "handshake failed");
-    ERR_clear_error();
+    return c->fail_rc != 0;
 }
 
-static int tls_setup(struct rds_conn *c, const struct rds_opts *o, char *err, size_t errlen)
+bool rds_conn_idle_ok(struct rds_conn *c)
 {
-    c->ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ctx)
-        return -1;
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (o->tls_verify) {
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-        int ok = o->tls_ca_file ? SSL_CTX_load_verify_locations(c->ctx, o->tls_ca_file, NULL)
-                                : SSL_CTX_set_default_verify_paths(c->ctx);
-        if (ok != 1) {
-            snprintf(err, errlen, "cannot load CA certificates");
-            return -1;
-        }
-    }
-    c->ssl = SSL_new(c->ctx);
-    SSL_set_fd(c->ssl, c->fd);
-    if (o->host && !is_ip_literal(o->host))
-        SSL_set_tlsext_host_name(c->ssl, o->host); /* SNI: routing fronts need it */
-    if (o->tls_verify && o->host)
-        SSL_set1_host(c->ssl, o->host);
-    return 0;
+    if (c->fail_rc)
+        return false;
+    drop_stale(c);
+    if (rds_io_idle_ok(&c->io))
+        return true;
+    conn_break(c, -ERR_CLOSED);
+    return false;
 }
 
-static int tls_handshake(struct rds_conn *c, long long deadline, char *err, size_t errlen)
+/* Send the whole output buffer, then empty it. */
+static int send_all(struct rds_conn *c, long long deadline)
 {
-    for (;;) {
-        int r = SSL_connect(c->ssl);
-        if (r == 1)
-            return 0;
-        int e = SSL_get_error(c->ssl, r);
-        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-        if (!ev || wait_fd(c->fd, ev, deadline) != 0) {
-            ssl_err(err, errlen, "TLS handshake", c->ssl);
-            return -1;
-        }
-    }
-}
-
-/* Write everything or fail. */
-static int io_write(struct rds_conn *c, const char *data, size_t len, long long deadline)
-{
-    while (len) {
-        ssize_t n;
+    size_t off = 0;
+    int rc = 0;
+    while (rc == 0 && off < c->out.len) {
         short ev = POLLOUT;
-        if (c->ssl) {
-            int r = SSL_write(c->ssl, data, (int)len);
-            n = r;
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-                    return -ERR_IO;
-                ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-                n = 0;
-            }
-        } else {
-            n = send(c->fd, data, len, MSG_NOSIGNAL);
-            if (n < 0 && errno != EAGAIN && errno != EINTR)
-                return -ERR_IO;
-            n = n < 0 ? 0 : n;
-        }
-        data += n;
-        len -= (size_t)n;
-        if (len && n == 0 && wait_fd(c->fd, ev, deadline) != 0)
-            return -ERR_TIMEOUT;
+        int n = rds_io_send(&c->io, c->out.data + off, c->out.len - off, &ev);
+        if (n > 0)
+            off += (size_t)n;
+        else
+            rc = n < 0 ? n : rds_io_wait(&c->io, ev, deadline);
     }
+    out_reset(c);
+    return rc;
+}
+
+/* Feed the reader everything readable now; wait only if nothing was. */
+static int fill(struct rds_conn *c, long long deadline)
+{
+    char chunk[RDS_READ_CHUNK];
+    bool got = false;
+    for (;;) {
+        short ev = POLLIN;
+        int n = rds_io_recv(&c->io, chunk, sizeof(chunk), &ev);
+        if (n < 0)
+            return n;
+        if (n > 0) {
+            if (redisReaderFeed(c->reader, chunk, (size_t)n) != REDIS_OK)
+                return -ERR_PARSE;
+            if (c->reader->len - c->reader->pos > RDS_IN_MAX)
+                return -ERR_TOOBIG;
+            got = true;
+            continue;
+        }
+        if (got)
+            return 0;
+        int rc = rds_io_wait(&c->io, ev, deadline);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+static int read_reply(struct rds_conn *c, long long deadline, redisReply **out)
+{
+    for (;;) {
+        void *r = NULL;
+        if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+            log_warn("rds", "protocol error, dropping the connection: %s", c->reader->errstr);
+            return -ERR_PARSE;
+        }
+        if (r) {
+            *out = r;
+            return 0;
+        }
+        int rc = fill(c, deadline);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+int rds_flush_replies(struct rds_conn *c, int n, redisReply **replies)
+{
+    for (int i = 0; i < n; i++)
+        replies[i] = NULL;
+    if (c->fail_rc) {
+        out_reset(c);
+        return c->fail_rc;
+    }
+    if (n != c->pending) {
+        log_warn("rds", "flush of %d replies after %d appended commands; dropped", n, c->pending);
+        out_reset(c);
+        return -ERR_INVAL;
+    }
+    long long deadline = rds_mono_ms() + c->timeout_ms;
+    int rc = send_all(c, deadline);
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = read_reply(c, deadline, &replies[i]);
+    if (rc == 0)
+        return 0;
+    conn_break(c, rc);
+    for (int i = 0; i < n; i++) {
+        if (replies[i])
+            freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+    return rc;
+}
+
+/* Take ownership of a formatted command (len < 0: formatting failed). */
+static int append_cmd(struct rds_conn *c, char *cmd, int len)
+{
+    int rc = len < 0 ? -ERR_INVAL : buf_append(&c->out, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    if (rc != 0) {
+        out_reset(c);
+        return rc;
+    }
+    c->pending++;
     return 0;
 }
 
-/* Read what is available (waiting if nothing is) and feed the reader. */
-static int io_read(struct rds_conn *c, long long deadline)
-{
-    char buf[16384];
-    for (;;) {
-        ssize_t n;
-        short ev = POLLIN;
-        if (c->ssl) {
-            int r = SSL_read(c->ssl, buf, sizeof(buf));
-            n = r;
-            if (r <= 0) {
-                int e = SSL_get_error(c->ssl, r);
-                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-                    return -ERR_CLOSED;
-                ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-                n = -1;
-            }
-        } else {
-            n = recv(c->fd, buf, sizeof(buf), 0);
-            if (n == 0)
-                return -ERR_CLOSED;
-            if (n < 0 && errno != EAGAIN && errno != EINTR)
-                return -ERR_IO;
-        }
-        if (n > 0)
-            return redisReaderFeed(c->reader, buf, (size_t)n) == REDIS_OK ? 0 : -ERR_PARSE;
-        if (wait_fd(c->fd, ev, deadline) != 0)
-            return -ERR_TIMEOUT;
-    }
-}
-
-static redisReply *read_reply(struct rds_conn *c, long long deadline)
-{
-    for (;;) {
-        void *reply = NULL;
-        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
-            break;
-        if (reply)
-            return reply;
-        if (io_read(c, deadline) != 0)
-            break;
-    }
-    c->broken = true;
-    return NULL;
-}
-
-static int flush_out(struct rds_conn *c, long long deadline)
-{
-    int rc = io_write(c, c->out.data, c->out.len, deadline);
-    buf_reset(&c->out);
-    if (rc)
-        c->broken = true;
-    return rc;
-}
-
-int rds_append_argv(struct rds_conn *c, int argc, const char **argv, const size_t *lens)
-{
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0)
-        return -ERR_INVAL;
-    int rc = buf_append(&c->out, cmd, (size_t)len);
-    free(cmd);
-    return rc;
-}
-
-static int vappend(struct rds_conn *c, const char *fmt, va_list ap)
+static int append_fmt(struct rds_conn *c, const char *fmt, va_list ap)
 {
     char *cmd = NULL;
     int len = redisvFormatCommand(&cmd, fmt, ap);
-    if (len < 0)
-        return -ERR_INVAL;
-    int rc = buf_append(&c->out, cmd, (size_t)len);
-    free(cmd);
-    return rc;
+    return append_cmd(c, len < 0 ? NULL : cmd, len);
 }
 
 int rds_append(struct rds_conn *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = vappend(c, fmt, ap);
+    int rc = append_fmt(c, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-int rds_flush_replies(struct rds_conn *c, int n, redisReply **replies)
+int rds_append_argv(struct rds_conn *c, int argc, const char **argv, const size_t *lens)
 {
-    long long deadline = now_ms() + c->timeout_ms;
-    memset(replies, 0, sizeof(*replies) * (size_t)n);
-    if (c->broken || flush_out(c, deadline) != 0)
-        return -ERR_IO;
-    for (int i = 0; i < n; i++) {
-        replies[i] = read_reply(c, deadline);
-        if (!replies[i]) {
-            for (int j = 0; j < i; j++) {
-                freeReplyObject(replies[j]);
-                replies[j] = NULL;
-            }
-            return -ERR_IO;
-        }
-    }
-    return 0;
+    char *cmd = NULL;
+    int len = argc > 0 ? redisFormatCommandArgv(&cmd, argc, argv, lens) : -1;
+    return append_cmd(c, len < 0 ? NULL : cmd, len);
 }
 
 static redisReply *roundtrip(struct rds_conn *c)
@@ -319,25 +218,37 @@ static redisReply *roundtrip(struct rds_conn *c)
     return rds_flush_replies(c, 1, &r) == 0 ? r : NULL;
 }
 
+redisReply *rds_commandv(struct rds_conn *c, const char *fmt, va_list ap)
+{
+    if (c->fail_rc)
+        return NULL;
+    drop_stale(c);
+    return append_fmt(c, fmt, ap) == 0 ? roundtrip(c) : NULL;
+}
+
 redisReply *rds_command(struct rds_conn *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = vappend(c, fmt, ap);
+    redisReply *r = rds_commandv(c, fmt, ap);
     va_end(ap);
-    return rc ? NULL : roundtrip(c);
+    return r;
 }
 
 redisReply *rds_command_argv(struct rds_conn *c, int argc, const char **argv, const size_t *lens)
 {
-    return rds_append_argv(c, argc, argv, lens) ? NULL : roundtrip(c);
+    if (c->fail_rc)
+        return NULL;
+    drop_stale(c);
+    return rds_append_argv(c, argc, argv, lens) == 0 ? roundtrip(c) : NULL;
 }
 
+/* verb body nkeys argv... as one argv command. */
 static redisReply *eval_with(struct rds_conn *c, const char *verb, const char *body, int nkeys,
                              int argc, const char **argv, const size_t *lens)
 {
-    const char **av = xcalloc((size_t)argc + 3, sizeof(char *));
-    size_t *lv = xcalloc((size_t)argc + 3, sizeof(size_t));
+    const char **av = xcalloc((size_t)argc + 3, sizeof(*av));
+    size_t *lv = xcalloc((size_t)argc + 3, sizeof(*lv));
     char nk[16];
     snprintf(nk, sizeof(nk), "%d", nkeys);
     av[0] = verb, av[1] = body, av[2] = nk;
@@ -352,99 +263,141 @@ static redisReply *eval_with(struct rds_conn *c, const char *verb, const char *b
     return r;
 }
 
+static bool is_noscript(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
 redisReply *rds_evalsha(struct rds_conn *c, const char *sha, const char *lua, int nkeys, int argc,
                         const char **argv, const size_t *lens)
 {
+    if (!sha || nkeys < 0 || argc < nkeys || (argc > 0 && !argv))
+        return NULL;
     redisReply *r = eval_with(c, "EVALSHA", sha, nkeys, argc, argv, lens);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (lua && is_noscript(r)) {
         freeReplyObject(r);
         r = eval_with(c, "EVAL", lua, nkeys, argc, argv, lens);
     }
     return r;
 }
 
-static int handshake_cmds(struct rds_conn *c, const struct rds_opts *o, char *err, size_t errlen)
+int rds_script_load(struct rds_conn *c, const char *lua, char sha_out[41])
 {
-    redisReply *r = NULL;
-    if (o->password && *o->password) {
-        r = o->username && *o->username
-                ? rds_command(c, "AUTH %s %s", o->username, o->password)
-                : rds_command(c, "AUTH %s", o->password);
-        if (!r || r->type == REDIS_REPLY_ERROR)
-            goto fail;
-        freeReplyObject(r);
-    }
-    r = o->db ? rds_command(c, "SELECT %d", o->db) : rds_command(c, "PING");
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        goto fail;
-    freeReplyObject(r);
-    return 0;
-fail:
-    snprintf(err, errlen, "%s", r && r->str ? r->str : "connection lost during handshake");
+    const char *argv[] = {"SCRIPT", "LOAD", lua};
+    redisReply *r = rds_command_argv(c, 3, argv, NULL);
+    int rc = -ERR_IO;
+    if (!r)
+        goto out;
+    rc = -ERR_REDIS;
+    if (r->type == REDIS_REPLY_ERROR)
+        log_warn("rds", "SCRIPT LOAD failed: %s", r->str);
+    if (r->type != REDIS_REPLY_STRING || r->len != 40)
+        goto out;
+    memcpy(sha_out, r->str, 40);
+    sha_out[40] = '\0';
+    rc = 0;
+out:
     if (r)
         freeReplyObject(r);
-    return -1;
+    return rc;
 }
 
-int rds_connect(const struct rds_opts *o, struct rds_conn **out, char *err, size_t errlen)
+/* Turn a handshake reply into 0 or an error with Redis's own text. */
+static int handshake_result(struct rds_conn *c, redisReply *r, int err_code, char *err,
+                            size_t errlen)
 {
-    long long deadline = now_ms() + (o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000);
+    int rc = 0;
+    if (!r) {
+        rc = c->fail_rc ? c->fail_rc : -ERR_IO;
+        snprintf(err, errlen, "%s during the handshake",
+                 rc == -ERR_TIMEOUT ? "timed out" : "connection lost");
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        bool auth = strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0;
+        rc = auth ? -ERR_DENIED : err_code;
+        snprintf(err, errlen, "%s", r->str);
+    }
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+static int handshake(struct rds_conn *c, const struct rds_opts *o, char *err, size_t errlen)
+{
+    if (o->password && *o->password) {
+        const char *argv[3] = {"AUTH"};
+        int argc = 1;
+        if (o->username && *o->username)
+            argv[argc++] = o->username;
+        argv[argc++] = o->password;
+        redisReply *r = rds_command_argv(c, argc, argv, NULL);
+        int rc = handshake_result(c, r, -ERR_DENIED, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    /* PING when there is nothing to select: a missing password shows here. */
+    redisReply *r = o->db ? rds_command(c, "SELECT %d", o->db) : rds_command(c, "PING");
+    return handshake_result(c, r, -ERR_REDIS, err, errlen);
+}
+
+static int ms_or_default(int ms)
+{
+    return ms > 0 ? ms : RDS_DEFAULT_TIMEOUT_MS;
+}
+
+int rds_connect(const struct rds_opts *o, struct rds_conn **out, char *errbuf, size_t errlen)
+{
+    if (!errbuf)
+        errlen = 0;
+    if (errlen)
+        errbuf[0] = '\0';
+    long long deadline = rds_mono_ms() + ms_or_default(o->connect_timeout_ms);
     struct rds_conn *c = xcalloc(1, sizeof(*c));
-    c->timeout_ms = o->command_timeout_ms > 0 ? o->command_timeout_ms : 5000;
-    buf_init(&c->out, OUT_MAX);
+    c->io.fd = -1;
+    c->timeout_ms = ms_or_default(o->command_timeout_ms);
+    buf_init(&c->out, RDS_OUT_MAX);
     c->reader = redisReaderCreate();
-    c->fd = o->unix_path ? connect_unix(o->unix_path, deadline, err, errlen)
-                         : connect_tcp(o, deadline, err, errlen);
-    if (c->fd < 0)
-        goto fail;
-    if (o->tls && !o->unix_path &&
-        (tls_setup(c, o, err, errlen) != 0 || tls_handshake(c, deadline, err, errlen) != 0))
-        goto fail;
-    if (handshake_cmds(c, o, err, errlen) != 0)
-        goto fail;
+    BUG_ON(!c->reader); /* only on OOM, which xmalloc treats as fatal too */
+    int rc = rds_io_open(&c->io, o, deadline, errbuf, errlen);
+    if (rc == 0)
+        rc = handshake(c, o, errbuf, errlen);
+    if (rc != 0)
+        goto out;
     *out = c;
-    return 0;
-fail:
+    c = NULL;
+out:
     rds_close(c);
-    return -ERR_REDIS;
+    return rc;
 }
 
 void rds_close(struct rds_conn *c)
 {
     if (!c)
         return;
-    if (c->ssl)
-        SSL_free(c->ssl);
-    if (c->ctx)
-        SSL_CTX_free(c->ctx);
-    if (c->fd >= 0)
-        close(c->fd);
+    rds_io_close(&c->io);
     if (c->reader)
         redisReaderFree(c->reader);
     buf_release(&c->out);
     free(c);
 }
 
-bool rds_is_broken(const struct rds_conn *c)
-{
-    return c->broken;
-}
-
 bool rds_reply_ok(const redisReply *r)
 {
-    return r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+    return r && r->type == REDIS_REPLY_STATUS && r->len == 2 && memcmp(r->str, "OK", 2) == 0;
 }
 
 long long rds_reply_int(const redisReply *r, long long dflt)
 {
     if (r && r->type == REDIS_REPLY_INTEGER)
         return r->integer;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char *end = NULL;
-        long long v = strtoll(r->str, &end, 10);
-        return end && *end == '\0' && end != r->str ? v : dflt;
-    }
-    return dflt;
+    if (!r || r->type != REDIS_REPLY_STRING || r->len == 0)
+        return dflt;
+    const char *s = r->str;
+    if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && isdigit((unsigned char)s[1])))
+        return dflt;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return errno == 0 && end == s + r->len ? v : dflt;
 }
 
 const char *rds_reply_str(const redisReply *r)

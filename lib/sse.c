@@ -1,15 +1,29 @@
 /*
- * sse.c - incremental SSE parser (see sse.h), WHATWG semantics.
+ * sse.c - incremental Server-Sent Events parser and frame encoder (see sse.h).
  *
- * state bit 1: the previous chunk ended with '\r' (a following '\n' is the
- * same line end); bit 2: past the stream start (BOM check done).
+ * DESIGN: WHATWG "event stream interpretation". Bytes are cut into lines at
+ * \n, \r\n or \r; the current partial line lives in p->line until its end
+ * arrives, so any chunking gives the same events. A \r that ends one chunk
+ * followed by a \n that starts the next is ONE line end: the \r ends the line
+ * at once and ST_CR remembers to swallow the \n. The UTF-8 BOM is stripped
+ * from the first line of the stream only (ST_STARTED).
+ *
+ * Fields: "data" appends value + "\n" (the last \n is dropped at dispatch),
+ * "event" sets the event type, "id" sets the last event id (ignored when it
+ * holds a NUL; it persists across events), anything else is ignored. A blank
+ * line dispatches when a data line was seen, then clears data and event type.
+ *
+ * Bounds: p->line, p->event, p->data and p->id all share max, so a peer
+ * cannot make the parser hold more than about 4 * max bytes.
  */
 #include "compat.h"
 #include "errs.h"
 #include "sse.h"
 
-#define ST_CR 1
-#define ST_STARTED 2
+#define ST_CR 1      /* the last byte seen was a \r line end */
+#define ST_STARTED 2 /* the first line has been seen (BOM check done) */
+
+static const char bom[] = "\xEF\xBB\xBF";
 
 void sse_init(struct sse_parser *p, size_t max, sse_event_fn cb, void *arg)
 {
@@ -17,7 +31,7 @@ void sse_init(struct sse_parser *p, size_t max, sse_event_fn cb, void *arg)
     buf_init(&p->line, max);
     buf_init(&p->event, max);
     buf_init(&p->data, max);
-    buf_init(&p->id, 1024);
+    buf_init(&p->id, max);
     p->cb = cb;
     p->arg = arg;
 }
@@ -28,6 +42,8 @@ void sse_release(struct sse_parser *p)
     buf_release(&p->event);
     buf_release(&p->data);
     buf_release(&p->id);
+    p->state = 0;
+    p->has_data = 0;
 }
 
 void sse_reset(struct sse_parser *p)
@@ -40,18 +56,23 @@ void sse_reset(struct sse_parser *p)
     p->has_data = 0;
 }
 
+/* Blank line: hand the event to the callback (if a data line was seen), then
+ * start a new event. The id persists (it is the stream's last event id). */
 static int dispatch(struct sse_parser *p)
 {
     int rc = 0;
     if (p->has_data) {
         size_t len = p->data.len;
         if (len && p->data.data[len - 1] == '\n')
-            len--;
-        if (p->data.data)
-            p->data.data[len] = '\0';
-        struct sse_event ev = {p->event.data ? p->event.data : "", p->data.data ? p->data.data : "",
-                               len, p->id.data ? p->id.data : ""};
-        rc = p->cb ? p->cb(p->arg, &ev) : 0;
+            p->data.data[--len] = '\0'; /* data.len is reset below anyway */
+        struct sse_event ev = {
+            .event = p->event.len ? p->event.data : "",
+            .data = len ? p->data.data : "",
+            .data_len = len,
+            .id = p->id.len ? p->id.data : "",
+        };
+        if (p->cb)
+            rc = p->cb(p->arg, &ev);
     }
     buf_reset(&p->event);
     buf_reset(&p->data);
@@ -59,38 +80,48 @@ static int dispatch(struct sse_parser *p)
     return rc;
 }
 
+/* Replace b's contents with v[0..vlen). */
+static int set_buf(struct buf *b, const char *v, size_t vlen)
+{
+    buf_reset(b);
+    return buf_append(b, v, vlen) ? -ERR_TOOBIG : 0;
+}
+
+/* One non-blank, non-comment line: "name[: value]". */
 static int field(struct sse_parser *p, const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     size_t nlen = colon ? (size_t)(colon - line) : len;
     const char *v = colon ? colon + 1 : line + len;
     size_t vlen = (size_t)(line + len - v);
-    if (vlen && *v == ' ')
-        v++, vlen--;
+    if (vlen && *v == ' ') {
+        v++;
+        vlen--;
+    }
     if (nlen == 4 && memcmp(line, "data", 4) == 0) {
         p->has_data = 1;
         if (buf_append(&p->data, v, vlen) || buf_append(&p->data, "\n", 1))
             return -ERR_TOOBIG;
-    } else if (nlen == 5 && memcmp(line, "event", 5) == 0) {
-        buf_reset(&p->event);
-        if (buf_append(&p->event, v, vlen))
-            return -ERR_TOOBIG;
-    } else if (nlen == 2 && memcmp(line, "id", 2) == 0 && !memchr(v, '\0', vlen)) {
-        buf_reset(&p->id);
-        if (buf_append(&p->id, v, vlen))
-            return -ERR_TOOBIG;
+        return 0;
     }
-    return 0;
+    if (nlen == 5 && memcmp(line, "event", 5) == 0)
+        return set_buf(&p->event, v, vlen);
+    if (nlen == 2 && memcmp(line, "id", 2) == 0 && !memchr(v, '\0', vlen))
+        return set_buf(&p->id, v, vlen);
+    return 0; /* "retry" and unknown fields are ignored */
 }
 
+/* The line in p->line is complete. */
 static int end_line(struct sse_parser *p)
 {
-    const char *line = p->line.data ? p->line.data : "";
+    const char *line = p->line.len ? p->line.data : "";
     size_t len = p->line.len;
     if (!(p->state & ST_STARTED)) {
         p->state |= ST_STARTED;
-        if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-            line += 3, len -= 3;
+        if (len >= 3 && memcmp(line, bom, 3) == 0) {
+            line += 3;
+            len -= 3;
+        }
     }
     int rc = 0;
     if (len == 0)
@@ -103,13 +134,13 @@ static int end_line(struct sse_parser *p)
 
 int sse_feed(struct sse_parser *p, const char *data, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        if ((p->state & ST_CR) && data[i] == '\n') {
-            p->state &= ~ST_CR;
-            i++;
-            continue;
-        }
-        p->state &= ~ST_CR;
+    if (len == 0)
+        return 0; /* keep a pending CR for the next chunk */
+    size_t i = 0;
+    if ((p->state & ST_CR) && data[0] == '\n')
+        i = 1; /* second half of a \r\n split across chunks */
+    p->state &= ~ST_CR;
+    while (i < len) {
         size_t j = i;
         while (j < len && data[j] != '\n' && data[j] != '\r')
             j++;
@@ -117,30 +148,60 @@ int sse_feed(struct sse_parser *p, const char *data, size_t len)
             return -ERR_TOOBIG;
         if (j == len)
             break;
-        if (data[j] == '\r')
-            p->state |= ST_CR;
+        i = j + 1;
+        if (data[j] == '\r') {
+            if (i == len)
+                p->state |= ST_CR; /* a \n may start the next chunk */
+            else if (data[i] == '\n')
+                i++;
+        }
         int rc = end_line(p);
         if (rc)
             return rc;
-        i = j + 1;
     }
     return 0;
 }
 
-int sse_encode(struct buf *out, const char *event, const char *data)
+/* Length of the line at s and of its terminator (0 at the end of s). */
+static size_t line_span(const char *s, size_t *eol)
+{
+    size_t n = strcspn(s, "\r\n");
+    if (s[n] == '\0')
+        *eol = 0;
+    else if (s[n] == '\r' && s[n + 1] == '\n')
+        *eol = 2;
+    else
+        *eol = 1;
+    return n;
+}
+
+static int encode_frame(struct buf *out, const char *event, const char *data)
 {
     if (event && *event && buf_printf(out, "event: %s\n", event))
         return -ERR_TOOBIG;
-    const char *p = data ? data : "";
-    do {
-        size_t n = strcspn(p, "\n");
-        if (buf_append(out, "data: ", 6) || buf_append(out, p, n) || buf_append(out, "\n", 1))
+    const char *s = data ? data : "";
+    for (;;) {
+        size_t eol, n = line_span(s, &eol);
+        if (buf_append(out, "data: ", 6) || buf_append(out, s, n) || buf_append(out, "\n", 1))
             return -ERR_TOOBIG;
-        p += n;
-        if (*p == '\n')
-            p++;
-        else
+        if (!eol)
             break;
-    } while (1);
+        s += n + eol;
+    }
     return buf_append(out, "\n", 1) ? -ERR_TOOBIG : 0;
+}
+
+int sse_encode(struct buf *out, const char *event, const char *data)
+{
+    /* An event name with a line break would split the frame. */
+    if (event && strpbrk(event, "\r\n"))
+        return -ERR_INVAL;
+    size_t mark = out->len;
+    int rc = encode_frame(out, event, data);
+    if (rc != 0) {
+        out->len = mark; /* no half frame on the wire */
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    return rc;
 }

@@ -1,7 +1,19 @@
 /*
- * tpool.c - fixed worker pool with a bounded FIFO queue (see tpool.h).
- * LOCKING: tp->mu guards the ring, counts and the stop flag; `work` wakes
- * workers, `idle` wakes tpool_drain. Jobs run without the lock.
+ * tpool.c - fixed pool of worker threads with a bounded FIFO queue (see tpool.h).
+ *
+ * DESIGN: the queue is a ring of queue_max (fn, arg) slots allocated once, so
+ * submitting never allocates and a full queue is an immediate -ERR_BUSY
+ * (Redis bio, curl thrdpool). Workers are named "<prefix>-<n>" for top/gdb.
+ * tpool_free sets stop; workers keep taking jobs until the ring is empty and
+ * only then exit, so every accepted job runs exactly once.
+ *
+ * LOCKING: one mutex, tp->mu, guards ring, head, len, running and stop.
+ * `work` is signalled when a job is queued or stop is set (workers wait on
+ * it); `idle` is broadcast when the ring is empty and no job runs
+ * (tpool_drain waits on it). Jobs run with the mutex released, so a job may
+ * call tpool_submit on its own pool; it must not call tpool_drain or
+ * tpool_free on it (that would wait for itself). No other lock is taken while
+ * tp->mu is held.
  */
 #include "compat.h"
 #include "errs.h"
@@ -10,36 +22,45 @@
 
 #include <pthread.h>
 
+#define TPOOL_NAME_MAX 16 /* the kernel's limit, NUL included */
+
 struct job {
     tpool_fn fn;
     void *arg;
 };
 
 struct tpool {
-    pthread_mutex_t mu; /* guards: ring, head, len, running, stop */
-    pthread_cond_t work;
-    pthread_cond_t idle;
+    pthread_mutex_t mu;  /* guards: ring, head, len, running, stop */
+    pthread_cond_t work; /* job queued or stop set */
+    pthread_cond_t idle; /* ring empty and nothing running */
     struct job *ring;
     size_t cap, head, len;
     int running;
     bool stop;
-    int nthreads;
+    int nthreads; /* written before the pool is shared; read-only after */
     pthread_t *threads;
 };
+
+/* Take the next job; false when the pool stops and the ring is empty. */
+static bool next_job_locked(struct tpool *tp, struct job *j)
+{
+    while (!tp->len && !tp->stop)
+        pthread_cond_wait(&tp->work, &tp->mu);
+    if (!tp->len)
+        return false;
+    *j = tp->ring[tp->head];
+    tp->head = (tp->head + 1) % tp->cap;
+    tp->len--;
+    tp->running++;
+    return true;
+}
 
 static void *worker_main(void *arg)
 {
     struct tpool *tp = arg;
+    struct job j;
     pthread_mutex_lock(&tp->mu);
-    for (;;) {
-        while (!tp->len && !tp->stop)
-            pthread_cond_wait(&tp->work, &tp->mu);
-        if (!tp->len && tp->stop)
-            break;
-        struct job j = tp->ring[tp->head];
-        tp->head = (tp->head + 1) % tp->cap;
-        tp->len--;
-        tp->running++;
+    while (next_job_locked(tp, &j)) {
         pthread_mutex_unlock(&tp->mu);
         j.fn(j.arg);
         pthread_mutex_lock(&tp->mu);
@@ -49,6 +70,20 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&tp->mu);
     return NULL;
+}
+
+static void name_thread(pthread_t t, const char *prefix, int n)
+{
+    char name[TPOOL_NAME_MAX], num[16];
+    const char *pre = prefix ? prefix : "pool";
+    /* Cut the prefix so "-<n>" always fits; the name is cosmetic. */
+    int nl = snprintf(num, sizeof(num), "-%d", n);
+    if (nl < 0 || (size_t)nl >= sizeof(name))
+        return;
+    size_t pl = strnlen(pre, sizeof(name) - 1 - (size_t)nl);
+    memcpy(name, pre, pl);
+    memcpy(name + pl, num, (size_t)nl + 1);
+    (void)pthread_setname_np(t, name);
 }
 
 int tpool_new(int nthreads, size_t queue_max, const char *name, struct tpool **out)
@@ -64,33 +99,34 @@ int tpool_new(int nthreads, size_t queue_max, const char *name, struct tpool **o
     tp->threads = xcalloc((size_t)nthreads, sizeof(*tp->threads));
     for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&tp->threads[i], NULL, worker_main, tp) != 0) {
-            tp->nthreads = i;
-            tpool_free(tp);
+            tpool_free(tp); /* joins the i threads already started */
             return -ERR_IO;
         }
-        char tname[32];
-        snprintf(tname, sizeof(tname), "%.10s-%d", name ? name : "pool", i);
-        tname[15] = '\0'; /* the kernel's limit */
-        pthread_setname_np(tp->threads[i], tname);
+        tp->nthreads = i + 1;
+        name_thread(tp->threads[i], name, i);
     }
-    tp->nthreads = nthreads;
     *out = tp;
     return 0;
 }
 
 int tpool_submit(struct tpool *tp, tpool_fn fn, void *arg)
 {
+    if (!fn)
+        return -ERR_INVAL;
     int rc = 0;
     pthread_mutex_lock(&tp->mu);
     if (tp->stop) {
         rc = -ERR_CLOSED;
-    } else if (tp->len == tp->cap) {
-        rc = -ERR_BUSY;
-    } else {
-        tp->ring[(tp->head + tp->len) % tp->cap] = (struct job){fn, arg};
-        tp->len++;
-        pthread_cond_signal(&tp->work);
+        goto out;
     }
+    if (tp->len == tp->cap) {
+        rc = -ERR_BUSY;
+        goto out;
+    }
+    tp->ring[(tp->head + tp->len) % tp->cap] = (struct job){fn, arg};
+    tp->len++;
+    pthread_cond_signal(&tp->work);
+out:
     pthread_mutex_unlock(&tp->mu);
     return rc;
 }
@@ -119,6 +155,7 @@ void tpool_free(struct tpool *tp)
     tp->stop = true;
     pthread_cond_broadcast(&tp->work);
     pthread_mutex_unlock(&tp->mu);
+    /* Workers empty the ring before they exit (next_job_locked). */
     for (int i = 0; i < tp->nthreads; i++)
         pthread_join(tp->threads[i], NULL);
     pthread_cond_destroy(&tp->work);

@@ -9,7 +9,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 start=$(date +%s)
 fail=0
 
-bash scripts/run-unit.sh build/san/test_* || fail=1
+bash scripts/run-unit.sh build/san/test_* | tee build/unit.log
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail=1
 
 if ./build/relay --print-config-example | diff -u config.example.env - >/dev/null; then
     echo "config: config.example.env matches the table"
@@ -36,5 +37,8 @@ node --test --test-concurrency=1 --test-reporter=spec test/integration/ 2>&1 | t
 ipass=$(grep -E '^ℹ pass [0-9]+' build/integration.log | awk '{print $3}' | tail -1)
 ifail=$(grep -E '^ℹ fail [0-9]+' build/integration.log | awk '{print $3}' | tail -1)
 echo "make test took $(( $(date +%s) - start )) s"
-echo "integration: ${ipass:-0} passed, ${ifail:-0} failed"
+upass=$(sed -nE 's/^unit total: ([0-9]+) passed.*/\1/p' build/unit.log)
+ufail=$(sed -nE 's/^unit total: [0-9]+ passed, ([0-9]+) failed/\1/p' build/unit.log)
+echo "integration: ${ipass:-0} passed, ${ifail:-0} failed; unit: ${upass:-0} passed, ${ufail:-0} failed"
+echo "$(( ${ipass:-0} + ${upass:-0} )) passed, $(( ${ifail:-0} + ${ufail:-0} )) failed"
 exit $fail
