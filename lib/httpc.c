@@ -205,8 +205,13 @@ static int xfer_setup(struct xfer *x, const struct httpc_request *req)
     } else if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
-    if (req->proxy)
+    if (req->proxy) {
         curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+        /* Always CONNECT through HTTP proxies, also to http:// upstreams: a
+         * proxy's own refusal (407, 502) then fails the transfer instead of
+         * reaching the client as if the upstream had said it. */
+        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);

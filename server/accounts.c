@@ -128,7 +128,11 @@ static char *proxy_url(const struct app *app, const cJSON *rec)
     const char *type = json_str(p, "type", ""), *host = json_str(p, "host", "");
     char *url = NULL;
     if (*host) {
-        const char *scheme = strcmp(type, "socks5") == 0 ? "socks5h" : "http";
+        /* socks5h: the proxy resolves the upstream host name (as the
+         * original's SocksProxyAgent does); https: TLS to the proxy itself. */
+        const char *scheme = strcmp(type, "socks5") == 0   ? "socks5h"
+                             : strcmp(type, "https") == 0 ? "https"
+                                                          : "http";
         char *user = pct(json_str(p, "username", "")), *pw = unseal_field(app, rec, "proxyPassword");
         char *epw = pw ? pct(pw) : xstrdup("");
         url = *user ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, json_int(p, "port", 0))
