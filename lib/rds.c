@@ -20,6 +20,7 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -279,6 +280,23 @@ redisReply *rds_evalsha(struct rds_conn *c, const char *sha, const char *lua, in
         r = eval_with(c, "EVAL", lua, nkeys, argc, argv, lens);
     }
     return r;
+}
+
+void rds_script_sha(const char *lua, char sha_out[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(lua, strlen(lua), md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < 20; i++)
+        snprintf(sha_out + 2 * i, 3, "%02x", i < n ? md[i] : 0);
+}
+
+redisReply *rds_script(struct rds_conn *c, const char *lua, int nkeys, int argc,
+                       const char **argv, const size_t *lens)
+{
+    char sha[41];
+    rds_script_sha(lua, sha);
+    return rds_evalsha(c, sha, lua, nkeys, argc, argv, lens);
 }
 
 int rds_script_load(struct rds_conn *c, const char *lua, char sha_out[41])

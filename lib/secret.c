@@ -95,6 +95,13 @@ bool secret_is_sealed(const char *s)
     return s && strncmp(s, SEAL_PREFIX, strlen(SEAL_PREFIX)) == 0;
 }
 
+bool secret_is_current(const struct secret_box *box, const char *blob)
+{
+    size_t plen = strlen(SEAL_PREFIX);
+    return secret_is_sealed(blob) && strncmp(blob + plen, box->keys[0].id, 8) == 0 &&
+           blob[plen + 8] == ':';
+}
+
 int secret_seal(const struct secret_box *box, const char *ad, const void *plain, size_t len,
                 char **out)
 {
@@ -160,12 +167,24 @@ out:
     return rc;
 }
 
+int secret_box_nkeys(const struct secret_box *box)
+{
+    return box->nkeys;
+}
+
 void secret_keyed_hash(const struct secret_box *box, const char *domain, const char *data,
                        char out[SECRET_HASH_HEX + 1])
 {
+    secret_keyed_hash_at(box, 0, domain, data, out);
+}
+
+void secret_keyed_hash_at(const struct secret_box *box, int key, const char *domain,
+                          const char *data, char out[SECRET_HASH_HEX + 1])
+{
+    BUG_ON(key < 0 || key >= box->nkeys);
     crypto_generichash_state st;
     unsigned char h[32];
-    crypto_generichash_init(&st, box->keys[0].hash, sizeof(box->keys[0].hash), sizeof(h));
+    crypto_generichash_init(&st, box->keys[key].hash, sizeof(box->keys[key].hash), sizeof(h));
     crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
     crypto_generichash_update(&st, (const unsigned char *)data, strlen(data));
     crypto_generichash_final(&st, h, sizeof(h));

@@ -46,11 +46,21 @@ int secret_open(const struct secret_box *box, const char *ad, const char *blob, 
                 size_t *len) __attribute__((warn_unused_result));
 /* True when s looks like a sealed blob (prefix check only). */
 bool secret_is_sealed(const char *s);
+/* True when blob is sealed under the current key (false for old keys: the
+ * caller re-seals it so an old key can be retired). */
+bool secret_is_current(const struct secret_box *box, const char *blob);
 
 /* Keyed hash (BLAKE2b-256 under a key derived from the master) as hex into
  * out[SECRET_HASH_HEX + 1]. Used to index API keys and session tokens. */
 void secret_keyed_hash(const struct secret_box *box, const char *domain, const char *data,
                        char out[SECRET_HASH_HEX + 1]);
+/* The same under key `key`: 0 is the current key, 1.. the old ones in the order
+ * they were added (0 <= key < secret_box_nkeys). Lets a lookup by hash find
+ * what was indexed before a rotation. */
+void secret_keyed_hash_at(const struct secret_box *box, int key, const char *domain,
+                          const char *data, char out[SECRET_HASH_HEX + 1]);
+/* Number of keys in the box (1 + old keys). */
+int secret_box_nkeys(const struct secret_box *box);
 
 /* nbytes of OS randomness as lower-case hex into out (size >= 2*nbytes+1). */
 void secret_random_hex(char *out, size_t nbytes);

@@ -166,6 +166,50 @@ static struct account *account_from(const struct app *app, const cJSON *rec,
     return a;
 }
 
+static int seal_into(const struct app *app, cJSON *rec, const char *field, const char *plain)
+{
+    char ad[STORE_KEY_MAX + 32], *blob = NULL;
+    snprintf(ad, sizeof(ad), "claude_console_account:%s:%s", json_str(rec, "id", ""), field);
+    if (secret_seal(app->box, ad, plain, strlen(plain), &blob) != 0)
+        return -ERR_CRYPTO;
+    cJSON_DeleteItemFromObject(rec, field);
+    cJSON_AddStringToObject(rec, field, blob);
+    free(blob);
+    return 0;
+}
+
+/* Fields sealed under an old ENCRYPTION_KEY are re-sealed under the current
+ * one, compare-and-set so an admin edit made meanwhile wins. After one pass
+ * nothing is sealed under the old key and ENCRYPTION_KEY_OLD can go. */
+static const char reseal_lua[] = "if redis.call('HGET',KEYS[1],ARGV[1])==ARGV[2] then\n"
+                                 "  return redis.call('HSET',KEYS[1],ARGV[1],ARGV[3])\n"
+                                 "end\n"
+                                 "return -1\n";
+
+static void reseal_old(const struct app *app, struct rds_conn *c, const char *key,
+                       cJSON *rec)
+{
+    static const char *const fields[] = {"apiKey", "proxyPassword"};
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        const char *blob = json_str(rec, fields[i], "");
+        if (!*blob || secret_is_current(app->box, blob))
+            continue;
+        char *plain = unseal_field(app, rec, fields[i]);
+        char *old = xstrdup(blob);
+        if (plain && seal_into(app, rec, fields[i], plain) == 0) {
+            const char *argv[] = {key, fields[i], old, json_str(rec, fields[i], "")};
+            redisReply *r = rds_script(c, reseal_lua, 1, 4, argv, NULL);
+            if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0)
+                log_info("accounts", "re-sealed %s of account %s under the current key",
+                         fields[i], json_str(rec, "id", "?"));
+            if (r)
+                freeReplyObject(r);
+        }
+        wipe_free(plain);
+        free(old);
+    }
+}
+
 int accounts_refresh(struct accounts *accs, struct rds_conn *c)
 {
     redisReply *ids = rds_command(c, "SMEMBERS %s", SK_CONSOLE_ACCOUNT_INDEX);
@@ -180,8 +224,10 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
         char key[STORE_KEY_MAX];
         cJSON *rec = NULL;
         store_key(key, SK_CONSOLE_ACCOUNT, ids->element[i]->str);
-        if (store_hgetall(c, key, &rec) == 0)
+        if (store_hgetall(c, key, &rec) == 0) {
             l->items[l->n++] = account_from(accs->app, rec, old);
+            reseal_old(accs->app, c, key, rec);
+        }
         cJSON_Delete(rec);
     }
     freeReplyObject(ids);
@@ -195,18 +241,6 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
 }
 
 /* ---- admin ---- */
-
-static int seal_into(const struct app *app, cJSON *rec, const char *field, const char *plain)
-{
-    char ad[STORE_KEY_MAX + 32], *blob = NULL;
-    snprintf(ad, sizeof(ad), "claude_console_account:%s:%s", json_str(rec, "id", ""), field);
-    if (secret_seal(app->box, ad, plain, strlen(plain), &blob) != 0)
-        return -ERR_CRYPTO;
-    cJSON_DeleteItemFromObject(rec, field);
-    cJSON_AddStringToObject(rec, field, blob);
-    free(blob);
-    return 0;
-}
 
 static void set_str(cJSON *rec, const char *k, const char *v)
 {

@@ -21,8 +21,6 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <time.h>
 
 enum ftype { F_STR = 0, F_BOOL = 1, F_INT = 2, F_NUM = 3, F_ARR = 4, F_TIME = 5 };
@@ -64,21 +62,27 @@ static const struct kfield *find_field(const char *name)
 
 /* ---- request path ---- */
 
-static const char auth_lua[] = "local id=redis.call('GET',KEYS[1])\n"
-                               "if not id then return nil end\n"
-                               "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
-static char auth_sha[41];
-static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
-
-static void auth_sha_init(void)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(auth_lua, strlen(auth_lua), md, &n, EVP_sha1(), NULL);
-    for (unsigned i = 0; i < n && i < 20; i++)
-        snprintf(auth_sha + 2 * i, 3, "%02x", md[i]);
-}
-
+/* KEYS[1] is the index entry under the current ENCRYPTION_KEY, KEYS[2..] those
+ * under old keys (ENCRYPTION_KEY_OLD). A key found under an old hash is
+ * re-indexed under the current one in the same script, so a rotation needs no
+ * re-issue: each key moves over on its first use. ARGV: record prefix, new hash. */
+static const char auth_lua[] =
+    "local id=redis.call('GET',KEYS[1])\n"
+    "if not id then\n"
+    "  for i=2,#KEYS do\n"
+    "    id=redis.call('GET',KEYS[i])\n"
+    "    if id then\n"
+    "      if redis.call('EXISTS',ARGV[1]..id)==1 then\n"
+    "        redis.call('SET',KEYS[1],id)\n"
+    "        redis.call('DEL',KEYS[i])\n"
+    "        redis.call('HSET',ARGV[1]..id,'keyHash',ARGV[2])\n"
+    "      end\n"
+    "      break\n"
+    "    end\n"
+    "  end\n"
+    "  if not id then return nil end\n"
+    "end\n"
+    "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
 static bool key_format_ok(const char *prefix, const char *k)
 {
     size_t pl = strlen(prefix);
@@ -123,12 +127,21 @@ enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char
         return KEY_MISSING;
     if (!key_format_ok(app->cfg->api_key_prefix, plaintext))
         return KEY_INVALID;
-    pthread_once(&auth_once, auth_sha_init);
-    char hash[SECRET_HASH_HEX + 1], hkey[STORE_KEY_MAX];
+    enum { MAX_KEYS = 4 };
+    char hash[SECRET_HASH_HEX + 1], hkey[MAX_KEYS][STORE_KEY_MAX];
+    const char *argv[MAX_KEYS + 2];
+    int nkeys = secret_box_nkeys(app->box);
+    if (nkeys > MAX_KEYS)
+        nkeys = MAX_KEYS;
+    for (int i = 0; i < nkeys; i++) {
+        secret_keyed_hash_at(app->box, i, "api-key", plaintext, hash);
+        store_key(hkey[i], SK_API_KEY_HASH, hash);
+        argv[i] = hkey[i];
+    }
     secret_keyed_hash(app->box, "api-key", plaintext, hash);
-    store_key(hkey, SK_API_KEY_HASH, hash);
-    const char *argv[] = {hkey, SK_API_KEY_PREFIX};
-    redisReply *r = rds_evalsha(c, auth_sha, auth_lua, 1, 2, argv, NULL);
+    argv[nkeys] = SK_API_KEY_PREFIX;
+    argv[nkeys + 1] = hash;
+    redisReply *r = rds_script(c, auth_lua, nkeys, nkeys + 2, argv, NULL);
     enum key_check kc = KEY_BACKEND;
     if (r && r->type == REDIS_REPLY_NIL) {
         kc = KEY_INVALID;

@@ -16,8 +16,6 @@
 #include "store_keys.h"
 #include "usage.h"
 
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <time.h>
 
 static void read_usage_obj(struct usage *u, const cJSON *us, bool from_delta)
@@ -106,18 +104,6 @@ static const char usage_lua[] =
     "redis.call('HSET',KEYS[1],unpack(out))\n"
     "return all\n";
 
-static char usage_sha[41]; /* SHA1 of usage_lua, computed once (guarded by usage_once) */
-static pthread_once_t usage_once = PTHREAD_ONCE_INIT;
-
-static void usage_sha_init(void)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(usage_lua, strlen(usage_lua), md, &mdlen, EVP_sha1(), NULL);
-    for (unsigned i = 0; i < mdlen && i < 20; i++)
-        snprintf(usage_sha + 2 * i, 3, "%02x", md[i]);
-}
-
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 {
     time_t local = now + (time_t)tz_offset_min * 60;
@@ -130,7 +116,6 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 
 int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u)
 {
-    pthread_once(&usage_once, usage_sha_init);
     char key[STORE_KEY_MAX], date[16], iso[32], nums[6][24];
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
     store_key(key, SK_API_KEY_USAGE, key_id);
@@ -138,7 +123,7 @@ int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const 
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
         snprintf(nums[i], sizeof(nums[i]), "%lld", vals[i]);
     const char *argv[] = {key, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], iso};
-    redisReply *r = rds_evalsha(c, usage_sha, usage_lua, 1, (int)ARRAY_SIZE(argv), argv, NULL);
+    redisReply *r = rds_script(c, usage_lua, 1, (int)ARRAY_SIZE(argv), argv, NULL);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -ERR_REDIS;
     if (rc)
         log_warn("usage", "recording usage for key %s failed: %s", key_id,
