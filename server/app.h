@@ -17,6 +17,7 @@ struct httpc;
 struct tpool;
 struct accounts;
 struct usage_stats;
+struct usage_writer;
 
 struct app_stats {
     atomic_ullong requests;      /* every HTTP request */
@@ -34,6 +35,7 @@ struct app {
     struct tpool *workers;
     struct accounts *accounts;
     struct usage_stats *usage_stats;
+    struct usage_writer *usage_writer; /* per-key totals, group commit */
     struct app_stats stats;
     time_t started_at;
     const char *version;

@@ -21,6 +21,7 @@
 #include "stream.h"
 #include "tpool.h"
 #include "usage_stats.h"
+#include "usage_writer.h"
 #include "version.h"
 
 #include <signal.h>
@@ -138,6 +139,7 @@ static void start_all(struct runtime *rt)
     app->started_at = time(NULL);
     app->tz_offset_min = (int)rt->cfg->timezone_offset * 60;
     app->usage_stats = usage_stats_new();
+    app->usage_writer = usage_writer_new(app);
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
         secret_box_new(rt->cfg->jwt_secret, &app->session_box) != 0 ||
@@ -193,6 +195,7 @@ static void stop_all(struct runtime *rt)
     httpc_free(app->httpc);   /* cancels what still runs; usage jobs get queued */
     tpool_free(app->workers); /* runs them: usage is flushed before exit */
     httpd_stop(rt->httpd);
+    usage_writer_free(app->usage_writer); /* what no worker wrote */
     struct rds_conn *c = rds_pool_get(app->redis, 2000);
     if (c) { /* the last breakdowns */
         usage_stats_flush(app->usage_stats, app, c);

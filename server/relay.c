@@ -20,7 +20,7 @@
 #include "stream.h"
 #include "tpool.h"
 #include "usage.h"
-#include "usage_stats.h"
+#include "usage_writer.h"
 #include "xmalloc.h"
 #include "config.h"
 
@@ -109,21 +109,6 @@ static void hook_body(void *arg, int status, const char *body, size_t len)
         job->prov->usage_body(&job->usage, body, len);
 }
 
-static void usage_job(void *arg)
-{
-    struct relay_job *job = arg;
-    usage_stats_add(job->app->usage_stats, job->app, job->key_id, job->account_id, &job->usage);
-    struct rds_conn *c = rds_pool_get(job->app->redis, REDIS_WAIT_MS);
-    if (c) {
-        usage_record(job->app, c, job->key_id, &job->usage);
-        rds_pool_put(job->app->redis, c);
-    } else {
-        log_warn("usage", "store unavailable: usage of key %s lost (%lld tokens)", job->key_id,
-                 usage_total(&job->usage));
-    }
-    free(job);
-}
-
 static long long hook_finish(void *arg, int status, int result)
 {
     struct relay_job *job = arg;
@@ -131,11 +116,9 @@ static long long hook_finish(void *arg, int status, int result)
     UNUSED(result);
     long long total = usage_total(&job->usage);
     /* Usage seen is usage billed upstream, even if the client left early. */
-    if (!job->record || !job->usage.seen || tpool_submit(job->app->workers, usage_job, job) != 0) {
-        if (job->record && job->usage.seen)
-            log_warn("usage", "worker queue full: usage of key %s lost", job->key_id);
-        free(job);
-    }
+    if (job->record && job->usage.seen)
+        usage_writer_push(job->app->usage_writer, job->key_id, job->account_id, &job->usage);
+    free(job);
     return total;
 }
 

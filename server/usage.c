@@ -15,6 +15,7 @@
 #include "rds.h"
 #include "store_keys.h"
 #include "usage.h"
+#include "xmalloc.h"
 
 #include <time.h>
 
@@ -114,21 +115,83 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
     strftime(iso, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u)
+/* The script's arguments for one usage: key, six counters, time stamp. */
+struct usage_args {
+    char key[STORE_KEY_MAX];
+    char nums[6][24];
+};
+
+static void usage_args(struct usage_args *a, const char *key_id, const struct usage *u)
 {
-    char key[STORE_KEY_MAX], date[16], iso[32], nums[6][24];
-    usage_dates(app->tz_offset_min, time(NULL), date, iso);
-    store_key(key, SK_API_KEY_USAGE, key_id);
+    store_key(a->key, SK_API_KEY_USAGE, key_id);
     long long vals[] = {u->input, u->output, u->cache_create, u->cache_read, u->eph_5m, u->eph_1h};
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
-        snprintf(nums[i], sizeof(nums[i]), "%lld", vals[i]);
-    const char *argv[] = {key, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], iso};
+        snprintf(a->nums[i], sizeof(a->nums[i]), "%lld", vals[i]);
+}
+
+static int check_reply(const redisReply *r, const char *key_id)
+{
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        return 0;
+    log_warn("usage", "recording usage for key %s failed: %s", key_id,
+             r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+    return -ERR_REDIS;
+}
+
+int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u)
+{
+    char date[16], iso[32];
+    struct usage_args a;
+    usage_dates(app->tz_offset_min, time(NULL), date, iso);
+    usage_args(&a, key_id, u);
+    const char *argv[] = {a.key,     a.nums[0], a.nums[1], a.nums[2],
+                          a.nums[3], a.nums[4], a.nums[5], iso};
     redisReply *r = rds_script(c, usage_lua, 1, (int)ARRAY_SIZE(argv), argv, NULL);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -ERR_REDIS;
-    if (rc)
-        log_warn("usage", "recording usage for key %s failed: %s", key_id,
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
+    int rc = check_reply(r, key_id);
     if (r)
         freeReplyObject(r);
     return rc;
+}
+
+static bool is_noscript(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
+                      const struct usage *const us[])
+{
+    if (n <= 0)
+        return 0;
+    char sha[41], date[16], iso[32];
+    rds_script_sha(usage_lua, sha);
+    usage_dates(app->tz_offset_min, time(NULL), date, iso);
+    struct usage_args *a = xcalloc((size_t)n, sizeof(*a));
+    redisReply **replies = xcalloc((size_t)n, sizeof(*replies));
+    int failed = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        usage_args(&a[i], key_ids[i], us[i]);
+        const char *argv[] = {"EVALSHA",    sha,        "1",        a[i].key,   a[i].nums[0],
+                              a[i].nums[1], a[i].nums[2], a[i].nums[3], a[i].nums[4],
+                              a[i].nums[5], iso};
+        rc = rds_append_argv(c, (int)ARRAY_SIZE(argv), argv, NULL);
+    }
+    if (rc == 0)
+        rc = rds_flush_replies(c, n, replies);
+    for (int i = 0; i < n; i++) {
+        /* rc != 0: either nothing was sent (append failed) and each goes
+         * on its own, or the flush broke the connection and these calls fail
+         * at once: a usage is never counted twice. */
+        if (rc != 0)
+            failed += usage_record(app, c, key_ids[i], us[i]) != 0;
+        else if (is_noscript(replies[i])) /* script cache flushed: EVAL loads it */
+            failed += usage_record(app, c, key_ids[i], us[i]) != 0;
+        else
+            failed += check_reply(replies[i], key_ids[i]) != 0;
+        if (replies[i])
+            freeReplyObject(replies[i]);
+    }
+    free(replies);
+    free(a);
+    return failed ? -ERR_REDIS : 0;
 }

@@ -37,6 +37,11 @@ long long usage_total(const struct usage *u);
 /* Add u (and one request) to the lifetime counters of key_id, and stamp
  * lastUsedAt. One Redis command (a script: HMGET + HSET inside). */
 int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u);
+/* The same for n usages in one pipelined round trip (one script call each).
+ * A usage whose call fails for a lost script cache or a broken pipeline is
+ * retried on its own. 0, or -ERR_REDIS if any could not be recorded. */
+int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
+                      const struct usage *const us[]);
 /* The statistics date (YYYY-MM-DD in the configured offset) and the UTC ISO time. */
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32]);
 

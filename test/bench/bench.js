@@ -4,7 +4,8 @@
 // process). Prints a table and writes build/bench.json.
 //
 // Knobs (environment): BENCH_DURATION (s, default 10, max 120),
-// BENCH_CONNECTIONS (default 32, max 512), RELAY_BIN (default build/relay).
+// BENCH_CONNECTIONS (default 32, max 512), RELAY_BIN (default build/relay),
+// BENCH_ONLY=relay (skip nginx, e.g. while profiling the relay with perf).
 // Every run is bounded: wrk gets -d and a timeout, the whole script a hard cap.
 
 const fs = require('node:fs');
@@ -190,7 +191,7 @@ async function main() {
     }
     for (const sc of SCENARIOS) {
       const script = wrkScript(dir, sc.body, st.key.apiKey);
-      const base = await wrk(nginxUrl, script);
+      const base = process.env.BENCH_ONLY === 'relay' ? { rps: NaN, p50ms: NaN, p99ms: NaN, non2xx: 0, socketErrors: 0 } : await wrk(nginxUrl, script);
       const relay = await wrk(relayUrl, script);
       results.push({ scenario: sc.name, nginx: base, relay });
     }

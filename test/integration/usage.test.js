@@ -75,3 +75,24 @@ test('usage of different keys is kept apart', async () => {
   assert.equal(u2.requests, 1);
   assert.equal(u2.allTokens, 36);
 });
+
+test('script cache flushed (restart, fail-over): auth and usage keep working, counted once', async () => {
+  const { RespClient } = require('../lib/env');
+  const k = await freshKey('usage-noscript');
+  const redis = await new RespClient(st.redis.port).connect();
+  try {
+    await redis.cmd('SCRIPT', 'FLUSH');
+  } finally {
+    redis.close();
+  }
+  // Concurrent requests so several usages share one pipelined round trip, all hitting NOSCRIPT.
+  const N = 40;
+  const rs = await Promise.all(Array.from({ length: N }, () => st.send(messageBody(), { key: k.apiKey })));
+  for (const r of rs) assert.equal(r.status, 200, r.text);
+  const u = await waitForUsage(st.redis.port, k.id, N, 5000);
+  const want = {};
+  for (const [f, v] of Object.entries(MOCK_COUNTED)) want[f] = v * N;
+  assert.deepEqual(u, want);
+  await sleep(300);
+  assert.equal((await keyUsage(st.redis.port, k.id)).requests, N, 'each usage counted once');
+});
