@@ -20,12 +20,12 @@
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
 /* Invariant check: a broken invariant is a bug, so die loudly. */
-#define BUG_ON(cond)                                                                   \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            fprintf(stderr, "BUG: %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-            abort();                                                                   \
-        }                                                                              \
+#define BUG_ON(cond)                                                                               \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            fprintf(stderr, "BUG: %s:%d: %s\n", __FILE__, __LINE__, #cond);                        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #ifndef RELAY_NO_POISON

@@ -26,8 +26,7 @@ static void conf_err(struct buf *errors, const struct conf_var *v, const char *m
         return; /* the error list is bounded; the first lines are enough */
 }
 
-static int conf_set_int(const struct conf_var *v, const char *val, void *field,
-                        struct buf *errors)
+static int conf_set_int(const struct conf_var *v, const char *val, void *field, struct buf *errors)
 {
     char *end = NULL;
     errno = 0;

@@ -17,8 +17,8 @@
 #include "buf.h"
 
 enum conf_type {
-    CONF_STR = 0, /* target: char * (malloc'd, never NULL after load) */
-    CONF_INT = 1, /* target: long long, checked against [min, max] */
+    CONF_STR = 0,  /* target: char * (malloc'd, never NULL after load) */
+    CONF_INT = 1,  /* target: long long, checked against [min, max] */
     CONF_BOOL = 2, /* target: bool; true/false/1/0/yes/no/on/off */
 };
 

@@ -44,10 +44,10 @@ struct httpc_request {
     const char *const *headers; /* "Name: value" lines, NULL-terminated */
     const char *body;           /* copied at submit */
     size_t body_len;
-    const char *proxy;          /* curl proxy URL or NULL */
+    const char *proxy; /* curl proxy URL or NULL */
     long connect_timeout_ms;
     long timeout_ms;
-    int watch_fd;               /* client socket to watch, or -1 */
+    int watch_fd; /* client socket to watch, or -1 */
 };
 
 /* Start the loop thread. */

@@ -291,8 +291,8 @@ void rds_script_sha(const char *lua, char sha_out[41])
         snprintf(sha_out + 2 * i, 3, "%02x", i < n ? md[i] : 0);
 }
 
-redisReply *rds_script(struct rds_conn *c, const char *lua, int nkeys, int argc,
-                       const char **argv, const size_t *lens)
+redisReply *rds_script(struct rds_conn *c, const char *lua, int nkeys, int argc, const char **argv,
+                       const size_t *lens)
 {
     char sha[41];
     rds_script_sha(lua, sha);

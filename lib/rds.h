@@ -151,8 +151,8 @@ redisReply *rds_evalsha(struct rds_conn *c, const char *sha, const char *lua, in
 void rds_script_sha(const char *lua, char sha_out[41]);
 /* rds_evalsha with the SHA computed here (about a microsecond for a short
  * script): callers keep only the script text. */
-redisReply *rds_script(struct rds_conn *c, const char *lua, int nkeys, int argc,
-                       const char **argv, const size_t *lens);
+redisReply *rds_script(struct rds_conn *c, const char *lua, int nkeys, int argc, const char **argv,
+                       const size_t *lens);
 
 /* Create a pool of up to size connections (size >= 1). One connection is
  * made now to validate the settings: on failure returns its error code

@@ -110,9 +110,9 @@ int secret_seal(const struct secret_box *box, const char *ad, const void *plain,
     size_t rawlen = NONCE_LEN + len + TAG_LEN;
     unsigned char *raw = xmalloc(rawlen);
     randombytes_buf(raw, NONCE_LEN);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(
-        raw + NONCE_LEN, NULL, plain, len, (const unsigned char *)ad, ad ? strlen(ad) : 0, NULL,
-        raw, box->keys[0].seal);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + NONCE_LEN, NULL, plain, len,
+                                               (const unsigned char *)ad, ad ? strlen(ad) : 0, NULL,
+                                               raw, box->keys[0].seal);
     size_t b64len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *text = xmalloc(strlen(SEAL_PREFIX) + 9 + b64len);
     int n = snprintf(text, 16, "%s%s:", SEAL_PREFIX, box->keys[0].id);
@@ -206,9 +206,9 @@ void secret_uuid(char out[37])
     randombytes_buf(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 bool secret_equal(const char *a, const char *b)

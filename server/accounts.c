@@ -130,13 +130,15 @@ static char *proxy_url(const struct app *app, const cJSON *rec)
     if (*host) {
         /* socks5h: the proxy resolves the upstream host name (as the
          * original's SocksProxyAgent does); https: TLS to the proxy itself. */
-        const char *scheme = strcmp(type, "socks5") == 0   ? "socks5h"
+        const char *scheme = strcmp(type, "socks5") == 0  ? "socks5h"
                              : strcmp(type, "https") == 0 ? "https"
                                                           : "http";
-        char *user = pct(json_str(p, "username", "")), *pw = unseal_field(app, rec, "proxyPassword");
+        char *user = pct(json_str(p, "username", "")),
+             *pw = unseal_field(app, rec, "proxyPassword");
         char *epw = pw ? pct(pw) : xstrdup("");
-        url = *user ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, json_int(p, "port", 0))
-                    : xasprintf("%s://%s:%lld", scheme, host, json_int(p, "port", 0));
+        url = *user
+                  ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, json_int(p, "port", 0))
+                  : xasprintf("%s://%s:%lld", scheme, host, json_int(p, "port", 0));
         free(user);
         wipe_free(pw);
         wipe_free(epw);
@@ -186,8 +188,7 @@ static const char reseal_lua[] = "if redis.call('HGET',KEYS[1],ARGV[1])==ARGV[2]
                                  "end\n"
                                  "return -1\n";
 
-static void reseal_old(const struct app *app, struct rds_conn *c, const char *key,
-                       cJSON *rec)
+static void reseal_old(const struct app *app, struct rds_conn *c, const char *key, cJSON *rec)
 {
     static const char *const fields[] = {"apiKey", "proxyPassword"};
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
@@ -200,8 +201,8 @@ static void reseal_old(const struct app *app, struct rds_conn *c, const char *ke
             const char *argv[] = {key, fields[i], old, json_str(rec, fields[i], "")};
             redisReply *r = rds_script(c, reseal_lua, 1, 4, argv, NULL);
             if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0)
-                log_info("accounts", "re-sealed %s of account %s under the current key",
-                         fields[i], json_str(rec, "id", "?"));
+                log_info("accounts", "re-sealed %s of account %s under the current key", fields[i],
+                         json_str(rec, "id", "?"));
             if (r)
                 freeReplyObject(r);
         }
@@ -257,8 +258,9 @@ static const char *apply_proxy(const struct app *app, cJSON *rec, const cJSON *p
     }
     const char *type = json_str(p, "type", json_str(p, "protocol", ""));
     long long port = json_int(p, "port", 0);
-    if (!cJSON_IsObject(p) || (strcmp(type, "socks5") && strcmp(type, "http") && strcmp(type, "https")) ||
-        port < 1 || port > 65535 || strlen(json_str(p, "host", "")) > 255)
+    if (!cJSON_IsObject(p) ||
+        (strcmp(type, "socks5") && strcmp(type, "http") && strcmp(type, "https")) || port < 1 ||
+        port > 65535 || strlen(json_str(p, "host", "")) > 255)
         return "proxy must be {type: socks5|http|https, host, port, username?, password?}";
     cJSON *keep = cJSON_CreateObject();
     cJSON_AddStringToObject(keep, "type", type);
@@ -362,7 +364,8 @@ static cJSON *render_account(const cJSON *rec)
         else if (!strcmp(k, "schedulable") || !strcmp(k, "isActive"))
             cJSON_AddBoolToObject(o, k, !strcmp(v, "true"));
         else if (!strcmp(k, "proxy"))
-            cJSON_AddItemToObject(o, k, *v ? json_parse(v, strlen(v), 8, true) : cJSON_CreateNull());
+            cJSON_AddItemToObject(o, k,
+                                  *v ? json_parse(v, strlen(v), 8, true) : cJSON_CreateNull());
         else
             cJSON_AddStringToObject(o, k, v);
     }
@@ -435,9 +438,13 @@ static void h_create(struct reqctx *rq)
     admin_iso_now(now);
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "id", id);
-    static const char *const defaults[][2] = {
-        {"platform", "claude-console"}, {"priority", "50"}, {"schedulable", "true"},
-        {"isActive", "true"}, {"status", "active"}, {"description", ""}, {"proxy", ""}};
+    static const char *const defaults[][2] = {{"platform", "claude-console"},
+                                              {"priority", "50"},
+                                              {"schedulable", "true"},
+                                              {"isActive", "true"},
+                                              {"status", "active"},
+                                              {"description", ""},
+                                              {"proxy", ""}};
     for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
         cJSON_AddStringToObject(rec, defaults[i][0], defaults[i][1]);
     cJSON_AddStringToObject(rec, "createdAt", now);

@@ -20,12 +20,12 @@ struct rds_conn;
 struct account {
     char id[37];
     char name[101];
-    const char *type;  /* provider name, e.g. "claude-console" */
-    char *api_url;     /* base URL, no trailing slash */
-    char *api_key;     /* unsealed credential */
-    char *proxy_url;   /* curl proxy URL with credentials, or NULL */
-    char *user_agent;  /* override, or NULL */
-    int priority;      /* 1..100, lower is preferred */
+    const char *type; /* provider name, e.g. "claude-console" */
+    char *api_url;    /* base URL, no trailing slash */
+    char *api_key;    /* unsealed credential */
+    char *proxy_url;  /* curl proxy URL with credentials, or NULL */
+    char *user_agent; /* override, or NULL */
+    int priority;     /* 1..100, lower is preferred */
     bool schedulable;
     bool active;
     atomic_llong last_used_ms; /* scheduler LRU; shared across snapshots via the store */

@@ -20,9 +20,9 @@ struct usage_stats;
 struct usage_writer;
 
 struct app_stats {
-    atomic_ullong requests;      /* every HTTP request */
-    atomic_ullong errors;        /* responses >= 500 */
-    atomic_ullong relayed;       /* upstream transfers started */
+    atomic_ullong requests;       /* every HTTP request */
+    atomic_ullong errors;         /* responses >= 500 */
+    atomic_ullong relayed;        /* upstream transfers started */
     atomic_ullong active_streams; /* streams currently open to clients */
 };
 

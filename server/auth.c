@@ -68,8 +68,9 @@ static int write_init_json(const struct relay_config *cfg, const char *user, con
     cJSON_AddStringToObject(j, "adminUsername", user);
     if (pw)
         cJSON_AddStringToObject(j, "adminPassword", pw);
-    cJSON_AddStringToObject(j, "note", pw ? "Delete this file once the password is stored safely."
-                                          : "The password was changed; it is not kept here.");
+    cJSON_AddStringToObject(j, "note",
+                            pw ? "Delete this file once the password is stored safely."
+                               : "The password was changed; it is not kept here.");
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     ssize_t n = write(fd, text, strlen(text));
@@ -88,7 +89,8 @@ static int generate_admin(struct app *app, struct rds_conn *c)
     secret_random_hex(raw, 24);
     static const char alpha[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     for (int i = 0; i < 24; i++) /* hex pairs -> letters: ~5.8 bits each */
-        pw[i] = alpha[strtol((char[]){raw[2 * i], raw[2 * i + 1], 0}, NULL, 16) % (sizeof(alpha) - 1)];
+        pw[i] =
+            alpha[strtol((char[]){raw[2 * i], raw[2 * i + 1], 0}, NULL, 16) % (sizeof(alpha) - 1)];
     pw[24] = '\0';
     int rc = write_creds(c, user, pw);
     if (rc == 0 && write_init_json(app->cfg, user, pw) != 0)
@@ -127,7 +129,9 @@ int auth_bootstrap(struct app *app)
     if (!preset && (app->cfg->admin_username[0] || app->cfg->admin_password[0]))
         log_warn("init", "only one of ADMIN_USERNAME / ADMIN_PASSWORD is set: ignoring both");
     if (rc == 0 || rc == -ERR_NOTFOUND)
-        rc = preset ? apply_preset(app, c, creds) : rc == -ERR_NOTFOUND ? generate_admin(app, c) : 0;
+        rc = preset                ? apply_preset(app, c, creds)
+             : rc == -ERR_NOTFOUND ? generate_admin(app, c)
+                                   : 0;
     cJSON_Delete(creds);
     rds_pool_put(app->redis, c);
     if (rc == 0)
@@ -263,8 +267,7 @@ static int create_session(struct reqctx *rq, struct rds_conn *c, const char *use
     return 0;
 }
 
-static void login_success(struct reqctx *rq, struct rds_conn *c, const char *user,
-                          const char *fkey)
+static void login_success(struct reqctx *rq, struct rds_conn *c, const char *user, const char *fkey)
 {
     char token[TOKEN_HEX + 1];
     redisReply *r = rds_command(c, "DEL %s", fkey);
@@ -325,7 +328,8 @@ static void h_logout(struct reqctx *rq)
     char key[STORE_KEY_MAX];
     session_key(reqctx_app(rq), bearer_token(rq), key);
     redisReply *rep[2];
-    if (rds_append(c, "DEL %s", key) == 0 && rds_append(c, "SREM %s %s", SK_ADMIN_SESSIONS, key) == 0 &&
+    if (rds_append(c, "DEL %s", key) == 0 &&
+        rds_append(c, "SREM %s %s", SK_ADMIN_SESSIONS, key) == 0 &&
         rds_flush_replies(c, 2, rep) == 0) {
         freeReplyObject(rep[0]);
         freeReplyObject(rep[1]);

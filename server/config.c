@@ -160,7 +160,7 @@ void config_free(struct relay_config *cfg)
     if (!cfg)
         return;
     /* Secrets are wiped before their memory is returned. */
-    char **secrets[] = {&cfg->jwt_secret, &cfg->encryption_key, &cfg->encryption_key_old,
+    char **secrets[] = {&cfg->jwt_secret,     &cfg->encryption_key, &cfg->encryption_key_old,
                         &cfg->admin_password, &cfg->redis_password, &cfg->redis_url};
     for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
         if (*secrets[i])

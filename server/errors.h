@@ -9,30 +9,30 @@ struct reqctx;
 struct cJSON;
 
 /* X(code, http status, anthropic error type, default message) */
-#define RELAY_ERRORS(X)                                                                   \
-    X(BAD_REQUEST, 400, "invalid_request_error", "Invalid request")                      \
-    X(BAD_JSON, 400, "invalid_request_error", "Request body must be a valid JSON object") \
-    X(NO_KEY, 401, "authentication_error", "Missing API key")                            \
-    X(BAD_KEY, 401, "authentication_error", "Invalid API key")                           \
-    X(KEY_DISABLED, 401, "authentication_error", "API key is disabled")                  \
-    X(KEY_EXPIRED, 401, "authentication_error", "API key has expired")                   \
-    X(FORBIDDEN, 403, "permission_error", "Forbidden")                                   \
-    X(NOT_FOUND, 404, "not_found_error", "Not found")                                    \
-    X(METHOD, 405, "invalid_request_error", "Method not allowed")                        \
-    X(TOO_LARGE, 413, "request_too_large", "Request body exceeds the size limit")        \
-    X(RATE_LIMITED, 429, "rate_limit_error", "Rate limit exceeded")                      \
-    X(INTERNAL, 500, "api_error", "Internal relay error")                                \
-    X(UPSTREAM_CONNECT, 502, "api_error", "Upstream service unavailable")                \
-    X(UPSTREAM_BROKEN, 502, "api_error", "Upstream connection error")                    \
-    X(NO_ACCOUNT, 503, "overloaded_error", "No upstream account is available")           \
-    X(UNAVAILABLE, 503, "api_error", "Service temporarily unavailable")                  \
+#define RELAY_ERRORS(X)                                                                            \
+    X(BAD_REQUEST, 400, "invalid_request_error", "Invalid request")                                \
+    X(BAD_JSON, 400, "invalid_request_error", "Request body must be a valid JSON object")          \
+    X(NO_KEY, 401, "authentication_error", "Missing API key")                                      \
+    X(BAD_KEY, 401, "authentication_error", "Invalid API key")                                     \
+    X(KEY_DISABLED, 401, "authentication_error", "API key is disabled")                            \
+    X(KEY_EXPIRED, 401, "authentication_error", "API key has expired")                             \
+    X(FORBIDDEN, 403, "permission_error", "Forbidden")                                             \
+    X(NOT_FOUND, 404, "not_found_error", "Not found")                                              \
+    X(METHOD, 405, "invalid_request_error", "Method not allowed")                                  \
+    X(TOO_LARGE, 413, "request_too_large", "Request body exceeds the size limit")                  \
+    X(RATE_LIMITED, 429, "rate_limit_error", "Rate limit exceeded")                                \
+    X(INTERNAL, 500, "api_error", "Internal relay error")                                          \
+    X(UPSTREAM_CONNECT, 502, "api_error", "Upstream service unavailable")                          \
+    X(UPSTREAM_BROKEN, 502, "api_error", "Upstream connection error")                              \
+    X(NO_ACCOUNT, 503, "overloaded_error", "No upstream account is available")                     \
+    X(UNAVAILABLE, 503, "api_error", "Service temporarily unavailable")                            \
     X(UPSTREAM_TIMEOUT, 504, "timeout_error", "Upstream timeout")
 
 enum relay_err {
 #define RELAY_ERR_ENUM(code, status, type, msg) RERR_##code,
     RELAY_ERRORS(RELAY_ERR_ENUM)
 #undef RELAY_ERR_ENUM
-    RERR__COUNT
+        RERR__COUNT
 };
 
 int errors_status(enum relay_err e);

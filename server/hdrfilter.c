@@ -14,18 +14,22 @@ static bool in_list(const char *name, const char *const *list, size_t n)
 
 bool hdrfilter_hop_by_hop(const char *name)
 {
-    static const char *const hop[] = {"connection", "keep-alive",        "proxy-authenticate",
-                                      "proxy-authorization", "te",       "trailer",
-                                      "transfer-encoding", "upgrade",    "proxy-connection"};
+    static const char *const hop[] = {"connection",          "keep-alive", "proxy-authenticate",
+                                      "proxy-authorization", "te",         "trailer",
+                                      "transfer-encoding",   "upgrade",    "proxy-connection"};
     return in_list(name, hop, ARRAY_SIZE(hop));
 }
 
 bool hdrfilter_claude(const char *name)
 {
-    static const char *const allow[] = {
-        "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access",
-        "user-agent",        "x-app",          "accept",
-        "accept-language",   "x-claude-code-session-id"};
+    static const char *const allow[] = {"anthropic-version",
+                                        "anthropic-beta",
+                                        "anthropic-dangerous-direct-browser-access",
+                                        "user-agent",
+                                        "x-app",
+                                        "accept",
+                                        "accept-language",
+                                        "x-claude-code-session-id"};
     if (hdrfilter_hop_by_hop(name))
         return false;
     if (strncasecmp(name, "x-stainless-", 12) == 0)

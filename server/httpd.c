@@ -90,8 +90,8 @@ static void collect_request(struct httpd *h, struct reqctx *rq)
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
     if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                  rq->client_ip, sizeof(rq->client_ip));
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, rq->client_ip,
+                  sizeof(rq->client_ip));
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
                   rq->client_ip, sizeof(rq->client_ip));
@@ -233,8 +233,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         rq->tokens = stream_tokens(rq->stream);
     if (strcmp(rq->path, "/health") != 0 || rq->status != 200) {
         log_set_reqid(rq->id);
-        log_info("access", "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld "
-                 "tokens=%lld%s", rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
+        log_info("access",
+                 "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld "
+                 "tokens=%lld%s",
+                 rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
                  rq->account_id[0] ? rq->account_id : "-", rq->model[0] ? rq->model : "-",
                  rq->upstream_status, elapsed_ms(rq), rq->tokens,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
@@ -282,14 +284,13 @@ int httpd_start(struct app *app, struct httpd **out, char *err, size_t errlen)
     h->app = app;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    h->d = MHD_start_daemon(
-        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->http_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, 605u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_END);
+    h->d =
+        MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, h,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->http_threads,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 605u, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot listen on %s:%lld (address in use or not permitted)",
                  app->cfg->host, app->cfg->port);

@@ -66,23 +66,22 @@ static const struct kfield *find_field(const char *name)
  * under old keys (ENCRYPTION_KEY_OLD). A key found under an old hash is
  * re-indexed under the current one in the same script, so a rotation needs no
  * re-issue: each key moves over on its first use. ARGV: record prefix, new hash. */
-static const char auth_lua[] =
-    "local id=redis.call('GET',KEYS[1])\n"
-    "if not id then\n"
-    "  for i=2,#KEYS do\n"
-    "    id=redis.call('GET',KEYS[i])\n"
-    "    if id then\n"
-    "      if redis.call('EXISTS',ARGV[1]..id)==1 then\n"
-    "        redis.call('SET',KEYS[1],id)\n"
-    "        redis.call('DEL',KEYS[i])\n"
-    "        redis.call('HSET',ARGV[1]..id,'keyHash',ARGV[2])\n"
-    "      end\n"
-    "      break\n"
-    "    end\n"
-    "  end\n"
-    "  if not id then return nil end\n"
-    "end\n"
-    "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
+static const char auth_lua[] = "local id=redis.call('GET',KEYS[1])\n"
+                               "if not id then\n"
+                               "  for i=2,#KEYS do\n"
+                               "    id=redis.call('GET',KEYS[i])\n"
+                               "    if id then\n"
+                               "      if redis.call('EXISTS',ARGV[1]..id)==1 then\n"
+                               "        redis.call('SET',KEYS[1],id)\n"
+                               "        redis.call('DEL',KEYS[i])\n"
+                               "        redis.call('HSET',ARGV[1]..id,'keyHash',ARGV[2])\n"
+                               "      end\n"
+                               "      break\n"
+                               "    end\n"
+                               "  end\n"
+                               "  if not id then return nil end\n"
+                               "end\n"
+                               "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
 static bool key_format_ok(const char *prefix, const char *k)
 {
     size_t pl = strlen(prefix);
@@ -171,7 +170,8 @@ static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v,
     else if (f->type == F_BOOL && cJSON_IsBool(v))
         val = cJSON_IsTrue(v) ? "true" : "false";
     else if ((f->type == F_INT || f->type == F_NUM) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-             v->valuedouble < 1e15 && (f->type == F_NUM || v->valuedouble == (double)(long long)v->valuedouble))
+             v->valuedouble < 1e15 &&
+             (f->type == F_NUM || v->valuedouble == (double)(long long)v->valuedouble))
         snprintf(buf, sizeof(buf), f->type == F_INT ? "%.0f" : "%.6g", v->valuedouble), val = buf;
     else if (f->type == F_ARR && cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 1000)
         val = owned = json_print(v);
@@ -225,7 +225,7 @@ static cJSON *typed_value(const struct kfield *f, const char *s)
 
 static cJSON *usage_object(const redisReply *u)
 {
-    static const char *const names[] = {"requests", "inputTokens", "outputTokens",
+    static const char *const names[] = {"requests",          "inputTokens",     "outputTokens",
                                         "cacheCreateTokens", "cacheReadTokens", "allTokens"};
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -291,7 +291,8 @@ static int write_key(struct rds_conn *c, const char *id, const cJSON *rec, const
     int rc = store_hset_json(c, rk, rec);
     (void)rc; /* inside MULTI the reply is QUEUED (a status): checked at EXEC */
     if (hash_index)
-        r = add_index ? rds_command(c, "SET %s %s", hash_index, id) : rds_command(c, "DEL %s", hash_index);
+        r = add_index ? rds_command(c, "SET %s %s", hash_index, id)
+                      : rds_command(c, "DEL %s", hash_index);
     if (hash_index && r)
         freeReplyObject(r);
     r = rds_command(c, "SADD %s %s", SK_API_KEY_INDEX, id);

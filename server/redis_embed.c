@@ -45,7 +45,7 @@ static void child_exec(const struct relay_config *cfg, const struct redis_embed 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the relay blocks SIGTERM; exec keeps masks */
     prctl(PR_SET_PDEATHSIG, SIGTERM);      /* never outlive the relay */
-    setpgid(0, 0);                    /* a terminal's ^C goes to the relay only */
+    setpgid(0, 0);                         /* a terminal's ^C goes to the relay only */
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
         dup2(devnull, STDIN_FILENO);
@@ -94,8 +94,10 @@ int redis_embed_start(const struct relay_config *cfg, struct redis_embed **out, 
     struct redis_embed *r = xcalloc(1, sizeof(*r));
     if (make_dirs(cfg->data_dir, r->dir, sizeof(r->dir)) != 0 ||
         (size_t)snprintf(r->sock, sizeof(r->sock), "%s/redis.sock", r->dir) >= sizeof(r->sock)) {
-        snprintf(err, errlen, "cannot use %s/redis for the private Redis (path too long or not "
-                 "writable)", cfg->data_dir);
+        snprintf(err, errlen,
+                 "cannot use %s/redis for the private Redis (path too long or not "
+                 "writable)",
+                 cfg->data_dir);
         free(r);
         return -ERR_IO;
     }

@@ -65,10 +65,11 @@ static bool relay_authenticate(struct reqctx *rq, struct api_key *key)
     }
     enum key_check kc = keys_authenticate(app, c, plain, key);
     rds_pool_put(app->redis, c);
-    static const enum relay_err map[] = {
-        [KEY_MISSING] = RERR_NO_KEY,        [KEY_INVALID] = RERR_BAD_KEY,
-        [KEY_DISABLED] = RERR_KEY_DISABLED, [KEY_EXPIRED] = RERR_KEY_EXPIRED,
-        [KEY_BACKEND] = RERR_UNAVAILABLE};
+    static const enum relay_err map[] = {[KEY_MISSING] = RERR_NO_KEY,
+                                         [KEY_INVALID] = RERR_BAD_KEY,
+                                         [KEY_DISABLED] = RERR_KEY_DISABLED,
+                                         [KEY_EXPIRED] = RERR_KEY_EXPIRED,
+                                         [KEY_BACKEND] = RERR_UNAVAILABLE};
     if (kc != KEY_OK) {
         errors_reply(rq, map[kc], NULL);
         return false;
@@ -154,11 +155,15 @@ static void relay_dispatch(struct reqctx *rq, const struct api_key *key, const c
     *job = (struct relay_job){.app = app, .prov = prov, .record = record};
     snprintf(job->key_id, sizeof(job->key_id), "%s", key->id);
     snprintf(job->account_id, sizeof(job->account_id), "%s", acc->id);
-    struct httpc_request hr = {
-        .method = "POST", .url = ureq.url, .headers = (const char *const *)ureq.headers,
-        .body = raw, .body_len = len, .proxy = acc->proxy_url,
-        .connect_timeout_ms = app->cfg->upstream_connect_timeout_ms,
-        .timeout_ms = app->cfg->request_timeout_ms, .watch_fd = client_fd(rq)};
+    struct httpc_request hr = {.method = "POST",
+                               .url = ureq.url,
+                               .headers = (const char *const *)ureq.headers,
+                               .body = raw,
+                               .body_len = len,
+                               .proxy = acc->proxy_url,
+                               .connect_timeout_ms = app->cfg->upstream_connect_timeout_ms,
+                               .timeout_ms = app->cfg->request_timeout_ms,
+                               .watch_fd = client_fd(rq)};
     atomic_fetch_add(&app->stats.relayed, 1);
     stream_start(rq, &hr, &relay_hooks, job);
     upstream_req_release(&ureq);
@@ -227,11 +232,13 @@ static void h_event_logging(struct reqctx *rq)
     reqctx_reply_json(rq, 200, ok);
 }
 
-#define CLAUDE_ROUTES(prefix)                                                                \
-    {"POST", prefix "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE},                       \
-        {"POST", prefix "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE},  \
-        {"GET", prefix "/v1/models", h_models, AUTH_KEY, BODY_SMALL},                        \
-        {"POST", prefix "/claude/v1/messages", h_messages, AUTH_KEY, BODY_LARGE}
+#define CLAUDE_ROUTES(prefix)                                                                      \
+    {"POST", prefix "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE},                             \
+        {"POST", prefix "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE},        \
+        {"GET", prefix "/v1/models", h_models, AUTH_KEY, BODY_SMALL},                              \
+    {                                                                                              \
+        "POST", prefix "/claude/v1/messages", h_messages, AUTH_KEY, BODY_LARGE                     \
+    }
 
 const struct route relay_routes[] = {
     CLAUDE_ROUTES("/api"),

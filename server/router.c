@@ -9,8 +9,8 @@
 
 #include <strings.h>
 
-static const struct route *const route_tables[] = {
-    system_routes, relay_routes, auth_routes, admin_routes, account_routes, ui_routes};
+static const struct route *const route_tables[] = {system_routes, relay_routes,   auth_routes,
+                                                   admin_routes,  account_routes, ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)
@@ -41,8 +41,7 @@ static bool pattern_match(const char *pattern, const char *path, struct route_ma
                 return false;
             snprintf(m->params[m->nparams].name, sizeof(m->params[0].name), "%.*s", (int)pl - 1,
                      ps + 1);
-            snprintf(m->params[m->nparams].value, sizeof(m->params[0].value), "%.*s", (int)xl,
-                     xs);
+            snprintf(m->params[m->nparams].value, sizeof(m->params[0].value), "%.*s", (int)xl, xs);
             m->nparams++;
         } else if (pl != xl || strncasecmp(ps, xs, pl) != 0) {
             return false;

@@ -31,7 +31,8 @@ int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out)
     }
     cJSON *obj = cJSON_CreateObject();
     for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i + 1]->type == REDIS_REPLY_STRING)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
             cJSON_AddStringToObject(obj, r->element[i]->str, r->element[i + 1]->str);
     freeReplyObject(r);
     *out = obj;

@@ -23,7 +23,7 @@
 #define SK_API_KEY_COST "api_key_cost:%s"   /* hash: lifetime cost in micro-USD */
 
 /* Upstream accounts */
-#define SK_CONSOLE_ACCOUNT "claude_console_account:%s"       /* hash: account record */
+#define SK_CONSOLE_ACCOUNT "claude_console_account:%s"          /* hash: account record */
 #define SK_CONSOLE_ACCOUNT_INDEX "claude_console_account:index" /* set: account ids */
 
 /* Admins and sessions */
@@ -33,9 +33,9 @@
 #define SK_LOGIN_FAILURES "login_failures:%s"    /* string counter per client address */
 
 /* Usage statistics */
-#define SK_USAGE_DAILY "usage:daily:%s:%s:%s" /* hash: date, key id, model */
+#define SK_USAGE_DAILY "usage:daily:%s:%s:%s"  /* hash: date, key id, model */
 #define SK_USAGE_ACCOUNT "usage:account:%s:%s" /* hash: account id, date */
-#define SK_USAGE_GLOBAL "usage:global:%s"     /* hash: date */
+#define SK_USAGE_GLOBAL "usage:global:%s"      /* hash: date */
 
 /* System */
 #define SK_SYSTEM_INFO "system_info" /* hash: last start, version */

@@ -25,9 +25,9 @@
 
 #include <pthread.h>
 
-#define OUT_HIGH (256 * 1024)        /* pause the upstream above this */
-#define OUT_LOW (64 * 1024)          /* resume it below this */
-#define BODY_MAX (64 * 1024 * 1024)  /* whole non-SSE bodies */
+#define OUT_HIGH (256 * 1024)       /* pause the upstream above this */
+#define OUT_LOW (64 * 1024)         /* resume it below this */
+#define BODY_MAX (64 * 1024 * 1024) /* whole non-SSE bodies */
 #define SSE_EVENT_MAX (8 * 1024 * 1024)
 
 enum st_phase { SP_WAIT = 0, SP_HEADERS = 1, SP_DONE = 2 };
@@ -182,8 +182,9 @@ static void end_sse_with_error_locked(struct stream *st, int result)
 {
     buf_reset(&st->pending);
     enum relay_err e = result == -ERR_TIMEOUT ? RERR_UPSTREAM_TIMEOUT : RERR_UPSTREAM_BROKEN;
-    char *frame = errors_sse_frame(e, result == -ERR_TIMEOUT ? "Upstream timed out mid-stream"
-                                                             : "Upstream connection lost mid-stream");
+    char *frame =
+        errors_sse_frame(e, result == -ERR_TIMEOUT ? "Upstream timed out mid-stream"
+                                                   : "Upstream connection lost mid-stream");
     st->out.max += strlen(frame); /* the frame always fits */
     if (buf_append_str(&st->out, frame) != 0)
         st->overflow = true;

@@ -171,9 +171,9 @@ int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *co
     int failed = 0, rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         usage_args(&a[i], key_ids[i], us[i]);
-        const char *argv[] = {"EVALSHA",    sha,        "1",        a[i].key,   a[i].nums[0],
-                              a[i].nums[1], a[i].nums[2], a[i].nums[3], a[i].nums[4],
-                              a[i].nums[5], iso};
+        const char *argv[] = {"EVALSHA",    sha,          "1",          a[i].key,
+                              a[i].nums[0], a[i].nums[1], a[i].nums[2], a[i].nums[3],
+                              a[i].nums[4], a[i].nums[5], iso};
         rc = rds_append_argv(c, (int)ARRAY_SIZE(argv), argv, NULL);
     }
     if (rc == 0)

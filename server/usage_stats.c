@@ -92,8 +92,8 @@ void usage_stats_add(struct usage_stats *st, const struct app *app, const char *
     store_key(keys[0], SK_USAGE_DAILY, date, key_id, u->model[0] ? u->model : "unknown");
     store_key(keys[1], SK_USAGE_ACCOUNT, account_id, date);
     store_key(keys[2], SK_USAGE_GLOBAL, date);
-    long long v[NCOUNTERS] = {1,           u->input,  u->output, u->cache_create,
-                              u->cache_read, u->eph_5m, u->eph_1h, usage_total(u)};
+    long long v[NCOUNTERS] = {1,         u->input,  u->output,     u->cache_create, u->cache_read,
+                              u->eph_5m, u->eph_1h, usage_total(u)};
     pthread_mutex_lock(&st->mu);
     for (int i = 0; i < 3; i++)
         add_locked(st->table, keys[i], v);

@@ -24,8 +24,8 @@
 
 #include <pthread.h>
 
-#define BATCH 256           /* usages per round trip */
-#define QUEUE_MAX 200000    /* ~70 MB at most; beyond it Redis is not keeping up */
+#define BATCH 256        /* usages per round trip */
+#define QUEUE_MAX 200000 /* ~70 MB at most; beyond it Redis is not keeping up */
 #define REDIS_WAIT_MS 3000
 
 struct item {
