@@ -22,8 +22,12 @@ struct rds_conn *admin_conn(struct reqctx *rq);
 void admin_conn_put(struct reqctx *rq, struct rds_conn *c);
 /* ISO-8601 UTC with milliseconds. */
 void admin_iso_now(char out[32]);
-/* Parse ISO-8601 UTC ("2026-01-02T03:04:05[.123]Z"); ms since epoch, -1 if invalid. */
+/* Parse ISO-8601 "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z", "+HH:MM",
+ * "-HH:MM", "+HHMM" or nothing (= UTC); ms since the epoch, -1 if invalid
+ * (impossible dates such as 02-30 included, and anything before 1970). */
 long long admin_parse_iso(const char *s);
+/* ms since the epoch -> "2026-01-02T03:04:05.678Z". */
+void admin_iso_from_ms(long long ms, char out[32]);
 /* A UUID as made by secret_uuid (36 chars, hex and dashes). */
 bool admin_is_uuid(const char *s);
 

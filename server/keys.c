@@ -178,7 +178,7 @@ static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v,
     else if (f->type == F_TIME && (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)))
         val = "";
     else if (f->type == F_TIME && cJSON_IsString(v) && admin_parse_iso(v->valuestring) > 0)
-        val = v->valuestring;
+        admin_iso_from_ms(admin_parse_iso(v->valuestring), buf), val = buf; /* stored as UTC */
     if (!val) {
         snprintf(msg, len, "%s has an invalid value", f->name);
         return msg;

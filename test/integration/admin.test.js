@@ -122,6 +122,14 @@ test('update key: name, description, isActive, expiresAt', async () => {
   assert.equal(u2.status, 200, u2.text);
   const r2 = await st.send(messageBody(), { key: k.apiKey });
   assert.equal(r2.status, 200, r2.text.slice(0, 300));
+  // an offset is accepted and stored as UTC; an impossible date is a 400
+  const u3 = await api(st.relay, 'PUT', `/admin/api-keys/${k.id}`, { token: st.token, body: { expiresAt: '2031-03-01T08:00:00+08:00' } });
+  assert.equal(u3.status, 200, u3.text);
+  const g3 = await api(st.relay, 'GET', `/admin/api-keys/${k.id}`, { token: st.token });
+  assert.equal(g3.json.data.expiresAt, '2031-03-01T00:00:00.000Z');
+  const u4 = await api(st.relay, 'PUT', `/admin/api-keys/${k.id}`, { token: st.token, body: { expiresAt: '2031-02-30T00:00:00Z' } });
+  assert.equal(u4.status, 400, u4.text);
+  await api(st.relay, 'PUT', `/admin/api-keys/${k.id}`, { token: st.token, body: { expiresAt: null } });
   // unknown id
   const nf = await api(st.relay, 'PUT', `/admin/api-keys/${randomHex(16)}`, { token: st.token, body: { name: 'x' } });
   assert.equal(nf.status, 404, nf.text);
