@@ -15,7 +15,6 @@
 
 #include <sodium.h>
 
-#define BOX_MAX_KEYS 4
 #define SEAL_PREFIX "s1:"
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -27,7 +26,7 @@ struct box_key {
 };
 
 struct secret_box {
-    struct box_key keys[BOX_MAX_KEYS]; /* [0] is current */
+    struct box_key keys[SECRET_MAX_KEYS]; /* [0] is current */
     int nkeys;
 };
 
@@ -73,7 +72,7 @@ int secret_box_add_old(struct secret_box *box, const char *old_master)
 {
     if (!old_master || strlen(old_master) < 16)
         return -ERR_INVAL;
-    if (box->nkeys >= BOX_MAX_KEYS)
+    if (box->nkeys >= SECRET_MAX_KEYS)
         return -ERR_TOOBIG;
     key_from_master(&box->keys[box->nkeys++], old_master);
     return 0;

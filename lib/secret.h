@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #define SECRET_HASH_HEX 64 /* keyed hash as lower-case hex, without NUL */
+#define SECRET_MAX_KEYS 4  /* current key + old keys a box holds */
 
 struct secret_box;
 
@@ -59,7 +60,7 @@ void secret_keyed_hash(const struct secret_box *box, const char *domain, const c
  * what was indexed before a rotation. */
 void secret_keyed_hash_at(const struct secret_box *box, int key, const char *domain,
                           const char *data, char out[SECRET_HASH_HEX + 1]);
-/* Number of keys in the box (1 + old keys). */
+/* Number of keys in the box (1 + old keys, at most SECRET_MAX_KEYS). */
 int secret_box_nkeys(const struct secret_box *box);
 
 /* nbytes of OS randomness as lower-case hex into out (size >= 2*nbytes+1). */

@@ -126,20 +126,16 @@ enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char
         return KEY_MISSING;
     if (!key_format_ok(app->cfg->api_key_prefix, plaintext))
         return KEY_INVALID;
-    enum { MAX_KEYS = 4 };
-    char hash[SECRET_HASH_HEX + 1], hkey[MAX_KEYS][STORE_KEY_MAX];
-    const char *argv[MAX_KEYS + 2];
+    char hash[SECRET_MAX_KEYS][SECRET_HASH_HEX + 1], hkey[SECRET_MAX_KEYS][STORE_KEY_MAX];
+    const char *argv[SECRET_MAX_KEYS + 2];
     int nkeys = secret_box_nkeys(app->box);
-    if (nkeys > MAX_KEYS)
-        nkeys = MAX_KEYS;
     for (int i = 0; i < nkeys; i++) {
-        secret_keyed_hash_at(app->box, i, "api-key", plaintext, hash);
-        store_key(hkey[i], SK_API_KEY_HASH, hash);
+        secret_keyed_hash_at(app->box, i, "api-key", plaintext, hash[i]);
+        store_key(hkey[i], SK_API_KEY_HASH, hash[i]);
         argv[i] = hkey[i];
     }
-    secret_keyed_hash(app->box, "api-key", plaintext, hash);
     argv[nkeys] = SK_API_KEY_PREFIX;
-    argv[nkeys + 1] = hash;
+    argv[nkeys + 1] = hash[0]; /* the current hash, for re-indexing */
     redisReply *r = rds_script(c, auth_lua, nkeys, nkeys + 2, argv, NULL);
     enum key_check kc = KEY_BACKEND;
     if (r && r->type == REDIS_REPLY_NIL) {
@@ -165,6 +161,7 @@ static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v,
     char buf[64];
     const char *val = NULL;
     char *owned = NULL;
+    long long t = f->type == F_TIME && cJSON_IsString(v) ? admin_parse_iso(v->valuestring) : -1;
     if (f->type == F_STR && cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)f->max)
         val = v->valuestring;
     else if (f->type == F_BOOL && cJSON_IsBool(v))
@@ -177,8 +174,8 @@ static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v,
         val = owned = json_print(v);
     else if (f->type == F_TIME && (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)))
         val = "";
-    else if (f->type == F_TIME && cJSON_IsString(v) && admin_parse_iso(v->valuestring) > 0)
-        admin_iso_from_ms(admin_parse_iso(v->valuestring), buf), val = buf; /* stored as UTC */
+    else if (t > 0)
+        admin_iso_from_ms(t, buf), val = buf; /* stored as UTC */
     if (!val) {
         snprintf(msg, len, "%s has an invalid value", f->name);
         return msg;

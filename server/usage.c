@@ -138,7 +138,9 @@ static int check_reply(const redisReply *r, const char *key_id)
     return -ERR_REDIS;
 }
 
-int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u)
+/* One usage on its own (EVAL when the script cache lost it). */
+static int usage_record(struct app *app, struct rds_conn *c, const char *key_id,
+                        const struct usage *u)
 {
     char date[16], iso[32];
     struct usage_args a;
@@ -179,12 +181,11 @@ int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *co
     if (rc == 0)
         rc = rds_flush_replies(c, n, replies);
     for (int i = 0; i < n; i++) {
-        /* rc != 0: either nothing was sent (append failed) and each goes
-         * on its own, or the flush broke the connection and these calls fail
-         * at once: a usage is never counted twice. */
-        if (rc != 0)
-            failed += usage_record(app, c, key_ids[i], us[i]) != 0;
-        else if (is_noscript(replies[i])) /* script cache flushed: EVAL loads it */
+        /* On its own: after NOSCRIPT (EVAL loads the script again), or when
+         * rc != 0 - either nothing was sent (append failed), or the flush
+         * broke the connection and these calls fail at once: a usage is
+         * never counted twice. */
+        if (rc != 0 || is_noscript(replies[i]))
             failed += usage_record(app, c, key_ids[i], us[i]) != 0;
         else
             failed += check_reply(replies[i], key_ids[i]) != 0;

@@ -1,6 +1,6 @@
 /*
  * usage.h - token usage: extraction from Anthropic responses (SSE events
- * and JSON bodies) and recording per key in Redis in ONE command (a Lua
+ * and JSON bodies) and recording per key in Redis, one command each (a Lua
  * script incrementing every counter).
  */
 #ifndef RELAY_USAGE_H
@@ -34,10 +34,9 @@ void usage_from_anthropic_event(struct usage *u, const struct sse_event *ev);
 void usage_from_anthropic_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
-/* Add u (and one request) to the lifetime counters of key_id, and stamp
- * lastUsedAt. One Redis command (a script: HMGET + HSET inside). */
-int usage_record(struct app *app, struct rds_conn *c, const char *key_id, const struct usage *u);
-/* The same for n usages in one pipelined round trip (one script call each).
+/* Add each of n usages (and one request each) to the lifetime counters of
+ * its key and stamp lastUsedAt, in one pipelined round trip: one script call
+ * (HMGET + HSET inside) per usage.
  * A usage whose call fails for a lost script cache or a broken pipeline is
  * retried on its own. 0, or -ERR_REDIS if any could not be recorded. */
 int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],

@@ -3,7 +3,7 @@
  * summed in memory and written to Redis in one pipeline every few seconds by
  * the maintenance thread, and once more at shutdown. A crash loses at most
  * one flush interval of breakdowns; the per-key totals are exact
- * (usage_record). ENABLE_USAGE_STATISTICS=false turns this off.
+ * (usage_record_many). ENABLE_USAGE_STATISTICS=false turns this off.
  */
 #ifndef RELAY_USAGE_STATS_H
 #define RELAY_USAGE_STATS_H

@@ -5,19 +5,14 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, api, messageBody, anthropicErrorProblem, dumpRedis, closedPort, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { cleanupAfter, stack, api, messageBody, anthropicErrorProblem, dumpRedis, closedPort, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
 const { startHttpProxy, startSocks5Proxy } = require('../mock/proxy');
 
-const cleanup = [];
-after(async () => {
-  const errs = [];
-  for (const f of cleanup.reverse()) await f().catch((e) => errs.push(e));
-  if (errs.length) throw errs[0];
-});
+const defer = cleanupAfter(after);
 
 async function stackWithProxy(proxy) {
   const st = await stack({ account: { name: 'proxied', proxy } });
-  cleanup.push(() => st.teardown());
+  defer(() => st.teardown());
   return st;
 }
 
@@ -30,7 +25,7 @@ function assertAnswered(r, st) {
 
 test('HTTP proxy with credentials: upstream reached through CONNECT, password sealed and hidden', async () => {
   const proxy = await startHttpProxy({ username: 'puser', password: 'p@ss:word/1' });
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
   const st = await stackWithProxy({ type: 'http', host: '127.0.0.1', port: proxy.port, username: 'puser', password: 'p@ss:word/1' });
 
   assertAnswered(await st.send(messageBody()), st);
@@ -50,7 +45,7 @@ test('HTTP proxy with credentials: upstream reached through CONNECT, password se
 
 test('SOCKS5 proxy with username/password: upstream reached through it, streaming too', async () => {
   const proxy = await startSocks5Proxy({ username: 'suser', password: 'secret-5' });
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
   const st = await stackWithProxy({ type: 'socks5', host: '127.0.0.1', port: proxy.port, username: 'suser', password: 'secret-5' });
 
   assertAnswered(await st.send(messageBody()), st);
@@ -65,7 +60,7 @@ test('SOCKS5 proxy with username/password: upstream reached through it, streamin
 
 test('proxy refusing the credentials → 502 api_error, not the proxy 407', async () => {
   const proxy = await startHttpProxy({ username: 'right', password: 'right' });
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
   const st = await stackWithProxy({ type: 'http', host: '127.0.0.1', port: proxy.port, username: 'wrong', password: 'wrong' });
   const r = await st.send(messageBody());
   assert.equal(r.status, 502, r.text);
@@ -77,7 +72,7 @@ test('proxy refusing the credentials → 502 api_error, not the proxy 407', asyn
 
 test('SOCKS5 proxy with a wrong password and a proxy that is down → 502', async () => {
   const proxy = await startSocks5Proxy({ username: 'suser', password: 'right' });
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
   const st = await stackWithProxy({ type: 'socks5', host: '127.0.0.1', port: proxy.port, username: 'suser', password: 'nope' });
   const r = await st.send(messageBody());
   assert.equal(r.status, 502, r.text);

@@ -8,12 +8,7 @@ const assert = require('node:assert/strict');
 const env = require('../lib/env');
 const { startHttpProxy } = require('../mock/proxy');
 
-const cleanup = [];
-after(async () => {
-  const errs = [];
-  for (const f of cleanup.reverse()) await f().catch((e) => errs.push(e));
-  if (errs.length) throw errs[0];
-});
+const defer = env.cleanupAfter(after);
 
 function kidOf(blob) {
   const m = /^s1:([0-9a-f]{8}):/.exec(blob || '');
@@ -28,18 +23,18 @@ async function hashIndexKeys(port) {
 
 test('rotate ENCRYPTION_KEY: credentials re-sealed, used keys re-indexed, old key retired', { timeout: 90000 }, async () => {
   const redis = await env.startRedis();
-  cleanup.push(() => redis.stop());
+  defer(() => redis.stop());
   const mock = await env.startMockUpstream({ port: 0 });
-  cleanup.push(() => mock.close());
+  defer(() => mock.close());
   const proxy = await startHttpProxy({ username: 'pu', password: 'proxy-secret' });
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
 
   const keyA = env.randomHex(32);
   const keyB = env.randomHex(32);
   const adminPassword = env.randomAlnum(20);
   const start = async (extra) => {
     const r = await env.startRelay({ redisPort: redis.port, env: { ADMIN_PASSWORD: adminPassword, ...extra } });
-    cleanup.push(() => r.stop());
+    defer(() => r.stop());
     return r;
   };
   const send = (relay, apiKey) =>

@@ -15,19 +15,7 @@ after(async () => {
   if (st) await st.teardown();
 });
 
-const NORMAL_SEQUENCE = [
-  'message_start',
-  'content_block_start',
-  'ping',
-  'content_block_delta',
-  'content_block_delta',
-  'content_block_delta',
-  'content_block_delta',
-  'content_block_delta',
-  'content_block_stop',
-  'message_delta',
-  'message_stop',
-];
+const { MOCK_EVENT_NAMES: NORMAL_SEQUENCE } = require('../mock/upstream');
 
 test('stream: same events, same order, same data as the upstream', async () => {
   const r = await st.stream(messageBody('claude-sonnet-4-5'));

@@ -52,6 +52,18 @@ function track(child) {
   return child;
 }
 
+// Registers an `after` hook that runs the pushed teardown functions in reverse order and
+// rethrows the first failure. Returns push(fn).
+function cleanupAfter(after) {
+  const fns = [];
+  after(async () => {
+    const errs = [];
+    for (const f of fns.reverse()) await f().catch((e) => errs.push(e));
+    if (errs.length) throw errs[0];
+  });
+  return (fn) => fns.push(fn);
+}
+
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -875,6 +887,7 @@ async function stack(opts = {}) {
 
 module.exports = {
   REPO_ROOT,
+  cleanupAfter,
   TEST_ROOT,
   MOCK_ACCOUNT_KEY,
   MOCK_USAGE,

@@ -23,6 +23,16 @@ const crypto = require('node:crypto');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
 const MOCK_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
+// The SSE event names of a normal streamed answer, in order (what Anthropic sends).
+const MOCK_EVENT_NAMES = Object.freeze([
+  'message_start',
+  'content_block_start',
+  'ping',
+  ...MOCK_TEXT_CHUNKS.map(() => 'content_block_delta'),
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+]);
 const MOCK_USAGE = Object.freeze({
   input_tokens: 11,
   output_tokens: 13,
@@ -453,6 +463,7 @@ module.exports = {
   MOCK_COUNTED,
   MOCK_TEXT,
   MOCK_TEXT_CHUNKS,
+  MOCK_EVENT_NAMES,
   MOCK_MODELS,
   COUNT_TOKENS_RESULT,
   ERROR_TYPES,
