@@ -9,9 +9,12 @@ CC       ?= cc
 PKGS     := libmicrohttpd hiredis libsodium libcjson libcurl openssl
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Wformat=2 -Wvla -fno-common
+SERVER_DIRS := server server/http server/relay server/formats server/store server/admin \
+               server/providers
+INCS     := -Ilib $(SERVER_DIRS:%=-I%)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
-            -Ilib -Iserver $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+            $(INCS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifdef SANITIZER
@@ -23,7 +26,7 @@ BUILD    := build
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/providers/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard $(SERVER_DIRS:%=%/*.c)))
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
 
@@ -77,17 +80,17 @@ config-example: $(BUILD)/relay
 check-layering:
 	@if grep -nE '#include "(server/|providers/)' lib/*.c lib/*.h; then \
 	    echo "lib/ must not include server/ headers"; exit 1; fi
-	@for h in $$(ls server/*.h | xargs -n1 basename); do \
+	@for h in $$(ls $(SERVER_DIRS:%=%/*.h) 2>/dev/null | xargs -n1 basename); do \
 	    if grep -n "#include \"$$h\"" lib/*.c lib/*.h; then \
 	        echo "lib/ includes server header $$h"; exit 1; fi; done
 	@echo "check-layering: ok"
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --suppress=missingIncludeSystem -Ilib -Iserver lib server
+	    --suppress=missingIncludeSystem $(INCS) lib server
 
 fmt-check:
-	@clang-format --dry-run --Werror lib/*.c lib/*.h server/*.c server/*.h server/providers/*.c
+	@clang-format --dry-run --Werror lib/*.c lib/*.h $(wildcard $(SERVER_DIRS:%=%/*.[ch]))
 
 bench: all
 	@bash scripts/bench.sh

@@ -8,9 +8,9 @@ iters=${FUZZ_ITERS:-200000}
 out=build/fuzz
 mkdir -p "$out"
 make --no-print-directory SANITIZER=address,undefined build/san/librelay.a >/dev/null
-objs=$(ls build/san/server/*.o build/san/server/providers/*.o | grep -v '/main.o$')
+objs=$(find build/san/server -name '*.o' ! -name main.o)
 flags="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread -g -O1 -fsanitize=address,undefined
-       -fno-sanitize-recover=all -Ilib -Iserver $(pkg-config --cflags libcjson hiredis)"
+       -fno-sanitize-recover=all -Ilib $(find server -type d -printf '-I%p ') $(pkg-config --cflags libcjson hiredis)"
 libs="$(pkg-config --libs libmicrohttpd hiredis libsodium libcjson libcurl openssl) -lpthread -lm"
 status=0
 for src in test/fuzz/fuzz_*.c; do

@@ -2,7 +2,7 @@
 #include "compat.h"
 #include "accounts.h"
 #include "app.h"
-#include "providers/provider.h"
+#include "provider.h"
 #include "scheduler.h"
 
 #include <time.h>

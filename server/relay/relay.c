@@ -12,7 +12,7 @@
 #include "json.h"
 #include "keys.h"
 #include "log.h"
-#include "providers/provider.h"
+#include "provider.h"
 #include "rds.h"
 #include "reqctx_int.h"
 #include "router.h"
