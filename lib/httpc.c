@@ -58,7 +58,8 @@ struct httpc {
     int epfd;
     pthread_mutex_t mu; /* guards: cmd_head, cmd_tail, stop */
     struct cmd *cmd_head, *cmd_tail;
-    bool stop;
+    bool stop;    /* asked to stop */
+    bool stopped; /* the loop has exited: commands are refused */
     struct xfer *table[XFER_BUCKETS]; /* loop thread only */
     atomic_size_t nactive;
     atomic_uint_fast64_t next_id;
@@ -79,13 +80,19 @@ static struct xfer **xfer_slot(struct httpc *h, uint64_t id)
     return p;
 }
 
-static void cmd_post(struct httpc *h, enum cmd_type type, uint64_t id, struct xfer *x)
+/* false when the loop has stopped (the command is dropped, x is not taken). */
+static bool cmd_post(struct httpc *h, enum cmd_type type, uint64_t id, struct xfer *x)
 {
     struct cmd *c = xcalloc(1, sizeof(*c));
     c->type = type;
     c->id = id;
     c->x = x;
     pthread_mutex_lock(&h->mu);
+    if (h->stopped) {
+        pthread_mutex_unlock(&h->mu);
+        free(c);
+        return false;
+    }
     if (h->cmd_tail)
         h->cmd_tail->next = c;
     else
@@ -93,6 +100,7 @@ static void cmd_post(struct httpc *h, enum cmd_type type, uint64_t id, struct xf
     h->cmd_tail = c;
     pthread_mutex_unlock(&h->mu);
     curl_multi_wakeup(h->multi);
+    return true;
 }
 
 static void xfer_free(struct xfer *x)
@@ -243,7 +251,11 @@ uint64_t httpc_submit(struct httpc *h, const struct httpc_request *req,
         log_warn("httpc", "could not set request headers id=%llu", (unsigned long long)x->id);
     atomic_fetch_add(&h->nactive, 1);
     uint64_t id = x->id;
-    cmd_post(h, CMD_ADD, id, x);
+    if (!cmd_post(h, CMD_ADD, id, x)) {
+        atomic_fetch_sub(&h->nactive, 1);
+        xfer_free(x);
+        return 0;
+    }
     return id;
 }
 
@@ -282,6 +294,7 @@ static void loop_commands(struct httpc *h, bool *stop)
     struct cmd *c = h->cmd_head;
     h->cmd_head = h->cmd_tail = NULL;
     *stop = h->stop;
+    h->stopped = h->stop; /* from now on commands are refused, none is lost */
     pthread_mutex_unlock(&h->mu);
     while (c) {
         struct cmd *next = c->next;
@@ -396,15 +409,25 @@ fail:
     return -ERR_IO;
 }
 
-void httpc_free(struct httpc *h)
+void httpc_stop(struct httpc *h)
 {
     if (!h)
         return;
     pthread_mutex_lock(&h->mu);
+    bool was = h->stop;
     h->stop = true;
     pthread_mutex_unlock(&h->mu);
+    if (was)
+        return;
     curl_multi_wakeup(h->multi);
     pthread_join(h->thread, NULL);
+}
+
+void httpc_free(struct httpc *h)
+{
+    if (!h)
+        return;
+    httpc_stop(h);
     curl_multi_cleanup(h->multi);
     close(h->epfd);
     pthread_mutex_destroy(&h->mu);

@@ -52,10 +52,15 @@ struct httpc_request {
 
 /* Start the loop thread. */
 int httpc_new(struct httpc **out) __attribute__((warn_unused_result));
-/* Cancel everything still running (on_done gets -ERR_CLOSED), join, free. */
+/* Cancel everything still running (on_done gets -ERR_CLOSED) and join the
+ * loop. The handle stays valid: later submits are refused, cancels and
+ * resumes are no-ops. Idempotent. */
+void httpc_stop(struct httpc *h);
+/* httpc_stop if needed, then free. No other thread may use h any more. */
 void httpc_free(struct httpc *h);
-/* Queue a transfer; returns its id (never 0). Thread-safe; everything in req
- * is copied. Callbacks run on the loop thread, on_done always exactly once. */
+/* Queue a transfer; returns its id, or 0 when the loop has stopped (then no
+ * callback runs). Thread-safe; everything in req is copied. Callbacks run
+ * on the loop thread, on_done exactly once for every id returned. */
 uint64_t httpc_submit(struct httpc *h, const struct httpc_request *req,
                       const struct httpc_callbacks *cb, void *arg);
 /* Abort a transfer (on_done(-ERR_CLOSED) unless it already finished). Thread-safe. */

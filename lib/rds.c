@@ -149,6 +149,22 @@ static int read_reply(struct rds_conn *c, long long deadline, redisReply **out)
     }
 }
 
+int rds_read_push(struct rds_conn *c, int timeout_ms, redisReply **out)
+{
+    if (c->fail_rc)
+        return c->fail_rc;
+    redisReply *r = NULL;
+    int rc = read_reply(c, rds_mono_ms() + timeout_ms, &r);
+    if (rc == -ERR_TIMEOUT)
+        return rc; /* nothing came: a partial reply stays in the reader */
+    if (rc != 0) {
+        conn_break(c, rc);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 int rds_flush_replies(struct rds_conn *c, int n, redisReply **replies)
 {
     for (int i = 0; i < n; i++)

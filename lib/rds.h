@@ -133,6 +133,12 @@ int rds_append_argv(struct rds_conn *c, int argc, const char **argv, const size_
 int rds_flush_replies(struct rds_conn *c, int n, redisReply **replies)
     __attribute__((warn_unused_result));
 
+/* Wait up to timeout_ms for one reply nobody asked for (a pub/sub message
+ * after SUBSCRIBE). 0 and *out (caller frees); -ERR_TIMEOUT when none came,
+ * and the connection stays usable; any other error breaks it. */
+int rds_read_push(struct rds_conn *c, int timeout_ms, redisReply **out)
+    __attribute__((warn_unused_result));
+
 /* SCRIPT LOAD lua; on success writes the 40-hex SHA1 and a NUL to sha_out.
  * Returns 0; -ERR_REDIS on an error reply (e.g. a compile error) or an
  * unexpected reply; -ERR_IO when the connection broke. */
@@ -173,6 +179,11 @@ int rds_pool_new(const struct rds_opts *o, int size, struct rds_pool **out, char
  * Returns NULL on timeout or when no connection could be made.
  * Thread-safe. */
 struct rds_conn *rds_pool_get(struct rds_pool *p, int wait_ms);
+
+/* A new connection with the pool's settings, outside the pool, owned by
+ * the caller (rds_close): for a long-lived subscriber. As rds_connect. */
+int rds_pool_dial(struct rds_pool *p, struct rds_conn **out, char *errbuf, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Check c back in (NULL is a no-op). A broken connection is closed and its
  * slot emptied; unsent appended commands are dropped. c must come from

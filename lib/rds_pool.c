@@ -317,3 +317,8 @@ void rds_pool_free(struct rds_pool *p)
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
+
+int rds_pool_dial(struct rds_pool *p, struct rds_conn **out, char *errbuf, size_t errlen)
+{
+    return rds_connect(&p->opts, out, errbuf, errlen);
+}

@@ -18,12 +18,15 @@ struct tpool;
 struct accounts;
 struct usage_stats;
 struct usage_writer;
+struct notify;
 
 struct app_stats {
     atomic_ullong requests;       /* every HTTP request */
     atomic_ullong errors;         /* responses >= 500 */
     atomic_ullong relayed;        /* upstream transfers started */
     atomic_ullong active_streams; /* streams currently open to clients */
+    atomic_llong transactions;    /* relay transactions alive */
+    atomic_ullong failovers;      /* attempts retried on another account */
 };
 
 struct app {
@@ -36,6 +39,8 @@ struct app {
     struct accounts *accounts;
     struct usage_stats *usage_stats;
     struct usage_writer *usage_writer; /* per-key totals, group commit */
+    struct notify *notify;             /* other instances' changes */
+    char instance_id[17];              /* random, per process: skips our own notices */
     struct app_stats stats;
     time_t started_at;
     const char *version;

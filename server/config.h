@@ -23,6 +23,15 @@ struct relay_config {
     long long request_max_size_mb;
     long long upstream_connect_timeout_ms;
     long long shutdown_grace_ms;
+    /* failover and account health */
+    long long max_upstream_attempts;
+    long long ttl_rate_limit_s;
+    long long ttl_max_custom_s;
+    long long ttl_overload_s;
+    long long ttl_503_s;
+    long long ttl_5xx_s;
+    long long ttl_timeout_s;
+    long long account_events_max;
     /* security */
     char *jwt_secret;
     char *encryption_key;

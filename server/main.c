@@ -4,7 +4,8 @@
  *
  * Threads: main (signals, then shutdown), HTTP_THREADS libmicrohttpd I/O
  * threads, WORKER_THREADS request workers, one upstream event loop (libcurl
- * multi), one maintenance thread. The count is fixed at start.
+ * multi), one maintenance thread, one notify listener (Redis pub/sub). The
+ * count is fixed at start.
  */
 #include "compat.h"
 #include "accounts.h"
@@ -15,6 +16,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "maintenance.h"
+#include "notify.h"
 #include "rds.h"
 #include "redis_embed.h"
 #include "secret.h"
@@ -150,11 +152,11 @@ static void start_all(struct runtime *rt)
         log_error("main", "cannot start the core subsystems");
         exit(1);
     }
+    secret_random_hex(app->instance_id, 8);
     struct rds_conn *c = rds_pool_get(app->redis, 5000);
-    if (c) {
-        accounts_refresh(app->accounts, c);
-        rds_pool_put(app->redis, c);
-    }
+    if (!c || accounts_refresh(app->accounts, c) != 0)
+        log_warn("main", "could not load the accounts yet; the maintenance thread retries");
+    rds_pool_put(app->redis, c);
     if (auth_bootstrap(app) != 0) {
         log_error("main", "admin initialisation failed");
         exit(1);
@@ -164,7 +166,7 @@ static void start_all(struct runtime *rt)
         log_error("main", "%s", err);
         exit(1);
     }
-    if (maint_start(app, &rt->maint) != 0)
+    if (maint_start(app, &rt->maint) != 0 || notify_start(app, &app->notify) != 0)
         exit(1);
     log_info("main", "starting the relay service on http://%s:%lld (workers=%d http_threads=%lld)",
              rt->cfg->host, rt->cfg->port, workers, rt->cfg->http_threads);
@@ -190,10 +192,12 @@ static void stop_all(struct runtime *rt)
         nanosleep(&ts, NULL);
     }
     maint_stop(rt->maint);
+    notify_stop(app->notify);
     tpool_drain(app->workers); /* no handler may start a transfer after this */
-    stream_shutdown_all();
-    httpc_free(app->httpc);   /* cancels what still runs; usage jobs get queued */
+    stream_shutdown_all();    /* nor a retry: attempts are refused from now on */
+    httpc_stop(app->httpc);   /* cancels what still runs; usage jobs get queued */
     tpool_free(app->workers); /* runs them: usage is flushed before exit */
+    httpc_free(app->httpc);
     httpd_stop(rt->httpd);
     usage_writer_free(app->usage_writer); /* what no worker wrote */
     struct rds_conn *c = rds_pool_get(app->redis, 2000);

@@ -6,7 +6,9 @@
 #include "compat.h"
 #include "accounts.h"
 #include "app.h"
+#include "account_state.h"
 #include "log.h"
+#include "notify.h"
 #include "maintenance.h"
 #include "rds.h"
 #include "usage_stats.h"
@@ -23,11 +25,39 @@ struct maint {
     bool stop;
 };
 
-/* Other instances sharing the Redis may change accounts: pick that up. */
+/* Other instances sharing the Redis may change accounts. The notify
+ * listener tells us at once while its subscription is up; then this full
+ * reload is only a safety net, once a minute instead of every 5 s. */
 static void job_accounts(struct app *app, struct rds_conn *c)
 {
+    static _Thread_local time_t last_full;
+    time_t now = time(NULL);
+    if (notify_connected(app->notify) && now - last_full < 60)
+        return;
+    last_full = now;
     if (accounts_refresh(app->accounts, c) != 0)
         log_warn("maint", "account refresh failed");
+}
+
+/* A cooling state whose time has passed: recorded as over, once across
+ * instances (account_state_recover). Reads no Redis unless one is due. */
+static void job_recover(struct app *app, struct rds_conn *c)
+{
+    struct account_list *l = accounts_snapshot(app->accounts);
+    long long now = (long long)time(NULL) * 1000;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct account *a = l->items[i];
+        long long until = 0;
+        enum account_state st = account_state_raw(a, &until);
+        if (st == ACC_ACTIVE || st == ACC_UNAUTHORIZED || st == ACC_BLOCKED || until > now)
+            continue;
+        if (account_state_recover(app, c, a, st, now) == 0) {
+            account_set_state(a, ACC_ACTIVE, 0, NULL);
+            log_info("maint", "account %s (%s) recovered from %s", a->id, a->name,
+                     account_state_name(st));
+        }
+    }
+    accounts_list_release(l);
 }
 
 static void job_usage_flush(struct app *app, struct rds_conn *c)
@@ -41,6 +71,7 @@ static const struct {
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
     {"accounts-refresh", 5, job_accounts},
+    {"account-recovery", 1, job_recover},
     {"usage-flush", 2, job_usage_flush},
 };
 

@@ -27,6 +27,11 @@ const char *errors_type(enum relay_err e)
     return error_table[e].type;
 }
 
+const char *errors_message(enum relay_err e)
+{
+    return error_table[e].msg;
+}
+
 struct cJSON *errors_body(enum relay_err e, const char *msg)
 {
     cJSON *root = cJSON_CreateObject();

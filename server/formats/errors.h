@@ -1,6 +1,9 @@
 /*
- * errors.h - THE table mapping relay error codes to HTTP status and the
- * Anthropic error JSON {"type":"error","error":{"type":...,"message":...}}.
+ * errors.h - THE table of relay error codes: HTTP status, default message
+ * and the Anthropic error type. The helpers below render the Anthropic shape
+ * {"type":"error","error":{"type":...,"message":...}} (format_anthropic
+ * and the routes outside any client API use them); other client formats map
+ * the status to their own shape.
  */
 #ifndef RELAY_ERRORS_H
 #define RELAY_ERRORS_H
@@ -37,6 +40,8 @@ enum relay_err {
 
 int errors_status(enum relay_err e);
 const char *errors_type(enum relay_err e);
+/* The table's default message. */
+const char *errors_message(enum relay_err e);
 /* Build the Anthropic error body; msg NULL = the table's message. Caller owns. */
 struct cJSON *errors_body(enum relay_err e, const char *msg);
 /* Reply to the request with the error (status, JSON body; 401s add

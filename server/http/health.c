@@ -11,6 +11,7 @@
 #include "rds.h"
 #include "reqctx.h"
 #include "router.h"
+#include "txn.h"
 
 #include <time.h>
 
@@ -42,14 +43,22 @@ static cJSON *redis_component(struct app *app, bool *ok)
 static cJSON *upstream_component(struct app *app)
 {
     struct account_list *list = accounts_snapshot(app->accounts);
-    int schedulable = 0;
-    for (size_t i = 0; i < list->n; i++)
-        schedulable += list->items[i]->active && list->items[i]->schedulable;
+    int schedulable = 0, cooling = 0;
+    long long now = (long long)time(NULL) * 1000;
+    for (size_t i = 0; i < list->n; i++) {
+        const struct account *a = list->items[i];
+        schedulable += a->active && a->schedulable;
+        cooling += account_state(a, now, NULL) != ACC_ACTIVE;
+    }
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "accounts", (double)list->n);
     cJSON_AddNumberToObject(u, "schedulable", schedulable);
+    cJSON_AddNumberToObject(u, "unavailable", cooling);
     cJSON_AddNumberToObject(u, "activeTransfers", (double)httpc_active(app->httpc));
     cJSON_AddNumberToObject(u, "activeStreams", (double)atomic_load(&app->stats.active_streams));
+    cJSON_AddNumberToObject(u, "transactions", (double)txn_live(app));
+    cJSON_AddNumberToObject(u, "accountLeases", (double)accounts_leases(app->accounts));
+    cJSON_AddNumberToObject(u, "failovers", (double)atomic_load(&app->stats.failovers));
     accounts_list_release(list);
     return u;
 }

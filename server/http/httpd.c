@@ -212,13 +212,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 }
 
-static long elapsed_ms(const struct reqctx *rq)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - rq->t0.tv_sec) * 1000 + (now.tv_nsec - rq->t0.tv_nsec) / 1000000;
-}
-
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -227,24 +220,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     UNUSED(conn);
     if (!rq)
         return;
-    if (rq->status >= 500)
-        atomic_fetch_add(&h->app->stats.errors, 1);
-    if (rq->stream)
-        rq->tokens = stream_tokens(rq->stream);
-    if (strcmp(rq->path, "/health") != 0 || rq->status != 200) {
-        log_set_reqid(rq->id);
-        log_info("access",
-                 "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld "
-                 "tokens=%lld%s",
-                 rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
-                 rq->account_id[0] ? rq->account_id : "-", rq->model[0] ? rq->model : "-",
-                 rq->upstream_status, elapsed_ms(rq), rq->tokens,
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
-        log_set_reqid(NULL);
-    }
     if (rq->stream)
         stream_detach(rq->stream);
-    reqctx_free(rq);
+    reqctx_complete(rq, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     *con_cls = NULL;
     atomic_fetch_sub(&h->inflight, 1);
 }

@@ -1,12 +1,14 @@
 /*
  * reqctx.c - per-request state and the accessors handlers use (reqctx.h).
- * Everything a request allocates is released in reqctx_free(), the one
- * place, run from the libmicrohttpd completion callback.
+ * Everything a request allocates is released in one place, when its last
+ * reference goes (the connection's, dropped by the libmicrohttpd completion
+ * callback, or a relay transaction's), right after the access line.
  */
 #include "compat.h"
 #include "app.h"
 #include "config.h"
 #include "json.h"
+#include "log.h"
 #include "reqctx_int.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -46,6 +48,7 @@ struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const ch
                           const char *path, size_t body_max)
 {
     struct reqctx *rq = xcalloc(1, sizeof(*rq));
+    atomic_init(&rq->refs, 1);
     rq->app = app;
     rq->conn = conn;
     snprintf(rq->method, sizeof(rq->method), "%s", method);
@@ -57,10 +60,32 @@ struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const ch
     return rq;
 }
 
-void reqctx_free(struct reqctx *rq)
+static long elapsed_ms(const struct reqctx *rq)
 {
-    if (!rq)
-        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - rq->t0.tv_sec) * 1000 + (now.tv_nsec - rq->t0.tv_nsec) / 1000000;
+}
+
+static void access_line(const struct reqctx *rq)
+{
+    if (strcmp(rq->path, "/health") == 0 && rq->status == 200)
+        return; /* monitors poll it: keep the log readable */
+    log_set_reqid(rq->id);
+    log_info("access",
+             "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld tokens=%lld%s%s%s",
+             rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
+             rq->account_id[0] ? rq->account_id : "-", rq->model[0] ? rq->model : "-",
+             rq->upstream_status, elapsed_ms(rq), rq->tokens, rq->attempts[0] ? " attempts=" : "",
+             rq->attempts, rq->aborted ? " aborted=1" : "");
+    log_set_reqid(NULL);
+}
+
+static void reqctx_free(struct reqctx *rq)
+{
+    access_line(rq);
+    if (rq->status >= 500)
+        atomic_fetch_add(&rq->app->stats.errors, 1);
     free(rq->path);
     kvlist_release(&rq->headers);
     kvlist_release(&rq->query);
@@ -71,6 +96,32 @@ void reqctx_free(struct reqctx *rq)
     free(rq->rbody);
     free(rq->admin);
     free(rq);
+}
+
+struct reqctx *reqctx_ref(struct reqctx *rq)
+{
+    atomic_fetch_add(&rq->refs, 1);
+    return rq;
+}
+
+void reqctx_unref(struct reqctx *rq)
+{
+    if (rq && atomic_fetch_sub(&rq->refs, 1) == 1)
+        reqctx_free(rq);
+}
+
+void reqctx_complete(struct reqctx *rq, bool aborted)
+{
+    rq->aborted = aborted;
+    rq->conn = NULL;
+    reqctx_unref(rq);
+}
+
+int reqctx_client_fd(const struct reqctx *rq)
+{
+    const union MHD_ConnectionInfo *ci =
+        rq->conn ? MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    return ci ? ci->connect_fd : -1;
 }
 
 struct app *reqctx_app(const struct reqctx *rq)
@@ -195,4 +246,14 @@ void reqctx_note_account(struct reqctx *rq, const char *account_id)
 void reqctx_note_model(struct reqctx *rq, const char *model)
 {
     snprintf(rq->model, sizeof(rq->model), "%s", model ? model : "");
+}
+
+void reqctx_note_attempts(struct reqctx *rq, const char *attempts)
+{
+    snprintf(rq->attempts, sizeof(rq->attempts), "%s", attempts ? attempts : "");
+}
+
+void reqctx_note_tokens(struct reqctx *rq, long long tokens)
+{
+    rq->tokens = tokens;
 }

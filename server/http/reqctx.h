@@ -8,7 +8,11 @@
  * hands the request to the stream module (relay). Everything returned by the
  * accessors is borrowed and lives until the request completes. A reqctx is
  * used by one thread at a time: never keep it after the handler returns,
- * except through the stream module.
+ * except through a reference (reqctx_ref), which keeps the request's data
+ * (headers, body, notes) alive - not its connection.
+ *
+ * The access line is written when the last reference goes: by then both
+ * the connection and any relay transaction are done with the request.
  */
 #ifndef RELAY_REQCTX_H
 #define RELAY_REQCTX_H
@@ -58,5 +62,15 @@ const char *reqctx_admin(const struct reqctx *rq);
 void reqctx_note_key(struct reqctx *rq, const char *key_id);
 void reqctx_note_account(struct reqctx *rq, const char *account_id);
 void reqctx_note_model(struct reqctx *rq, const char *model);
+void reqctx_note_attempts(struct reqctx *rq, const char *attempts);
+void reqctx_note_tokens(struct reqctx *rq, long long tokens);
+
+/* Keep the request past its handler (returns rq); drop it with
+ * reqctx_unref. Thread-safe. */
+struct reqctx *reqctx_ref(struct reqctx *rq);
+void reqctx_unref(struct reqctx *rq);
+/* The client socket (for hang-up detection), or -1. Only while the handler
+ * runs. */
+int reqctx_client_fd(const struct reqctx *rq);
 
 #endif

@@ -34,6 +34,7 @@ enum rq_phase {
 };
 
 struct reqctx {
+    atomic_int refs; /* the connection's, and a relay transaction's */
     struct app *app;
     struct MHD_Connection *conn;
     _Atomic int phase;
@@ -63,6 +64,8 @@ struct reqctx {
     char model[96];
     int upstream_status;
     long long tokens;
+    char attempts[256];
+    bool aborted; /* the connection ended before the response was complete */
     struct timespec t0;
 };
 
@@ -72,6 +75,7 @@ void kvlist_release(struct kvlist *l);
 
 struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const char *method,
                           const char *path, size_t body_max);
-void reqctx_free(struct reqctx *rq);
+/* Drop the connection's reference (libmicrohttpd's completion callback). */
+void reqctx_complete(struct reqctx *rq, bool aborted);
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include "compat.h"
 #include "accounts.h"
+#include "anthropic_upstream.h"
+#include "errs.h"
 #include "hdrfilter.h"
 #include "provider.h"
 #include "reqctx.h"
@@ -14,6 +16,12 @@
 #include <strings.h>
 
 #define DEFAULT_VERSION "2023-06-01"
+
+static const struct account_field console_fields[] = {
+    {"apiUrl", FT_URL, FIELD_REQUIRED, NULL, 0, 2048},
+    {"apiKey", FT_SECRET, FIELD_REQUIRED, NULL, 0, 4096},
+    {"userAgent", FT_STR, 0, "", 0, 512},
+};
 
 static char *console_url(const char *base, const char *endpoint)
 {
@@ -28,8 +36,7 @@ static char *console_url(const char *base, const char *endpoint)
     return xasprintf("%.*s/v1/messages", (int)len, base);
 }
 
-static void copy_client_headers(const struct reqctx *rq, struct upstream_req *out,
-                                const struct account *acc)
+static void copy_client_headers(const struct reqctx *rq, struct upstream_req *out, bool own_ua)
 {
     const char *conn = reqctx_header(rq, "connection");
     for (size_t i = 0; i < reqctx_header_count(rq); i++) {
@@ -37,40 +44,55 @@ static void copy_client_headers(const struct reqctx *rq, struct upstream_req *ou
         reqctx_header_at(rq, i, &name, &value);
         if (!hdrfilter_claude(name) || hdrfilter_in_token_list(conn, name))
             continue;
-        if (acc->user_agent && strcasecmp(name, "user-agent") == 0)
+        if (own_ua && strcasecmp(name, "user-agent") == 0)
             continue;
         upstream_req_add(out, name, value);
     }
 }
 
-static int console_build(const struct account *acc, const struct upstream_call *call,
-                         struct upstream_req *out)
+static void add_credential(struct upstream_req *out, const char *key)
+{
+    if (strncmp(key, "sk-ant-", 7) == 0) {
+        upstream_req_add(out, "x-api-key", key);
+        return;
+    }
+    char *bearer = xasprintf("Bearer %s", key);
+    upstream_req_add(out, "Authorization", bearer);
+    memset(bearer, 0, strlen(bearer));
+    free(bearer);
+}
+
+static int console_prepare(const struct account *acc, const struct upstream_call *call,
+                           struct upstream_req *out)
 {
     const struct reqctx *rq = call->rq;
-    out->url = console_url(acc->api_url, call->endpoint);
-    copy_client_headers(rq, out, acc);
+    const char *ua = account_field(acc, "userAgent");
+    const char *key = account_field(acc, "apiKey");
+    if (!key || !*key)
+        return -ERR_CRYPTO; /* sealed under a key this relay does not have */
+    out->url = console_url(account_field(acc, "apiUrl"), call->endpoint);
+    copy_client_headers(rq, out, ua && *ua);
     upstream_req_add(out, "Content-Type", "application/json");
     if (!reqctx_header(rq, "anthropic-version"))
         upstream_req_add(out, "anthropic-version", DEFAULT_VERSION);
-    if (acc->user_agent)
-        upstream_req_add(out, "User-Agent", acc->user_agent);
+    if (ua && *ua)
+        upstream_req_add(out, "User-Agent", ua);
     else if (!reqctx_header(rq, "user-agent"))
         upstream_req_add(out, "User-Agent", "claude-relay");
-    if (strncmp(acc->api_key, "sk-ant-", 7) == 0) {
-        upstream_req_add(out, "x-api-key", acc->api_key);
-    } else {
-        char *bearer = xasprintf("Bearer %s", acc->api_key);
-        upstream_req_add(out, "Authorization", bearer);
-        memset(bearer, 0, strlen(bearer));
-        free(bearer);
-    }
+    add_credential(out, key);
     return 0;
 }
 
 const struct provider provider_claude_console = {
     .name = "claude-console",
     .family = "claude",
-    .build = console_build,
+    .record_prefix = "claude_console_account",
+    .admin_path = "claude-console-accounts",
+    .fields = console_fields,
+    .nfields = ARRAY_SIZE(console_fields),
+    .prepare = console_prepare,
+    .classify = anthropic_classify,
+    .keep_header = anthropic_keep_header,
     .usage_event = usage_from_anthropic_event,
     .usage_body = usage_from_anthropic_body,
 };

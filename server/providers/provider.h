@@ -1,22 +1,53 @@
 /*
- * provider.h - the upstream provider adapter interface (curl's Curl_ssl
- * style vtable). One file per provider exports `const struct provider
- * provider_<name>`; providers/registry.c is the only list. A provider turns
- * a relay call into an upstream HTTP request for one account, and reads
- * usage out of the upstream's answer.
+ * provider.h - the upstream provider interface (curl's Curl_ssl style
+ * vtable). One file per account type exports `const struct provider
+ * provider_<name>`; providers/registry.c is the only list. Adding a provider
+ * is that file plus one registry line: its account schema drives the admin
+ * CRUD (/admin/<admin_path>), the Redis record and the snapshot; its hooks
+ * turn a relay call into an upstream request for one account and judge the
+ * upstream's answer.
+ *
+ * Every hook is pure with respect to shared state: no Redis, no locks, no
+ * blocking; prepare runs on a worker, classify and the usage hooks on the
+ * upstream loop thread.
  */
 #ifndef RELAY_PROVIDER_H
 #define RELAY_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "httpc.h"
 #include "sse.h"
 #include "usage.h"
 
 struct account;
 struct reqctx;
+struct relay_config;
 
-/* What the relay wants sent (the client's request, already validated). */
+/* ---- the account schema ---- */
+
+enum field_type {
+    FT_STR = 0,    /* text up to max characters */
+    FT_URL = 1,    /* http:// or https:// URL, trailing slashes dropped */
+    FT_SECRET = 2, /* sealed at rest, never returned (a preview is), unsealed in the snapshot */
+    FT_INT = 3,    /* integer in [min, max] */
+    FT_BOOL = 4,
+};
+
+#define FIELD_REQUIRED 1u /* must be given at creation */
+
+struct account_field {
+    const char *name; /* JSON / Redis field name, as the original system's */
+    enum field_type type;
+    unsigned flags;
+    const char *dflt; /* stored when absent at creation (NULL: nothing) */
+    long long min, max;
+};
+
+/* ---- a call and its upstream request ---- */
+
+/* What the relay wants sent: the client's request, already validated. */
 struct upstream_call {
     const struct reqctx *rq;
     const char *endpoint; /* "messages" or "count_tokens" */
@@ -24,26 +55,87 @@ struct upstream_call {
     size_t body_len;
 };
 
-/* What a provider builds: owned strings, released by upstream_req_release. */
+/* What prepare builds; owned, released by upstream_req_release. body NULL
+ * means the call's body is sent unchanged (no copy). */
 struct upstream_req {
     char *url;
     char **headers; /* "Name: value", NULL-terminated */
     size_t nheaders, cap;
+    char *body;
+    size_t body_len;
+};
+
+/* ---- judging an answer before any byte of it reaches the client ---- */
+
+/* An upstream attempt's answer. For a 2xx it is judged on its headers;
+ * anything else after its (bounded, buffered) body arrived. */
+struct upstream_answer {
+    int status;   /* HTTP status; 0 when none arrived */
+    int result;   /* 0, or the transfer error (-ERR_UPSTREAM, -ERR_TIMEOUT, -ERR_IO, -ERR_CLOSED) */
+    const struct httpc_header *headers;
+    size_t nheaders;
+    const char *body; /* "" for 2xx answers */
+    size_t body_len;
+    long long now_ms; /* wall clock */
+};
+
+/* Account states, most severe last; names in account_state_name(). */
+enum account_state {
+    ACC_ACTIVE = 0,
+    ACC_TEMP_ERROR = 1,   /* 5xx, connect errors, timeouts: cools for a TTL */
+    ACC_OVERLOADED = 2,   /* 529: cools for a TTL */
+    ACC_RATE_LIMITED = 3, /* 429: cools until the upstream's reset */
+    ACC_UNAUTHORIZED = 4, /* 401: until an admin resets it */
+    ACC_BLOCKED = 5,      /* 403 / disabled organisation: until an admin resets it */
+};
+
+enum verdict_action {
+    VERDICT_OK = 0,    /* pass the answer to the client */
+    VERDICT_RETRY = 1, /* try another account (before the first byte only) */
+    VERDICT_FAIL = 2,  /* the client's own error: pass it, never retry */
+};
+
+struct verdict {
+    enum verdict_action action;
+    enum account_state mark; /* ACC_ACTIVE: leave the account as it is */
+    long long until_ms;      /* end of a cooling mark (wall clock ms) */
+    char reason[160];
 };
 
 struct provider {
-    const char *name;   /* account type, e.g. "claude-console" */
-    const char *family; /* client API family it serves, e.g. "claude" */
-    int (*build)(const struct account *acc, const struct upstream_call *call,
-                 struct upstream_req *out);
+    const char *name;          /* account type, e.g. "claude-console" */
+    const char *family;        /* client API family it serves, e.g. "claude" */
+    const char *record_prefix; /* Redis record "<prefix>:{id}", index "<prefix>:index" */
+    const char *admin_path;    /* path segment under /admin/, e.g. "claude-console-accounts" */
+    const struct account_field *fields;
+    size_t nfields;
+    /* URL, headers and (optionally) body for one attempt. 0 or -ERR_*. */
+    int (*prepare)(const struct account *acc, const struct upstream_call *call,
+                   struct upstream_req *out);
+    /* The account's reaction to an answer (config gives the TTLs). */
+    void (*classify)(const struct relay_config *cfg, const struct upstream_answer *ans,
+                     struct verdict *v);
+    /* Upstream response headers the client may see. */
+    bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
     void (*usage_body)(struct usage *u, const char *body, size_t len);
 };
 
-/* Find a provider by account type; NULL when unknown. */
+/* Find a provider by account type / by admin path segment; NULL when unknown. */
 const struct provider *provider_find(const char *name);
+const struct provider *provider_by_admin_path(const char *segment);
+/* The registry, for iteration: provider_at(i) for i < provider_count(). */
+size_t provider_count(void);
+const struct provider *provider_at(size_t i);
+/* The schema entry for name, or NULL. */
+const struct account_field *provider_field(const struct provider *p, const char *name);
+
 void upstream_req_add(struct upstream_req *r, const char *name, const char *value);
+/* Wipes header lines (they may carry the credential) and frees everything. */
 void upstream_req_release(struct upstream_req *r);
+
+/* A response header value (case-insensitive), or NULL. */
+const char *upstream_header(const struct upstream_answer *a, const char *name);
 
 extern const struct provider provider_claude_console;
 

@@ -3,15 +3,51 @@
 #include "provider.h"
 #include "xmalloc.h"
 
+#include <strings.h>
+
 static const struct provider *const providers[] = {
     &provider_claude_console,
 };
+
+size_t provider_count(void)
+{
+    return ARRAY_SIZE(providers);
+}
+
+const struct provider *provider_at(size_t i)
+{
+    return i < ARRAY_SIZE(providers) ? providers[i] : NULL;
+}
 
 const struct provider *provider_find(const char *name)
 {
     for (size_t i = 0; name && i < ARRAY_SIZE(providers); i++)
         if (strcmp(providers[i]->name, name) == 0)
             return providers[i];
+    return NULL;
+}
+
+const struct provider *provider_by_admin_path(const char *segment)
+{
+    for (size_t i = 0; segment && i < ARRAY_SIZE(providers); i++)
+        if (strcmp(providers[i]->admin_path, segment) == 0)
+            return providers[i];
+    return NULL;
+}
+
+const struct account_field *provider_field(const struct provider *p, const char *name)
+{
+    for (size_t i = 0; i < p->nfields; i++)
+        if (strcmp(p->fields[i].name, name) == 0)
+            return &p->fields[i];
+    return NULL;
+}
+
+const char *upstream_header(const struct upstream_answer *a, const char *name)
+{
+    for (size_t i = 0; i < a->nheaders; i++)
+        if (strcasecmp(a->headers[i].name, name) == 0)
+            return a->headers[i].value;
     return NULL;
 }
 
@@ -34,5 +70,6 @@ void upstream_req_release(struct upstream_req *r)
     }
     free(r->headers);
     free(r->url);
+    free(r->body);
     memset(r, 0, sizeof(*r));
 }

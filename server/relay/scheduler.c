@@ -1,11 +1,8 @@
 /* scheduler.c - account selection (see scheduler.h). */
 #include "compat.h"
 #include "accounts.h"
-#include "app.h"
 #include "provider.h"
 #include "scheduler.h"
-
-#include <time.h>
 
 static bool was_tried(const struct sched_tried *tried, const struct account *a)
 {
@@ -15,12 +12,13 @@ static bool was_tried(const struct sched_tried *tried, const struct account *a)
     return false;
 }
 
-static bool eligible(const struct account *a, const struct sched_request *req)
+bool scheduler_eligible(const struct account *a, const struct sched_request *req)
 {
-    if (!a->active || !a->schedulable || !a->api_key)
+    if (!a->active || !a->schedulable || !a->usable)
         return false;
-    const struct provider *p = provider_find(a->type);
-    return p && strcmp(p->family, req->family) == 0;
+    if (strcmp(a->prov->family, req->family) != 0)
+        return false;
+    return account_state(a, req->now_ms, NULL) == ACC_ACTIVE;
 }
 
 static struct account *priority_lru_select(const struct account_list *list,
@@ -31,9 +29,9 @@ static struct account *priority_lru_select(const struct account_list *list,
     long long best_used = 0;
     for (size_t i = 0; i < list->n; i++) {
         struct account *a = list->items[i];
-        if (!eligible(a, req) || was_tried(tried, a))
+        if (was_tried(tried, a) || !scheduler_eligible(a, req))
             continue;
-        long long used = atomic_load(&a->last_used_ms);
+        long long used = account_last_used(a);
         if (!best || a->priority < best->priority ||
             (a->priority == best->priority && used < best_used)) {
             best = a;
@@ -45,23 +43,8 @@ static struct account *priority_lru_select(const struct account_list *list,
 
 const struct sched_strategy sched_priority_lru = {"priority-lru", priority_lru_select};
 
-static long long now_ms(void)
+struct account *scheduler_pick(const struct account_list *list, const struct sched_request *req,
+                               const struct sched_tried *tried)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct account *scheduler_pick(struct app *app, const struct sched_request *req,
-                               const struct sched_tried *tried, struct account_list **list_out)
-{
-    struct account_list *list = accounts_snapshot(app->accounts);
-    struct account *a = sched_priority_lru.select(list, req, tried);
-    if (!a) {
-        accounts_list_release(list);
-        return NULL;
-    }
-    atomic_store(&a->last_used_ms, now_ms());
-    *list_out = list;
-    return a;
+    return sched_priority_lru.select(list, req, tried);
 }

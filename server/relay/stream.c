@@ -1,11 +1,16 @@
 /*
- * stream.c - upstream transfer -> bounded buffer -> libmicrohttpd reader
+ * stream.c - upstream attempts -> bounded buffer -> libmicrohttpd reader
  * (see stream.h for the contract and the LOCKING rules).
  *
- * DESIGN: a stream has up to three references: the request (dropped in
- * stream_detach), the transfer (dropped after on_finish) and the MHD
- * response object (dropped by its free callback). Whoever drops the last
- * one frees it, so no thread can see a freed stream.
+ * DESIGN: a stream has up to four kinds of references: the request
+ * (dropped in stream_detach), the owner (stream_release), each running
+ * attempt (dropped at the end of its on_done) and the MHD response object
+ * (its free callback). Whoever drops the last one frees it, so no thread can
+ * see a freed stream.
+ *
+ * An attempt that is not committed keeps its answer in `out` and `hdrs`;
+ * before decide runs, on_done moves both out of the stream, so the owner may
+ * start the next attempt from another thread while decide still reads them.
  *
  * The "suspended" flag is set only by the thread that suspends (MHD reader
  * or access handler) and cleared only by whoever resumes, both under the
@@ -14,39 +19,40 @@
  */
 #include "compat.h"
 #include "app.h"
-#include "errors.h"
 #include "errs.h"
-#include "json.h"
+#include "httpd.h"
 #include "log.h"
 #include "reqctx_int.h"
 #include "stream.h"
-#include "httpd.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
+#include <strings.h>
+#include <time.h>
 
 #define OUT_HIGH (256 * 1024)       /* pause the upstream above this */
 #define OUT_LOW (64 * 1024)         /* resume it below this */
 #define BODY_MAX (64 * 1024 * 1024) /* whole non-SSE bodies */
-#define SSE_EVENT_MAX (8 * 1024 * 1024)
+#define SSE_EVENT_MAX (4 * 1024 * 1024)
 
 enum st_phase { SP_WAIT = 0, SP_HEADERS = 1, SP_DONE = 2 };
 
 struct stream {
-    pthread_mutex_t mu; /* guards: conn, suspended, phase, out, pending, paused, status,
-                           sse, result, overflow, hdrs */
+    pthread_mutex_t mu; /* guards: conn, suspended, armed, phase, committed, out, pending,
+                           paused, status, sse, result, overflow, hdrs, reply, xfer */
     atomic_int refs;
     struct app *app;
     struct MHD_Connection *conn;
     bool suspended;
     bool armed; /* the handler returned: the connection may be resumed */
     enum st_phase phase;
-    bool sse;
+    bool committed;
+    bool sse; /* the committed answer is an event stream */
     bool overflow;
     bool paused;
     int status;
     int result;
-    long long tokens;
+    int cut; /* -ERR_TOOBIG: the relay cut the committed stream itself */
     struct kvlist hdrs;
     struct buf out;
     struct buf pending;
@@ -54,10 +60,13 @@ struct stream {
     struct sse_parser parser; /* upstream loop thread only */
     struct stream_hooks hooks;
     void *arg;
+    stream_header_fn keep; /* the current attempt's */
+    bool has_reply;
+    struct stream_reply reply;
     struct stream *prev, *next; /* registry, guards: reg_mu */
 };
 
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER; /* guards: reg_head, reg_closing */
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER; /* guards: reg_head */
 static struct stream *reg_head;
 static atomic_bool reg_closing;
 
@@ -78,6 +87,7 @@ static void stream_unref(struct stream *st)
     buf_release(&st->out);
     buf_release(&st->pending);
     sse_release(&st->parser);
+    free(st->reply.body);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
@@ -91,30 +101,30 @@ static void wake_locked(struct stream *st)
     }
 }
 
-static bool passthrough_header(const char *name)
+static bool is_event_stream(const struct httpc_header *h, size_t n)
 {
-    static const char *const keep[] = {"content-type", "request-id", "retry-after",
-                                       "x-should-retry"};
-    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-        if (strcasecmp(name, keep[i]) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, "content-type") == 0 && strstr(h[i].value, "text/event-stream"))
             return true;
-    return strncasecmp(name, "anthropic-ratelimit-", 20) == 0;
+    return false;
 }
 
 static void on_headers(void *arg, int status, const struct httpc_header *h, size_t n)
 {
     struct stream *st = arg;
+    bool sse = status >= 200 && status < 300 && is_event_stream(h, n);
+    if (sse) /* an event stream is committed at its headers */
+        st->hooks.on_commit(st->arg, status);
     pthread_mutex_lock(&st->mu);
     st->status = status;
-    for (size_t i = 0; i < n; i++) {
-        if (passthrough_header(h[i].name))
-            kvlist_add(&st->hdrs, h[i].name, h[i].value);
-        if (strcasecmp(h[i].name, "content-type") == 0 && strstr(h[i].value, "text/event-stream"))
-            st->sse = status == 200;
-    }
-    st->phase = SP_HEADERS;
-    if (st->sse)
+    for (size_t i = 0; i < n; i++)
+        kvlist_add(&st->hdrs, h[i].name, h[i].value);
+    st->sse = sse;
+    if (sse) {
+        st->committed = true;
+        st->phase = SP_HEADERS;
         wake_locked(st);
+    }
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -130,9 +140,23 @@ static size_t last_boundary(const char *d, size_t len)
     return 0;
 }
 
+/* One event larger than SSE_EVENT_MAX: the relay ends the stream itself
+ * with an error frame (on_done), instead of passing a truncated event. */
+static int cut_stream_locked(struct stream *st)
+{
+    st->cut = -ERR_TOOBIG;
+    buf_reset(&st->pending);
+    httpc_cancel(st->app->httpc, st->xfer);
+    return 0;
+}
+
 static int on_data_sse(struct stream *st, const char *data, size_t len)
 {
     pthread_mutex_lock(&st->mu);
+    if (st->cut) {
+        pthread_mutex_unlock(&st->mu);
+        return 0; /* being cancelled: swallow the rest */
+    }
     if (st->out.len >= OUT_HIGH) {
         st->paused = true;
         pthread_mutex_unlock(&st->mu);
@@ -140,8 +164,9 @@ static int on_data_sse(struct stream *st, const char *data, size_t len)
     }
     size_t old = st->pending.len;
     if (buf_append(&st->pending, data, len) != 0) {
-        st->overflow = true; /* one event over SSE_EVENT_MAX: drop, report at the end */
-        buf_reset(&st->pending);
+        int rc = cut_stream_locked(st);
+        pthread_mutex_unlock(&st->mu);
+        return rc;
     }
     size_t end = st->pending.len > old ? last_boundary(st->pending.data, st->pending.len) : 0;
     if (end) {
@@ -171,58 +196,169 @@ static int on_data(void *arg, const char *data, size_t len)
 static int on_sse_event(void *arg, const struct sse_event *ev)
 {
     struct stream *st = arg;
-    if (st->hooks.on_event)
-        st->hooks.on_event(st->arg, ev);
+    st->hooks.on_event(st->arg, ev);
     return 0;
 }
 
-/* Caller holds st->mu: a stream that already sent events ends with an error
- * frame; its partial last event is dropped. */
-static void end_sse_with_error_locked(struct stream *st, int result)
+/* Caller holds st->mu: the committed event stream is over. A clean end
+ * passes the held-back tail; a broken one drops its partial last event and
+ * ends with the owner's error frame. */
+static void end_sse_locked(struct stream *st, char *frame)
 {
+    if (!frame) {
+        if (buf_append(&st->out, st->pending.data, st->pending.len) != 0)
+            st->overflow = true;
+        buf_reset(&st->pending);
+        return;
+    }
     buf_reset(&st->pending);
-    enum relay_err e = result == -ERR_TIMEOUT ? RERR_UPSTREAM_TIMEOUT : RERR_UPSTREAM_BROKEN;
-    char *frame =
-        errors_sse_frame(e, result == -ERR_TIMEOUT ? "Upstream timed out mid-stream"
-                                                   : "Upstream connection lost mid-stream");
     st->out.max += strlen(frame); /* the frame always fits */
     if (buf_append_str(&st->out, frame) != 0)
         st->overflow = true;
     free(frame);
 }
 
-static void on_done(void *arg, int result, const char *msg)
+static void finish_committed(struct stream *st, int result)
 {
-    struct stream *st = arg;
-    if (result == 0 && !st->sse && st->hooks.on_body && !st->overflow)
-        st->hooks.on_body(st->arg, st->status, st->out.data ? st->out.data : "", st->out.len);
+    int code = st->cut ? st->cut : result; /* cut: written on this thread */
     if (result != 0 && result != -ERR_CLOSED)
-        log_warn("stream", "upstream transfer failed: %s (%s)", err_str(result), msg);
-    long long tokens = st->hooks.on_finish ? st->hooks.on_finish(st->arg, st->status, result) : 0;
+        log_warn("stream", "committed stream broke: %s", err_str(result));
+    /* Made before on_finish: no hook runs after it. */
+    char *frame = code ? st->hooks.error_frame(st->arg, code) : NULL;
+    st->hooks.on_finish(st->arg, code);
     pthread_mutex_lock(&st->mu);
-    st->tokens = tokens;
     st->result = result;
-    if (st->sse && result == 0 && st->pending.len) {
-        if (buf_append(&st->out, st->pending.data, st->pending.len) != 0)
-            st->overflow = true;
-        buf_reset(&st->pending);
-    } else if (st->sse && result != 0) {
-        end_sse_with_error_locked(st, result);
-    }
+    if (st->sse)
+        end_sse_locked(st, frame);
+    else
+        free(frame);
     st->phase = SP_DONE;
     wake_locked(st);
     pthread_mutex_unlock(&st->mu);
+}
+
+/* A complete 2xx body: commit it. */
+static void commit_body(struct stream *st)
+{
+    st->hooks.on_commit(st->arg, st->status);
+    st->hooks.on_body(st->arg, st->status, st->out.data ? st->out.data : "", st->out.len);
+    st->hooks.on_finish(st->arg, 0);
+    pthread_mutex_lock(&st->mu);
+    st->committed = true;
+    st->phase = SP_DONE;
+    wake_locked(st);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The uncommitted answer, moved out of the stream (see DESIGN). */
+struct held {
+    int status;
+    struct buf body;
+    struct kvlist hdrs;
+    struct httpc_header *h;
+};
+
+static void hold_locked(struct stream *st, struct held *held)
+{
+    held->status = st->status;
+    held->body = st->out;
+    held->hdrs = st->hdrs;
+    buf_init(&st->out, BODY_MAX);
+    memset(&st->hdrs, 0, sizeof(st->hdrs));
+    held->h = xcalloc(held->hdrs.n + 1, sizeof(*held->h));
+    for (size_t i = 0; i < held->hdrs.n; i++)
+        held->h[i] = (struct httpc_header){held->hdrs.items[i].name, held->hdrs.items[i].value};
+}
+
+static void held_release(struct held *held)
+{
+    buf_release(&held->body);
+    kvlist_release(&held->hdrs);
+    free(held->h);
+}
+
+/* Put the decided answer (or the owner's reply) in place and finish. */
+static void settle(struct stream *st, enum stream_verdict v, struct stream_reply *rep,
+                   struct held *held, int result)
+{
+    pthread_mutex_lock(&st->mu);
+    if (v == SV_REPLY) {
+        st->reply = *rep;
+        st->has_reply = true;
+    } else { /* SV_COMMIT: the upstream's own answer */
+        st->status = held->status;
+        st->out = held->body;
+        st->hdrs = held->hdrs;
+        memset(&held->body, 0, sizeof(held->body));
+        memset(&held->hdrs, 0, sizeof(held->hdrs));
+        st->committed = true;
+    }
+    st->result = result;
+    st->phase = SP_DONE;
+    wake_locked(st);
+    pthread_mutex_unlock(&st->mu);
+    st->hooks.on_finish(st->arg, result);
+}
+
+static void decide_uncommitted(struct stream *st, int result)
+{
+    struct held held;
+    pthread_mutex_lock(&st->mu);
+    bool gone = !st->conn;
+    if (!result && st->overflow)
+        result = -ERR_TOOBIG; /* a body over BODY_MAX is no usable answer */
+    hold_locked(st, &held);
+    pthread_mutex_unlock(&st->mu);
+    if (gone) { /* nobody to answer: the owner just finishes */
+        held_release(&held);
+        st->hooks.on_finish(st->arg, -ERR_CLOSED);
+        return;
+    }
+    struct upstream_answer ans = {.status = result ? 0 : held.status,
+                                  .result = result,
+                                  .headers = held.h,
+                                  .nheaders = held.hdrs.n,
+                                  .body = held.body.data ? held.body.data : "",
+                                  .body_len = held.body.len,
+                                  .now_ms = wall_ms()};
+    struct stream_reply rep = {0};
+    enum stream_verdict v = st->hooks.decide(st->arg, &ans, &rep);
+    if (v != SV_RETRY)
+        settle(st, v, &rep, &held, result);
+    held_release(&held);
+}
+
+static void on_done(void *arg, int result, const char *msg)
+{
+    struct stream *st = arg;
+    UNUSED(msg);
+    pthread_mutex_lock(&st->mu);
+    bool committed = st->committed;
+    bool ok_body = result == 0 && !st->overflow && st->status >= 200 && st->status < 300;
+    pthread_mutex_unlock(&st->mu);
+    if (committed)
+        finish_committed(st, result);
+    else if (ok_body)
+        commit_body(st);
+    else
+        decide_uncommitted(st, result);
     stream_unref(st);
 }
 
 static const struct httpc_callbacks stream_cb = {on_headers, on_data, on_done};
 
-void stream_start(struct reqctx *rq, const struct httpc_request *req,
-                  const struct stream_hooks *hooks, void *arg)
+struct stream *stream_new(struct reqctx *rq, const struct stream_hooks *hooks, void *arg)
 {
     struct stream *st = xcalloc(1, sizeof(*st));
     pthread_mutex_init(&st->mu, NULL);
-    atomic_init(&st->refs, 2); /* the request and the transfer */
+    atomic_init(&st->refs, 2); /* the request and the owner */
     st->app = rq->app;
     st->conn = rq->conn;
     st->suspended = true; /* httpd suspended it before running the handler */
@@ -240,7 +376,53 @@ void stream_start(struct reqctx *rq, const struct httpc_request *req,
     pthread_mutex_unlock(&reg_mu);
     rq->stream = st;
     atomic_store(&rq->phase, RQ_STREAM);
-    st->xfer = httpc_submit(rq->app->httpc, req, &stream_cb, st);
+    return st;
+}
+
+static void reset_attempt_locked(struct stream *st)
+{
+    buf_reset(&st->out);
+    buf_reset(&st->pending);
+    kvlist_release(&st->hdrs);
+    sse_reset(&st->parser);
+    st->status = 0;
+    st->sse = false;
+    st->overflow = false;
+    st->paused = false;
+}
+
+int stream_attempt(struct stream *st, const struct httpc_request *req, stream_header_fn keep)
+{
+    int rc = -ERR_CLOSED;
+    pthread_mutex_lock(&st->mu);
+    if (st->conn && !atomic_load(&reg_closing)) {
+        reset_attempt_locked(st);
+        st->keep = keep;
+        atomic_fetch_add(&st->refs, 1); /* the attempt's */
+        st->xfer = httpc_submit(st->app->httpc, req, &stream_cb, st);
+        if (st->xfer)
+            rc = 0;
+        else
+            atomic_fetch_sub(&st->refs, 1); /* the loop has stopped; refs stay >= 2 */
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+void stream_reply(struct stream *st, struct stream_reply *reply)
+{
+    pthread_mutex_lock(&st->mu);
+    free(st->reply.body);
+    st->reply = *reply;
+    st->has_reply = true;
+    st->phase = SP_DONE;
+    wake_locked(st);
+    pthread_mutex_unlock(&st->mu);
+}
+
+void stream_release(struct stream *st)
+{
+    stream_unref(st);
 }
 
 void stream_arm(struct stream *st)
@@ -287,54 +469,52 @@ static void stream_response_free(void *cls)
     stream_unref(cls);
 }
 
-static enum relay_err result_error(int result)
+static void add_kept_headers(struct stream *st, struct MHD_Response *resp)
 {
-    switch (result) {
-    case -ERR_TIMEOUT:
-        return RERR_UPSTREAM_TIMEOUT;
-    case -ERR_UPSTREAM:
-        return RERR_UPSTREAM_CONNECT;
-    default:
-        return RERR_UPSTREAM_BROKEN;
-    }
+    for (size_t i = 0; i < st->hdrs.n; i++)
+        if (st->keep && st->keep(st->hdrs.items[i].name))
+            MHD_add_response_header(resp, st->hdrs.items[i].name, st->hdrs.items[i].value);
 }
 
-static void add_headers(struct MHD_Response *resp, const struct kvlist *l)
+static struct MHD_Response *reply_response_locked(struct stream *st, struct reqctx *rq)
 {
-    for (size_t i = 0; i < l->n; i++)
-        MHD_add_response_header(resp, l->items[i].name, l->items[i].value);
+    struct stream_reply *r = &st->reply;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->len, r->body ? r->body : (char *)"",
+                                        r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    r->body = NULL; /* owned by the response now */
+    if (r->content_type)
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
+    if (r->should_retry)
+        MHD_add_response_header(resp, "x-should-retry", r->should_retry);
+    if (r->retry_after)
+        MHD_add_response_header(resp, "retry-after", r->retry_after);
+    rq->status = r->status;
+    return resp;
 }
 
-/* Caller holds st->mu; the transfer is over or the SSE headers are known. */
+/* Caller holds st->mu; the answer is decided (phase DONE) or an event
+ * stream is committed. */
 static struct MHD_Response *build_response_locked(struct stream *st, struct reqctx *rq)
 {
     struct MHD_Response *resp;
     rq->upstream_status = st->status;
+    if (st->has_reply)
+        return reply_response_locked(st, rq);
     if (st->sse) {
         atomic_fetch_add(&st->refs, 1);
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, st,
                                                  stream_response_free);
-        add_headers(resp, &st->hdrs);
+        add_kept_headers(st, resp);
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         MHD_add_response_header(resp, "X-Accel-Buffering", "no");
         rq->status = 200;
         return resp;
     }
-    if (st->result != 0 || st->overflow || st->status < 100) {
-        enum relay_err e = st->overflow ? RERR_UPSTREAM_BROKEN : result_error(st->result);
-        reqctx_set_header(rq, "x-should-retry", "true");
-        struct cJSON *body = errors_body(e, NULL);
-        char *text = json_print(body);
-        cJSON_Delete(body);
-        rq->status = errors_status(e);
-        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-        return resp;
-    }
     resp = MHD_create_response_from_buffer(st->out.len, st->out.data ? st->out.data : (char *)"",
                                            MHD_RESPMEM_MUST_COPY);
-    add_headers(resp, &st->hdrs);
-    rq->status = st->status;
+    add_kept_headers(st, resp);
+    rq->status = st->status ? st->status : 502;
     return resp;
 }
 
@@ -363,18 +543,11 @@ void stream_detach(struct stream *st)
     st->conn = NULL;
     st->suspended = false;
     bool running = st->phase != SP_DONE;
+    uint64_t xfer = st->xfer;
     pthread_mutex_unlock(&st->mu);
-    if (running)
-        httpc_cancel(st->app->httpc, st->xfer);
+    if (running && xfer)
+        httpc_cancel(st->app->httpc, xfer);
     stream_unref(st);
-}
-
-long long stream_tokens(struct stream *st)
-{
-    pthread_mutex_lock(&st->mu);
-    long long t = st->tokens;
-    pthread_mutex_unlock(&st->mu);
-    return t;
 }
 
 void stream_shutdown_all(void)

@@ -1,11 +1,18 @@
 /*
- * stream.h - one upstream transfer bridged to one client response.
+ * stream.h - the client response of one relayed request, fed by one or
+ * more upstream attempts in turn.
  *
- * The upstream event loop (httpc) pushes bytes in; the libmicrohttpd reader
- * pulls them out. SSE responses are forwarded as each event completes (a
- * partial event is held back, so an upstream that dies mid-stream is turned
- * into a clean `event: error` frame, never a fake message_stop). Other
- * responses (JSON, errors) are buffered whole and sent with their status.
+ * An attempt's answer is committed - passed to the client - only when the
+ * owner says so: a 2xx event stream at its headers (each complete SSE event
+ * is then forwarded as it arrives; a partial event is held back), a 2xx
+ * body when it is complete. Anything else (an error status, a transfer that
+ * failed before commit) is buffered, bounded, and handed to the owner's
+ * decide hook, which either lets it through, replaces it, or asks for
+ * another attempt - nothing has reached the client yet, so a retry costs
+ * nothing. After commit a failure is an in-stream error frame made by the
+ * owner, never a retry. The stream knows no API: headers to keep, error
+ * frames and replacement replies come from the hooks.
+ *
  * The buffer is bounded: when the client reads slower than the upstream
  * writes, the transfer is paused. A client disconnect cancels the transfer.
  *
@@ -18,27 +25,69 @@
 #define RELAY_STREAM_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 
 #include "httpc.h"
+#include "provider.h"
 #include "sse.h"
 
 struct reqctx;
 struct stream;
 
-struct stream_hooks {
-    /* Each complete SSE event (upstream loop thread). */
-    void (*on_event)(void *arg, const struct sse_event *ev);
-    /* The whole non-SSE body once complete (upstream loop thread). */
-    void (*on_body)(void *arg, int status, const char *body, size_t len);
-    /* The transfer is over (result as httpc on_done); runs once, before the
-     * client sees the end of the response. The hook owns arg from then on.
-     * Returns the tokens to report in the access log. */
-    long long (*on_finish)(void *arg, int status, int result);
+enum stream_verdict {
+    SV_COMMIT = 0, /* send the buffered answer as it is */
+    SV_RETRY = 1,  /* drop it; the owner starts another attempt or replies */
+    SV_REPLY = 2,  /* send the owner's reply instead */
 };
 
-/* Start the upstream transfer for rq and take over its response. */
-void stream_start(struct reqctx *rq, const struct httpc_request *req,
-                  const struct stream_hooks *hooks, void *arg);
+/* A reply made by the owner (an error in the client's API shape). */
+struct stream_reply {
+    int status;
+    char *body; /* malloc'd, taken by the stream */
+    size_t len;
+    const char *content_type; /* static strings */
+    const char *should_retry; /* x-should-retry, or NULL */
+    const char *retry_after;  /* retry-after, or NULL */
+};
+
+struct stream_hooks {
+    /* An attempt's 2xx answer is committed (status). */
+    void (*on_commit)(void *arg, int status);
+    /* An answer that is not a usable 2xx, before any byte of it was sent. */
+    enum stream_verdict (*decide)(void *arg, const struct upstream_answer *ans,
+                                  struct stream_reply *reply);
+    /* Each complete SSE event of the committed answer. */
+    void (*on_event)(void *arg, const struct sse_event *ev);
+    /* The committed non-SSE body, complete. */
+    void (*on_body)(void *arg, int status, const char *body, size_t len);
+    /* The stream is over for the owner: the committed or replied answer's
+     * transfer ended, or the client left while an attempt ran (-ERR_CLOSED).
+     * Never after SV_RETRY. Once per stream_attempt that did not retry; the
+     * stream calls no hook after it. */
+    void (*on_finish)(void *arg, int result);
+    /* The SSE frame that ends a committed event stream that broke
+     * (result: -ERR_TIMEOUT, -ERR_IO, -ERR_TOOBIG); malloc'd. */
+    char *(*error_frame)(void *arg, int result);
+};
+
+/* Which upstream response headers the client may see (the provider's). */
+typedef bool (*stream_header_fn)(const char *name);
+
+/* Take over rq's response. The stream holds two references: the request's
+ * (dropped by stream_detach) and the owner's (dropped by stream_release).
+ * Hooks run with arg. */
+struct stream *stream_new(struct reqctx *rq, const struct stream_hooks *hooks, void *arg);
+/* Start an attempt (any thread; never while one runs); keep filters the
+ * headers of its answer. 0, or -ERR_CLOSED
+ * when the client is gone or the relay stops (then nothing was started and
+ * no hook will run for it). */
+int stream_attempt(struct stream *st, const struct httpc_request *req, stream_header_fn keep)
+    __attribute__((warn_unused_result));
+/* End the response with the owner's reply instead of an upstream answer
+ * (no attempt running). Any thread. */
+void stream_reply(struct stream *st, struct stream_reply *reply);
+/* The owner is done with the stream. */
+void stream_release(struct stream *st);
 /* Called by httpd after the handler returned (until then the connection is
  * never resumed, so the worker may still read the reqctx). After this call
  * the caller must not touch the reqctx: it may complete at any moment. */
@@ -48,10 +97,8 @@ void stream_arm(struct stream *st);
  * after queueing), or suspends again. */
 enum MHD_Result stream_respond(struct stream *st, struct reqctx *rq);
 /* The request is complete or the client is gone: forget the connection and
- * cancel the transfer if it still runs. Drops the request's reference. */
+ * cancel the attempt if one runs. Drops the request's reference. */
 void stream_detach(struct stream *st);
-/* Tokens reported by on_finish (0 until then). */
-long long stream_tokens(struct stream *st);
 /* Shutdown: never suspend again, and resume every suspended connection. */
 void stream_shutdown_all(void);
 

@@ -1,21 +1,24 @@
 /*
- * accounts.c - Claude Console accounts: admin CRUD (/admin/claude-console-
- * accounts, shapes of the original system) and the scheduler's snapshot.
+ * accounts.c - the account records of every provider and the scheduler's
+ * snapshot (see accounts.h). Admin CRUD is in admin/accounts_admin.c.
+ *
+ * DESIGN: a refresh is two round trips whatever the number of accounts:
+ * SMEMBERS of every provider's index, then HGETALL of every record plus the
+ * reads of its health state, all pipelined. Runtime objects (state, last
+ * use, in-flight) are carried from the old snapshot to the new one by id.
  *
  * LOCKING: accs->mu guards the current snapshot pointer only; a snapshot is
- * immutable and refcounted, so readers hold no lock while using it. The
- * scheduler's last_used_ms (atomic) is carried over across refreshes.
+ * immutable and refcounted, so readers hold no lock while using it.
+ * rt->mu guards rt->reason; the other runtime fields are atomics.
  */
 #include "compat.h"
+#include "account_state.h"
 #include "accounts.h"
-#include "admin_util.h"
 #include "app.h"
 #include "errs.h"
 #include "json.h"
 #include "log.h"
 #include "rds.h"
-#include "reqctx.h"
-#include "router.h"
 #include "secret.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -24,11 +27,128 @@
 #include <pthread.h>
 #include <sodium.h>
 
+#define REFRESH_MAX 4096 /* accounts per refresh, all types */
+
+struct account_rt {
+    atomic_int refs;
+    atomic_int state;
+    atomic_llong until_ms;
+    atomic_llong last_used_ms;
+    atomic_int inflight;
+    pthread_mutex_t mu; /* guards: reason */
+    char reason[160];
+};
+
 struct accounts {
     struct app *app;
     pthread_mutex_t mu; /* guards: cur */
     struct account_list *cur;
+    atomic_llong leases;
 };
+
+static const char *const state_names[] = {"active",       "temp_error",   "overloaded",
+                                          "rate_limited", "unauthorized", "blocked"};
+
+const char *account_state_name(enum account_state st)
+{
+    return (unsigned)st < ARRAY_SIZE(state_names) ? state_names[st] : "active";
+}
+
+int account_state_parse(const char *name)
+{
+    for (size_t i = 0; name && i < ARRAY_SIZE(state_names); i++)
+        if (strcmp(state_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- runtime objects ---- */
+
+static struct account_rt *rt_new(void)
+{
+    struct account_rt *rt = xcalloc(1, sizeof(*rt));
+    atomic_init(&rt->refs, 1);
+    pthread_mutex_init(&rt->mu, NULL);
+    return rt;
+}
+
+static void rt_unref(struct account_rt *rt)
+{
+    if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&rt->mu);
+    free(rt);
+}
+
+enum account_state account_state_raw(const struct account *a, long long *until_ms)
+{
+    enum account_state st = (enum account_state)atomic_load(&a->rt->state);
+    if (until_ms)
+        *until_ms = atomic_load(&a->rt->until_ms);
+    return st;
+}
+
+enum account_state account_state(const struct account *a, long long now_ms, long long *until_ms)
+{
+    long long until = 0;
+    enum account_state st = account_state_raw(a, &until);
+    bool permanent = st == ACC_UNAUTHORIZED || st == ACC_BLOCKED;
+    if (st != ACC_ACTIVE && !permanent && until <= now_ms)
+        st = ACC_ACTIVE, until = 0; /* cooled down */
+    if (until_ms)
+        *until_ms = permanent ? 0 : until;
+    return st;
+}
+
+void account_set_state(const struct account *a, enum account_state st, long long until_ms,
+                       const char *reason)
+{
+    struct account_rt *rt = a->rt;
+    pthread_mutex_lock(&rt->mu);
+    snprintf(rt->reason, sizeof(rt->reason), "%s", st == ACC_ACTIVE || !reason ? "" : reason);
+    atomic_store(&rt->until_ms, st == ACC_ACTIVE ? 0 : until_ms);
+    atomic_store(&rt->state, (int)st);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+void account_state_reason(const struct account *a, char *out, size_t len)
+{
+    pthread_mutex_lock(&a->rt->mu);
+    snprintf(out, len, "%s", a->rt->reason);
+    pthread_mutex_unlock(&a->rt->mu);
+}
+
+long long account_last_used(const struct account *a)
+{
+    return atomic_load(&a->rt->last_used_ms);
+}
+
+void account_touch(const struct account *a, long long now_ms)
+{
+    atomic_store(&a->rt->last_used_ms, now_ms);
+}
+
+void account_lease_take(struct accounts *accs, const struct account *a)
+{
+    atomic_fetch_add(&a->rt->inflight, 1);
+    atomic_fetch_add(&accs->leases, 1);
+}
+
+void account_lease_release(struct accounts *accs, const struct account *a)
+{
+    atomic_fetch_sub(&a->rt->inflight, 1);
+    atomic_fetch_sub(&accs->leases, 1);
+}
+
+int account_inflight(const struct account *a)
+{
+    return atomic_load(&a->rt->inflight);
+}
+
+long long accounts_leases(struct accounts *accs)
+{
+    return atomic_load(&accs->leases);
+}
 
 /* ---- snapshot ---- */
 
@@ -40,18 +160,22 @@ static void wipe_free(char *s)
     }
 }
 
+static void account_free(struct account *a)
+{
+    for (size_t i = 0; i < a->prov->nfields; i++)
+        wipe_free(a->values[i]);
+    free(a->values);
+    wipe_free(a->proxy_url);
+    rt_unref(a->rt);
+    free(a);
+}
+
 void accounts_list_release(struct account_list *list)
 {
     if (!list || atomic_fetch_sub(&list->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < list->n; i++) {
-        struct account *a = list->items[i];
-        free(a->api_url);
-        wipe_free(a->api_key);
-        wipe_free(a->proxy_url);
-        free(a->user_agent);
-        free(a);
-    }
+    for (size_t i = 0; i < list->n; i++)
+        account_free(list->items[i]);
     free(list->items);
     free(list);
 }
@@ -92,13 +216,52 @@ struct account_list *accounts_snapshot(struct accounts *accs)
     return l;
 }
 
-static char *unseal_field(const struct app *app, const cJSON *rec, const char *field)
+struct account *account_list_find(const struct account_list *list, const char *id)
 {
-    char ad[STORE_KEY_MAX + 32];
+    for (size_t i = 0; id && i < list->n; i++)
+        if (strcmp(list->items[i]->id, id) == 0)
+            return list->items[i];
+    return NULL;
+}
+
+const char *account_field(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields; i++)
+        if (strcmp(a->prov->fields[i].name, name) == 0)
+            return a->values[i];
+    return NULL;
+}
+
+/* ---- records -> snapshot ---- */
+
+static void seal_ad(char *ad, size_t len, const struct provider *p, const cJSON *rec,
+                    const char *field)
+{
+    /* Binds a sealed blob to its record and field: it cannot be moved. */
+    snprintf(ad, len, "%s:%s:%s", p->record_prefix, json_str(rec, "id", ""), field);
+}
+
+int account_seal(const struct app *app, const struct provider *p, cJSON *rec, const char *field,
+                 const char *plain)
+{
+    char ad[STORE_KEY_MAX + 64], *blob = NULL;
+    seal_ad(ad, sizeof(ad), p, rec, field);
+    if (secret_seal(app->box, ad, plain, strlen(plain), &blob) != 0)
+        return -ERR_CRYPTO;
+    cJSON_DeleteItemFromObject(rec, field);
+    cJSON_AddStringToObject(rec, field, blob);
+    free(blob);
+    return 0;
+}
+
+static char *unseal(const struct app *app, const struct provider *p, const cJSON *rec,
+                    const char *field)
+{
+    char ad[STORE_KEY_MAX + 64];
     const char *blob = json_str(rec, field, NULL);
     if (!blob || !*blob)
         return NULL;
-    snprintf(ad, sizeof(ad), "claude_console_account:%s:%s", json_str(rec, "id", ""), field);
+    seal_ad(ad, sizeof(ad), p, rec, field);
     char *plain = NULL;
     if (secret_open(app->box, ad, blob, &plain, NULL) != 0) {
         log_warn("accounts", "cannot open the sealed %s of account %s (wrong ENCRYPTION_KEY?)",
@@ -121,24 +284,29 @@ static char *pct(const char *s)
     return out;
 }
 
-static char *proxy_url(const struct app *app, const cJSON *rec)
+/* socks5h: the proxy resolves the upstream host name (as the original's
+ * SocksProxyAgent does); https: TLS to the proxy itself. */
+static const char *proxy_scheme(const char *type)
+{
+    if (strcmp(type, "socks5") == 0)
+        return "socks5h";
+    return strcmp(type, "https") == 0 ? "https" : "http";
+}
+
+static char *proxy_url(const struct app *app, const struct provider *prov, const cJSON *rec)
 {
     const char *text = json_str(rec, "proxy", "");
     cJSON *p = *text ? json_parse(text, strlen(text), 8, true) : NULL;
-    const char *type = json_str(p, "type", ""), *host = json_str(p, "host", "");
+    const char *host = json_str(p, "host", "");
     char *url = NULL;
     if (*host) {
-        /* socks5h: the proxy resolves the upstream host name (as the
-         * original's SocksProxyAgent does); https: TLS to the proxy itself. */
-        const char *scheme = strcmp(type, "socks5") == 0  ? "socks5h"
-                             : strcmp(type, "https") == 0 ? "https"
-                                                          : "http";
-        char *user = pct(json_str(p, "username", "")),
-             *pw = unseal_field(app, rec, "proxyPassword");
+        const char *scheme = proxy_scheme(json_str(p, "type", ""));
+        char *user = pct(json_str(p, "username", ""));
+        char *pw = unseal(app, prov, rec, "proxyPassword");
         char *epw = pw ? pct(pw) : xstrdup("");
-        url = *user
-                  ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, json_int(p, "port", 0))
-                  : xasprintf("%s://%s:%lld", scheme, host, json_int(p, "port", 0));
+        long long port = json_int(p, "port", 0);
+        url = *user ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, port)
+                    : xasprintf("%s://%s:%lld", scheme, host, port);
         free(user);
         wipe_free(pw);
         wipe_free(epw);
@@ -147,37 +315,50 @@ static char *proxy_url(const struct app *app, const cJSON *rec)
     return url;
 }
 
-static struct account *account_from(const struct app *app, const cJSON *rec,
-                                    const struct account_list *old)
+static struct account_rt *rt_carry(const struct account_list *old, const char *id)
+{
+    const struct account *prev = old ? account_list_find(old, id) : NULL;
+    if (!prev)
+        return rt_new();
+    atomic_fetch_add(&prev->rt->refs, 1);
+    return prev->rt;
+}
+
+static void load_values(const struct app *app, struct account *a, const cJSON *rec)
+{
+    a->usable = true;
+    a->values = xcalloc(a->prov->nfields ? a->prov->nfields : 1, sizeof(char *));
+    for (size_t i = 0; i < a->prov->nfields; i++) {
+        const struct account_field *f = &a->prov->fields[i];
+        const char *v = json_str(rec, f->name, NULL);
+        if (f->type == FT_SECRET)
+            a->values[i] = unseal(app, a->prov, rec, f->name);
+        else if (v)
+            a->values[i] = xstrdup(v);
+        if ((f->flags & FIELD_REQUIRED) && !a->values[i])
+            a->usable = false;
+    }
+}
+
+static struct account *account_from(const struct app *app, const struct provider *prov,
+                                    const cJSON *rec, const struct account_list *old)
 {
     struct account *a = xcalloc(1, sizeof(*a));
     snprintf(a->id, sizeof(a->id), "%s", json_str(rec, "id", ""));
     snprintf(a->name, sizeof(a->name), "%s", json_str(rec, "name", ""));
-    a->type = "claude-console";
-    a->api_url = xstrdup(json_str(rec, "apiUrl", ""));
-    a->api_key = unseal_field(app, rec, "apiKey");
-    a->proxy_url = proxy_url(app, rec);
-    const char *ua = json_str(rec, "userAgent", "");
-    a->user_agent = *ua ? xstrdup(ua) : NULL;
+    a->prov = prov;
     a->priority = (int)strtol(json_str(rec, "priority", "50"), NULL, 10);
     a->schedulable = strcmp(json_str(rec, "schedulable", "true"), "true") == 0;
     a->active = strcmp(json_str(rec, "isActive", "true"), "true") == 0;
-    for (size_t i = 0; old && i < old->n; i++)
-        if (strcmp(old->items[i]->id, a->id) == 0)
-            atomic_store(&a->last_used_ms, atomic_load(&old->items[i]->last_used_ms));
+    a->proxy_url = proxy_url(app, prov, rec);
+    a->rt = rt_carry(old, a->id);
+    load_values(app, a, rec);
     return a;
 }
 
-static int seal_into(const struct app *app, cJSON *rec, const char *field, const char *plain)
+static void apply_health(struct account *a, const struct account_health *h)
 {
-    char ad[STORE_KEY_MAX + 32], *blob = NULL;
-    snprintf(ad, sizeof(ad), "claude_console_account:%s:%s", json_str(rec, "id", ""), field);
-    if (secret_seal(app->box, ad, plain, strlen(plain), &blob) != 0)
-        return -ERR_CRYPTO;
-    cJSON_DeleteItemFromObject(rec, field);
-    cJSON_AddStringToObject(rec, field, blob);
-    free(blob);
-    return 0;
+    account_set_state(a, h->state, h->until_ms, h->reason);
 }
 
 /* Fields sealed under an old ENCRYPTION_KEY are re-sealed under the current
@@ -188,378 +369,172 @@ static const char reseal_lua[] = "if redis.call('HGET',KEYS[1],ARGV[1])==ARGV[2]
                                  "end\n"
                                  "return -1\n";
 
-static void reseal_old(const struct app *app, struct rds_conn *c, const char *key, cJSON *rec)
+static void reseal_field(const struct app *app, struct rds_conn *c, const struct provider *p,
+                         cJSON *rec, const char *field)
 {
-    static const char *const fields[] = {"apiKey", "proxyPassword"};
-    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-        const char *blob = json_str(rec, fields[i], "");
-        if (!*blob || secret_is_current(app->box, blob))
-            continue;
-        char *plain = unseal_field(app, rec, fields[i]);
-        char *old = xstrdup(blob);
-        if (plain && seal_into(app, rec, fields[i], plain) == 0) {
-            const char *argv[] = {key, fields[i], old, json_str(rec, fields[i], "")};
-            redisReply *r = rds_script(c, reseal_lua, 1, 4, argv, NULL);
-            if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0)
-                log_info("accounts", "re-sealed %s of account %s under the current key", fields[i],
-                         json_str(rec, "id", "?"));
-            if (r)
-                freeReplyObject(r);
-        }
-        wipe_free(plain);
-        free(old);
+    const char *blob = json_str(rec, field, "");
+    if (!*blob || secret_is_current(app->box, blob))
+        return;
+    char key[STORE_KEY_MAX];
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, json_str(rec, "id", ""));
+    char *plain = unseal(app, p, rec, field), *old = xstrdup(blob);
+    if (plain && account_seal(app, p, rec, field, plain) == 0) {
+        const char *argv[] = {key, field, old, json_str(rec, field, "")};
+        redisReply *r = rds_script(c, reseal_lua, 1, 4, argv, NULL);
+        if (rds_reply_int(r, -1) >= 0)
+            log_info("accounts", "re-sealed %s of account %s under the current key", field,
+                     json_str(rec, "id", "?"));
+        if (r)
+            freeReplyObject(r);
     }
+    wipe_free(plain);
+    free(old);
+}
+
+static void reseal_old(const struct app *app, struct rds_conn *c, const struct provider *p,
+                       cJSON *rec)
+{
+    for (size_t i = 0; i < p->nfields; i++)
+        if (p->fields[i].type == FT_SECRET)
+            reseal_field(app, c, p, rec, p->fields[i].name);
+    reseal_field(app, c, p, rec, "proxyPassword");
+}
+
+/* Round trip 1: every provider's index. ids[i] is provider_at(i)'s. */
+static int load_indexes(struct rds_conn *c, redisReply **ids)
+{
+    size_t np = provider_count();
+    for (size_t i = 0; i < np; i++) {
+        char key[STORE_KEY_MAX];
+        store_key(key, SK_ACCOUNT_INDEX, provider_at(i)->record_prefix);
+        if (rds_append(c, "SMEMBERS %s", key) != 0)
+            return -ERR_REDIS;
+    }
+    if (rds_flush_replies(c, (int)np, ids) != 0)
+        return -ERR_REDIS;
+    for (size_t i = 0; i < np; i++)
+        if (ids[i]->type != REDIS_REPLY_ARRAY)
+            return -ERR_REDIS;
+    return 0;
+}
+
+struct refresh_ctx {
+    const struct provider **prov; /* per account */
+    const char **id;
+    size_t n;
+    redisReply **rep; /* (1 + ACCOUNT_STATE_READS) per account */
+};
+
+static int append_account_reads(struct rds_conn *c, const struct provider *p, const char *id)
+{
+    char key[STORE_KEY_MAX];
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
+    if (rds_append(c, "HGETALL %s", key) != 0)
+        return -ERR_REDIS;
+    return account_state_append_reads(c, p, id);
+}
+
+/* Round trip 2: every record and its state. */
+static int load_records(struct rds_conn *c, redisReply **ids, struct refresh_ctx *x)
+{
+    for (size_t i = 0; i < provider_count(); i++)
+        for (size_t k = 0; k < ids[i]->elements && x->n < REFRESH_MAX; k++) {
+            x->prov[x->n] = provider_at(i);
+            x->id[x->n] = ids[i]->element[k]->str;
+            if (append_account_reads(c, x->prov[x->n], x->id[x->n]) != 0)
+                return -ERR_REDIS;
+            x->n++;
+        }
+    int per = 1 + ACCOUNT_STATE_READS;
+    x->rep = xcalloc(x->n * (size_t)per + 1, sizeof(*x->rep));
+    return x->n && rds_flush_replies(c, (int)x->n * per, x->rep) != 0 ? -ERR_REDIS : 0;
+}
+
+static struct account *build_one(struct accounts *accs, struct rds_conn *c, redisReply **r,
+                                 const struct provider *p, const struct account_list *old)
+{
+    cJSON *rec = store_reply_object(r[0]);
+    struct account *a = NULL;
+    if (rec && *json_str(rec, "id", "")) {
+        struct account_health h;
+        a = account_from(accs->app, p, rec, old);
+        account_state_decode(json_str(rec, "status", NULL), json_str(rec, "statusReason", NULL),
+                             r + 1, &h);
+        apply_health(a, &h);
+        reseal_old(accs->app, c, p, rec);
+    }
+    cJSON_Delete(rec);
+    return a;
+}
+
+static void swap_in(struct accounts *accs, struct account_list *l)
+{
+    pthread_mutex_lock(&accs->mu);
+    struct account_list *old = accs->cur;
+    accs->cur = l;
+    pthread_mutex_unlock(&accs->mu);
+    accounts_list_release(old);
+}
+
+static void refresh_release(struct refresh_ctx *x, redisReply **ids)
+{
+    for (size_t i = 0; x->rep && i < x->n * (1 + ACCOUNT_STATE_READS); i++)
+        if (x->rep[i])
+            freeReplyObject(x->rep[i]);
+    for (size_t i = 0; i < provider_count(); i++)
+        if (ids[i])
+            freeReplyObject(ids[i]);
+    free(x->rep);
+    free(x->prov);
+    free(x->id);
 }
 
 int accounts_refresh(struct accounts *accs, struct rds_conn *c)
 {
-    redisReply *ids = rds_command(c, "SMEMBERS %s", SK_CONSOLE_ACCOUNT_INDEX);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject(ids);
-        return -ERR_REDIS;
-    }
-    struct account_list *old = accounts_snapshot(accs);
-    struct account_list *l = list_new(ids->elements);
-    for (size_t i = 0; i < ids->elements; i++) {
-        char key[STORE_KEY_MAX];
-        cJSON *rec = NULL;
-        store_key(key, SK_CONSOLE_ACCOUNT, ids->element[i]->str);
-        if (store_hgetall(c, key, &rec) == 0) {
-            l->items[l->n++] = account_from(accs->app, rec, old);
-            reseal_old(accs->app, c, key, rec);
-        }
-        cJSON_Delete(rec);
-    }
-    freeReplyObject(ids);
-    accounts_list_release(old);
-    pthread_mutex_lock(&accs->mu);
-    old = accs->cur;
-    accs->cur = l;
-    pthread_mutex_unlock(&accs->mu);
-    accounts_list_release(old);
-    return 0;
-}
-
-/* ---- admin ---- */
-
-static void set_str(cJSON *rec, const char *k, const char *v)
-{
-    cJSON_DeleteItemFromObject(rec, k);
-    cJSON_AddStringToObject(rec, k, v);
-}
-
-static const char *apply_proxy(const struct app *app, cJSON *rec, const cJSON *p)
-{
-    if (cJSON_IsNull(p) || (cJSON_IsObject(p) && !*json_str(p, "host", ""))) {
-        set_str(rec, "proxy", "");
-        set_str(rec, "proxyPassword", "");
-        return NULL;
-    }
-    const char *type = json_str(p, "type", json_str(p, "protocol", ""));
-    long long port = json_int(p, "port", 0);
-    if (!cJSON_IsObject(p) ||
-        (strcmp(type, "socks5") && strcmp(type, "http") && strcmp(type, "https")) || port < 1 ||
-        port > 65535 || strlen(json_str(p, "host", "")) > 255)
-        return "proxy must be {type: socks5|http|https, host, port, username?, password?}";
-    cJSON *keep = cJSON_CreateObject();
-    cJSON_AddStringToObject(keep, "type", type);
-    cJSON_AddStringToObject(keep, "host", json_str(p, "host", ""));
-    cJSON_AddNumberToObject(keep, "port", (double)port);
-    cJSON_AddStringToObject(keep, "username", json_str(p, "username", ""));
-    char *text = json_print(keep);
-    cJSON_Delete(keep);
-    set_str(rec, "proxy", text);
-    free(text);
-    const char *pw = json_str(p, "password", "");
-    if (*pw)
-        seal_into(app, rec, "proxyPassword", pw);
-    else
-        set_str(rec, "proxyPassword", "");
-    return NULL;
-}
-
-static const char *check_url(const char *u)
-{
-    if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
-        return "apiUrl must start with http:// or https://";
-    return strlen(u) > 2048 ? "apiUrl is too long" : NULL;
-}
-
-/* Apply the admin body to rec (strings). NULL or an error text. */
-static const char *apply_account(const struct app *app, cJSON *rec, const cJSON *b, bool create)
-{
-    if (!cJSON_IsObject(b))
-        return "Request body must be a JSON object";
-    const cJSON *v;
-    if ((v = json_get(b, "name"))) {
-        if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > 100)
-            return "name must be 1 to 100 characters";
-        set_str(rec, "name", v->valuestring);
-    }
-    if ((v = json_get(b, "description")) && cJSON_IsString(v))
-        set_str(rec, "description", v->valuestring);
-    if ((v = json_get(b, "apiUrl"))) {
-        if (!cJSON_IsString(v) || check_url(v->valuestring))
-            return cJSON_IsString(v) ? check_url(v->valuestring) : "apiUrl must be a string";
-        char *u = xstrdup(v->valuestring);
-        size_t n = strlen(u);
-        while (n && u[n - 1] == '/')
-            u[--n] = '\0';
-        set_str(rec, "apiUrl", u);
-        free(u);
-    }
-    if ((v = json_get(b, "apiKey")) && cJSON_IsString(v) && *v->valuestring) {
-        if (strlen(v->valuestring) > 4096)
-            return "apiKey is too long";
-        seal_into(app, rec, "apiKey", v->valuestring);
-        char prev[32];
-        size_t n = strlen(v->valuestring);
-        if (n >= 16)
-            snprintf(prev, sizeof(prev), "%.7s...%s", v->valuestring, v->valuestring + n - 4);
-        else
-            snprintf(prev, sizeof(prev), "***");
-        set_str(rec, "apiKeyPreview", prev);
-    }
-    if ((v = json_get(b, "priority"))) {
-        long long p = json_int(b, "priority", -1);
-        if (!cJSON_IsNumber(v) || p < 1 || p > 100)
-            return "priority must be an integer from 1 to 100";
-        char buf[8];
-        snprintf(buf, sizeof(buf), "%lld", p);
-        set_str(rec, "priority", buf);
-    }
-    static const char *const bools[] = {"schedulable", "isActive"};
-    for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
-        if ((v = json_get(b, bools[i]))) {
-            if (!cJSON_IsBool(v))
-                return "schedulable and isActive must be booleans";
-            set_str(rec, bools[i], cJSON_IsTrue(v) ? "true" : "false");
-        }
-    if ((v = json_get(b, "userAgent")) && cJSON_IsString(v))
-        set_str(rec, "userAgent", v->valuestring);
-    if ((v = json_get(b, "proxy"))) {
-        const char *err = apply_proxy(app, rec, v);
-        if (err)
-            return err;
-    }
-    if (create && (!*json_str(rec, "name", "") || !*json_str(rec, "apiUrl", "") ||
-                   !*json_str(rec, "apiKey", "")))
-        return "name, apiUrl and apiKey are required";
-    return NULL;
-}
-
-/* The admin view of a record: typed, no secrets. */
-static cJSON *render_account(const cJSON *rec)
-{
-    cJSON *o = cJSON_CreateObject();
-    const cJSON *it;
-    cJSON_ArrayForEach(it, rec)
-    {
-        const char *k = it->string, *v = it->valuestring;
-        if (!strcmp(k, "apiKey") || !strcmp(k, "proxyPassword") || !strcmp(k, "_v"))
-            continue;
-        if (!strcmp(k, "priority"))
-            cJSON_AddNumberToObject(o, k, strtod(v, NULL));
-        else if (!strcmp(k, "schedulable") || !strcmp(k, "isActive"))
-            cJSON_AddBoolToObject(o, k, !strcmp(v, "true"));
-        else if (!strcmp(k, "proxy"))
-            cJSON_AddItemToObject(o, k,
-                                  *v ? json_parse(v, strlen(v), 8, true) : cJSON_CreateNull());
-        else
-            cJSON_AddStringToObject(o, k, v);
-    }
-    cJSON_AddBoolToObject(o, "hasApiKey", *json_str(rec, "apiKey", "") != '\0');
-    cJSON *proxy = cJSON_GetObjectItem(o, "proxy");
-    if (cJSON_IsObject(proxy))
-        cJSON_AddBoolToObject(proxy, "hasPassword", *json_str(rec, "proxyPassword", "") != '\0');
-    return o;
-}
-
-static void reply_err(struct reqctx *rq, int rc, const char *msg)
-{
-    if (rc == -ERR_NOTFOUND)
-        admin_error(rq, 404, "Not found", "Account not found");
-    else if (rc == -ERR_INVAL)
-        admin_error(rq, 400, "Invalid request", msg);
-    else
-        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
-}
-
-static int save(struct reqctx *rq, struct rds_conn *c, cJSON *rec)
-{
-    char key[STORE_KEY_MAX], now[32];
-    admin_iso_now(now);
-    set_str(rec, "updatedAt", now);
-    store_key(key, SK_CONSOLE_ACCOUNT, json_str(rec, "id", ""));
-    int rc = store_hset_json(c, key, rec);
-    redisReply *r = rds_command(c, "SADD %s %s", SK_CONSOLE_ACCOUNT_INDEX, json_str(rec, "id", ""));
-    if (r)
-        freeReplyObject(r);
+    redisReply *ids[16] = {0};
+    struct refresh_ctx x = {xcalloc(REFRESH_MAX, sizeof(*x.prov)),
+                            xcalloc(REFRESH_MAX, sizeof(*x.id)), 0, NULL};
+    BUG_ON(provider_count() > ARRAY_SIZE(ids));
+    int rc = load_indexes(c, ids);
     if (rc == 0)
-        accounts_refresh(reqctx_app(rq)->accounts, c);
+        rc = load_records(c, ids, &x);
+    if (rc == 0) {
+        struct account_list *old = accounts_snapshot(accs), *l = list_new(x.n);
+        for (size_t i = 0; i < x.n; i++) {
+            struct account *a = build_one(accs, c, x.rep + i * (1 + ACCOUNT_STATE_READS),
+                                          x.prov[i], old);
+            if (a)
+                l->items[l->n++] = a;
+        }
+        accounts_list_release(old);
+        swap_in(accs, l);
+    }
+    refresh_release(&x, ids);
     return rc;
 }
 
-static void h_list(struct reqctx *rq)
+int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char *id)
 {
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    redisReply *ids = rds_command(c, "SMEMBERS %s", SK_CONSOLE_ACCOUNT_INDEX);
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; ids && ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
-        char key[STORE_KEY_MAX];
-        cJSON *rec = NULL;
-        store_key(key, SK_CONSOLE_ACCOUNT, ids->element[i]->str);
-        if (store_hgetall(c, key, &rec) == 0)
-            cJSON_AddItemToArray(arr, render_account(rec));
-        cJSON_Delete(rec);
-    }
-    bool ok = ids && ids->type == REDIS_REPLY_ARRAY;
-    if (ids)
-        freeReplyObject(ids);
-    admin_conn_put(rq, c);
-    if (!ok) {
-        cJSON_Delete(arr);
-        reply_err(rq, -ERR_REDIS, NULL);
-        return;
-    }
-    admin_ok(rq, "data", arr);
-}
-
-static void h_create(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    char id[37], now[32];
-    secret_uuid(id);
-    admin_iso_now(now);
-    cJSON *rec = cJSON_CreateObject();
-    cJSON_AddStringToObject(rec, "id", id);
-    static const char *const defaults[][2] = {{"platform", "claude-console"},
-                                              {"priority", "50"},
-                                              {"schedulable", "true"},
-                                              {"isActive", "true"},
-                                              {"status", "active"},
-                                              {"description", ""},
-                                              {"proxy", ""}};
-    for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
-        cJSON_AddStringToObject(rec, defaults[i][0], defaults[i][1]);
-    cJSON_AddStringToObject(rec, "createdAt", now);
-    const char *err = apply_account(reqctx_app(rq), rec, reqctx_json(rq), true);
-    int rc = err ? -ERR_INVAL : save(rq, c, rec);
-    admin_conn_put(rq, c);
-    if (rc == 0) {
-        log_info("admin", "console account %s created by %s", id, reqctx_admin(rq));
-        admin_ok(rq, "data", render_account(rec));
-    } else {
-        reply_err(rq, rc, err);
-    }
-    cJSON_Delete(rec);
-}
-
-/* Load the account named by :accountId; replies on failure. */
-static cJSON *load_param(struct reqctx *rq, struct rds_conn *c)
-{
-    const char *id = reqctx_param(rq, "accountId");
+    struct account_list *l = accounts_snapshot(accs);
+    struct account *a = account_list_find(l, id);
+    redisReply *r[1 + ACCOUNT_STATE_READS] = {0};
+    int rc = a ? 0 : -ERR_NOTFOUND;
     char key[STORE_KEY_MAX];
-    cJSON *rec = NULL;
-    int rc = -ERR_NOTFOUND;
-    if (admin_is_uuid(id)) {
-        store_key(key, SK_CONSOLE_ACCOUNT, id);
-        rc = store_hgetall(c, key, &rec);
+    if (a) {
+        store_key(key, SK_ACCOUNT_RECORD, a->prov->record_prefix, a->id);
+        if (rds_append(c, "HMGET %s status statusReason", key) != 0 ||
+            account_state_append_reads(c, a->prov, a->id) != 0 ||
+            rds_flush_replies(c, 1 + ACCOUNT_STATE_READS, r) != 0)
+            rc = -ERR_REDIS;
     }
-    if (rc != 0)
-        reply_err(rq, rc, NULL);
-    return rc == 0 ? rec : NULL;
-}
-
-static void h_update(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    cJSON *rec = load_param(rq, c);
-    if (rec) {
-        const char *err = apply_account(reqctx_app(rq), rec, reqctx_json(rq), false);
-        int rc = err ? -ERR_INVAL : save(rq, c, rec);
-        if (rc == 0)
-            admin_ok(rq, "data", render_account(rec));
-        else
-            reply_err(rq, rc, err);
+    if (rc == 0 && r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements == 2) {
+        struct account_health h;
+        account_state_decode(r[0]->element[0]->str, r[0]->element[1]->str, r + 1, &h);
+        apply_health(a, &h);
     }
-    cJSON_Delete(rec);
-    admin_conn_put(rq, c);
+    for (size_t i = 0; i < ARRAY_SIZE(r); i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    accounts_list_release(l);
+    return rc;
 }
-
-static void toggle(struct reqctx *rq, const char *field)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    cJSON *rec = load_param(rq, c);
-    if (rec) {
-        bool now_on = strcmp(json_str(rec, field, "true"), "true") != 0;
-        set_str(rec, field, now_on ? "true" : "false");
-        if (save(rq, c, rec) == 0) {
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddBoolToObject(j, "success", true);
-            cJSON_AddBoolToObject(j, field, now_on);
-            reqctx_reply_json(rq, 200, j);
-        } else {
-            reply_err(rq, -ERR_REDIS, NULL);
-        }
-    }
-    cJSON_Delete(rec);
-    admin_conn_put(rq, c);
-}
-
-static void h_toggle(struct reqctx *rq)
-{
-    toggle(rq, "isActive");
-}
-
-static void h_toggle_sched(struct reqctx *rq)
-{
-    toggle(rq, "schedulable");
-}
-
-static void h_delete(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    cJSON *rec = load_param(rq, c);
-    if (rec) {
-        char key[STORE_KEY_MAX];
-        const char *id = json_str(rec, "id", "");
-        store_key(key, SK_CONSOLE_ACCOUNT, id);
-        redisReply *r1 = rds_command(c, "DEL %s", key);
-        redisReply *r2 = rds_command(c, "SREM %s %s", SK_CONSOLE_ACCOUNT_INDEX, id);
-        bool ok = r1 && r2;
-        if (r1)
-            freeReplyObject(r1);
-        if (r2)
-            freeReplyObject(r2);
-        accounts_refresh(reqctx_app(rq)->accounts, c);
-        if (ok)
-            admin_ok(rq, "message", cJSON_CreateString("Account deleted successfully"));
-        else
-            reply_err(rq, -ERR_REDIS, NULL);
-    }
-    cJSON_Delete(rec);
-    admin_conn_put(rq, c);
-}
-
-#define ACC "/admin/claude-console-accounts"
-const struct route account_routes[] = {
-    {"GET", ACC, h_list, AUTH_ADMIN, BODY_SMALL},
-    {"POST", ACC, h_create, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId", h_update, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", ACC "/:accountId", h_delete, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId/toggle", h_toggle, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId/toggle-schedulable", h_toggle_sched, AUTH_ADMIN, BODY_SMALL},
-    {0},
-};

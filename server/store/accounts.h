@@ -1,11 +1,16 @@
 /*
- * accounts.h - upstream accounts: admin CRUD and the in-memory snapshot the
+ * accounts.h - upstream accounts of every type: the records in Redis (one
+ * schema per provider, see provider.h) and the in-memory snapshot the
  * scheduler reads.
  *
  * The snapshot is an immutable, refcounted list swapped by pointer: the
- * request path takes a reference (no Redis, no lock held while it is used),
- * the maintenance thread and admin writes build a new one. Credentials in the
- * snapshot are unsealed plaintext kept only in memory and wiped on free.
+ * request path takes a reference (no Redis, no lock held while it is used);
+ * the maintenance thread, the notify listener and admin writes build a new
+ * one. What changes per request - the account's health state, its last use
+ * and its in-flight count - lives in a runtime object shared by every
+ * snapshot that holds the account, read and written with atomics.
+ * Credentials in the snapshot are unsealed plaintext kept only in memory
+ * and wiped on free.
  */
 #ifndef RELAY_ACCOUNTS_H
 #define RELAY_ACCOUNTS_H
@@ -14,21 +19,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provider.h"
+
 struct app;
 struct rds_conn;
+struct account_rt;
+struct cJSON;
 
 struct account {
     char id[37];
     char name[101];
-    const char *type; /* provider name, e.g. "claude-console" */
-    char *api_url;    /* base URL, no trailing slash */
-    char *api_key;    /* unsealed credential */
-    char *proxy_url;  /* curl proxy URL with credentials, or NULL */
-    char *user_agent; /* override, or NULL */
-    int priority;     /* 1..100, lower is preferred */
+    const struct provider *prov;
+    int priority; /* 1..100, lower is preferred */
     bool schedulable;
     bool active;
-    atomic_llong last_used_ms; /* scheduler LRU; shared across snapshots via the store */
+    bool usable;     /* every required secret could be unsealed */
+    char *proxy_url; /* curl proxy URL with credentials, or NULL */
+    char **values;   /* one per prov->fields entry (NULL when absent); secrets unsealed */
+    struct account_rt *rt;
 };
 
 struct account_list {
@@ -41,10 +49,49 @@ struct accounts;
 
 int accounts_new(struct app *app, struct accounts **out) __attribute__((warn_unused_result));
 void accounts_free(struct accounts *accs);
-/* Reload every account from Redis and swap the snapshot in. Thread-safe. */
-int accounts_refresh(struct accounts *accs, struct rds_conn *c);
+/* Reload every account of every type, with its health state, from Redis in
+ * two round trips and swap the snapshot in. Thread-safe. 0 or -ERR_REDIS. */
+int accounts_refresh(struct accounts *accs, struct rds_conn *c)
+    __attribute__((warn_unused_result));
+/* Re-read one account's health state from Redis into the runtime object
+ * (another instance changed it). Thread-safe. 0, -ERR_NOTFOUND, -ERR_REDIS. */
+int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char *id)
+    __attribute__((warn_unused_result));
 /* Take a reference to the current snapshot (never NULL). Thread-safe. */
 struct account_list *accounts_snapshot(struct accounts *accs);
 void accounts_list_release(struct account_list *list);
+/* The account with this id in list, or NULL (borrowed from list). */
+struct account *account_list_find(const struct account_list *list, const char *id);
+/* In-flight leases on all accounts (for /health and the tests). */
+long long accounts_leases(struct accounts *accs);
+
+/* Seal plain into rec[field] for provider p (bound to the record and field).
+ * 0 or -ERR_CRYPTO. */
+int account_seal(const struct app *app, const struct provider *p, struct cJSON *rec,
+                 const char *field, const char *plain) __attribute__((warn_unused_result));
+/* A schema field's value (secrets in clear), or NULL. */
+const char *account_field(const struct account *a, const char *name);
+
+/* Health state as this instance knows it. A cooling state whose time has
+ * passed reads as ACC_ACTIVE. *until_ms (may be NULL) gets its end (0 for
+ * permanent states and for ACC_ACTIVE). Lock-free. */
+enum account_state account_state(const struct account *a, long long now_ms, long long *until_ms);
+/* The state stored, even when its time has passed (for recovery). */
+enum account_state account_state_raw(const struct account *a, long long *until_ms);
+/* Set the state (reason copied, may be NULL). Thread-safe. */
+void account_set_state(const struct account *a, enum account_state st, long long until_ms,
+                       const char *reason);
+/* The reason of the current state into out. Thread-safe. */
+void account_state_reason(const struct account *a, char *out, size_t len);
+const char *account_state_name(enum account_state st);
+/* Parse a state name; -1 when unknown. */
+int account_state_parse(const char *name);
+
+long long account_last_used(const struct account *a);
+void account_touch(const struct account *a, long long now_ms);
+/* In-flight count of this account: take one, give it back (exactly once). */
+void account_lease_take(struct accounts *accs, const struct account *a);
+void account_lease_release(struct accounts *accs, const struct account *a);
+int account_inflight(const struct account *a);
 
 #endif

@@ -101,31 +101,33 @@ static const char *reply_field(const redisReply *arr, const char *name)
     return NULL;
 }
 
-static enum key_check check_record(const redisReply *rec, struct api_key *out)
+static int read_record(const redisReply *rec, struct api_key *out)
 {
     if (!rec || rec->type != REDIS_REPLY_ARRAY || rec->elements == 0)
-        return KEY_INVALID;
+        return -ERR_NOTFOUND;
     const char *active = reply_field(rec, "isActive"), *del = reply_field(rec, "isDeleted");
-    if (!active || strcmp(active, "true") != 0 || (del && strcmp(del, "true") == 0))
-        return KEY_DISABLED;
-    long long exp = admin_parse_iso(reply_field(rec, "expiresAt"));
-    if (exp > 0 && exp <= (long long)time(NULL) * 1000)
-        return KEY_EXPIRED;
     const char *name = reply_field(rec, "name");
+    long long exp = admin_parse_iso(reply_field(rec, "expiresAt"));
     snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
-    out->active = true;
-    out->deleted = false;
+    out->active = active && strcmp(active, "true") == 0;
+    out->deleted = del && strcmp(del, "true") == 0;
     out->expires_at_ms = exp > 0 ? exp : 0;
+    return 0;
+}
+
+enum key_check keys_admit(const struct api_key *k, long long now_ms)
+{
+    if (!k->active || k->deleted)
+        return KEY_DISABLED;
+    if (k->expires_at_ms > 0 && k->expires_at_ms <= now_ms)
+        return KEY_EXPIRED;
     return KEY_OK;
 }
 
-enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char *plaintext,
-                                 struct api_key *out)
+int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, struct api_key *out)
 {
-    if (!plaintext || !*plaintext)
-        return KEY_MISSING;
-    if (!key_format_ok(app->cfg->api_key_prefix, plaintext))
-        return KEY_INVALID;
+    if (!plaintext || !key_format_ok(app->cfg->api_key_prefix, plaintext))
+        return -ERR_NOTFOUND;
     char hash[SECRET_MAX_KEYS][SECRET_HASH_HEX + 1], hkey[SECRET_MAX_KEYS][STORE_KEY_MAX];
     const char *argv[SECRET_MAX_KEYS + 2];
     int nkeys = secret_box_nkeys(app->box);
@@ -137,20 +139,20 @@ enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char
     argv[nkeys] = SK_API_KEY_PREFIX;
     argv[nkeys + 1] = hash[0]; /* the current hash, for re-indexing */
     redisReply *r = rds_script(c, auth_lua, nkeys, nkeys + 2, argv, NULL);
-    enum key_check kc = KEY_BACKEND;
+    int rc = -ERR_REDIS;
     if (r && r->type == REDIS_REPLY_NIL) {
-        kc = KEY_INVALID;
+        rc = -ERR_NOTFOUND;
     } else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                r->element[0]->type == REDIS_REPLY_STRING) {
         struct api_key k = {0};
-        kc = check_record(r->element[1], &k);
+        rc = read_record(r->element[1], &k);
         snprintf(k.id, sizeof(k.id), "%s", r->element[0]->str);
-        if (kc == KEY_OK)
+        if (rc == 0)
             *out = k;
     }
     if (r)
         freeReplyObject(r);
-    return kc;
+    return rc;
 }
 
 /* ---- admin: validation and rendering ---- */

@@ -24,18 +24,19 @@ struct api_key {
 
 enum key_check {
     KEY_OK = 0,
-    KEY_MISSING = 1,  /* no key in the request */
-    KEY_INVALID = 2,  /* wrong format or unknown */
-    KEY_DISABLED = 3, /* isActive false or deleted */
-    KEY_EXPIRED = 4,
-    KEY_BACKEND = 5, /* Redis unavailable */
+    KEY_DISABLED = 1, /* isActive false or deleted */
+    KEY_EXPIRED = 2,
 };
 
-/* Look a plaintext key up (one Redis round trip) and check it is usable.
- * Writes *out only for KEY_OK. The plaintext is compared through its keyed
- * hash only; it is never logged. Thread-safe (c is the caller's connection). */
-enum key_check keys_authenticate(struct app *app, struct rds_conn *c, const char *plaintext,
-                                 struct api_key *out);
+/* Look a plaintext key up (one Redis round trip): 0 and *out for any key
+ * on record, disabled or expired ones too (keys_admit judges those);
+ * -ERR_NOTFOUND for a malformed or unknown key; -ERR_REDIS. The plaintext
+ * is compared through its keyed hash only; it is never logged.
+ * Thread-safe (c is the caller's connection). */
+int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, struct api_key *out)
+    __attribute__((warn_unused_result));
+/* May the key be used at now_ms? Pure. */
+enum key_check keys_admit(const struct api_key *k, long long now_ms);
 
 struct cJSON;
 /* Create a key from an admin body (validated). On success *item is the typed

@@ -17,26 +17,30 @@ void store_key(char *out, const char *fmt, ...)
     BUG_ON(n < 0 || n >= STORE_KEY_MAX);
 }
 
-int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out)
+struct cJSON *store_reply_object(const redisReply *r)
 {
-    redisReply *r = rds_command(c, "HGETALL %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject(r);
-        return -ERR_REDIS;
-    }
-    if (r->elements == 0) {
-        freeReplyObject(r);
-        return -ERR_NOTFOUND;
-    }
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return NULL;
     cJSON *obj = cJSON_CreateObject();
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         if (r->element[i]->type == REDIS_REPLY_STRING &&
             r->element[i + 1]->type == REDIS_REPLY_STRING)
             cJSON_AddStringToObject(obj, r->element[i]->str, r->element[i + 1]->str);
-    freeReplyObject(r);
-    *out = obj;
-    return 0;
+    return obj;
+}
+
+int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out)
+{
+    redisReply *r = rds_command(c, "HGETALL %s", key);
+    int rc = r && r->type == REDIS_REPLY_ARRAY ? 0 : -ERR_REDIS;
+    cJSON *obj = rc == 0 ? store_reply_object(r) : NULL;
+    if (rc == 0 && !obj)
+        rc = -ERR_NOTFOUND;
+    if (r)
+        freeReplyObject(r);
+    if (rc == 0)
+        *out = obj;
+    return rc;
 }
 
 int store_hset_json(struct rds_conn *c, const char *key, const struct cJSON *obj)

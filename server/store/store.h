@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <hiredis.h>
+
 #include "store_keys.h"
 
 struct rds_conn;
@@ -17,6 +19,9 @@ struct cJSON;
 /* HGETALL key into a new cJSON object of strings (caller deletes).
  * -ERR_NOTFOUND when the hash does not exist. */
 int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out);
+/* An HGETALL reply as a new cJSON object of strings (caller deletes); NULL
+ * when the reply is not a non-empty array. */
+struct cJSON *store_reply_object(const redisReply *r);
 /* HSET key with every string/number/bool member of obj (numbers and bools as
  * text), plus "_v" = STORE_FORMAT_VERSION. */
 int store_hset_json(struct rds_conn *c, const char *key, const struct cJSON *obj);

@@ -22,9 +22,16 @@
 #define SK_API_KEY_USAGE "api_key_usage:%s" /* hash: lifetime token/request counters */
 #define SK_API_KEY_COST "api_key_cost:%s"   /* hash: lifetime cost in micro-USD */
 
-/* Upstream accounts */
-#define SK_CONSOLE_ACCOUNT "claude_console_account:%s"          /* hash: account record */
-#define SK_CONSOLE_ACCOUNT_INDEX "claude_console_account:index" /* set: account ids */
+/* Upstream accounts; the prefix is the provider's record_prefix, e.g.
+ * "claude_console_account" (seed 000 names one per type). */
+#define SK_ACCOUNT_RECORD "%s:%s"  /* hash: account record (prefix, id) */
+#define SK_ACCOUNT_INDEX "%s:index" /* set: account ids (prefix) */
+/* Account health (see account_state.h); JSON values with a PX expiry. */
+#define SK_RATE_LIMIT_STATE "rate_limit_state:%s"       /* 429 until reset (id) */
+#define SK_OVERLOAD "overload:%s"                       /* 529 (id) */
+#define SK_TEMP_UNAVAILABLE "temp_unavailable:%s:%s"    /* 5xx/timeouts (type, id) */
+#define SK_ACCOUNT_EVENTS "account_events"              /* stream: state changes, bounded */
+#define SK_NOTIFY_CHANNEL "relay:notify"                /* pub/sub: "account <id>", "accounts" */
 
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */

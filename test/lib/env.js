@@ -783,7 +783,7 @@ async function updateKey(relay, token, id, body) {
 }
 
 async function createConsoleAccount(relay, token, { name = 'mock-console', apiUrl, apiKey = MOCK_ACCOUNT_KEY, priority = 50, schedulable = true, proxy = null, ...rest } = {}) {
-  const body = { name, description: 'integration-test account', apiUrl, apiKey, priority, schedulable, proxy, accountType: 'shared', ...rest };
+  const body = { name, description: 'integration-test account', apiUrl, apiKey, priority, schedulable, proxy, ...rest };
   const r = await api(relay, 'POST', '/admin/claude-console-accounts', { token, body });
   if (r.status !== 200 && r.status !== 201) throw fail('create console account', r);
   if (!r.json || !r.json.success || !r.json.data || !r.json.data.id) throw fail('create console account (shape)', r);

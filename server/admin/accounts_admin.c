@@ -1,0 +1,226 @@
+/*
+ * accounts_admin.c - /admin/<type>-accounts for every provider in the
+ * registry (the original's per-type paths, e.g. /admin/claude-console-
+ * accounts): list, create, update, delete, toggle, toggle-schedulable and
+ * reset-status. Thin over store/account_record.c; the provider comes from
+ * the path, so a new provider needs no line here.
+ */
+#include "compat.h"
+#include "account_record.h"
+#include "account_state.h"
+#include "accounts.h"
+#include "admin_util.h"
+#include "app.h"
+#include "errs.h"
+#include "json.h"
+#include "log.h"
+#include "rds.h"
+#include "reqctx.h"
+#include "router.h"
+
+static void reply_err(struct reqctx *rq, int rc, const char *msg)
+{
+    if (rc == -ERR_INVAL)
+        admin_error(rq, 400, msg, msg);
+    else if (rc == -ERR_NOTFOUND)
+        admin_error(rq, 404, "Not found", "Account not found");
+    else
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+}
+
+/* The provider named by the path, or NULL after a 404. */
+static const struct provider *path_provider(struct reqctx *rq)
+{
+    const struct provider *p = provider_by_admin_path(reqctx_param(rq, "accountType"));
+    if (!p) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "Route %s %.150s not found", reqctx_method(rq),
+                 reqctx_path(rq));
+        admin_error(rq, 404, "Not Found", msg);
+    }
+    return p;
+}
+
+static cJSON *render(struct reqctx *rq, const struct provider *p, const cJSON *rec)
+{
+    struct account_list *snap = accounts_snapshot(reqctx_app(rq)->accounts);
+    cJSON *o = account_record_render(p, rec, snap);
+    accounts_list_release(snap);
+    return o;
+}
+
+static void h_list(struct reqctx *rq)
+{
+    const struct provider *p = path_provider(rq);
+    struct rds_conn *c = p ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    cJSON *recs = NULL;
+    int rc = account_record_list(c, p, &recs);
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        reply_err(rq, rc, NULL);
+        return;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, recs)
+    cJSON_AddItemToArray(arr, render(rq, p, it));
+    cJSON_Delete(recs);
+    admin_ok(rq, "data", arr);
+}
+
+static void h_create(struct reqctx *rq)
+{
+    const struct provider *p = path_provider(rq);
+    struct rds_conn *c = p ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    char msg[200] = "";
+    cJSON *rec = account_record_new(p);
+    int rc = account_record_apply(reqctx_app(rq), p, rec, reqctx_json(rq), true, msg, sizeof(msg));
+    if (rc == 0)
+        rc = account_record_save(reqctx_app(rq), c, p, rec);
+    admin_conn_put(rq, c);
+    if (rc == 0) {
+        log_info("admin", "%s account %s created by %s", p->name, json_str(rec, "id", ""),
+                 reqctx_admin(rq));
+        admin_ok(rq, "data", render(rq, p, rec));
+    } else {
+        reply_err(rq, rc, msg);
+    }
+    cJSON_Delete(rec);
+}
+
+typedef int (*change_fn)(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
+                         size_t len);
+
+/* Load :accountId, let fn change it, save, answer {success, data} (and
+ * the toggled field, as the original's toggles do). */
+static void change(struct reqctx *rq, change_fn fn, const char *echo)
+{
+    const struct provider *p = path_provider(rq);
+    struct rds_conn *c = p ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    char msg[200] = "";
+    cJSON *rec = NULL;
+    int rc = account_record_load(c, p, reqctx_param(rq, "accountId"), &rec);
+    if (rc == 0)
+        rc = fn(rq, p, rec, msg, sizeof(msg));
+    if (rc == 0)
+        rc = account_record_save(reqctx_app(rq), c, p, rec);
+    admin_conn_put(rq, c);
+    if (rc == 0 && echo) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "success", true);
+        cJSON_AddBoolToObject(j, echo, strcmp(json_str(rec, echo, ""), "true") == 0);
+        cJSON_AddItemToObject(j, "data", render(rq, p, rec));
+        reqctx_reply_json(rq, 200, j);
+    } else if (rc == 0) {
+        admin_ok(rq, "data", render(rq, p, rec));
+    } else {
+        reply_err(rq, rc, msg);
+    }
+    cJSON_Delete(rec);
+}
+
+static int do_update(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
+                     size_t len)
+{
+    return account_record_apply(reqctx_app(rq), p, rec, reqctx_json(rq), false, msg, len);
+}
+
+static int flip(cJSON *rec, const char *field)
+{
+    bool on = strcmp(json_str(rec, field, "true"), "true") != 0;
+    cJSON_DeleteItemFromObject(rec, field);
+    cJSON_AddStringToObject(rec, field, on ? "true" : "false");
+    return 0;
+}
+
+static int do_toggle(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
+                     size_t len)
+{
+    UNUSED(rq), UNUSED(p), UNUSED(msg), UNUSED(len);
+    return flip(rec, "isActive");
+}
+
+static int do_toggle_sched(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
+                           size_t len)
+{
+    UNUSED(rq), UNUSED(p), UNUSED(msg), UNUSED(len);
+    return flip(rec, "schedulable");
+}
+
+static void h_update(struct reqctx *rq)
+{
+    change(rq, do_update, NULL);
+}
+
+static void h_toggle(struct reqctx *rq)
+{
+    change(rq, do_toggle, "isActive");
+}
+
+static void h_toggle_sched(struct reqctx *rq)
+{
+    change(rq, do_toggle_sched, "schedulable");
+}
+
+static void h_delete(struct reqctx *rq)
+{
+    const struct provider *p = path_provider(rq);
+    struct rds_conn *c = p ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    cJSON *rec = NULL;
+    const char *id = reqctx_param(rq, "accountId");
+    int rc = account_record_load(c, p, id, &rec);
+    if (rc == 0)
+        rc = account_record_delete(reqctx_app(rq), c, p, id);
+    admin_conn_put(rq, c);
+    cJSON_Delete(rec);
+    if (rc == 0)
+        admin_ok(rq, "message", cJSON_CreateString("Account deleted successfully"));
+    else
+        reply_err(rq, rc, NULL);
+}
+
+/* Clears every health mark: cooling, unauthorized, blocked. */
+static void h_reset_status(struct reqctx *rq)
+{
+    const struct provider *p = path_provider(rq);
+    struct rds_conn *c = p ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    cJSON *rec = NULL;
+    const char *id = reqctx_param(rq, "accountId");
+    int rc = account_record_load(c, p, id, &rec);
+    if (rc == 0)
+        rc = account_state_reset(reqctx_app(rq), c, p, id, reqctx_admin(rq));
+    cJSON_Delete(rec);
+    rec = NULL;
+    if (rc == 0)
+        rc = account_record_load(c, p, id, &rec);
+    admin_conn_put(rq, c);
+    if (rc == 0) {
+        log_info("admin", "%s account %s status reset by %s", p->name, id, reqctx_admin(rq));
+        admin_ok(rq, "data", render(rq, p, rec));
+    } else {
+        reply_err(rq, rc, NULL);
+    }
+    cJSON_Delete(rec);
+}
+
+#define ACC "/admin/:accountType"
+const struct route account_routes[] = {
+    {"GET", ACC, h_list, AUTH_ADMIN, BODY_SMALL},
+    {"POST", ACC, h_create, AUTH_ADMIN, BODY_SMALL},
+    {"PUT", ACC "/:accountId", h_update, AUTH_ADMIN, BODY_SMALL},
+    {"DELETE", ACC "/:accountId", h_delete, AUTH_ADMIN, BODY_SMALL},
+    {"PUT", ACC "/:accountId/toggle", h_toggle, AUTH_ADMIN, BODY_SMALL},
+    {"PUT", ACC "/:accountId/toggle-schedulable", h_toggle_sched, AUTH_ADMIN, BODY_SMALL},
+    {"POST", ACC "/:accountId/reset-status", h_reset_status, AUTH_ADMIN, BODY_SMALL},
+    {0},
+};

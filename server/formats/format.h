@@ -1,0 +1,58 @@
+/*
+ * format.h - a client API the relay speaks (Anthropic Messages now; OpenAI
+ * chat, OpenAI Responses and Gemini plug in here). A format owns its routes,
+ * the validation of its request bodies, its error shape (replies and
+ * in-stream error frames) and its model list, so a refused request looks to
+ * each client like its own API refusing it. The request transaction
+ * (relay/txn.h) calls these hooks; none of them touches Redis or blocks.
+ *
+ * Output conversion (another API's answers re-encoded for this client) is a
+ * filter slot that arrives with the first format that needs one; Anthropic
+ * clients on Anthropic upstreams get the upstream's bytes unchanged.
+ */
+#ifndef RELAY_FORMAT_H
+#define RELAY_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errors.h"
+#include "provider.h"
+#include "stream.h"
+
+struct reqctx;
+
+/* What intake learnt from a valid body. */
+struct format_request {
+    char model[96];
+    bool stream;
+};
+
+struct client_format {
+    const char *name;   /* "anthropic" */
+    const char *family; /* the account pool that serves it: "claude" */
+    /* Check the body for an endpoint. 0, or -ERR_INVAL with the client's
+     * message in msg (and *e the error to answer with). */
+    int (*validate)(struct reqctx *rq, const char *endpoint, struct format_request *out,
+                    enum relay_err *e, char *msg, size_t len);
+    /* Reply to rq with a relay error in this API's shape (before a stream). */
+    void (*reply_error)(struct reqctx *rq, enum relay_err e, const char *msg);
+    /* The same error as a reply the stream sends. */
+    void (*render_error)(enum relay_err e, const char *msg, struct stream_reply *out);
+    /* An upstream's error answer, as this API's error (status kept). */
+    void (*render_upstream)(const struct upstream_answer *ans, struct stream_reply *out);
+    /* The in-stream error frame ending a committed event stream (malloc'd). */
+    char *(*error_frame)(enum relay_err e, const char *msg);
+};
+
+/* A relay route: which format, which upstream endpoint, whether usage is
+ * recorded (count_tokens is not billed). */
+struct relay_op {
+    const struct client_format *fmt;
+    const char *endpoint;
+    bool record_usage;
+};
+
+extern const struct client_format format_anthropic;
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * anthropic_upstream.h - what every Anthropic-compatible upstream shares
+ * (Claude Console keys now, Claude OAuth accounts next): how its answers
+ * are judged (crs-relay-spec 5.1, 5.4) and which of its response headers a
+ * client may see. Pure functions; the TTLs come from the configuration.
+ */
+#ifndef RELAY_ANTHROPIC_UPSTREAM_H
+#define RELAY_ANTHROPIC_UPSTREAM_H
+
+#include <stdbool.h>
+
+#include "provider.h"
+
+/* Judge an answer: 2xx ok; 429 rate-limited until the upstream's reset
+ * (anthropic-ratelimit-unified-reset, then retry-after, else the configured
+ * TTL); 529 overloaded; 401 unauthorized and 403 blocked (until an admin
+ * reset); other 5xx, connect failures and timeouts before the first byte a
+ * temporary error; every other status is the client's own error. */
+void anthropic_classify(const struct relay_config *cfg, const struct upstream_answer *ans,
+                        struct verdict *v);
+/* Response headers passed to the client. */
+bool anthropic_keep_header(const char *name);
+/* When the upstream says the limit resets, in wall-clock ms; 0 when it does
+ * not say. retry-after is capped at max_custom_s. */
+long long anthropic_reset_ms(const struct upstream_answer *ans, long long max_custom_s);
+
+#endif

@@ -1,0 +1,570 @@
+/*
+ * txn.c - the request transaction (see txn.h for the steps and threads).
+ *
+ * DESIGN: exactly one party holds a transaction at a time - the worker
+ * running its steps, then the upstream loop (stream hooks) while an attempt
+ * runs, then a worker again after a retry - so its fields need no lock. A
+ * step that returns WAIT has handed it over and must not touch it again.
+ * The reqctx stays alive through the transaction's reference; the client's
+ * connection may be gone, which the stream reports as -ERR_CLOSED.
+ */
+#include "compat.h"
+#include "account_state.h"
+#include "accounts.h"
+#include "app.h"
+#include "config.h"
+#include "errs.h"
+#include "format.h"
+#include "keys.h"
+#include "log.h"
+#include "rds.h"
+#include "reqctx.h"
+#include "scheduler.h"
+#include "stream.h"
+#include "tpool.h"
+#include "txn.h"
+#include "usage_writer.h"
+#include "xmalloc.h"
+
+#include <strings.h>
+#include <time.h>
+
+#define REDIS_WAIT_MS 3000
+#define ATTEMPTS_CAP SCHED_TRIED_MAX
+
+enum txn_step {
+    TS_INTAKE = 0,
+    TS_AUTHENTICATE = 1,
+    TS_ADMIT = 2,
+    TS_SCHEDULE = 3,
+    TS_PREPARE = 4,
+    TS_ATTEMPT = 5,
+    TS_DECIDE = 6, /* upstream loop: stream hooks */
+    TS_RELAY = 7,  /* upstream loop: committed bytes flow */
+};
+
+enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2 };
+
+struct attempt {
+    char account[9]; /* id prefix, enough to grep */
+    int status;      /* HTTP status, or 0 for a transport failure */
+    long ms;
+};
+
+/* The last failed answer, to answer with when no account is left. */
+struct last_answer {
+    int status;
+    int result;
+    char *body;
+    size_t len;
+    char should_retry[8];
+    char retry_after[32];
+};
+
+struct txn {
+    struct app *app;
+    struct reqctx *rq;
+    const struct relay_op *op;
+    struct stream *st;
+    enum txn_step step;
+    struct format_request req;
+    struct api_key key;
+    struct account_list *snap;
+    struct account *acc;
+    struct upstream_req ureq;
+    bool leased;
+    int client_fd;
+    struct sched_tried tried;
+    struct attempt att[ATTEMPTS_CAP];
+    int natt;
+    long long att_t0;
+    struct usage usage;
+    struct last_answer last;
+};
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- replies ---- */
+
+/* An error in the client's shape: a plain reply before the stream exists,
+ * the stream's reply after. */
+static void fail(struct txn *t, enum relay_err e, const char *msg)
+{
+    if (!t->st) {
+        t->op->fmt->reply_error(t->rq, e, msg);
+        return;
+    }
+    struct stream_reply rep = {0};
+    t->op->fmt->render_error(e, msg, &rep);
+    stream_reply(t->st, &rep);
+}
+
+static enum relay_err transport_error(int result)
+{
+    if (result == -ERR_TIMEOUT)
+        return RERR_UPSTREAM_TIMEOUT;
+    if (result == -ERR_CLOSED)
+        return RERR_UNAVAILABLE;
+    return result == -ERR_UPSTREAM ? RERR_UPSTREAM_CONNECT : RERR_UPSTREAM_BROKEN;
+}
+
+/* The answer for a failed attempt: the upstream's error in the client's
+ * shape and status, or the relay's error for a transport failure. */
+static void render_failure(struct txn *t, const struct upstream_answer *ans,
+                           struct stream_reply *rep)
+{
+    if (ans->status)
+        t->op->fmt->render_upstream(ans, rep);
+    else
+        t->op->fmt->render_error(transport_error(ans->result), NULL, rep);
+}
+
+static void keep_last(struct txn *t, const struct upstream_answer *ans)
+{
+    struct last_answer *l = &t->last;
+    free(l->body);
+    l->status = ans->status;
+    l->result = ans->result;
+    l->body = xmalloc(ans->body_len + 1);
+    memcpy(l->body, ans->body, ans->body_len);
+    l->body[ans->body_len] = '\0';
+    l->len = ans->body_len;
+    const char *sr = upstream_header(ans, "x-should-retry");
+    const char *ra = upstream_header(ans, "retry-after");
+    snprintf(l->should_retry, sizeof(l->should_retry), "%s", sr ? sr : "");
+    snprintf(l->retry_after, sizeof(l->retry_after), "%s", ra ? ra : "");
+}
+
+/* No account left after a retry: answer with the last failure. */
+static void reply_last(struct txn *t)
+{
+    const struct last_answer *l = &t->last;
+    struct httpc_header h[2];
+    size_t n = 0;
+    if (l->should_retry[0])
+        h[n++] = (struct httpc_header){"x-should-retry", l->should_retry};
+    if (l->retry_after[0])
+        h[n++] = (struct httpc_header){"retry-after", l->retry_after};
+    struct upstream_answer ans = {.status = l->status,
+                                  .result = l->result,
+                                  .headers = h,
+                                  .nheaders = n,
+                                  .body = l->body ? l->body : "",
+                                  .body_len = l->len};
+    struct stream_reply rep = {0};
+    render_failure(t, &ans, &rep);
+    stream_reply(t->st, &rep);
+}
+
+/* ---- leases and notes ---- */
+
+static void lease_release(struct txn *t)
+{
+    if (t->leased) {
+        account_lease_release(t->app->accounts, t->acc);
+        t->leased = false;
+    }
+}
+
+static void attempt_begin(struct txn *t)
+{
+    struct attempt *a = &t->att[t->natt < ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP - 1];
+    snprintf(a->account, sizeof(a->account), "%.8s", t->acc->id);
+    a->status = -1;
+    t->att_t0 = mono_ms();
+    t->natt++;
+}
+
+static void attempt_end(struct txn *t, int status)
+{
+    struct attempt *a = &t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1];
+    a->status = status;
+    a->ms = mono_ms() - t->att_t0;
+}
+
+/* "acc1:429:12ms,acc2:200:80ms" for the access line. */
+static void attempts_text(const struct txn *t, char *out, size_t len)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < t->natt && i < ATTEMPTS_CAP && off < len; i++) {
+        const struct attempt *a = &t->att[i];
+        int n = snprintf(out + off, len - off, "%s%s:%d:%ldms", i ? "," : "", a->account,
+                         a->status < 0 ? 0 : a->status, a->ms);
+        off += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* ---- finish: the one exit ---- */
+
+static void txn_finish(struct txn *t)
+{
+    char att[256];
+    lease_release(t);
+    if (t->op->record_usage && t->usage.seen && t->acc)
+        usage_writer_push(t->app->usage_writer, t->key.id, t->acc->id, &t->usage);
+    attempts_text(t, att, sizeof(att));
+    reqctx_note_attempts(t->rq, att);
+    reqctx_note_tokens(t->rq, usage_total(&t->usage));
+    upstream_req_release(&t->ureq);
+    if (t->st)
+        stream_release(t->st);
+    accounts_list_release(t->snap);
+    free(t->last.body);
+    reqctx_unref(t->rq);
+    atomic_fetch_sub(&t->app->stats.transactions, 1);
+    free(t);
+}
+
+/* ---- account health ---- */
+
+struct mark_job {
+    struct app *app;
+    struct account_list *snap; /* keeps acc alive */
+    const struct account *acc;
+    enum account_state from;
+    struct verdict v;
+    long long now_ms;
+};
+
+static void mark_run(void *arg)
+{
+    struct mark_job *j = arg;
+    struct rds_conn *c = rds_pool_get(j->app->redis, REDIS_WAIT_MS);
+    int rc = c ? account_state_mark(j->app, c, j->acc, j->from, &j->v, j->now_ms) : -ERR_REDIS;
+    rds_pool_put(j->app->redis, c);
+    if (rc == -ERR_REDIS)
+        log_warn("relay", "account %s: state %s kept in memory only (Redis unavailable)",
+                 j->acc->id, account_state_name(j->v.mark));
+    accounts_list_release(j->snap);
+    free(j);
+}
+
+/* The account's new state applies here at once; Redis (and so the other
+ * instances) gets it from a worker, never from the upstream loop. */
+static void mark_account(struct txn *t, const struct verdict *v, long long now_ms)
+{
+    long long until = 0;
+    enum account_state from = account_state(t->acc, now_ms, &until);
+    if (from == v->mark && (v->until_ms <= until || !until))
+        return; /* another request marked it already */
+    account_set_state(t->acc, v->mark, v->until_ms, v->reason);
+    log_warn("relay", "account %s (%s) is now %s: %s", t->acc->id, t->acc->name,
+             account_state_name(v->mark), v->reason);
+    struct mark_job *j = xcalloc(1, sizeof(*j));
+    *j = (struct mark_job){t->app, accounts_snapshot(t->app->accounts), NULL, from, *v, now_ms};
+    j->acc = account_list_find(j->snap, t->acc->id);
+    if (!j->acc || tpool_submit(t->app->workers, mark_run, j) != 0) {
+        accounts_list_release(j->snap);
+        free(j);
+    }
+}
+
+/* ---- steps (worker) ---- */
+
+static const char *client_key(const struct reqctx *rq)
+{
+    const char *k = reqctx_header(rq, "x-api-key");
+    if (k && *k)
+        return k;
+    const char *auth = reqctx_header(rq, "authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+        return auth + 7;
+    return NULL;
+}
+
+/* The key named by the request: 0, or the error to answer with. */
+static int lookup_key(struct reqctx *rq, struct api_key *key, enum relay_err *e, const char **msg)
+{
+    struct app *app = reqctx_app(rq);
+    const char *plain = client_key(rq);
+    *msg = NULL;
+    if (!plain) {
+        *e = RERR_NO_KEY;
+        return -ERR_DENIED;
+    }
+    struct rds_conn *c = rds_pool_get(app->redis, REDIS_WAIT_MS);
+    int rc = c ? keys_lookup(app, c, plain, key) : -ERR_REDIS;
+    rds_pool_put(app->redis, c);
+    if (rc == -ERR_NOTFOUND)
+        *e = RERR_BAD_KEY;
+    else if (rc != 0)
+        *e = RERR_UNAVAILABLE, *msg = "The relay's store is unavailable";
+    else
+        reqctx_note_key(rq, key->id);
+    return rc;
+}
+
+/* May the key be used now: 0, or the error to answer with. */
+static int admit_key(const struct api_key *key, enum relay_err *e)
+{
+    enum key_check kc = keys_admit(key, wall_ms());
+    if (kc == KEY_OK)
+        return 0;
+    *e = kc == KEY_EXPIRED ? RERR_KEY_EXPIRED : RERR_KEY_DISABLED;
+    return -ERR_DENIED;
+}
+
+static enum step_rc step_intake(struct txn *t)
+{
+    char msg[160];
+    enum relay_err e = RERR_BAD_REQUEST;
+    if (t->op->fmt->validate(t->rq, t->op->endpoint, &t->req, &e, msg, sizeof(msg)) != 0) {
+        fail(t, e, msg);
+        return STEP_DONE;
+    }
+    reqctx_note_model(t->rq, t->req.model);
+    return STEP_NEXT;
+}
+
+static enum step_rc step_authenticate(struct txn *t)
+{
+    enum relay_err e;
+    const char *msg;
+    if (lookup_key(t->rq, &t->key, &e, &msg) != 0) {
+        fail(t, e, msg);
+        return STEP_DONE;
+    }
+    return STEP_NEXT;
+}
+
+/* Key policy (rate windows, concurrency, cost caps) joins this step. */
+static enum step_rc step_admit(struct txn *t)
+{
+    enum relay_err e;
+    if (admit_key(&t->key, &e) != 0) {
+        fail(t, e, NULL);
+        return STEP_DONE;
+    }
+    return STEP_NEXT;
+}
+
+static enum step_rc step_schedule(struct txn *t)
+{
+    struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms()};
+    if (!t->snap)
+        t->snap = accounts_snapshot(t->app->accounts);
+    struct account *a = t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried)
+                                                     : NULL;
+    if (!a) {
+        if (t->natt)
+            reply_last(t);
+        else
+            fail(t, RERR_NO_ACCOUNT, NULL);
+        return STEP_DONE;
+    }
+    account_touch(a, sreq.now_ms);
+    t->acc = a;
+    t->tried.items[t->tried.n++] = a;
+    reqctx_note_account(t->rq, a->id);
+    return STEP_NEXT;
+}
+
+static enum step_rc step_prepare(struct txn *t)
+{
+    size_t len = 0;
+    const char *body = reqctx_body(t->rq, &len);
+    struct upstream_call call = {t->rq, t->op->endpoint, body, len};
+    upstream_req_release(&t->ureq);
+    if (t->acc->prov->prepare(t->acc, &call, &t->ureq) != 0) {
+        log_warn("relay", "account %s: cannot build the upstream request", t->acc->id);
+        fail(t, RERR_INTERNAL, NULL);
+        return STEP_DONE;
+    }
+    return STEP_NEXT;
+}
+
+static const struct stream_hooks txn_hooks;
+
+static enum step_rc step_attempt(struct txn *t)
+{
+    size_t len = 0;
+    const char *body = reqctx_body(t->rq, &len);
+    struct httpc_request hr = {.method = "POST",
+                               .url = t->ureq.url,
+                               .headers = (const char *const *)t->ureq.headers,
+                               .body = t->ureq.body ? t->ureq.body : body,
+                               .body_len = t->ureq.body ? t->ureq.body_len : len,
+                               .proxy = t->acc->proxy_url,
+                               .connect_timeout_ms = t->app->cfg->upstream_connect_timeout_ms,
+                               .timeout_ms = t->app->cfg->request_timeout_ms,
+                               .watch_fd = t->client_fd};
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t);
+    account_lease_take(t->app->accounts, t->acc);
+    t->leased = true;
+    attempt_begin(t);
+    t->step = TS_DECIDE;
+    atomic_fetch_add(&t->app->stats.relayed, 1);
+    if (stream_attempt(t->st, &hr, t->acc->prov->keep_header) != 0) {
+        attempt_end(t, 0);
+        lease_release(t);
+        fail(t, RERR_UNAVAILABLE, "The relay is shutting down");
+        return STEP_DONE;
+    }
+    return STEP_WAIT; /* the upstream loop has the transaction now */
+}
+
+static const struct {
+    const char *name;
+    enum step_rc (*run)(struct txn *t);
+} steps[] = {
+    [TS_INTAKE] = {"intake", step_intake},
+    [TS_AUTHENTICATE] = {"authenticate", step_authenticate},
+    [TS_ADMIT] = {"admit", step_admit},
+    [TS_SCHEDULE] = {"schedule", step_schedule},
+    [TS_PREPARE] = {"prepare", step_prepare},
+    [TS_ATTEMPT] = {"attempt", step_attempt},
+};
+
+static void txn_run(struct txn *t)
+{
+    while ((size_t)t->step < ARRAY_SIZE(steps)) {
+        enum step_rc rc = steps[t->step].run(t);
+        if (rc == STEP_WAIT)
+            return;
+        if (rc == STEP_DONE) {
+            txn_finish(t);
+            return;
+        }
+        t->step++;
+    }
+}
+
+static void resume_job(void *arg)
+{
+    struct txn *t = arg;
+    log_set_reqid(reqctx_id(t->rq));
+    txn_run(t);
+    log_set_reqid(NULL);
+}
+
+/* ---- stream hooks (upstream loop) ---- */
+
+static void hook_commit(void *arg, int status)
+{
+    struct txn *t = arg;
+    attempt_end(t, status);
+    t->step = TS_RELAY;
+}
+
+static bool retry_possible(struct txn *t, long long now_ms)
+{
+    if (t->natt >= t->app->cfg->max_upstream_attempts || t->tried.n >= SCHED_TRIED_MAX)
+        return false;
+    struct sched_request sreq = {t->op->fmt->family, t->req.model, now_ms};
+    return scheduler_pick(t->snap, &sreq, &t->tried) != NULL;
+}
+
+static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *ans,
+                                       struct stream_reply *rep)
+{
+    struct txn *t = arg;
+    struct verdict v;
+    log_set_reqid(reqctx_id(t->rq));
+    t->acc->prov->classify(t->app->cfg, ans, &v);
+    attempt_end(t, ans->status);
+    lease_release(t);
+    if (ans->result && ans->result != -ERR_CLOSED)
+        log_warn("relay", "upstream attempt failed: account=%s %s", t->acc->id, v.reason);
+    if (v.mark != ACC_ACTIVE)
+        mark_account(t, &v, ans->now_ms);
+    enum stream_verdict sv = SV_REPLY;
+    if (v.action == VERDICT_RETRY && retry_possible(t, ans->now_ms)) {
+        keep_last(t, ans); /* before the job: it may run at once */
+        t->step = TS_SCHEDULE;
+        if (tpool_submit(t->app->workers, resume_job, t) == 0) {
+            atomic_fetch_add(&t->app->stats.failovers, 1);
+            sv = SV_RETRY;
+        }
+    }
+    if (sv == SV_REPLY)
+        render_failure(t, ans, rep);
+    log_set_reqid(NULL);
+    return sv;
+}
+
+static void hook_event(void *arg, const struct sse_event *ev)
+{
+    struct txn *t = arg;
+    t->acc->prov->usage_event(&t->usage, ev);
+}
+
+static void hook_body(void *arg, int status, const char *body, size_t len)
+{
+    struct txn *t = arg;
+    if (status >= 200 && status < 300)
+        t->acc->prov->usage_body(&t->usage, body, len);
+}
+
+static void hook_finish(void *arg, int result)
+{
+    struct txn *t = arg;
+    if (t->step == TS_DECIDE) /* the client left while an attempt ran */
+        attempt_end(t, 0);
+    UNUSED(result);
+    txn_finish(t);
+}
+
+static char *hook_error_frame(void *arg, int result)
+{
+    struct txn *t = arg;
+    if (result == -ERR_TOOBIG)
+        return t->op->fmt->error_frame(RERR_UPSTREAM_BROKEN,
+                                       "Upstream event exceeds the relay's size limit");
+    if (result == -ERR_TIMEOUT)
+        return t->op->fmt->error_frame(RERR_UPSTREAM_TIMEOUT, "Upstream timed out mid-stream");
+    return t->op->fmt->error_frame(RERR_UPSTREAM_BROKEN, "Upstream connection lost mid-stream");
+}
+
+static const struct stream_hooks txn_hooks = {
+    .on_commit = hook_commit,
+    .decide = hook_decide,
+    .on_event = hook_event,
+    .on_body = hook_body,
+    .on_finish = hook_finish,
+    .error_frame = hook_error_frame,
+};
+
+/* ---- entry points ---- */
+
+void txn_start(struct reqctx *rq, const struct relay_op *op)
+{
+    struct txn *t = xcalloc(1, sizeof(*t));
+    t->app = reqctx_app(rq);
+    t->rq = reqctx_ref(rq);
+    t->op = op;
+    t->client_fd = reqctx_client_fd(rq);
+    atomic_fetch_add(&t->app->stats.transactions, 1);
+    txn_run(t);
+}
+
+int txn_authenticate_only(struct reqctx *rq, const struct client_format *fmt)
+{
+    struct api_key key;
+    enum relay_err e;
+    const char *msg = NULL;
+    int rc = lookup_key(rq, &key, &e, &msg);
+    if (rc == 0)
+        rc = admit_key(&key, &e);
+    if (rc != 0)
+        fmt->reply_error(rq, e, msg);
+    return rc;
+}
+
+long long txn_live(struct app *app)
+{
+    return atomic_load(&app->stats.transactions);
+}

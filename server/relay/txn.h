@@ -1,0 +1,43 @@
+/*
+ * txn.h - the request transaction: one relayed request's whole life.
+ *
+ * A transaction owns the request (a reference on its reqctx), the client
+ * format, the key, its leases, the attempt list, the chosen account and
+ * provider, and the usage. It runs explicit steps; each returns NEXT, WAIT
+ * (resumed later by an event - the upstream's answer, a worker job) or DONE:
+ *
+ *   step          thread          may wait for         may go back to
+ *   intake        worker          -                    -
+ *   authenticate  worker (Redis)  -                    -
+ *   admit         worker          -                    -
+ *   schedule      worker          -                    -
+ *   prepare       worker          -                    -
+ *   attempt       worker          the upstream answer  -
+ *   decide        upstream loop   -                    schedule (retry, via a worker job)
+ *   relay         upstream loop   bytes                -
+ *   finish        any (once)      -                    -
+ *
+ * A waiting transaction holds no thread. The upstream loop never touches
+ * Redis: decide sets an account's state in memory at once and leaves the
+ * Redis write to a worker job. finish is the one exit: it records usage
+ * once and releases every lease exactly once, on every path (success,
+ * client abort, upstream error, timeout, shutdown).
+ */
+#ifndef RELAY_TXN_H
+#define RELAY_TXN_H
+
+struct reqctx;
+struct relay_op;
+struct client_format;
+struct app;
+
+/* Run a relay request (route handler, worker thread). The handler returns
+ * at once; the transaction goes on by itself. */
+void txn_start(struct reqctx *rq, const struct relay_op *op);
+/* Only the key check (for routes such as the model list): 0 when the key
+ * may be used, else the error was replied in fmt's shape. */
+int txn_authenticate_only(struct reqctx *rq, const struct client_format *fmt);
+/* Transactions alive now (for /health and the tests). */
+long long txn_live(struct app *app);
+
+#endif

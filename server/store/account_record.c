@@ -1,0 +1,377 @@
+/*
+ * account_record.c - account records under their provider's schema (see
+ * account_record.h). Records are hashes of strings; typing happens here.
+ */
+#include "compat.h"
+#include "account_record.h"
+#include "accounts.h"
+#include "admin_util.h"
+#include "app.h"
+#include "errs.h"
+#include "json.h"
+#include "log.h"
+#include "notify.h"
+#include "rds.h"
+#include "secret.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+
+/* The fields every account type has. */
+static const struct account_field common_fields[] = {
+    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100},
+    {"description", FT_STR, 0, "", 0, 500},
+    {"priority", FT_INT, 0, "50", 1, 100},
+    {"schedulable", FT_BOOL, 0, "true", 0, 0},
+    {"isActive", FT_BOOL, 0, "true", 0, 0},
+};
+
+static const struct account_field *common_field(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(common_fields); i++)
+        if (strcmp(common_fields[i].name, name) == 0)
+            return &common_fields[i];
+    return NULL;
+}
+
+static void set_str(cJSON *rec, const char *k, const char *v)
+{
+    cJSON_DeleteItemFromObject(rec, k);
+    cJSON_AddStringToObject(rec, k, v);
+}
+
+static void add_defaults(cJSON *rec, const struct account_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].dflt)
+            set_str(rec, f[i].name, f[i].dflt);
+}
+
+cJSON *account_record_new(const struct provider *p)
+{
+    char id[37], now[32];
+    secret_uuid(id);
+    admin_iso_now(now);
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "id", id);
+    cJSON_AddStringToObject(rec, "platform", p->name);
+    cJSON_AddStringToObject(rec, "status", "active");
+    cJSON_AddStringToObject(rec, "proxy", "");
+    cJSON_AddStringToObject(rec, "createdAt", now);
+    add_defaults(rec, common_fields, ARRAY_SIZE(common_fields));
+    add_defaults(rec, p->fields, p->nfields);
+    return rec;
+}
+
+/* ---- one field ---- */
+
+/* The message names the field: "<name><what>". */
+static int bad(char *msg, size_t len, const char *name, const char *what)
+{
+    snprintf(msg, len, "%s%s", name, what);
+    return -ERR_INVAL;
+}
+
+static int apply_url(cJSON *rec, const struct account_field *f, const char *v, char *msg,
+                     size_t len)
+{
+    if ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) || strlen(v) > (size_t)f->max)
+        return bad(msg, len, f->name, " must be an http:// or https:// URL");
+    char *u = xstrdup(v);
+    size_t n = strlen(u);
+    while (n && u[n - 1] == '/')
+        u[--n] = '\0';
+    set_str(rec, f->name, u);
+    free(u);
+    return 0;
+}
+
+static int apply_secret(const struct app *app, const struct provider *p, cJSON *rec,
+                        const struct account_field *f, const char *v, char *msg, size_t len)
+{
+    if (!*v || strlen(v) > (size_t)f->max)
+        return bad(msg, len, f->name, " must be a non-empty string");
+    if (account_seal(app, p, rec, f->name, v) != 0)
+        return bad(msg, len, f->name, " could not be sealed");
+    char key[64], prev[32];
+    size_t n = strlen(v);
+    if (n >= 16)
+        snprintf(prev, sizeof(prev), "%.7s...%s", v, v + n - 4);
+    else
+        snprintf(prev, sizeof(prev), "***");
+    snprintf(key, sizeof(key), "%sPreview", f->name);
+    set_str(rec, key, prev);
+    return 0;
+}
+
+static int apply_number(cJSON *rec, const struct account_field *f, const cJSON *v, char *msg,
+                        size_t len)
+{
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1e300;
+    if (d != (double)(long long)d || d < (double)f->min || d > (double)f->max) {
+        snprintf(msg, len, "%s must be an integer from %lld to %lld", f->name, f->min, f->max);
+        return -ERR_INVAL;
+    }
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", (long long)d);
+    set_str(rec, f->name, buf);
+    return 0;
+}
+
+static int apply_field(const struct app *app, const struct provider *p, cJSON *rec,
+                       const struct account_field *f, const cJSON *v, char *msg, size_t len)
+{
+    if (f->type == FT_INT)
+        return apply_number(rec, f, v, msg, len);
+    if (f->type == FT_BOOL) {
+        if (!cJSON_IsBool(v))
+            return bad(msg, len, f->name, " must be a boolean");
+        set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return bad(msg, len, f->name, " must be a string");
+    if (f->type == FT_URL)
+        return apply_url(rec, f, v->valuestring, msg, len);
+    if (f->type == FT_SECRET)
+        return apply_secret(app, p, rec, f, v->valuestring, msg, len);
+    size_t n = strlen(v->valuestring);
+    if (n < (size_t)f->min || n > (size_t)f->max) {
+        snprintf(msg, len, "%s must be %lld to %lld characters", f->name, f->min, f->max);
+        return -ERR_INVAL;
+    }
+    set_str(rec, f->name, v->valuestring);
+    return 0;
+}
+
+/* ---- the proxy object ---- */
+
+static bool proxy_type_ok(const char *t)
+{
+    return !strcmp(t, "socks5") || !strcmp(t, "http") || !strcmp(t, "https");
+}
+
+static int apply_proxy(const struct app *app, const struct provider *p, cJSON *rec,
+                       const cJSON *v, char *msg, size_t len)
+{
+    if (cJSON_IsNull(v) || (cJSON_IsObject(v) && !*json_str(v, "host", ""))) {
+        set_str(rec, "proxy", "");
+        set_str(rec, "proxyPassword", "");
+        return 0;
+    }
+    const char *type = json_str(v, "type", json_str(v, "protocol", ""));
+    long long port = json_int(v, "port", 0);
+    if (!cJSON_IsObject(v) || !proxy_type_ok(type) || port < 1 || port > 65535 ||
+        strlen(json_str(v, "host", "")) > 255)
+        return bad(msg, len, "proxy",
+                   " must be {type: socks5|http|https, host, port, username?, password?}");
+    cJSON *keep = cJSON_CreateObject();
+    cJSON_AddStringToObject(keep, "type", type);
+    cJSON_AddStringToObject(keep, "host", json_str(v, "host", ""));
+    cJSON_AddNumberToObject(keep, "port", (double)port);
+    cJSON_AddStringToObject(keep, "username", json_str(v, "username", ""));
+    char *text = json_print(keep);
+    cJSON_Delete(keep);
+    set_str(rec, "proxy", text);
+    free(text);
+    const char *pw = json_str(v, "password", "");
+    if (!*pw) {
+        set_str(rec, "proxyPassword", "");
+        return 0;
+    }
+    return account_seal(app, p, rec, "proxyPassword", pw) == 0
+               ? 0
+               : bad(msg, len, "proxy.password", " could not be sealed");
+}
+
+/* ---- the whole body ---- */
+
+static int check_required(const struct provider *p, const cJSON *rec, char *msg, size_t len)
+{
+    if (!*json_str(rec, "name", ""))
+        return bad(msg, len, "name", " is required");
+    for (size_t i = 0; i < p->nfields; i++)
+        if ((p->fields[i].flags & FIELD_REQUIRED) && !*json_str(rec, p->fields[i].name, ""))
+            return bad(msg, len, p->fields[i].name, " is required");
+    return 0;
+}
+
+int account_record_apply(const struct app *app, const struct provider *p, cJSON *rec,
+                         const cJSON *body, bool create, char *msg, size_t len)
+{
+    if (!cJSON_IsObject(body))
+        return bad(msg, len, "Request body must be a JSON object", "");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, body)
+    {
+        const struct account_field *f = common_field(it->string);
+        if (!f)
+            f = provider_field(p, it->string);
+        int rc;
+        if (f)
+            rc = apply_field(app, p, rec, f, it, msg, len);
+        else if (strcmp(it->string, "proxy") == 0)
+            rc = apply_proxy(app, p, rec, it, msg, len);
+        else
+            rc = bad(msg, len, "unsupported field: ", it->string);
+        if (rc != 0)
+            return rc;
+    }
+    return create ? check_required(p, rec, msg, len) : 0;
+}
+
+/* ---- rendering ---- */
+
+static bool is_secret(const struct provider *p, const char *k)
+{
+    const struct account_field *f = provider_field(p, k);
+    return (f && f->type == FT_SECRET) || !strcmp(k, "proxyPassword") || !strcmp(k, "_v");
+}
+
+static cJSON *typed(const struct provider *p, const char *k, const char *v)
+{
+    const struct account_field *f = common_field(k);
+    if (!f)
+        f = provider_field(p, k);
+    if (f && f->type == FT_INT)
+        return cJSON_CreateNumber(strtod(v, NULL));
+    if (f && f->type == FT_BOOL)
+        return cJSON_CreateBool(!strcmp(v, "true"));
+    if (!strcmp(k, "proxy"))
+        return *v ? json_parse(v, strlen(v), 8, true) : cJSON_CreateNull();
+    return cJSON_CreateString(v);
+}
+
+static void add_state(cJSON *o, const struct account *a)
+{
+    long long until = 0;
+    char reason[160] = "", iso[32] = "";
+    enum account_state st = a ? account_state(a, (long long)time(NULL) * 1000, &until)
+                              : ACC_ACTIVE;
+    if (st != ACC_ACTIVE)
+        account_state_reason(a, reason, sizeof(reason));
+    if (until)
+        admin_iso_from_ms(until, iso);
+    cJSON_DeleteItemFromObject(o, "status");
+    cJSON_AddStringToObject(o, "status", account_state_name(st));
+    cJSON_AddStringToObject(o, "statusReason", reason);
+    cJSON_AddItemToObject(o, "statusUntil", until ? cJSON_CreateString(iso) : cJSON_CreateNull());
+}
+
+cJSON *account_record_render(const struct provider *p, const cJSON *rec,
+                             const struct account_list *snap)
+{
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rec)
+    {
+        if (is_secret(p, it->string) || !strcmp(it->string, "statusReason") ||
+            !strcmp(it->string, "statusSince"))
+            continue;
+        cJSON *v = typed(p, it->string, it->valuestring);
+        cJSON_AddItemToObject(o, it->string, v ? v : cJSON_CreateNull());
+    }
+    for (size_t i = 0; i < p->nfields; i++) /* "hasApiKey": true, never the key */
+        if (p->fields[i].type == FT_SECRET) {
+            char k[64];
+            snprintf(k, sizeof(k), "has%c%s", toupper((unsigned char)p->fields[i].name[0]),
+                     p->fields[i].name + 1);
+            cJSON_AddBoolToObject(o, k, *json_str(rec, p->fields[i].name, "") != '\0');
+        }
+    cJSON *proxy = cJSON_GetObjectItem(o, "proxy");
+    if (cJSON_IsObject(proxy))
+        cJSON_AddBoolToObject(proxy, "hasPassword", *json_str(rec, "proxyPassword", "") != '\0');
+    add_state(o, account_list_find(snap, json_str(rec, "id", "")));
+    return o;
+}
+
+/* ---- Redis ---- */
+
+static void publish(const struct app *app, struct rds_conn *c, const char *what)
+{
+    char payload[128];
+    notify_payload(app, what, payload, sizeof(payload));
+    redisReply *r = rds_command(c, "PUBLISH %s %s", SK_NOTIFY_CHANNEL, payload);
+    if (r)
+        freeReplyObject(r);
+}
+
+int account_record_save(struct app *app, struct rds_conn *c, const struct provider *p, cJSON *rec)
+{
+    char key[STORE_KEY_MAX], index[STORE_KEY_MAX], now[32];
+    const char *id = json_str(rec, "id", "");
+    admin_iso_now(now);
+    set_str(rec, "updatedAt", now);
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
+    store_key(index, SK_ACCOUNT_INDEX, p->record_prefix);
+    int rc = store_hset_json(c, key, rec);
+    redisReply *r = rc == 0 ? rds_command(c, "SADD %s %s", index, id) : NULL;
+    if (rc == 0 && !r)
+        rc = -ERR_REDIS;
+    if (r)
+        freeReplyObject(r);
+    if (rc == 0) {
+        publish(app, c, "accounts");
+        if (accounts_refresh(app->accounts, c) != 0)
+            log_warn("admin", "account snapshot refresh failed after a write");
+    }
+    return rc;
+}
+
+int account_record_load(struct rds_conn *c, const struct provider *p, const char *id,
+                        cJSON **out)
+{
+    char key[STORE_KEY_MAX];
+    if (!admin_is_uuid(id))
+        return -ERR_NOTFOUND;
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
+    return store_hgetall(c, key, out);
+}
+
+int account_record_list(struct rds_conn *c, const struct provider *p, cJSON **out)
+{
+    char index[STORE_KEY_MAX];
+    store_key(index, SK_ACCOUNT_INDEX, p->record_prefix);
+    redisReply *ids = rds_command(c, "SMEMBERS %s", index);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -ERR_REDIS;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < ids->elements; i++) {
+        cJSON *rec = NULL;
+        if (account_record_load(c, p, ids->element[i]->str, &rec) == 0)
+            cJSON_AddItemToArray(arr, rec);
+    }
+    freeReplyObject(ids);
+    *out = arr;
+    return 0;
+}
+
+int account_record_delete(struct app *app, struct rds_conn *c, const struct provider *p,
+                          const char *id)
+{
+    char key[STORE_KEY_MAX], index[STORE_KEY_MAX], rl[STORE_KEY_MAX], ov[STORE_KEY_MAX],
+        tu[STORE_KEY_MAX];
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
+    store_key(index, SK_ACCOUNT_INDEX, p->record_prefix);
+    store_key(rl, SK_RATE_LIMIT_STATE, id);
+    store_key(ov, SK_OVERLOAD, id);
+    store_key(tu, SK_TEMP_UNAVAILABLE, p->name, id);
+    redisReply *r[2] = {0};
+    int rc = -ERR_REDIS;
+    if (rds_append(c, "DEL %s %s %s %s", key, rl, ov, tu) == 0 &&
+        rds_append(c, "SREM %s %s", index, id) == 0 && rds_flush_replies(c, 2, r) == 0)
+        rc = 0;
+    for (int i = 0; i < 2; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    if (rc == 0) {
+        publish(app, c, "accounts");
+        if (accounts_refresh(app->accounts, c) != 0)
+            log_warn("admin", "account snapshot refresh failed after a delete");
+    }
+    return rc;
+}
