@@ -25,31 +25,18 @@
 
 enum ftype { F_STR = 0, F_BOOL = 1, F_INT = 2, F_NUM = 3, F_ARR = 4, F_TIME = 5 };
 
+/* The fields of a key record. Only what the relay enforces may be set
+ * through the admin API (admin: true); key policy fields (limits, models,
+ * clients, permissions) arrive with their enforcement. */
 static const struct kfield {
     const char *name;
     enum ftype type;
     long long max;
+    bool admin;
 } key_fields[] = {
-    {"name", F_STR, 100},
-    {"description", F_STR, 500},
-    {"isActive", F_BOOL, 0},
-    {"expiresAt", F_TIME, 0},
-    {"expirationMode", F_STR, 16},
-    {"tokenLimit", F_INT, 0},
-    {"concurrencyLimit", F_INT, 0},
-    {"rateLimitWindow", F_INT, 0},
-    {"rateLimitRequests", F_INT, 0},
-    {"rateLimitCost", F_NUM, 0},
-    {"dailyCostLimit", F_NUM, 0},
-    {"totalCostLimit", F_NUM, 0},
-    {"weeklyOpusCostLimit", F_NUM, 0},
-    {"permissions", F_ARR, 0},
-    {"enableModelRestriction", F_BOOL, 0},
-    {"restrictedModels", F_ARR, 0},
-    {"enableClientRestriction", F_BOOL, 0},
-    {"allowedClients", F_ARR, 0},
-    {"tags", F_ARR, 0},
-    {"isDeleted", F_BOOL, 0},
+    {"name", F_STR, 100, true},     {"description", F_STR, 500, true},
+    {"isActive", F_BOOL, 0, true},  {"expiresAt", F_TIME, 0, true},
+    {"tags", F_ARR, 0, true},       {"isDeleted", F_BOOL, 0, false},
 };
 
 static const struct kfield *find_field(const char *name)
@@ -197,8 +184,10 @@ static const char *apply_body(cJSON *rec, const cJSON *body, char *msg, size_t l
     cJSON_ArrayForEach(it, body)
     {
         const struct kfield *f = find_field(it->string);
-        if (!f || strcmp(f->name, "isDeleted") == 0)
-            continue; /* unknown fields are ignored, as the original did */
+        if (!f || !f->admin) { /* the original ignored them: a user would think them in force */
+            snprintf(msg, len, "unsupported field: %s", it->string);
+            return msg;
+        }
         const char *err = set_field(rec, f, it, msg, len);
         if (err)
             return err;
@@ -319,7 +308,8 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     cJSON_AddStringToObject(rec, "description", "");
     const char *err = apply_body(rec, body, msg, len);
     if (err) {
-        snprintf(msg, len, "%s", err);
+        if (err != msg)
+            snprintf(msg, len, "%s", err);
         cJSON_Delete(rec);
         return -ERR_INVAL;
     }
@@ -354,7 +344,7 @@ static void reply_rc(struct reqctx *rq, int rc, const char *msg)
     if (rc == -ERR_NOTFOUND)
         admin_error(rq, 404, "Not found", "API key not found");
     else if (rc == -ERR_INVAL)
-        admin_error(rq, 400, "Invalid request", msg);
+        admin_error(rq, 400, msg && *msg ? msg : "Invalid request", msg);
     else
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
 }
@@ -518,7 +508,8 @@ static int modify_key(struct reqctx *rq, struct rds_conn *c, const char *id, mut
     bool add = false, del = false;
     const char *err = fn(rq, rec, &add, &del);
     if (err) {
-        snprintf(msg, len, "%s", err);
+        if (err != msg)
+            snprintf(msg, len, "%s", err);
         cJSON_Delete(rec);
         return strcmp(err, "not found") == 0 ? -ERR_NOTFOUND : -ERR_INVAL;
     }

@@ -15,6 +15,11 @@
 //   mock-drop-after-<k>          SSE: the first k events, then the socket is destroyed (no message_stop)
 //   mock-hang                    never answers (until the client goes away)
 //   mock-big-<bytes>             non-stream answer whose text is <bytes> bytes long
+//   mock-ratelimit-<s>           429 with anthropic-ratelimit-unified-reset = now + <s> s (no retry-after)
+// Per account: a base URL of <mock>/b/<behaviour> makes every request under it behave as the
+// model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
+// so one account can fail while another, on the plain URL, answers normally. Recorded requests
+// carry `behave`.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -152,6 +157,7 @@ function parseModel(model) {
   if ((m = /^mock-drop-after-(\d+)$/.exec(model))) return { kind: 'drop-after', k: Number(m[1]) };
   if (model === 'mock-hang') return { kind: 'hang' };
   if ((m = /^mock-big-(\d+)$/.exec(model))) return { kind: 'big', bytes: Number(m[1]) };
+  if ((m = /^mock-ratelimit-(\d+)$/.exec(model))) return { kind: 'ratelimit', s: Number(m[1]) };
   return { kind: 'normal' };
 }
 
@@ -283,6 +289,11 @@ function startMockUpstream(opts = {}) {
       }
       case 'hang':
         return; // never answer
+      case 'ratelimit': {
+        const reset = String(Math.floor(Date.now() / 1000) + b.s);
+        const err = { type: 'error', error: { type: 'rate_limit_error', message: 'mock: account rate limited' } };
+        return sendJson(res, 429, err, { 'anthropic-ratelimit-unified-reset': reset, 'anthropic-ratelimit-unified-status': 'rejected' });
+      }
       case 'big': {
         const text = 'x'.repeat(b.bytes);
         return sendJson(res, 200, messageJson(model, text));
@@ -304,7 +315,13 @@ function startMockUpstream(opts = {}) {
     req.on('end', () => {
       const raw = Buffer.concat(chunks, size);
       const u = new URL(req.url, 'http://mock');
-      const path = u.pathname;
+      let path = u.pathname;
+      let behave = null;
+      const bm = /^\/b\/([A-Za-z0-9-]+)(\/.*)$/.exec(path);
+      if (bm) {
+        behave = bm[1];
+        path = bm[2];
+      }
 
       // ---- mock control endpoints ----
       if (path === '/__mock/requests') {
@@ -342,6 +359,7 @@ function startMockUpstream(opts = {}) {
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body,
+        behave,
         rawBody: parseError ? raw.toString('utf8').slice(0, 4096) : undefined,
         bodyBytes: raw.length,
         receivedAt: Date.now(),
@@ -350,6 +368,8 @@ function startMockUpstream(opts = {}) {
       if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
         record(entry);
         counters.requests++;
+        const cb = behave ? parseModel(`mock-${behave}`) : { kind: 'normal' };
+        if (cb.kind === 'error') return sendError(res, cb.status);
         return sendJson(res, 200, { input_tokens: COUNT_TOKENS_RESULT });
       }
       if (path === '/v1/models' && req.method === 'GET') {
@@ -367,7 +387,7 @@ function startMockUpstream(opts = {}) {
         if (parseError || !body || typeof body !== 'object') {
           return sendError(res, 400, 'mock: request body is not valid JSON');
         }
-        const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
+        const model = behave ? `mock-${behave}` : typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
         const ctx = { req, res, body, model, closed: false, timer: null, selfDestroyed: false, startedAt: Date.now() };
         res.on('close', () => {
           ctx.closed = true;

@@ -1,0 +1,308 @@
+'use strict';
+// Failover and account health (relay core v2): an account that fails before the first byte is
+// marked in Redis with the right state and until-time, the request goes to the next account
+// (usage counted once), the failed account gets nothing while it cools and comes back when the
+// time passes; all-failing pools give the last upstream error after MAX_UPSTREAM_ATTEMPTS; a
+// failure after the first byte is an in-stream error; two relays on one Redis agree; every state
+// change is an account_events entry; nothing is leaked on any path.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const {
+  stack,
+  api,
+  createConsoleAccount,
+  closedPort,
+  messageBody,
+  anthropicErrorProblem,
+  waitFor,
+  keyUsage,
+  startRelay,
+  login,
+  RespClient,
+  httpRequest,
+  sleep,
+} = require('../lib/env');
+
+const TTL = 3; // seconds: every cooldown in this file
+const ENV = {
+  REQUEST_TIMEOUT: '1000',
+  UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: String(TTL),
+  UPSTREAM_ERROR_OVERLOAD_TTL_SECONDS: String(TTL),
+  UPSTREAM_ERROR_503_TTL_SECONDS: String(TTL),
+  UPSTREAM_ERROR_5XX_TTL_SECONDS: String(TTL),
+  UPSTREAM_ERROR_TIMEOUT_TTL_SECONDS: String(TTL),
+};
+
+let st;
+before(async () => {
+  st = await stack({ relayEnv: ENV });
+});
+after(async () => {
+  if (st) await st.teardown();
+});
+
+async function redisCmd(...args) {
+  const c = await new RespClient(st.redis.port).connect();
+  try {
+    return await c.cmd(...args);
+  } finally {
+    c.close();
+  }
+}
+
+async function account(id, relay = st.relay, token = st.token) {
+  const r = await api(relay, 'GET', '/admin/claude-console-accounts', { token });
+  assert.equal(r.status, 200, r.text);
+  return r.json.data.find((a) => a.id === id);
+}
+
+// A failing account A with priority 1 (picked first) beside the stack's healthy account B.
+async function failing(behave, extra = {}) {
+  const apiUrl = behave === 'refused' ? `http://127.0.0.1:${await closedPort()}` : `${st.mock.url}/b/${behave}`;
+  return createConsoleAccount(st.relay, st.token, { name: `A-${behave}`, apiUrl, priority: 1, ...extra });
+}
+
+async function remove(acc) {
+  await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${acc.id}`, { token: st.token });
+}
+
+const hits = (behave) => st.mock.requests().filter((r) => r.behave === behave).length;
+
+// Nothing held after the requests: transactions, account leases, streams.
+async function assertReleased(relay = st.relay) {
+  await waitFor(
+    async () => {
+      const r = await httpRequest(`${relay.url}/health`);
+      const u = r.json.components.upstream;
+      return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0 && u.activeTransfers === 0 ? u : null;
+    },
+    { timeout: 3000, what: 'every transaction, lease and stream released' },
+  );
+}
+
+async function events(id) {
+  const arr = await redisCmd('XRANGE', 'account_events', '-', '+');
+  return arr
+    .map(([, kv]) => {
+      const o = {};
+      for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
+      return o;
+    })
+    .filter((e) => e.account === id);
+}
+
+const CAUSES = [
+  { behave: 'refused', state: 'temp_error', cooling: true },
+  { behave: 'ratelimit-600', state: 'rate_limited', cooling: true, until: 600 },
+  { behave: 'error-529', state: 'overloaded', cooling: true },
+  { behave: 'error-500', state: 'temp_error', cooling: true },
+  { behave: 'error-401', state: 'unauthorized', cooling: false },
+  { behave: 'error-403', state: 'blocked', cooling: false },
+  { behave: 'slow-first-byte-3000', state: 'temp_error', cooling: true },
+];
+
+for (const c of CAUSES) {
+  test(`failover: A ${c.behave} → client 200 from B (non-stream and stream), A ${c.state}`, async () => {
+    const A = await failing(c.behave);
+    try {
+      const before0 = (await keyUsage(st.redis.port, st.key.id)).requests || 0;
+      const t0 = Date.now();
+      const r = await st.send(messageBody());
+      assert.equal(r.status, 200, r.text);
+      const acc = await account(A.id);
+      assert.equal(acc.status, c.state, JSON.stringify(acc));
+      assert.ok(acc.statusReason.length > 0, 'statusReason says why');
+      if (c.cooling) {
+        const until = Date.parse(acc.statusUntil);
+        const want = t0 + (c.until || TTL) * 1000;
+        assert.ok(Math.abs(until - want) < 2500, `statusUntil ${acc.statusUntil} ~ ${new Date(want).toISOString()}`);
+      } else {
+        assert.equal(acc.statusUntil, null);
+      }
+      // A is skipped while it cools: a stream request goes straight to B.
+      const seen = c.behave === 'refused' ? 0 : hits(c.behave);
+      const s = await st.stream(messageBody());
+      assert.equal(s.status, 200);
+      assert.equal(s.events.at(-1).event, 'message_stop');
+      if (c.behave !== 'refused') assert.equal(hits(c.behave), seen, 'A got no request while unavailable');
+      // usage counted once per client request
+      await waitFor(async () => (await keyUsage(st.redis.port, st.key.id)).requests === before0 + 2, { what: 'usage of 2 requests' });
+      await sleep(200);
+      assert.equal((await keyUsage(st.redis.port, st.key.id)).requests, before0 + 2, 'counted exactly once each');
+      const ev = await events(A.id);
+      assert.equal(ev.length, 1, JSON.stringify(ev));
+      assert.equal(ev[0].from, 'active');
+      assert.equal(ev[0].to, c.state);
+      assert.ok(/attempts=[0-9a-f]{8}:\d+:\d+ms,[0-9a-f]{8}:200:\d+ms/.test(st.relay.logs()), 'attempts on the access line');
+      await assertReleased();
+    } finally {
+      await remove(A);
+    }
+  });
+}
+
+test('a cooled-down account recovers when the time passes (event appended once)', async () => {
+  const A = await failing('error-500');
+  try {
+    assert.equal((await st.send(messageBody())).status, 200);
+    assert.equal((await account(A.id)).status, 'temp_error');
+    await waitFor(async () => (await account(A.id)).status === 'active', { timeout: (TTL + 3) * 1000, what: 'A active again' });
+    await waitFor(async () => (await events(A.id)).length === 2, { timeout: 3000, what: 'recovery event' });
+    const ev = await events(A.id);
+    assert.equal(ev[1].to, 'active');
+    assert.equal(ev[1].from, 'temp_error');
+    const n = hits('error-500');
+    assert.equal((await st.send(messageBody())).status, 200);
+    assert.equal(hits('error-500'), n + 1, 'A is tried again after it recovered');
+  } finally {
+    await remove(A);
+  }
+});
+
+test('reset-status clears an unauthorized account and appends an event', async () => {
+  const A = await failing('error-401');
+  try {
+    assert.equal((await st.send(messageBody())).status, 200);
+    assert.equal((await account(A.id)).status, 'unauthorized');
+    const r = await api(st.relay, 'POST', `/admin/claude-console-accounts/${A.id}/reset-status`, { token: st.token });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.data.status, 'active');
+    assert.equal((await account(A.id)).status, 'active');
+    const ev = await events(A.id);
+    assert.deepEqual(
+      ev.map((e) => [e.from, e.to]),
+      [
+        ['active', 'unauthorized'],
+        ['unauthorized', 'active'],
+      ],
+    );
+    assert.match(ev[1].reason, /reset by admin/);
+  } finally {
+    await remove(A);
+  }
+});
+
+test('all accounts failing: bounded attempts, the last upstream error in Anthropic shape', async () => {
+  await api(st.relay, 'PUT', `/admin/claude-console-accounts/${st.account.id}/toggle-schedulable`, { token: st.token });
+  const bad = [];
+  try {
+    for (let i = 0; i < 4; i++) bad.push(await failing('error-500', { name: `bad-${i}` }));
+    const n = hits('error-500');
+    const r = await st.send(messageBody());
+    assert.equal(r.status, 500, r.text);
+    assert.equal(anthropicErrorProblem(r.json), null, r.text);
+    assert.equal(r.json.error.message, 'mock error 500');
+    assert.equal(r.headers['x-should-retry'], 'true');
+    assert.equal(hits('error-500') - n, 3, 'MAX_UPSTREAM_ATTEMPTS (3) attempts');
+    await assertReleased();
+    // the one account not tried yet takes the next request alone; then every account cools
+    assert.equal((await st.send(messageBody())).status, 500);
+    assert.equal(hits('error-500') - n, 4, 'cooling accounts got nothing');
+    const r2 = await st.send(messageBody());
+    assert.equal(r2.status, 503, r2.text);
+    assert.equal(anthropicErrorProblem(r2.json), null, r2.text);
+    assert.equal(r2.json.error.type, 'overloaded_error');
+    assert.equal(hits('error-500') - n, 4, 'nothing sent while every account cools');
+  } finally {
+    for (const a of bad) await remove(a);
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${st.account.id}/toggle-schedulable`, { token: st.token });
+  }
+});
+
+test('a stream that breaks after its first byte ends with event: error, no second attempt', async () => {
+  const A = await failing('drop-after-3');
+  try {
+    const n = st.mock.messageRequests().length;
+    const s = await st.stream(messageBody());
+    assert.equal(s.status, 200);
+    const names = s.events.map((e) => e.event);
+    assert.equal(names.at(-1), 'error', names.join(','));
+    assert.ok(!names.includes('message_stop'), 'no fake message_stop');
+    assert.equal(st.mock.messageRequests().length - n, 1, 'no retry after commit');
+    await assertReleased();
+  } finally {
+    await remove(A);
+  }
+});
+
+test('client errors are not retried: 400 passes through from the first account', async () => {
+  const A = await failing('error-400');
+  try {
+    const n = hits('error-400');
+    const r = await st.send(messageBody());
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.type, 'invalid_request_error');
+    assert.equal(hits('error-400') - n, 1);
+    assert.equal((await account(A.id)).status, 'active');
+  } finally {
+    await remove(A);
+  }
+});
+
+test('client that disconnects during an attempt releases everything', async () => {
+  const A = await createConsoleAccount(st.relay, st.token, { name: 'A-hang', apiUrl: `${st.mock.url}/b/hang`, priority: 1 });
+  try {
+    const r = httpRequest(`${st.relay.url}/api/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': st.key.apiKey, 'anthropic-version': '2023-06-01' },
+      body: messageBody(),
+      timeout: 300,
+    });
+    await assert.rejects(r);
+    await assertReleased();
+  } finally {
+    await remove(A);
+  }
+});
+
+test('two relays on one Redis: a cooldown set by one is honoured by the other', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: { ...ENV, ...shared } });
+  try {
+    const token2 = await login(relay2);
+    const A = await failing('ratelimit-600');
+    try {
+      await waitFor(async () => (await account(A.id, relay2, token2)) !== undefined, { what: 'relay2 sees A' });
+      assert.equal((await st.send(messageBody())).status, 200);
+      await waitFor(async () => (await account(A.id, relay2, token2)).status === 'rate_limited', {
+        timeout: 2000,
+        what: 'relay2 sees A rate_limited',
+      });
+      const n = hits('ratelimit-600');
+      const r = await httpRequest(`${relay2.url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': st.key.apiKey, 'anthropic-version': '2023-06-01' },
+        body: messageBody(),
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(hits('ratelimit-600'), n, 'relay2 did not send to the cooling account');
+      await api(st.relay, 'POST', `/admin/claude-console-accounts/${A.id}/reset-status`, { token: st.token });
+      await waitFor(async () => (await account(A.id, relay2, token2)).status === 'active', { timeout: 2000, what: 'relay2 sees the reset' });
+    } finally {
+      await remove(A);
+    }
+    await assertReleased(relay2);
+  } finally {
+    await relay2.stop();
+    const rep = relay2.sanitizerReport();
+    assert.equal(rep, null, rep || '');
+  }
+});
+
+test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
+  const cases = [
+    ['POST', '/admin/api-keys', { name: 'k', tokenLimit: 10 }, 'tokenLimit'],
+    ['POST', '/admin/api-keys', { name: 'k', rateLimitRequests: 1 }, 'rateLimitRequests'],
+    ['POST', '/admin/api-keys', { name: 'k', concurrencyLimit: 1 }, 'concurrencyLimit'],
+    ['POST', '/admin/api-keys', { name: 'k', frobnicate: true }, 'frobnicate'],
+    ['PUT', `/admin/api-keys/${st.key.id}`, { dailyCostLimit: 1 }, 'dailyCostLimit'],
+    ['POST', '/admin/claude-console-accounts', { name: 'a', apiUrl: st.mock.url, apiKey: 'sk-ant-x', dailyQuota: 5 }, 'dailyQuota'],
+    ['PUT', `/admin/claude-console-accounts/${st.account.id}`, { maxConcurrentTasks: 2 }, 'maxConcurrentTasks'],
+  ];
+  for (const [method, p, body, field] of cases) {
+    const r = await api(st.relay, method, p, { token: st.token, body });
+    assert.equal(r.status, 400, `${method} ${p} ${field}: ${r.text}`);
+    assert.equal(r.json.error, `unsupported field: ${field}`, r.text);
+  }
+});
