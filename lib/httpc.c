@@ -58,8 +58,8 @@ struct httpc {
     int epfd;
     pthread_mutex_t mu; /* guards: cmd_head, cmd_tail, stop */
     struct cmd *cmd_head, *cmd_tail;
-    bool stop;    /* asked to stop */
-    bool stopped; /* the loop has exited: commands are refused */
+    bool stop;                        /* asked to stop */
+    bool stopped;                     /* the loop has exited: commands are refused */
     struct xfer *table[XFER_BUCKETS]; /* loop thread only */
     atomic_size_t nactive;
     atomic_uint_fast64_t next_id;

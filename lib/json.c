@@ -27,19 +27,25 @@
 /* 2^63 as a double (exact): the first value that does not fit long long. */
 #define JSON_LL_LIMIT 9223372036854775808.0
 
+/* Index of the byte that ends the string whose opening quote is at i - 1. */
+static size_t skip_string(const char *data, size_t i, size_t len)
+{
+    for (; i < len; i++) {
+        if (data[i] == '\\')
+            i++; /* the escaped byte cannot end the string */
+        else if (data[i] == '"')
+            return i;
+    }
+    return len;
+}
+
 int json_depth(const char *data, size_t len)
 {
     int depth = 0, max = 0;
-    bool in_str = false;
     for (size_t i = 0; i < len; i++) {
         char c = data[i];
-        if (in_str) {
-            if (c == '\\')
-                i++; /* the escaped byte cannot end the string */
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
+        if (c == '"') {
+            i = skip_string(data, i + 1, len);
         } else if (c == '[' || c == '{') {
             if (depth == INT_MAX)
                 return INT_MAX; /* only a > 2 GiB text gets here */

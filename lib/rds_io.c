@@ -193,7 +193,12 @@ static SSL_CTX *tls_ctx_new(const struct rds_opts *o, char *err, size_t errlen)
 static int tls_names(SSL *ssl, const struct rds_opts *o)
 {
     bool ip = is_ip_literal(o->host);
-    if (!ip && SSL_set_tlsext_host_name(ssl, o->host) != 1)
+    /* OpenSSL's macro casts the name to void *: hand it a non-const view. */
+    union {
+        const char *c;
+        char *m;
+    } host = {o->host};
+    if (!ip && SSL_set_tlsext_host_name(ssl, host.m) != 1)
         return -1;
     if (!o->tls_verify)
         return 0;

@@ -132,6 +132,29 @@ static int end_line(struct sse_parser *p)
     return rc;
 }
 
+/* Bytes before the first \r or \n in d[0..n) (n when none). */
+static size_t strcspn_n(const char *d, size_t n)
+{
+    size_t j = 0;
+    while (j < n && d[j] != '\n' && d[j] != '\r')
+        j++;
+    return j;
+}
+
+/* Past the line end at data[j] (\r, \n or \r\n); a \r last in the chunk
+ * leaves ST_CR so that a \n starting the next chunk is skipped. */
+static size_t past_eol(struct sse_parser *p, const char *data, size_t j, size_t len)
+{
+    size_t i = j + 1;
+    if (data[j] != '\r')
+        return i;
+    if (i == len)
+        p->state |= ST_CR;
+    else if (data[i] == '\n')
+        i++;
+    return i;
+}
+
 int sse_feed(struct sse_parser *p, const char *data, size_t len)
 {
     if (len == 0)
@@ -141,20 +164,12 @@ int sse_feed(struct sse_parser *p, const char *data, size_t len)
         i = 1; /* second half of a \r\n split across chunks */
     p->state &= ~ST_CR;
     while (i < len) {
-        size_t j = i;
-        while (j < len && data[j] != '\n' && data[j] != '\r')
-            j++;
+        size_t j = i + strcspn_n(data + i, len - i);
         if (buf_append(&p->line, data + i, j - i) != 0)
             return -ERR_TOOBIG;
         if (j == len)
             break;
-        i = j + 1;
-        if (data[j] == '\r') {
-            if (i == len)
-                p->state |= ST_CR; /* a \n may start the next chunk */
-            else if (data[i] == '\n')
-                i++;
-        }
+        i = past_eol(p, data, j, len);
         int rc = end_line(p);
         if (rc)
             return rc;

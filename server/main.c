@@ -194,9 +194,9 @@ static void stop_all(struct runtime *rt)
     maint_stop(rt->maint);
     notify_stop(app->notify);
     tpool_drain(app->workers); /* no handler may start a transfer after this */
-    stream_shutdown_all();    /* nor a retry: attempts are refused from now on */
-    httpc_stop(app->httpc);   /* cancels what still runs; usage jobs get queued */
-    tpool_free(app->workers); /* runs them: usage is flushed before exit */
+    stream_shutdown_all();     /* nor a retry: attempts are refused from now on */
+    httpc_stop(app->httpc);    /* cancels what still runs; usage jobs get queued */
+    tpool_free(app->workers);  /* runs them: usage is flushed before exit */
     httpc_free(app->httpc);
     httpd_stop(rt->httpd);
     usage_writer_free(app->usage_writer); /* what no worker wrote */

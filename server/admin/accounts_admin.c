@@ -34,8 +34,7 @@ static const struct provider *path_provider(struct reqctx *rq)
     const struct provider *p = provider_by_admin_path(reqctx_param(rq, "accountType"));
     if (!p) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "Route %s %.150s not found", reqctx_method(rq),
-                 reqctx_path(rq));
+        snprintf(msg, sizeof(msg), "Route %s %.150s not found", reqctx_method(rq), reqctx_path(rq));
         admin_error(rq, 404, "Not Found", msg);
     }
     return p;
@@ -64,8 +63,7 @@ static void h_list(struct reqctx *rq)
     }
     cJSON *arr = cJSON_CreateArray();
     const cJSON *it;
-    cJSON_ArrayForEach(it, recs)
-    cJSON_AddItemToArray(arr, render(rq, p, it));
+    cJSON_ArrayForEach(it, recs) cJSON_AddItemToArray(arr, render(rq, p, it));
     cJSON_Delete(recs);
     admin_ok(rq, "data", arr);
 }
@@ -125,8 +123,7 @@ static void change(struct reqctx *rq, change_fn fn, const char *echo)
     cJSON_Delete(rec);
 }
 
-static int do_update(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
-                     size_t len)
+static int do_update(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg, size_t len)
 {
     return account_record_apply(reqctx_app(rq), p, rec, reqctx_json(rq), false, msg, len);
 }
@@ -139,8 +136,7 @@ static int flip(cJSON *rec, const char *field)
     return 0;
 }
 
-static int do_toggle(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg,
-                     size_t len)
+static int do_toggle(struct reqctx *rq, const struct provider *p, cJSON *rec, char *msg, size_t len)
 {
     UNUSED(rq), UNUSED(p), UNUSED(msg), UNUSED(len);
     return flip(rec, "isActive");

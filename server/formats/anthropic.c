@@ -58,8 +58,8 @@ static void anthropic_render_error(enum relay_err e, const char *msg, struct str
 static bool is_anthropic_error(const char *body, size_t len)
 {
     cJSON *j = json_parse(body, len, 8, true);
-    bool ok = j && strcmp(json_str(j, "type", ""), "error") == 0 &&
-              cJSON_IsObject(json_get(j, "error"));
+    bool ok =
+        j && strcmp(json_str(j, "type", ""), "error") == 0 && cJSON_IsObject(json_get(j, "error"));
     cJSON_Delete(j);
     return ok;
 }
@@ -102,7 +102,7 @@ static void anthropic_render_upstream(const struct upstream_answer *ans, struct 
     }
     const char *sr = upstream_header(ans, "x-should-retry");
     bool retryable = ans->status == 429 || ans->status >= 500;
-    out->should_retry = sr ? (strcmp(sr, "true") == 0 ? "true" : "false")
+    out->should_retry = sr          ? (strcmp(sr, "true") == 0 ? "true" : "false")
                         : retryable ? "true"
                                     : NULL;
 }

@@ -70,8 +70,8 @@ struct upstream_req {
 /* An upstream attempt's answer. For a 2xx it is judged on its headers;
  * anything else after its (bounded, buffered) body arrived. */
 struct upstream_answer {
-    int status;   /* HTTP status; 0 when none arrived */
-    int result;   /* 0, or the transfer error (-ERR_UPSTREAM, -ERR_TIMEOUT, -ERR_IO, -ERR_CLOSED) */
+    int status; /* HTTP status; 0 when none arrived */
+    int result; /* 0, or the transfer error (-ERR_UPSTREAM, -ERR_TIMEOUT, -ERR_IO, -ERR_CLOSED) */
     const struct httpc_header *headers;
     size_t nheaders;
     const char *body; /* "" for 2xx answers */

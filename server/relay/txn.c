@@ -356,8 +356,8 @@ static enum step_rc step_schedule(struct txn *t)
     struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms()};
     if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
-    struct account *a = t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried)
-                                                     : NULL;
+    struct account *a =
+        t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried) : NULL;
     if (!a) {
         if (t->natt)
             reply_last(t);

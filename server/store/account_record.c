@@ -20,10 +20,8 @@
 
 /* The fields every account type has. */
 static const struct account_field common_fields[] = {
-    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100},
-    {"description", FT_STR, 0, "", 0, 500},
-    {"priority", FT_INT, 0, "50", 1, 100},
-    {"schedulable", FT_BOOL, 0, "true", 0, 0},
+    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100}, {"description", FT_STR, 0, "", 0, 500},
+    {"priority", FT_INT, 0, "50", 1, 100},          {"schedulable", FT_BOOL, 0, "true", 0, 0},
     {"isActive", FT_BOOL, 0, "true", 0, 0},
 };
 
@@ -152,8 +150,8 @@ static bool proxy_type_ok(const char *t)
     return !strcmp(t, "socks5") || !strcmp(t, "http") || !strcmp(t, "https");
 }
 
-static int apply_proxy(const struct app *app, const struct provider *p, cJSON *rec,
-                       const cJSON *v, char *msg, size_t len)
+static int apply_proxy(const struct app *app, const struct provider *p, cJSON *rec, const cJSON *v,
+                       char *msg, size_t len)
 {
     if (cJSON_IsNull(v) || (cJSON_IsObject(v) && !*json_str(v, "host", ""))) {
         set_str(rec, "proxy", "");
@@ -247,8 +245,7 @@ static void add_state(cJSON *o, const struct account *a)
 {
     long long until = 0;
     char reason[160] = "", iso[32] = "";
-    enum account_state st = a ? account_state(a, (long long)time(NULL) * 1000, &until)
-                              : ACC_ACTIVE;
+    enum account_state st = a ? account_state(a, (long long)time(NULL) * 1000, &until) : ACC_ACTIVE;
     if (st != ACC_ACTIVE)
         account_state_reason(a, reason, sizeof(reason));
     if (until)
@@ -319,8 +316,7 @@ int account_record_save(struct app *app, struct rds_conn *c, const struct provid
     return rc;
 }
 
-int account_record_load(struct rds_conn *c, const struct provider *p, const char *id,
-                        cJSON **out)
+int account_record_load(struct rds_conn *c, const struct provider *p, const char *id, cJSON **out)
 {
     char key[STORE_KEY_MAX];
     if (!admin_is_uuid(id))

@@ -20,7 +20,6 @@
 #include "rds.h"
 #include "store.h"
 
-
 /* KEYS: state key, record, events. ARGV: id, type, from, to, reason, until,
  * now, permanent, maxlen, channel, payload. */
 static const char mark_lua[] =
@@ -129,7 +128,9 @@ void account_state_decode(const char *status, const char *reason,
 static int run(struct rds_conn *c, const char *lua, int nkeys, int argc, const char **argv)
 {
     redisReply *r = rds_script(c, lua, nkeys, argc, argv, NULL);
-    int rc = !r || r->type != REDIS_REPLY_INTEGER ? -ERR_REDIS : r->integer == 1 ? 0 : -ERR_NOTFOUND;
+    int rc = !r || r->type != REDIS_REPLY_INTEGER ? -ERR_REDIS
+             : r->integer == 1                    ? 0
+                                                  : -ERR_NOTFOUND;
     if (r && r->type == REDIS_REPLY_ERROR)
         log_warn("accounts", "state script failed: %s", r->str);
     if (r)
@@ -177,8 +178,9 @@ int account_state_recover(struct app *app, struct rds_conn *c, const struct acco
     char what[64], payload[128];
     snprintf(what, sizeof(what), "account %s", a->id);
     notify_payload(app, what, payload, sizeof(payload));
-    const char *argv[] = {skey,   SK_ACCOUNT_EVENTS, a->id,  a->prov->name, account_state_name(st),
-                          now,    maxlen,            SK_NOTIFY_CHANNEL, payload};
+    const char *argv[] = {skey,          SK_ACCOUNT_EVENTS,      a->id,
+                          a->prov->name, account_state_name(st), now,
+                          maxlen,        SK_NOTIFY_CHANNEL,      payload};
     int rc = run(c, recover_lua, 2, (int)ARRAY_SIZE(argv), argv);
     return rc == -ERR_NOTFOUND ? 0 : rc;
 }

@@ -501,8 +501,8 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
     if (rc == 0) {
         struct account_list *old = accounts_snapshot(accs), *l = list_new(x.n);
         for (size_t i = 0; i < x.n; i++) {
-            struct account *a = build_one(accs, c, x.rep + i * (1 + ACCOUNT_STATE_READS),
-                                          x.prov[i], old);
+            struct account *a =
+                build_one(accs, c, x.rep + i * (1 + ACCOUNT_STATE_READS), x.prov[i], old);
             if (a)
                 l->items[l->n++] = a;
         }

@@ -51,8 +51,7 @@ int accounts_new(struct app *app, struct accounts **out) __attribute__((warn_unu
 void accounts_free(struct accounts *accs);
 /* Reload every account of every type, with its health state, from Redis in
  * two round trips and swap the snapshot in. Thread-safe. 0 or -ERR_REDIS. */
-int accounts_refresh(struct accounts *accs, struct rds_conn *c)
-    __attribute__((warn_unused_result));
+int accounts_refresh(struct accounts *accs, struct rds_conn *c) __attribute__((warn_unused_result));
 /* Re-read one account's health state from Redis into the runtime object
  * (another instance changed it). Thread-safe. 0, -ERR_NOTFOUND, -ERR_REDIS. */
 int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char *id)

@@ -1,6 +1,6 @@
 /*
- * keys.c - relay API keys: lookup on the request path and admin CRUD
- * (/admin/api-keys, shapes of the original system).
+ * keys.c - relay API keys: lookup on the request path and the records the
+ * admin API (admin/keys_admin.c) reads and writes.
  *
  * The record hash stores strings; a field table gives each known field its
  * type, used both to validate admin input and to render typed JSON.
@@ -14,8 +14,6 @@
 #include "keys.h"
 #include "log.h"
 #include "rds.h"
-#include "reqctx.h"
-#include "router.h"
 #include "secret.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -34,9 +32,9 @@ static const struct kfield {
     long long max;
     bool admin;
 } key_fields[] = {
-    {"name", F_STR, 100, true},     {"description", F_STR, 500, true},
-    {"isActive", F_BOOL, 0, true},  {"expiresAt", F_TIME, 0, true},
-    {"tags", F_ARR, 0, true},       {"isDeleted", F_BOOL, 0, false},
+    {"name", F_STR, 100, true},    {"description", F_STR, 500, true},
+    {"isActive", F_BOOL, 0, true}, {"expiresAt", F_TIME, 0, true},
+    {"tags", F_ARR, 0, true},      {"isDeleted", F_BOOL, 0, false},
 };
 
 static const struct kfield *find_field(const char *name)
@@ -144,58 +142,85 @@ int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, stru
 
 /* ---- admin: validation and rendering ---- */
 
-static const char *set_field(cJSON *rec, const struct kfield *f, const cJSON *v, char *msg,
-                             size_t len)
+static const char *number_text(const struct kfield *f, const cJSON *v, char buf[64])
 {
-    char buf[64];
-    const char *val = NULL;
-    char *owned = NULL;
-    long long t = f->type == F_TIME && cJSON_IsString(v) ? admin_parse_iso(v->valuestring) : -1;
-    if (f->type == F_STR && cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)f->max)
-        val = v->valuestring;
-    else if (f->type == F_BOOL && cJSON_IsBool(v))
-        val = cJSON_IsTrue(v) ? "true" : "false";
-    else if ((f->type == F_INT || f->type == F_NUM) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-             v->valuedouble < 1e15 &&
-             (f->type == F_NUM || v->valuedouble == (double)(long long)v->valuedouble))
-        snprintf(buf, sizeof(buf), f->type == F_INT ? "%.0f" : "%.6g", v->valuedouble), val = buf;
-    else if (f->type == F_ARR && cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 1000)
-        val = owned = json_print(v);
-    else if (f->type == F_TIME && (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)))
-        val = "";
-    else if (t > 0)
-        admin_iso_from_ms(t, buf), val = buf; /* stored as UTC */
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    if (d < 0 || d >= 1e15 || (f->type == F_INT && d != (double)(long long)d))
+        return NULL;
+    snprintf(buf, 64, f->type == F_INT ? "%.0f" : "%.6g", d);
+    return buf;
+}
+
+/* ISO-8601 stored as UTC; null or "" clears it. */
+static const char *time_text(const cJSON *v, char buf[64])
+{
+    if (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring))
+        return "";
+    long long t = cJSON_IsString(v) ? admin_parse_iso(v->valuestring) : -1;
+    if (t <= 0)
+        return NULL;
+    admin_iso_from_ms(t, buf);
+    return buf;
+}
+
+/* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
+static const char *field_text(const struct kfield *f, const cJSON *v, char buf[64], char **owned)
+{
+    switch (f->type) {
+    case F_STR:
+        return cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)f->max ? v->valuestring
+                                                                             : NULL;
+    case F_BOOL:
+        return cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false") : NULL;
+    case F_INT:
+    case F_NUM:
+        return number_text(f, v, buf);
+    case F_ARR:
+        return cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 1000 ? (*owned = json_print(v)) : NULL;
+    case F_TIME:
+        return time_text(v, buf);
+    }
+    return NULL;
+}
+
+static int set_field(cJSON *rec, const struct kfield *f, const cJSON *v, char *msg, size_t len)
+{
+    char buf[64], *owned = NULL;
+    const char *val = field_text(f, v, buf, &owned);
     if (!val) {
         snprintf(msg, len, "%s has an invalid value", f->name);
-        return msg;
+        return -ERR_INVAL;
     }
     cJSON_DeleteItemFromObject(rec, f->name);
     cJSON_AddStringToObject(rec, f->name, val);
     free(owned);
-    return NULL;
+    return 0;
 }
 
-/* Copy every known field of body into rec (strings). NULL or an error text. */
-static const char *apply_body(cJSON *rec, const cJSON *body, char *msg, size_t len)
+/* Copy the body's fields into rec (strings). 0, or -ERR_INVAL with msg
+ * naming the field. */
+static int apply_body(cJSON *rec, const cJSON *body, char *msg, size_t len)
 {
-    if (!cJSON_IsObject(body))
-        return "Request body must be a JSON object";
+    if (!cJSON_IsObject(body)) {
+        snprintf(msg, len, "Request body must be a JSON object");
+        return -ERR_INVAL;
+    }
     const cJSON *it;
     cJSON_ArrayForEach(it, body)
     {
         const struct kfield *f = find_field(it->string);
         if (!f || !f->admin) { /* the original ignored them: a user would think them in force */
             snprintf(msg, len, "unsupported field: %s", it->string);
-            return msg;
+            return -ERR_INVAL;
         }
-        const char *err = set_field(rec, f, it, msg, len);
-        if (err)
-            return err;
+        if (set_field(rec, f, it, msg, len) != 0)
+            return -ERR_INVAL;
     }
-    const char *name = json_str(rec, "name", "");
-    if (!*name)
-        return "name is required (1 to 100 characters)";
-    return NULL;
+    if (!*json_str(rec, "name", "")) {
+        snprintf(msg, len, "name is required (1 to 100 characters)");
+        return -ERR_INVAL;
+    }
+    return 0;
 }
 
 static cJSON *typed_value(const struct kfield *f, const char *s)
@@ -247,7 +272,7 @@ static cJSON *render_item(const redisReply *rec, const redisReply *usage)
 }
 
 /* Load one key as a typed item; -ERR_NOTFOUND / -ERR_REDIS. */
-static int load_item(struct rds_conn *c, const char *id, cJSON **out)
+int keys_load_item(struct rds_conn *c, const char *id, cJSON **out)
 {
     char rk[STORE_KEY_MAX], uk[STORE_KEY_MAX];
     store_key(rk, SK_API_KEY, id);
@@ -306,10 +331,7 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     cJSON_AddStringToObject(rec, "isActive", "true");
     cJSON_AddStringToObject(rec, "expiresAt", "");
     cJSON_AddStringToObject(rec, "description", "");
-    const char *err = apply_body(rec, body, msg, len);
-    if (err) {
-        if (err != msg)
-            snprintf(msg, len, "%s", err);
+    if (apply_body(rec, body, msg, len) != 0) {
         cJSON_Delete(rec);
         return -ERR_INVAL;
     }
@@ -330,7 +352,7 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     int rc = write_key(c, id, rec, hk, true);
     cJSON_Delete(rec);
     if (rc == 0)
-        rc = load_item(c, id, item);
+        rc = keys_load_item(c, id, item);
     if (rc != 0) {
         secret_free(key);
         return rc;
@@ -339,46 +361,10 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     return 0;
 }
 
-static void reply_rc(struct reqctx *rq, int rc, const char *msg)
-{
-    if (rc == -ERR_NOTFOUND)
-        admin_error(rq, 404, "Not found", "API key not found");
-    else if (rc == -ERR_INVAL)
-        admin_error(rq, 400, msg && *msg ? msg : "Invalid request", msg);
-    else
-        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
-}
-
-static void h_create(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    char msg[160] = "";
-    cJSON *item = NULL;
-    char *key = NULL;
-    int rc = keys_create(reqctx_app(rq), c, reqctx_json(rq), &item, &key, msg, sizeof(msg));
-    admin_conn_put(rq, c);
-    if (rc != 0) {
-        reply_rc(rq, rc, msg);
-        return;
-    }
-    cJSON_AddStringToObject(item, "apiKey", key);
-    log_info("admin", "API key %s created by %s", json_str(item, "id", ""), reqctx_admin(rq));
-    secret_free(key);
-    admin_ok(rq, "data", item);
-}
-
-/* ---- admin: reads ---- */
-
-static int cmp_created_desc(const void *a, const void *b)
-{
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    return strcmp(json_str(y, "createdAt", ""), json_str(x, "createdAt", ""));
-}
+/* ---- admin: reads and changes ---- */
 
 /* All key items (deleted or not, per want_deleted). Caller deletes the array. */
-static int load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
+int keys_load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
 {
     redisReply *ids = rds_command(c, "SMEMBERS %s", SK_API_KEY_INDEX);
     if (!ids || ids->type != REDIS_REPLY_ARRAY) {
@@ -389,7 +375,7 @@ static int load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < ids->elements; i++) {
         cJSON *item = NULL;
-        if (load_item(c, ids->element[i]->str, &item) != 0)
+        if (keys_load_item(c, ids->element[i]->str, &item) != 0)
             continue;
         if (json_bool(item, "isDeleted", false) == want_deleted)
             cJSON_AddItemToArray(arr, item);
@@ -401,244 +387,100 @@ static int load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
     return 0;
 }
 
-static bool matches_filters(const cJSON *item, const char *search, const char *active)
-{
-    if (active && *active && strcmp(active, json_bool(item, "isActive", false) ? "true" : "false"))
-        return false;
-    return !search || !*search || strcasestr(json_str(item, "name", ""), search);
-}
+/* Read-modify-write of one record. */
+typedef int (*mutate_fn)(cJSON *rec, const struct cJSON *body, const char *by, bool *index_add,
+                         bool *index_del, char *msg, size_t len);
 
-static cJSON *paginate(cJSON *all, struct reqctx *rq)
-{
-    long page = reqctx_query(rq, "page") ? strtol(reqctx_query(rq, "page"), NULL, 10) : 1;
-    long size = reqctx_query(rq, "pageSize") ? strtol(reqctx_query(rq, "pageSize"), NULL, 10) : 20;
-    page = page < 1 ? 1 : page;
-    size = size < 1 ? 1 : size > 100 ? 100 : size;
-    int n = cJSON_GetArraySize(all);
-    cJSON **v = xcalloc((size_t)n + 1, sizeof(*v));
-    int m = 0;
-    for (cJSON *it = all->child; it; it = it->next)
-        if (matches_filters(it, reqctx_query(rq, "search"), reqctx_query(rq, "isActive")))
-            v[m++] = it;
-    qsort(v, (size_t)m, sizeof(*v), cmp_created_desc);
-    cJSON *data = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(data, "items");
-    for (long i = (page - 1) * size; i < m && i < page * size; i++)
-        cJSON_AddItemToArray(items, cJSON_Duplicate(v[i], true));
-    cJSON *pg = cJSON_AddObjectToObject(data, "pagination");
-    cJSON_AddNumberToObject(pg, "page", (double)page);
-    cJSON_AddNumberToObject(pg, "pageSize", (double)size);
-    cJSON_AddNumberToObject(pg, "total", m);
-    cJSON_AddNumberToObject(pg, "totalPages", (double)((m + size - 1) / size));
-    free(v);
-    return data;
-}
-
-static void h_list(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    cJSON *all = NULL;
-    int rc = load_all(c, false, &all);
-    admin_conn_put(rq, c);
-    if (rc != 0) {
-        reply_rc(rq, rc, NULL);
-        return;
-    }
-    admin_ok(rq, "data", paginate(all, rq));
-    cJSON_Delete(all);
-}
-
-static void h_deleted(struct reqctx *rq)
-{
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
-        return;
-    cJSON *all = NULL;
-    int rc = load_all(c, true, &all);
-    admin_conn_put(rq, c);
-    if (rc != 0) {
-        reply_rc(rq, rc, NULL);
-        return;
-    }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddBoolToObject(j, "success", true);
-    cJSON_AddNumberToObject(j, "total", cJSON_GetArraySize(all));
-    cJSON_AddItemToObject(j, "apiKeys", all);
-    reqctx_reply_json(rq, 200, j);
-}
-
-static const char *key_param(struct reqctx *rq)
-{
-    const char *id = reqctx_param(rq, "keyId");
-    if (!admin_is_uuid(id)) {
-        admin_error(rq, 404, "Not found", "API key not found");
-        return NULL;
-    }
-    return id;
-}
-
-static void h_get(struct reqctx *rq)
-{
-    const char *id = key_param(rq);
-    struct rds_conn *c = id ? admin_conn(rq) : NULL;
-    if (!c)
-        return;
-    cJSON *item = NULL;
-    int rc = load_item(c, id, &item);
-    admin_conn_put(rq, c);
-    if (rc != 0)
-        reply_rc(rq, rc, NULL);
-    else
-        admin_ok(rq, "data", item);
-}
-
-/* Read-modify-write of one record; mutate gets the string record. */
-typedef const char *(*mutate_fn)(struct reqctx *rq, cJSON *rec, bool *index_add, bool *index_del);
-
-static int modify_key(struct reqctx *rq, struct rds_conn *c, const char *id, mutate_fn fn,
+static int mut_update(cJSON *rec, const cJSON *body, const char *by, bool *add, bool *del,
                       char *msg, size_t len)
+{
+    UNUSED(by), UNUSED(add), UNUSED(del);
+    if (strcmp(json_str(rec, "isDeleted", ""), "true") == 0)
+        return -ERR_NOTFOUND;
+    return apply_body(rec, body, msg, len);
+}
+
+static void set_str(cJSON *rec, const char *k, const char *v)
+{
+    cJSON_DeleteItemFromObject(rec, k);
+    cJSON_AddStringToObject(rec, k, v);
+}
+
+static int mut_soft_delete(cJSON *rec, const cJSON *body, const char *by, bool *add, bool *del,
+                           char *msg, size_t len)
+{
+    char now[32];
+    UNUSED(body), UNUSED(add), UNUSED(msg), UNUSED(len);
+    admin_iso_now(now);
+    set_str(rec, "isDeleted", "true");
+    set_str(rec, "isActive", "false");
+    set_str(rec, "deletedAt", now);
+    set_str(rec, "deletedBy", by ? by : "admin");
+    *del = true; /* the key stops working at once */
+    return 0;
+}
+
+static int mut_restore(cJSON *rec, const cJSON *body, const char *by, bool *add, bool *del,
+                       char *msg, size_t len)
+{
+    UNUSED(body), UNUSED(by), UNUSED(del);
+    if (strcmp(json_str(rec, "isDeleted", "false"), "true") != 0) {
+        snprintf(msg, len, "API key is not deleted");
+        return -ERR_INVAL;
+    }
+    set_str(rec, "isDeleted", "false");
+    set_str(rec, "isActive", "true");
+    *add = true;
+    return 0;
+}
+
+static const mutate_fn mutations[] = {
+    [KEYS_UPDATE] = mut_update,
+    [KEYS_SOFT_DELETE] = mut_soft_delete,
+    [KEYS_RESTORE] = mut_restore,
+};
+
+int keys_change(struct app *app, struct rds_conn *c, const char *id, enum keys_change what,
+                const cJSON *body, const char *by, char *msg, size_t len)
 {
     char rk[STORE_KEY_MAX], hk[STORE_KEY_MAX], now[32];
     store_key(rk, SK_API_KEY, id);
     cJSON *rec = NULL;
     int rc = store_hgetall(c, rk, &rec);
-    if (rc != 0)
-        return rc;
     bool add = false, del = false;
-    const char *err = fn(rq, rec, &add, &del);
-    if (err) {
-        if (err != msg)
-            snprintf(msg, len, "%s", err);
-        cJSON_Delete(rec);
-        return strcmp(err, "not found") == 0 ? -ERR_NOTFOUND : -ERR_INVAL;
+    if (rc == 0)
+        rc = mutations[what](rec, body, by, &add, &del, msg, len);
+    if (rc == 0) {
+        admin_iso_now(now);
+        set_str(rec, "updatedAt", now);
+        hash_index_key(app, json_str(rec, "keyHash", "none"), hk);
+        rc = write_key(c, id, rec, (add || del) ? hk : NULL, add);
     }
-    admin_iso_now(now);
-    cJSON_DeleteItemFromObject(rec, "updatedAt");
-    cJSON_AddStringToObject(rec, "updatedAt", now);
-    hash_index_key(reqctx_app(rq), json_str(rec, "keyHash", "none"), hk);
-    rc = write_key(c, id, rec, (add || del) ? hk : NULL, add);
     cJSON_Delete(rec);
     return rc;
 }
 
-static const char *mut_update(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
+int keys_delete_permanent(struct rds_conn *c, const char *id)
 {
-    static _Thread_local char msg[160];
-    UNUSED(add);
-    UNUSED(del);
-    if (json_str(rec, "isDeleted", NULL) && strcmp(json_str(rec, "isDeleted", ""), "true") == 0)
-        return "not found";
-    return apply_body(rec, reqctx_json(rq), msg, sizeof(msg));
-}
-
-static const char *mut_soft_delete(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
-{
-    char now[32];
-    UNUSED(add);
-    admin_iso_now(now);
-    cJSON_DeleteItemFromObject(rec, "isDeleted");
-    cJSON_DeleteItemFromObject(rec, "isActive");
-    cJSON_AddStringToObject(rec, "isDeleted", "true");
-    cJSON_AddStringToObject(rec, "isActive", "false");
-    cJSON_AddStringToObject(rec, "deletedAt", now);
-    cJSON_AddStringToObject(rec, "deletedBy", reqctx_admin(rq) ? reqctx_admin(rq) : "admin");
-    *del = true; /* the key stops working at once */
-    return NULL;
-}
-
-static const char *mut_restore(struct reqctx *rq, cJSON *rec, bool *add, bool *del)
-{
-    UNUSED(rq);
-    UNUSED(del);
-    if (strcmp(json_str(rec, "isDeleted", "false"), "true") != 0)
-        return "API key is not deleted";
-    cJSON_DeleteItemFromObject(rec, "isDeleted");
-    cJSON_DeleteItemFromObject(rec, "isActive");
-    cJSON_AddStringToObject(rec, "isDeleted", "false");
-    cJSON_AddStringToObject(rec, "isActive", "true");
-    *add = true;
-    return NULL;
-}
-
-static void run_modify(struct reqctx *rq, mutate_fn fn, const char *done)
-{
-    const char *id = key_param(rq);
-    struct rds_conn *c = id ? admin_conn(rq) : NULL;
-    if (!c)
-        return;
-    char msg[160] = "";
-    int rc = modify_key(rq, c, id, fn, msg, sizeof(msg));
-    cJSON *item = NULL;
-    if (rc == 0)
-        rc = load_item(c, id, &item);
-    admin_conn_put(rq, c);
-    if (rc != 0) {
-        reply_rc(rq, rc, msg);
-        return;
-    }
-    log_info("admin", "API key %s: %s by %s", id, done, reqctx_admin(rq));
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddBoolToObject(j, "success", true);
-    cJSON_AddStringToObject(j, "message", done);
-    cJSON_AddItemToObject(j, "data", item);
-    reqctx_reply_json(rq, 200, j);
-}
-
-static void h_update(struct reqctx *rq)
-{
-    run_modify(rq, mut_update, "API key updated successfully");
-}
-
-static void h_delete(struct reqctx *rq)
-{
-    run_modify(rq, mut_soft_delete, "API key deleted successfully");
-}
-
-static void h_restore(struct reqctx *rq)
-{
-    run_modify(rq, mut_restore, "API key restored successfully");
-}
-
-static void h_permanent(struct reqctx *rq)
-{
-    const char *id = key_param(rq);
-    struct rds_conn *c = id ? admin_conn(rq) : NULL;
-    if (!c)
-        return;
     char rk[STORE_KEY_MAX], uk[STORE_KEY_MAX], ck[STORE_KEY_MAX];
     cJSON *rec = NULL;
     store_key(rk, SK_API_KEY, id);
     int rc = store_hgetall(c, rk, &rec);
     if (rc == 0 && strcmp(json_str(rec, "isDeleted", "false"), "true") != 0)
         rc = -ERR_INVAL;
-    if (rc == 0) {
-        store_key(uk, SK_API_KEY_USAGE, id);
-        store_key(ck, SK_API_KEY_COST, id);
-        redisReply *r = rds_command(c, "DEL %s %s %s", rk, uk, ck);
-        if (r)
-            freeReplyObject(r);
-        r = rds_command(c, "SREM %s %s", SK_API_KEY_INDEX, id);
-        rc = r ? 0 : -ERR_REDIS;
-        if (r)
-            freeReplyObject(r);
-    }
     cJSON_Delete(rec);
-    admin_conn_put(rq, c);
     if (rc != 0)
-        reply_rc(rq, rc, "Only deleted API keys can be removed permanently");
-    else
-        admin_ok(rq, "message", cJSON_CreateString("API key permanently deleted"));
+        return rc;
+    store_key(uk, SK_API_KEY_USAGE, id);
+    store_key(ck, SK_API_KEY_COST, id);
+    redisReply *r[2] = {0};
+    rc = rds_append(c, "DEL %s %s %s", rk, uk, ck) == 0 &&
+                 rds_append(c, "SREM %s %s", SK_API_KEY_INDEX, id) == 0 &&
+                 rds_flush_replies(c, 2, r) == 0
+             ? 0
+             : -ERR_REDIS;
+    for (int i = 0; i < 2; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    return rc;
 }
-
-const struct route admin_routes[] = {
-    {"GET", "/admin/api-keys/deleted", h_deleted, AUTH_ADMIN, BODY_SMALL},
-    {"GET", "/admin/api-keys", h_list, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys", h_create, AUTH_ADMIN, BODY_SMALL},
-    {"GET", "/admin/api-keys/:keyId", h_get, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", "/admin/api-keys/:keyId", h_update, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", "/admin/api-keys/:keyId", h_delete, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys/:keyId/restore", h_restore, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", "/admin/api-keys/:keyId/permanent", h_permanent, AUTH_ADMIN, BODY_SMALL},
-    {0},
-};

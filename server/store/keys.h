@@ -39,10 +39,34 @@ int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, stru
 enum key_check keys_admit(const struct api_key *k, long long now_ms);
 
 struct cJSON;
+
+/* ---- the records behind the admin API ---- */
+
 /* Create a key from an admin body (validated). On success *item is the typed
  * record (caller deletes) and *plaintext the key, shown once (secret_free it).
  * -ERR_INVAL with a message in msg, or -ERR_REDIS. */
 int keys_create(struct app *app, struct rds_conn *c, const struct cJSON *body, struct cJSON **item,
                 char **plaintext, char *msg, size_t len);
+
+/* One key as the admin API shows it (typed, with usage; never the key or
+ * its hash). 0 and *out (caller deletes), -ERR_NOTFOUND, -ERR_REDIS. */
+int keys_load_item(struct rds_conn *c, const char *id, struct cJSON **out)
+    __attribute__((warn_unused_result));
+/* Every key item, deleted or not per want_deleted, as an array. */
+int keys_load_all(struct rds_conn *c, bool want_deleted, struct cJSON **out)
+    __attribute__((warn_unused_result));
+
+enum keys_change {
+    KEYS_UPDATE = 0,      /* apply an admin body */
+    KEYS_SOFT_DELETE = 1, /* stops working at once, restorable */
+    KEYS_RESTORE = 2,
+};
+/* Change a key (by: the admin, for the record). 0, -ERR_NOTFOUND, or
+ * -ERR_INVAL with msg naming the field, or -ERR_REDIS. */
+int keys_change(struct app *app, struct rds_conn *c, const char *id, enum keys_change what,
+                const struct cJSON *body, const char *by, char *msg, size_t len)
+    __attribute__((warn_unused_result));
+/* Remove a soft-deleted key and its usage for good (-ERR_INVAL if not deleted). */
+int keys_delete_permanent(struct rds_conn *c, const char *id) __attribute__((warn_unused_result));
 
 #endif

@@ -43,6 +43,16 @@ int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out)
     return rc;
 }
 
+/* A member's value as stored: text, "true"/"false", "" for null, JSON else. */
+static char *stored_text(const cJSON *it)
+{
+    if (cJSON_IsString(it))
+        return xstrdup(it->valuestring);
+    if (cJSON_IsBool(it))
+        return xstrdup(cJSON_IsTrue(it) ? "true" : "false");
+    return cJSON_IsNull(it) ? xstrdup("") : json_print(it);
+}
+
 int store_hset_json(struct rds_conn *c, const char *key, const struct cJSON *obj)
 {
     size_t n = 0, cap = 4 + 2 * (size_t)cJSON_GetArraySize(obj);
@@ -57,13 +67,10 @@ int store_hset_json(struct rds_conn *c, const char *key, const struct cJSON *obj
     {
         if (!it->string || strcmp(it->string, "_v") == 0)
             continue;
-        char *val = cJSON_IsString(it) ? xstrdup(it->valuestring)
-                    : cJSON_IsBool(it) ? xstrdup(cJSON_IsTrue(it) ? "true" : "false")
-                    : cJSON_IsNull(it) ? xstrdup("")
-                                       : json_print(it);
-        owned[n] = val;
-        argv[n++] = it->string;
-        argv[n++] = val;
+        owned[n] = stored_text(it);
+        argv[n] = it->string;
+        argv[n + 1] = owned[n];
+        n += 2;
     }
     redisReply *r = rds_command_argv(c, (int)n, argv, NULL);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -ERR_REDIS;

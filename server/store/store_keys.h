@@ -24,14 +24,14 @@
 
 /* Upstream accounts; the prefix is the provider's record_prefix, e.g.
  * "claude_console_account" (seed 000 names one per type). */
-#define SK_ACCOUNT_RECORD "%s:%s"  /* hash: account record (prefix, id) */
+#define SK_ACCOUNT_RECORD "%s:%s"   /* hash: account record (prefix, id) */
 #define SK_ACCOUNT_INDEX "%s:index" /* set: account ids (prefix) */
 /* Account health (see account_state.h); JSON values with a PX expiry. */
-#define SK_RATE_LIMIT_STATE "rate_limit_state:%s"       /* 429 until reset (id) */
-#define SK_OVERLOAD "overload:%s"                       /* 529 (id) */
-#define SK_TEMP_UNAVAILABLE "temp_unavailable:%s:%s"    /* 5xx/timeouts (type, id) */
-#define SK_ACCOUNT_EVENTS "account_events"              /* stream: state changes, bounded */
-#define SK_NOTIFY_CHANNEL "relay:notify"                /* pub/sub: "account <id>", "accounts" */
+#define SK_RATE_LIMIT_STATE "rate_limit_state:%s"    /* 429 until reset (id) */
+#define SK_OVERLOAD "overload:%s"                    /* 529 (id) */
+#define SK_TEMP_UNAVAILABLE "temp_unavailable:%s:%s" /* 5xx/timeouts (type, id) */
+#define SK_ACCOUNT_EVENTS "account_events"           /* stream: state changes, bounded */
+#define SK_NOTIFY_CHANNEL "relay:notify"             /* pub/sub: "account <id>", "accounts" */
 
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */
