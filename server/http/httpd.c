@@ -36,16 +36,6 @@ struct httpd {
     atomic_bool closing;
 };
 
-void httpd_decorate(struct MHD_Response *resp, struct reqctx *rq)
-{
-    MHD_add_response_header(resp, "X-Request-ID", rq->id);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    for (size_t i = 0; i < rq->rheaders.n; i++)
-        MHD_add_response_header(resp, rq->rheaders.items[i].name, rq->rheaders.items[i].value);
-}
-
 static enum MHD_Result send_reply(struct reqctx *rq)
 {
     struct MHD_Response *resp =
@@ -54,7 +44,7 @@ static enum MHD_Result send_reply(struct reqctx *rq)
     rq->rbody = NULL; /* owned by the response now */
     if (rq->ctype && rq->rlen)
         MHD_add_response_header(resp, "Content-Type", rq->ctype);
-    httpd_decorate(resp, rq);
+    reqctx_decorate(resp, rq);
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     atomic_store(&rq->phase, RQ_SENT);

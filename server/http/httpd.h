@@ -23,7 +23,5 @@ void httpd_quiesce(struct httpd *h);
 long httpd_inflight(struct httpd *h);
 /* Stop the daemon; every suspended connection must have been resumed. */
 void httpd_stop(struct httpd *h);
-/* Add the headers every response carries (X-Request-ID, security headers). */
-void httpd_decorate(struct MHD_Response *resp, struct reqctx *rq);
 
 #endif

@@ -98,6 +98,16 @@ static void reqctx_free(struct reqctx *rq)
     free(rq);
 }
 
+void reqctx_decorate(struct MHD_Response *resp, struct reqctx *rq)
+{
+    MHD_add_response_header(resp, "X-Request-ID", rq->id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    for (size_t i = 0; i < rq->rheaders.n; i++)
+        MHD_add_response_header(resp, rq->rheaders.items[i].name, rq->rheaders.items[i].value);
+}
+
 struct reqctx *reqctx_ref(struct reqctx *rq)
 {
     atomic_fetch_add(&rq->refs, 1);

@@ -75,6 +75,9 @@ void kvlist_release(struct kvlist *l);
 
 struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const char *method,
                           const char *path, size_t body_max);
+/* Add the response headers every reply carries (request id, security
+ * headers) and those the handler set. */
+void reqctx_decorate(struct MHD_Response *resp, struct reqctx *rq);
 /* Drop the connection's reference (libmicrohttpd's completion callback). */
 void reqctx_complete(struct reqctx *rq, bool aborted);
 

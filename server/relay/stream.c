@@ -20,7 +20,6 @@
 #include "compat.h"
 #include "app.h"
 #include "errs.h"
-#include "httpd.h"
 #include "log.h"
 #include "reqctx_int.h"
 #include "stream.h"
@@ -221,8 +220,6 @@ static void end_sse_locked(struct stream *st, char *frame)
 static void finish_committed(struct stream *st, int result)
 {
     int code = st->cut ? st->cut : result; /* cut: written on this thread */
-    if (result != 0 && result != -ERR_CLOSED)
-        log_warn("stream", "committed stream broke: %s", err_str(result));
     /* Made before on_finish: no hook runs after it. */
     char *frame = code ? st->hooks.error_frame(st->arg, code) : NULL;
     st->hooks.on_finish(st->arg, code);
@@ -530,7 +527,7 @@ enum MHD_Result stream_respond(struct stream *st, struct reqctx *rq)
     }
     struct MHD_Response *resp = build_response_locked(st, rq);
     pthread_mutex_unlock(&st->mu);
-    httpd_decorate(resp, rq);
+    reqctx_decorate(resp, rq);
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     atomic_store(&rq->phase, RQ_SENT);

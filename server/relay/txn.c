@@ -514,7 +514,11 @@ static void hook_finish(void *arg, int result)
     struct txn *t = arg;
     if (t->step == TS_DECIDE) /* the client left while an attempt ran */
         attempt_end(t, 0);
-    UNUSED(result);
+    if (t->step == TS_RELAY && result && result != -ERR_CLOSED) {
+        log_set_reqid(reqctx_id(t->rq));
+        log_warn("relay", "committed stream broke: account=%s %s", t->acc->id, err_str(result));
+        log_set_reqid(NULL);
+    }
     txn_finish(t);
 }
 

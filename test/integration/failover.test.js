@@ -135,6 +135,15 @@ for (const c of CAUSES) {
       assert.equal(ev[0].from, 'active');
       assert.equal(ev[0].to, c.state);
       assert.ok(/attempts=[0-9a-f]{8}:\d+:\d+ms,[0-9a-f]{8}:200:\d+ms/.test(st.relay.logs()), 'attempts on the access line');
+      // A stream whose first attempt fails: after an admin reset A is tried again, fails, and the
+      // stream is served by B from its first byte.
+      await api(st.relay, 'POST', `/admin/claude-console-accounts/${A.id}/reset-status`, { token: st.token });
+      const s2 = await st.stream(messageBody());
+      assert.equal(s2.status, 200);
+      assert.equal(s2.events[0].event, 'message_start');
+      assert.equal(s2.events.at(-1).event, 'message_stop');
+      assert.equal((await account(A.id)).status, c.state);
+      assert.equal((await events(A.id)).length, 3, 'mark, reset, mark');
       await assertReleased();
     } finally {
       await remove(A);
@@ -305,4 +314,39 @@ test('admin API refuses unknown and not-yet-enforced fields, naming them', async
     assert.equal(r.status, 400, `${method} ${p} ${field}: ${r.text}`);
     assert.equal(r.json.error, `unsupported field: ${field}`, r.text);
   }
+});
+
+test('cost of one failover hop: time and Redis commands (printed)', async () => {
+  const { redisCommandCalls, ownRedisCommands, waitForUsage } = require('../lib/env');
+  const N = 5;
+  const plain = [];
+  const hop = [];
+  let cmds = 0;
+  for (let i = 0; i < N; i++) {
+    let t = Date.now();
+    assert.equal((await st.send(messageBody())).status, 200);
+    plain.push(Date.now() - t);
+    const A = await failing('error-500', { name: `cost-${i}` });
+    try {
+      const used = (await keyUsage(st.redis.port, st.key.id)).requests || 0;
+      await sleep(100);
+      const before0 = await redisCommandCalls(st.redis.port);
+      const own0 = { ...ownRedisCommands };
+      t = Date.now();
+      assert.equal((await st.send(messageBody())).status, 200);
+      hop.push(Date.now() - t);
+      await waitForUsage(st.redis.port, st.key.id, used + 1, 3000);
+      await waitFor(async () => (await events(A.id)).length === 1, { what: 'mark written' });
+      const after0 = await redisCommandCalls(st.redis.port);
+      let own = 0;
+      for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') own += v - (own0[k] || 0);
+      cmds += after0.total - before0.total - own;
+    } finally {
+      await remove(A);
+    }
+  }
+  const med = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const perReq = cmds / N;
+  console.log(`failover_hop: median request ${med(plain)} ms plain, ${med(hop)} ms with one failover; redis_commands_per_failover_request=${perReq.toFixed(1)}`);
+  assert.ok(perReq <= 14, `${perReq} Redis commands for a request with one failover`);
 });
