@@ -18,6 +18,7 @@ struct tpool;
 struct accounts;
 struct usage_stats;
 struct usage_writer;
+struct pricing_sync;
 
 struct app_stats {
     atomic_ullong requests;       /* every HTTP request */
@@ -36,6 +37,7 @@ struct app {
     struct accounts *accounts;
     struct usage_stats *usage_stats;
     struct usage_writer *usage_writer; /* per-key totals, group commit */
+    struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
     struct app_stats stats;
     time_t started_at;
     const char *version;

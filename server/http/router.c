@@ -10,7 +10,8 @@
 #include <strings.h>
 
 static const struct route *const route_tables[] = {system_routes, relay_routes,   auth_routes,
-                                                   admin_routes,  account_routes, ui_routes};
+                                                   admin_routes,  account_routes, pricing_routes,
+                                                   ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)
