@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 iters=${FUZZ_ITERS:-200000}
 out=build/fuzz
 mkdir -p "$out"
-make --no-print-directory SANITIZER=address,undefined build/san/librelay.a >/dev/null
-objs=$(find build/san/server -name '*.o' ! -name main.o)
+make --no-print-directory SANITIZER=address,undefined build/san/librelay.a \
+    build/san/gen/model_prices.o >/dev/null
+# server objects plus the generated ones (the built-in price table)
+objs=$(find build/san/server build/san/gen -name '*.o' ! -name main.o)
 flags="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread -g -O1 -fsanitize=address,undefined
        -fno-sanitize-recover=all -Ilib $(find server -type d -printf '-I%p ') $(pkg-config --cflags libcjson hiredis)"
 libs="$(pkg-config --libs libmicrohttpd hiredis libsodium libcjson libcurl openssl) -lpthread -lm"
