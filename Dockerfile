@@ -8,6 +8,8 @@ WORKDIR /src
 COPY Makefile ./
 COPY lib ./lib
 COPY server ./server
+# scripts/embed-file.sh builds server/store/model_prices.json into the binary (od + sed only).
+COPY scripts ./scripts
 RUN make -j2 all
 
 FROM debian:bookworm-slim

@@ -32,7 +32,9 @@ UNIT_SRC   := $(wildcard test/unit/test_*.c)
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+# The default price table, built into the binary (server/store/pricing_builtin.h).
+GEN_OBJ    := $(BUILD)/gen/model_prices.o
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
 
 .SECONDARY:
@@ -44,6 +46,14 @@ all: $(BUILD)/relay
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/model_prices.c: server/store/model_prices.json scripts/embed-file.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-file.sh pricing_builtin_json $< pricing_builtin.h > $@.tmp
+	@mv $@.tmp $@
+
+$(BUILD)/gen/model_prices.o: $(BUILD)/gen/model_prices.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/librelay.a: $(LIB_OBJ)

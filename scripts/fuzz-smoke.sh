@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 iters=${FUZZ_ITERS:-200000}
 out=build/fuzz
 mkdir -p "$out"
-make --no-print-directory SANITIZER=address,undefined build/san/librelay.a >/dev/null
-objs=$(find server -name '*.c' ! -name main.c | sed 's|^\(.*\)\.c$|build/san/\1.o|')
+make --no-print-directory SANITIZER=address,undefined build/san/librelay.a \
+    build/san/gen/model_prices.o >/dev/null
+# server objects (from the sources, not stale files) plus the generated ones
+objs="$(find server -name '*.c' ! -name main.c | sed 's|^\(.*\)\.c$|build/san/\1.o|') build/san/gen/model_prices.o"
 flags="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread -g -O1 -fsanitize=address,undefined
        -fno-sanitize-recover=all -Ilib $(find server -type d -printf '-I%p ') $(pkg-config --cflags libcjson hiredis)"
 libs="$(pkg-config --libs libmicrohttpd hiredis libsodium libcjson libcurl openssl) -lpthread -lm"

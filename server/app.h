@@ -19,6 +19,7 @@ struct accounts;
 struct usage_stats;
 struct usage_writer;
 struct notify;
+struct pricing_sync;
 
 struct app_stats {
     atomic_ullong requests;       /* every HTTP request */
@@ -41,6 +42,7 @@ struct app {
     struct usage_writer *usage_writer; /* per-key totals, group commit */
     struct notify *notify;             /* other instances' changes */
     char instance_id[17];              /* random, per process: skips our own notices */
+    struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
     struct app_stats stats;
     time_t started_at;
     const char *version;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "errs.h"
 #include "log.h"
+#include "pricing.h"
 #include "xmalloc.h"
 
 #define OFF(f) offsetof(struct relay_config, f)
@@ -40,6 +41,14 @@ static const char *check_redis_url(const char *v)
     if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "rediss://", 9) != 0)
         return "must start with redis:// or rediss://";
     return NULL;
+}
+
+static const char *check_usd_per_mtok(const char *v)
+{
+    long long femto;
+    return pricing_parse_usd_per_mtok(v, &femto) != 0
+               ? "expected USD per million tokens, e.g. 15 or 0.30 (0 to 1000000)"
+               : NULL;
 }
 
 /* clang-format off */
@@ -148,6 +157,17 @@ static const struct conf_var config_vars[] = {
      "fewer Redis writes)", NULL},
     {"TOKEN_USAGE_RETENTION", CONF_INT, "30", 1, 3650, OFF(token_usage_retention_days), 0,
      "Logging and usage", "Days to keep daily usage breakdowns", NULL},
+
+    {"UNPRICED_MODEL_FALLBACK_INPUT_PER_MTOK", CONF_STR, "3", 0, 0, OFF(unpriced_fallback_input),
+     0, "Pricing", "USD per million input tokens for a model missing from the price table "
+     "(cache writes 1.25x/2x, reads 0.1x of it)", check_usd_per_mtok},
+    {"UNPRICED_MODEL_FALLBACK_OUTPUT_PER_MTOK", CONF_STR, "15", 0, 0,
+     OFF(unpriced_fallback_output), 0, "Pricing",
+     "USD per million output tokens for a model missing from the price table",
+     check_usd_per_mtok},
+    {"PRICING_RELOAD_INTERVAL", CONF_INT, "60", 1, 86400, OFF(pricing_reload_interval), 0,
+     "Pricing", "Seconds between checks of the shared price table in Redis (one GET each)",
+     NULL},
 };
 /* clang-format on */
 

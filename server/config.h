@@ -63,6 +63,10 @@ struct relay_config {
     long long timezone_offset;
     bool enable_usage_statistics;
     long long token_usage_retention_days;
+    /* pricing */
+    char *unpriced_fallback_input; /* USD per MTok, decimal text (pricing_parse_usd_per_mtok) */
+    char *unpriced_fallback_output;
+    long long pricing_reload_interval; /* seconds */
 };
 
 /* Load .env (if present in the working directory, without overriding the

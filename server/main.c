@@ -17,6 +17,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "notify.h"
+#include "pricing_sync.h"
 #include "rds.h"
 #include "redis_embed.h"
 #include "secret.h"
@@ -132,6 +133,19 @@ static void start_redis(struct runtime *rt, int workers)
     log_info("main", "redis connected (%s)", o.unix_path ? "private instance" : "external");
 }
 
+/* The in-memory snapshots the request path reads: accounts and prices. */
+static void load_snapshots(struct app *app)
+{
+    struct rds_conn *c = rds_pool_get(app->redis, 5000);
+    if (!c || accounts_refresh(app->accounts, c) != 0)
+        log_warn("main", "could not load the accounts yet; the maintenance thread retries");
+    if (pricing_sync_new(app->cfg, c, &app->pricing) != 0) {
+        log_error("main", "cannot load the price table");
+        exit(1);
+    }
+    rds_pool_put(app->redis, c);
+}
+
 static void start_all(struct runtime *rt)
 {
     struct app *app = &rt->app;
@@ -153,10 +167,7 @@ static void start_all(struct runtime *rt)
         exit(1);
     }
     secret_random_hex(app->instance_id, 8);
-    struct rds_conn *c = rds_pool_get(app->redis, 5000);
-    if (!c || accounts_refresh(app->accounts, c) != 0)
-        log_warn("main", "could not load the accounts yet; the maintenance thread retries");
-    rds_pool_put(app->redis, c);
+    load_snapshots(app);
     if (auth_bootstrap(app) != 0) {
         log_error("main", "admin initialisation failed");
         exit(1);
@@ -207,6 +218,7 @@ static void stop_all(struct runtime *rt)
     }
     usage_stats_free(app->usage_stats);
     accounts_free(app->accounts);
+    pricing_sync_free(app->pricing);
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);
     secret_box_free(app->box);

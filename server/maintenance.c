@@ -7,9 +7,12 @@
 #include "accounts.h"
 #include "app.h"
 #include "account_state.h"
+#include "config.h"
+#include "errs.h"
 #include "log.h"
 #include "notify.h"
 #include "maintenance.h"
+#include "pricing_sync.h"
 #include "rds.h"
 #include "usage_stats.h"
 #include "xmalloc.h"
@@ -65,20 +68,34 @@ static void job_usage_flush(struct app *app, struct rds_conn *c)
     usage_stats_flush(app->usage_stats, app, c);
 }
 
+/* Other instances (or an admin on one) may replace the price table: one GET
+ * of its version per run, a reload only when it changed. */
+static void job_pricing(struct app *app, struct rds_conn *c)
+{
+    if (pricing_sync_check(app->pricing, c) == -ERR_REDIS)
+        log_warn("maint", "price table check failed");
+}
+
 static const struct {
     const char *name;
-    int interval_s;
+    int interval_s; /* 0: PRICING_RELOAD_INTERVAL */
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
     {"accounts-refresh", 5, job_accounts},
     {"account-recovery", 1, job_recover},
     {"usage-flush", 2, job_usage_flush},
+    {"pricing-reload", 0, job_pricing},
 };
+
+static long long job_interval(const struct app *app, size_t i)
+{
+    return jobs[i].interval_s > 0 ? jobs[i].interval_s : app->cfg->pricing_reload_interval;
+}
 
 static void run_due(struct maint *m, time_t *last, time_t now)
 {
     for (size_t i = 0; i < ARRAY_SIZE(jobs); i++) {
-        if (now - last[i] < jobs[i].interval_s)
+        if (now - last[i] < job_interval(m->app, i))
             continue;
         struct rds_conn *c = rds_pool_get(m->app->redis, 1000);
         if (!c)

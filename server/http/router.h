@@ -57,5 +57,6 @@ extern const struct route system_routes[];
 extern const struct route ui_routes[];
 extern const struct route auth_routes[];
 extern const struct route account_routes[];
+extern const struct route pricing_routes[];
 
 #endif

@@ -44,6 +44,10 @@
 #define SK_USAGE_ACCOUNT "usage:account:%s:%s" /* hash: account id, date */
 #define SK_USAGE_GLOBAL "usage:global:%s"      /* hash: date */
 
+/* Model prices (shared by every instance; see pricing_sync.h) */
+#define SK_MODEL_PRICING "model_pricing"                 /* string: LiteLLM-format JSON table */
+#define SK_MODEL_PRICING_VERSION "model_pricing:version" /* string counter: INCR on each change */
+
 /* System */
 #define SK_SYSTEM_INFO "system_info" /* hash: last start, version */
 
