@@ -23,11 +23,14 @@
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define SMALL_BODY_MAX (1024 * 1024)
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
+#define LISTEN_BACKLOG 1024
 
 struct httpd {
     struct MHD_Daemon *d;
@@ -258,7 +261,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("httpd", "%s", msg);
 }
 
-static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss, bool *v6)
+static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss, socklen_t *len)
 {
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
@@ -267,33 +270,58 @@ static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss
     if (getaddrinfo(cfg->host, port, &hints, &ai) != 0 || !ai)
         return -ERR_INVAL;
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *v6 = ai->ai_family == AF_INET6;
+    *len = ai->ai_addrlen;
     freeaddrinfo(ai);
     return 0;
 }
 
-int httpd_start(struct app *app, struct httpd **out, char *err, size_t errlen)
+/* We bind the socket ourselves instead of letting MHD do it: only so can a
+ * failure say why (errno), and only so is it certain that no SO_REUSEPORT is
+ * set - with it a second relay on the same port starts and silently takes
+ * half the connections. SO_REUSEADDR alone lets a restart bind over
+ * TIME_WAIT leftovers but fails with EADDRINUSE while another socket listens. */
+int httpd_listen(const struct relay_config *cfg, int *fd_out, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    bool v6 = false;
-    if (bind_addr(app->cfg, &ss, &v6) != 0) {
-        snprintf(err, errlen, "HOST %s is not a numeric IPv4/IPv6 address", app->cfg->host);
+    socklen_t sl = 0;
+    int one = 1, fd = -1, rc = -ERR_IO;
+    if (bind_addr(cfg, &ss, &sl) != 0) {
+        snprintf(err, errlen, "HOST %s is not a numeric IPv4/IPv6 address", cfg->host);
         return -ERR_INVAL;
     }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)&ss, sl) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%lld: %s", cfg->host, cfg->port,
+                 errno == EADDRINUSE ? "address already in use (is another relay running?)"
+                                     : strerror(errno));
+        goto out;
+    }
+    *fd_out = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+int httpd_start(struct app *app, int listen_fd, struct httpd **out, char *err, size_t errlen)
+{
     struct httpd *h = xcalloc(1, sizeof(*h));
     h->app = app;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG;
     h->d =
-        MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, h,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->http_threads,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 605u, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)app->cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 605u,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "cannot listen on %s:%lld (address in use or not permitted)",
-                 app->cfg->host, app->cfg->port);
+        snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", app->cfg->host,
+                 app->cfg->port);
+        close(listen_fd);
         free(h);
         return -ERR_IO;
     }

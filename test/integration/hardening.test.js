@@ -8,7 +8,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { stack, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
+const { spawn } = require('node:child_process');
+const { stack, mkTmp, rmTmp, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
 
 let st;
 
@@ -56,4 +57,30 @@ test('row 9: a %0a in the path cannot forge a log line (stdout and log file)', a
     assert.ok(lines.some((l) => l.includes('/nope\\x0aFORGED-LINE')), `${where}: escaped path in the access line`);
     assert.ok(!text.includes('\x1b'), `${where}: raw ESC byte logged`);
   }
+});
+
+test('row 7: a second relay on the same port refuses to start ("address already in use")', async () => {
+  const cwd = mkTmp('relay-second-');
+  const proc = spawn(st.relay.bin, [], { cwd, env: { ...st.relay.env, HOME: cwd, TMPDIR: cwd }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const t0 = Date.now();
+  const code = await new Promise((resolve) => {
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve('still running after 10 s');
+    }, 10000);
+    proc.on('exit', (c, sig) => {
+      clearTimeout(t);
+      resolve(c !== null ? c : sig);
+    });
+  });
+  rmTmp(cwd);
+  console.log(`second_relay_exit=${code} after_ms=${Date.now() - t0}`);
+  assert.notEqual(code, 0, `second relay: exit ${code}\n${out.slice(-2000)}`);
+  assert.equal(typeof code, 'number', `second relay: ${code}`);
+  assert.match(out, /address already in use/i);
+  // the first one is untouched
+  for (let i = 0; i < 20; i++) assert.equal((await httpRequest(st.relay.url + '/health', { agent: false })).status, 200);
 });
