@@ -24,6 +24,7 @@ struct app_stats {
     atomic_ullong errors;         /* responses >= 500 */
     atomic_ullong relayed;        /* upstream transfers started */
     atomic_ullong active_streams; /* streams currently open to clients */
+    atomic_llong connections;     /* client connections open (owner: httpd) */
 };
 
 struct app {

@@ -56,6 +56,12 @@ static const struct conf_var config_vars[] = {
      "Request worker threads (0 = 2 per CPU core, at least 4)", NULL},
     {"MAX_CONNECTIONS", CONF_INT, "10000", 16, 1000000, OFF(max_connections), 0, "Server",
      "Maximum simultaneous client connections", NULL},
+    {"MAX_CONNECTIONS_PER_IP", CONF_INT, "256", 0, 1000000, OFF(max_connections_per_ip), 0,
+     "Server", "Simultaneous connections from one client address (0 = no cap; not applied "
+     "with TRUST_PROXY, where every connection comes from the proxy)", NULL},
+    {"REQUEST_HEADER_TIMEOUT", CONF_INT, "30000", 1000, 600000, OFF(request_header_timeout_ms),
+     0, "Server", "Idle timeout in ms (whole seconds) while a request's headers and body are "
+     "read, and between requests on a kept-alive connection", NULL},
     {"REQUEST_TIMEOUT", CONF_INT, "600000", 1000, 86400000, OFF(request_timeout_ms), 0, "Server",
      "Upstream request timeout in milliseconds (whole transfer)", NULL},
     {"REQUEST_MAX_SIZE_MB", CONF_INT, "100", 1, 1024, OFF(request_max_size_mb), 0, "Server",

@@ -19,6 +19,8 @@ struct relay_config {
     long long http_threads;
     long long worker_threads;
     long long max_connections;
+    long long max_connections_per_ip;
+    long long request_header_timeout_ms;
     long long request_timeout_ms;
     long long request_max_size_mb;
     long long upstream_connect_timeout_ms;

@@ -7,6 +7,18 @@
  * runs auth + handler, sets the reply, resumes; (5) MHD re-enters the
  * handler and we queue the reply (or the stream module does).
  * The completion callback writes the access line and frees everything.
+ *
+ * DESIGN (the front door): MHD runs in poll mode with a thread pool, not
+ * epoll. In 0.9.75's epoll mode a client that sent part of a request and
+ * then closed stayed in CLOSE-WAIT until the connection timeout (measured:
+ * 10,500 such connections held for the whole 605 s); poll mode sees the EOF
+ * and closes at once. Connections idle out after REQUEST_HEADER_TIMEOUT while
+ * a request is read and between requests; a dispatched request gets the
+ * long REQUEST_TIMEOUT instead, so streams are never cut by the short one.
+ * MHD's own connection limit sits above MAX_CONNECTIONS, so a client over
+ * the cap gets a clear 503 (with Connection: close) instead of waiting
+ * silently in the kernel backlog; MAX_CONNECTIONS_PER_IP is MHD's per-address
+ * cap (over it MHD closes at once).
  */
 #include "compat.h"
 #include "app.h"
@@ -31,10 +43,12 @@
 #define SMALL_BODY_MAX (1024 * 1024)
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
 #define LISTEN_BACKLOG 1024
+#define STREAM_TIMEOUT_SLACK_S 5 /* the upstream timeout fires first and says why */
 
 struct httpd {
     struct MHD_Daemon *d;
     struct app *app;
+    unsigned header_timeout_s, stream_timeout_s; /* set before the daemon starts */
     atomic_long inflight;
     atomic_bool closing;
 };
@@ -131,6 +145,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
                          rq->match_rc == -ERR_INVAL ? NULL : msg);
     }
     collect_request(h, rq);
+    /* Reading is over: from here the upstream's timeout governs. */
+    MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, h->stream_timeout_s);
     atomic_store(&rq->phase, RQ_WORKING);
     MHD_suspend_connection(rq->conn);
     if (tpool_submit(h->app->workers, run_handler, rq) != 0) {
@@ -167,6 +183,10 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const
     *con_cls = rq;
     atomic_fetch_add(&h->inflight, 1);
     atomic_fetch_add(&h->app->stats.requests, 1);
+    if (atomic_load(&h->app->stats.connections) > h->app->cfg->max_connections) {
+        reqctx_set_header(rq, "Connection", "close");
+        return reply_now(rq, RERR_UNAVAILABLE, "Too many connections; try again later");
+    }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len = cl ? strtoll(cl, NULL, 10) : 0;
     if (len > (long long)max) {
@@ -227,7 +247,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct httpd *h = cls;
     struct reqctx *rq = *con_cls;
-    UNUSED(conn);
     if (!rq)
         return;
     if (rq->status >= 500)
@@ -247,9 +266,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (rq->stream)
         stream_detach(rq->stream);
+    /* A kept-alive connection waits for its next request on the short timeout. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, h->header_timeout_s);
     reqctx_free(rq);
     *con_cls = NULL;
     atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct httpd *h = cls;
+    UNUSED(conn);
+    UNUSED(socket_context);
+    atomic_fetch_add(&h->app->stats.connections, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -306,21 +336,33 @@ out:
     return rc;
 }
 
+/* Per-address cap: with TRUST_PROXY every connection comes from the proxy,
+ * and capping it would cut the whole service; the proxy caps per client. */
+static unsigned per_ip_limit(const struct relay_config *cfg)
+{
+    return cfg->trust_proxy ? 0 : (unsigned)cfg->max_connections_per_ip;
+}
+
 int httpd_start(struct app *app, int listen_fd, struct httpd **out, char *err, size_t errlen)
 {
+    const struct relay_config *cfg = app->cfg;
     struct httpd *h = xcalloc(1, sizeof(*h));
     h->app = app;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+    h->header_timeout_s = (unsigned)((cfg->request_header_timeout_ms + 999) / 1000);
+    h->stream_timeout_s = (unsigned)(cfg->request_timeout_ms / 1000) + STREAM_TIMEOUT_SLACK_S;
+    /* Room above MAX_CONNECTIONS for the connections that get the 503. */
+    unsigned hard_limit = (unsigned)(cfg->max_connections + 64 + cfg->max_connections / 16);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
-    h->d =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                         NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)app->cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, 605u,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(cfg), MHD_OPTION_CONNECTION_TIMEOUT,
+        h->header_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", app->cfg->host,
-                 app->cfg->port);
+        snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", cfg->host, cfg->port);
         close(listen_fd);
         free(h);
         return -ERR_IO;

@@ -84,3 +84,120 @@ test('row 7: a second relay on the same port refuses to start ("address already 
   // the first one is untouched
   for (let i = 0; i < 20; i++) assert.equal((await httpRequest(st.relay.url + '/health', { agent: false })).status, 200);
 });
+
+function fdCount(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+// Opens a connection, sends `bytes`, then closes it normally (FIN) without waiting for an answer.
+function sendAndClose(port, bytes) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(bytes));
+    s.on('error', () => {});
+    s.on('finish', () => {
+      s.destroy();
+      resolve();
+    });
+    s.on('close', resolve);
+  });
+}
+
+// Opens n connections that send `bytes` and stay open; resolves with the sockets once connected.
+async function openIdle(port, n, bytes = '') {
+  const socks = [];
+  for (let i = 0; i < n; i++) {
+    socks.push(
+      await new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          if (bytes) s.write(bytes);
+          resolve(s);
+        });
+        s.closedByPeer = false;
+        s.on('end', () => (s.closedByPeer = true));
+        s.on('close', () => (s.closedByPeer = true));
+        s.on('error', () => (s.closedByPeer = true));
+        s.resume();
+      }),
+    );
+  }
+  return socks;
+}
+
+test('row 1: 300 half-open-then-closed connections free their fds within seconds; /health answers throughout', { timeout: 60000 }, async () => {
+  const pid = st.relay.pid;
+  await sleep(200);
+  const base = fdCount(pid);
+  const partials = [
+    'POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Le',
+    'POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":',
+    'GET /health HTTP/1.1\r\nHo',
+  ];
+  let healthFailures = 0;
+  let healthCalls = 0;
+  let stop = false;
+  const prober = (async () => {
+    while (!stop) {
+      const h = await httpRequest(st.relay.url + '/health', { timeout: 2000 }).catch((e) => ({ status: 0, e }));
+      healthCalls++;
+      if (h.status !== 200) healthFailures++;
+      await sleep(100);
+    }
+  })();
+  const N = 300;
+  for (let i = 0; i < N; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => sendAndClose(st.relay.port, partials[(i + j) % partials.length])));
+  }
+  const peak = fdCount(pid);
+  const t0 = Date.now();
+  let after = peak;
+  try {
+    await waitFor(() => (after = fdCount(pid)) <= base + 3, { timeout: 5000, interval: 100, what: `fd count back to ${base}` });
+  } finally {
+    stop = true;
+    await prober;
+  }
+  console.log(`half_open: connections=${N} fds_base=${base} fds_after_send=${peak} fds_after=${after} back_in_ms=${Date.now() - t0} health_calls=${healthCalls} health_failures=${healthFailures}`);
+  assert.equal(healthFailures, 0, '/health failed while the connections were closing');
+  assert.ok(healthCalls >= 1);
+});
+
+test('row 1: limits — short header timeout, long streams uncut, per-address cap, global cap answers 503', { timeout: 60000 }, async () => {
+  const s2 = await stack({ relayEnv: { REQUEST_HEADER_TIMEOUT: '1000', MAX_CONNECTIONS: '16', MAX_CONNECTIONS_PER_IP: '0' } });
+  try {
+    // a client that never finishes its headers is cut after the header timeout
+    const [slow] = await openIdle(s2.relay.port, 1, 'POST /api/v1/messages HTTP/1.1\r\nHost: x\r\n');
+    const t0 = Date.now();
+    await waitFor(() => slow.closedByPeer, { timeout: 4000, interval: 50, what: 'slow header client closed' });
+    console.log(`header_timeout_cut_ms=${Date.now() - t0}`);
+    // ... but a stream whose events are further apart than that timeout is not
+    const r = await s2.stream(messageBody('mock-slow-chunks-2-1800'), { timeout: 20000 });
+    assert.equal(r.status, 200);
+    assert.ok(r.events.some((e) => e.event === 'message_stop'), `stream completed: ${r.text.slice(-300)}`);
+    const slowJson = await s2.send(messageBody('mock-slow-first-byte-1800'), { timeout: 20000 });
+    assert.equal(slowJson.status, 200, slowJson.text);
+    // above MAX_CONNECTIONS: a clear 503, not a silent hang in the backlog
+    const idle = await openIdle(s2.relay.port, 20);
+    await sleep(200);
+    const res = await rawExchange(s2.relay.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 3000 });
+    for (const s of idle) s.destroy();
+    assert.match(res, /^HTTP\/1\.1 503/, res.slice(0, 300));
+    const body = JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4));
+    assert.equal(anthropicErrorProblem(body), null);
+    assert.match(body.error.message, /connections/i);
+    await waitFor(async () => (await httpRequest(s2.relay.url + '/health')).status === 200, { timeout: 5000, what: 'healthy after the idle clients left' });
+  } finally {
+    await s2.teardown();
+  }
+  const s3 = await stack({ relayEnv: { MAX_CONNECTIONS_PER_IP: '8' } });
+  try {
+    await sleep(5000); // the setup's keep-alive connections (fetch) idle out first
+    const socks = await openIdle(s3.relay.port, 14);
+    await waitFor(() => socks.filter((s) => s.closedByPeer).length >= 6, { timeout: 3000, what: 'connections over the per-address cap closed' });
+    const refused = socks.filter((s) => s.closedByPeer).length;
+    for (const s of socks) s.destroy();
+    console.log(`per_ip_cap=8 opened=14 refused=${refused}`);
+    await waitFor(async () => (await httpRequest(s3.relay.url + '/health')).status === 200, { timeout: 5000, what: 'healthy again' });
+  } finally {
+    await s3.teardown();
+  }
+});
