@@ -50,6 +50,9 @@ static const struct conf_var config_vars[] = {
      "Address to bind (0.0.0.0 = all interfaces, 127.0.0.1 = local only)", NULL},
     {"TRUST_PROXY", CONF_BOOL, "false", 0, 0, OFF(trust_proxy), 0, "Server",
      "Take the client address from X-Forwarded-For (behind a reverse proxy)", NULL},
+    {"TRUST_PROXY_HOPS", CONF_INT, "1", 1, 16, OFF(trust_proxy_hops), 0, "Server",
+     "With TRUST_PROXY: how many proxies of yours are in front; the client is that many "
+     "X-Forwarded-For entries from the right", NULL},
     {"HTTP_THREADS", CONF_INT, "2", 1, 64, OFF(http_threads), 0, "Server",
      "libmicrohttpd I/O threads (socket reads and writes only)", NULL},
     {"WORKER_THREADS", CONF_INT, "0", 0, 256, OFF(worker_threads), 0, "Server",

@@ -16,6 +16,7 @@ struct relay_config {
     long long port;
     char *host;
     bool trust_proxy;
+    long long trust_proxy_hops;
     long long http_threads;
     long long worker_threads;
     long long max_connections;

@@ -23,6 +23,7 @@
 #include "compat.h"
 #include "app.h"
 #include "auth.h"
+#include "clientaddr.h"
 #include "config.h"
 #include "errors.h"
 #include "errs.h"
@@ -37,6 +38,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -93,16 +95,27 @@ static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* TRUST_PROXY: the address our outermost trusted proxy appended, never the
+ * client-written left end of X-Forwarded-For (clientaddr.h). */
+static int client_from_proxy(const struct httpd *h, struct reqctx *rq)
+{
+    const char **vals = xcalloc(rq->headers.n + 1, sizeof(*vals));
+    size_t n = 0;
+    for (size_t i = 0; i < rq->headers.n; i++)
+        if (strcasecmp(rq->headers.items[i].name, "x-forwarded-for") == 0)
+            vals[n++] = rq->headers.items[i].value;
+    int rc = clientaddr_from_xff(vals, n, (int)h->app->cfg->trust_proxy_hops, rq->client_ip,
+                                 sizeof(rq->client_ip));
+    free(vals);
+    return rc;
+}
+
 static void collect_request(struct httpd *h, struct reqctx *rq)
 {
     MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_kv, &rq->headers);
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, collect_kv, &rq->query);
-    const char *xff = reqctx_header(rq, "x-forwarded-for");
-    if (h->app->cfg->trust_proxy && xff && *xff) {
-        size_t n = strcspn(xff, ", ");
-        snprintf(rq->client_ip, sizeof(rq->client_ip), "%.*s", (int)n, xff);
+    if (h->app->cfg->trust_proxy && client_from_proxy(h, rq) == 0)
         return;
-    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;

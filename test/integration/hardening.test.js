@@ -201,3 +201,25 @@ test('row 1: limits — short header timeout, long streams uncut, per-address ca
     await s3.teardown();
   }
 });
+
+async function badLogin(relay, headers = {}, username = relay.adminUser) {
+  return httpRequest(relay.url + '/web/auth/login', { method: 'POST', headers, body: { username, password: 'wrong-password-123' } });
+}
+
+test('row 3: TRUST_PROXY uses the address the proxy appended (rightmost), TRUST_PROXY_HOPS counts proxies', async () => {
+  const s2 = await stack({ relayEnv: { TRUST_PROXY: 'true' }, account: false, key: false });
+  const s3 = await stack({ relayEnv: { TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '2' }, account: false, key: false });
+  try {
+    await badLogin(s2.relay, { 'x-forwarded-for': '6.6.6.6, 203.0.113.5' });
+    await waitFor(() => /failed admin login[^\n]* from 203\.0\.113\.5/.test(s2.relay.logs()), { what: 'login failure logged with the proxy-appended address' });
+    assert.ok(!/from 6\.6\.6\.6/.test(s2.relay.logs()), 'the client-written entry was used');
+    // two headers are one list; the last proxy's entry is the last one
+    await badLogin(s2.relay, { 'x-forwarded-for': ['9.9.9.9', '198.51.100.7'] });
+    await waitFor(() => /from 198\.51\.100\.7/.test(s2.relay.logs()), { what: 'second header used' });
+    await badLogin(s3.relay, { 'x-forwarded-for': '6.6.6.6, 192.0.2.44, 10.0.0.2' });
+    await waitFor(() => /failed admin login[^\n]* from 192\.0\.2\.44/.test(s3.relay.logs()), { what: 'hops=2 → second from the right' });
+  } finally {
+    await s2.teardown();
+    await s3.teardown();
+  }
+});
