@@ -95,9 +95,13 @@ static const struct conf_var config_vars[] = {
      OFF(admin_session_timeout_ms), 0, "Security",
      "Admin session idle lifetime in milliseconds", NULL},
     {"LOGIN_MAX_FAILURES", CONF_INT, "10", 1, 1000, OFF(login_max_failures), 0, "Security",
-     "Failed admin logins per client address before it is locked out", NULL},
+     "Failed admin logins per user name and client address before delays start (an address "
+     "alone gets 4x)", NULL},
     {"LOGIN_LOCKOUT_SECONDS", CONF_INT, "900", 1, 86400, OFF(login_lockout_seconds), 0,
-     "Security", "How long a locked-out address waits", NULL},
+     "Security", "Longest delay between failed logins (the delay doubles from 1 s)", NULL},
+    {"PASSWORD_HASH_CONCURRENCY", CONF_INT, "1", 1, 16, OFF(password_hash_concurrency), 0,
+     "Security", "Admin password checks (argon2id, 64 MiB each) run at once; more logins at "
+     "that moment get 503 with Retry-After: 1", NULL},
 
     {"REDIS_URL", CONF_STR, "", 0, 0, OFF(redis_url), CONF_SECRET, "Redis",
      "redis://[user:password@]host:port[/db] or rediss:// for TLS; overrides REDIS_HOST etc.",

@@ -36,6 +36,7 @@ struct relay_config {
     long long admin_session_timeout_ms;
     long long login_max_failures;
     long long login_lockout_seconds;
+    long long password_hash_concurrency;
     /* redis */
     char *redis_url;
     char *redis_host;

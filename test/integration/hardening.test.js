@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { stack, mkTmp, rmTmp, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
+const { stack, mkTmp, rmTmp, procStatus, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
 
 let st;
 
@@ -221,5 +221,92 @@ test('row 3: TRUST_PROXY uses the address the proxy appended (rightmost), TRUST_
   } finally {
     await s2.teardown();
     await s3.teardown();
+  }
+});
+
+// A login that retries while the relay says 503 (all password-check slots busy).
+async function loginAttempt(relay, password, xff) {
+  for (let i = 0; i < 200; i++) {
+    const r = await httpRequest(relay.url + '/web/auth/login', { method: 'POST', headers: { 'x-forwarded-for': xff }, body: { username: relay.adminUser, password } });
+    if (r.status !== 503) return r;
+    await sleep(20 + Math.random() * 30);
+  }
+  throw new Error('login stayed 503');
+}
+
+test('row 4: 13 parallel wrong logins → exactly 10 checked; delays grow instead of a lock-out; the right password still gets in', { timeout: 60000 }, async () => {
+  const s2 = await stack({ relayEnv: { TRUST_PROXY: 'true' }, account: false, key: false });
+  try {
+    const rs = await Promise.all(Array.from({ length: 13 }, () => loginAttempt(s2.relay, 'wrong-password-123', '10.0.0.1')));
+    const counts = {};
+    for (const r of rs) counts[r.status] = (counts[r.status] || 0) + 1;
+    console.log(`parallel_wrong_logins=13 statuses=${JSON.stringify(counts)}`);
+    assert.deepEqual(counts, { 401: 10, 429: 3 });
+    const throttled = rs.find((r) => r.status === 429);
+    const retry = Number(throttled.headers['retry-after']);
+    assert.ok(retry >= 1 && retry <= 2, `Retry-After ${retry}`);
+    // another address, same user name: not delayed at all
+    const other = await loginAttempt(s2.relay, s2.relay.adminPassword, '10.0.0.2');
+    assert.equal(other.status, 200, other.text);
+    // the same address: only the current (short) delay, then the right password works
+    let r = await loginAttempt(s2.relay, s2.relay.adminPassword, '10.0.0.1');
+    const t0 = Date.now();
+    if (r.status === 429) {
+      await sleep(Number(r.headers['retry-after']) * 1000 + 50);
+      r = await loginAttempt(s2.relay, s2.relay.adminPassword, '10.0.0.1');
+    }
+    console.log(`right_password_after_10_failures: status=${r.status} waited_ms=${Date.now() - t0}`);
+    assert.equal(r.status, 200, r.text);
+    // the success cleared the record: the next typo is not delayed
+    assert.equal((await loginAttempt(s2.relay, 'wrong-password-123', '10.0.0.1')).status, 401);
+    // the records exist, under a keyed hash of the user name
+    const keys = (await s2.redis.cli('KEYS', 'login_throttle*')).split('\n').filter(Boolean);
+    assert.ok(keys.some((k) => k.startsWith('login_throttle:')) && keys.some((k) => k.startsWith('login_throttle_addr:')), `keys: ${keys}`);
+    assert.ok(!keys.some((k) => k.includes(s2.relay.adminUser)), 'user name is hashed in key names');
+  } finally {
+    await s2.teardown();
+  }
+});
+
+test('row 5: 32 parallel logins do not slow relay requests (bounded password hashing)', { timeout: 60000 }, async () => {
+  const s2 = await stack({ bin: process.env.RELAY_BIN_RELEASE || 'build/relay' });
+  try {
+    const pid = s2.relay.pid;
+    for (let i = 0; i < 3; i++) await s2.send(messageBody());
+    const base = procStatus(pid);
+    const lat = [];
+    let stop = false;
+    const relayLoop = (async () => {
+      while (!stop) {
+        const t = Date.now();
+        const r = await s2.send(messageBody());
+        lat.push(Date.now() - t);
+        assert.equal(r.status, 200);
+      }
+    })();
+    const t0 = Date.now();
+    const rs = await Promise.all(
+      Array.from({ length: 32 }, () => httpRequest(s2.relay.url + '/web/auth/login', { method: 'POST', body: { username: s2.relay.adminUser, password: s2.relay.adminPassword } })),
+    );
+    const loginsMs = Date.now() - t0;
+    await sleep(300);
+    stop = true;
+    await relayLoop;
+    const end = procStatus(pid);
+    const counts = {};
+    for (const r of rs) counts[r.status] = (counts[r.status] || 0) + 1;
+    lat.sort((a, b) => a - b);
+    const max = lat[lat.length - 1];
+    const p50 = lat[Math.floor(lat.length / 2)];
+    const hwmGrowMb = (end.hwmKb - base.hwmKb) / 1024;
+    console.log(`parallel_logins=32 statuses=${JSON.stringify(counts)} logins_ms=${loginsMs} relay_requests=${lat.length} relay_p50_ms=${p50} relay_max_ms=${max} rss_base_mb=${(base.rssKb / 1024).toFixed(1)} hwm_growth_mb=${hwmGrowMb.toFixed(1)}`);
+    assert.ok((counts[200] || 0) >= 1, 'some logins succeeded');
+    assert.equal((counts[200] || 0) + (counts[503] || 0), 32, 'only 200 or 503 (busy, Retry-After)');
+    const busy = rs.find((r) => r.status === 503);
+    if (busy) assert.equal(busy.headers['retry-after'], '1');
+    assert.ok(max < 500, `relay max latency ${max} ms during the logins`);
+    assert.ok(hwmGrowMb < 150, `VmHWM grew ${hwmGrowMb.toFixed(1)} MB`);
+  } finally {
+    await s2.teardown();
   }
 });
