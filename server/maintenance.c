@@ -10,6 +10,7 @@
 #include "maintenance.h"
 #include "rds.h"
 #include "usage_stats.h"
+#include "usage_writer.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -73,6 +74,7 @@ static void *maint_main(void *arg)
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->mu);
+        usage_writer_tick(m->app->usage_writer); /* spooled usages after an outage */
         run_due(m, last, time(NULL));
         pthread_mutex_lock(&m->mu);
     }

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { stack, mkTmp, rmTmp, procStatus, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
+const { stack, mkTmp, rmTmp, procStatus, startRedis, waitForUsage, httpRequest, messageBody, anthropicErrorProblem, sleep, waitFor } = require('../lib/env');
 
 let st;
 
@@ -306,6 +306,78 @@ test('row 5: 32 parallel logins do not slow relay requests (bounded password has
     if (busy) assert.equal(busy.headers['retry-after'], '1');
     assert.ok(max < 500, `relay max latency ${max} ms during the logins`);
     assert.ok(hwmGrowMb < 150, `VmHWM grew ${hwmGrowMb.toFixed(1)} MB`);
+  } finally {
+    await s2.teardown();
+  }
+});
+
+test('row 6: Redis kill -9 while 20 streams run, restarted after they finish → no usage lost (spool + retry)', { timeout: 60000 }, async () => {
+  const s2 = await stack();
+  let redis2 = null;
+  try {
+    const port = s2.redis.port;
+    const streams = Array.from({ length: 20 }, () => s2.stream(messageBody('mock-slow-chunks-4-300'), { timeout: 20000 }));
+    await sleep(400);
+    s2.redis.proc.kill('SIGKILL');
+    const results = await Promise.all(streams);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array(20).fill(200),
+    );
+    assert.ok(results.every((r) => r.events.some((e) => e.event === 'message_stop')), 'all 20 streams completed');
+    const down = await waitFor(
+      async () => {
+        const h = await httpRequest(s2.relay.url + '/health');
+        return h.json && h.json.components.usage.spooled === 20 && h.json;
+      },
+      { timeout: 5000, what: '/health shows 20 spooled usages' },
+    );
+    assert.equal(down.components.usage.dropped, 0);
+    await sleep(1500);
+    redis2 = await startRedis({ port });
+    const t0 = Date.now();
+    const u = await waitForUsage(port, s2.key.id, 20, 15000);
+    console.log(`usage_after_redis_restart: requests=${u.requests} output_tokens=${u.outputTokens} landed_ms=${Date.now() - t0}`);
+    assert.equal(u.requests, 20);
+    assert.equal(u.outputTokens, 20 * 4);
+    const h = await waitFor(async () => {
+      const r = await httpRequest(s2.relay.url + '/health');
+      return r.status === 200 && r.json.components.usage.spooled === 0 && r.json;
+    }, { timeout: 5000, what: 'healthy, spool empty' });
+    assert.equal(h.components.usage.dropped, 0);
+  } finally {
+    await s2.teardown();
+    if (redis2) await redis2.stop();
+  }
+});
+
+test('row 10: /health answers within 1 s while Redis is paused (SIGSTOP), and HEAD /health is 200 without a body', { timeout: 30000 }, async () => {
+  const head = await httpRequest(st.relay.url + '/health', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.text, '');
+  const s2 = await stack({ account: false, key: false });
+  try {
+    process.kill(s2.redis.pid, 'SIGSTOP');
+    const t0 = Date.now();
+    const times = [];
+    let first503 = null;
+    try {
+      // the cached probe may be up to a second old; after that every answer is 503
+      while (Date.now() - t0 < 4000) {
+        const t = Date.now();
+        const h = await httpRequest(s2.relay.url + '/health', { timeout: 4000 });
+        times.push(Date.now() - t);
+        if (h.status === 503 && first503 === null) first503 = Date.now() - t0;
+        if (first503 !== null) assert.equal(h.status, 503, 'stays 503 while Redis is paused');
+        await sleep(150);
+      }
+    } finally {
+      process.kill(s2.redis.pid, 'SIGCONT');
+    }
+    console.log(`health_with_redis_paused: first_503_after_ms=${first503} answer_ms_max=${Math.max(...times)} answers=${times.length}`);
+    assert.ok(first503 !== null && first503 < 2500, `first 503 after ${first503} ms`);
+    assert.ok(Math.max(...times) < 1200, `slowest /health ${Math.max(...times)} ms`);
+    await waitFor(async () => (await httpRequest(s2.relay.url + '/health')).status === 200, { timeout: 10000, what: 'healthy after SIGCONT' });
   } finally {
     await s2.teardown();
   }
