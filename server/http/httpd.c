@@ -182,6 +182,46 @@ static enum MHD_Result preflight(struct reqctx *rq)
     return send_reply(rq);
 }
 
+struct hdr_count {
+    const char *name;
+    int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct hdr_count *c = cls;
+    UNUSED(kind);
+    UNUSED(value);
+    c->n += strcasecmp(key, c->name) == 0;
+    return MHD_YES;
+}
+
+static int header_count(struct MHD_Connection *conn, const char *name)
+{
+    struct hdr_count c = {name, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
+    return c.n;
+}
+
+/* Requests answered at once, before any body, on a connection that then
+ * closes: over the connection cap, or a body length that is ambiguous - MHD
+ * takes the first of two Content-Length headers (and chunked over a
+ * Content-Length), a proxy in front may take another, and the difference
+ * is a smuggled request. *why is set (else left NULL). */
+static enum relay_err refuse_early(struct httpd *h, struct MHD_Connection *conn, const char **why)
+{
+    if (atomic_load(&h->app->stats.connections) > h->app->cfg->max_connections) {
+        *why = "Too many connections; try again later";
+        return RERR_UNAVAILABLE;
+    }
+    int cl = header_count(conn, "Content-Length");
+    if (cl > 1 || (cl && header_count(conn, "Transfer-Encoding")))
+        *why = cl > 1 ? "Duplicate Content-Length header"
+                      : "Content-Length together with Transfer-Encoding";
+    return RERR_BAD_REQUEST;
+}
+
 static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
 {
@@ -196,9 +236,11 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const
     *con_cls = rq;
     atomic_fetch_add(&h->inflight, 1);
     atomic_fetch_add(&h->app->stats.requests, 1);
-    if (atomic_load(&h->app->stats.connections) > h->app->cfg->max_connections) {
+    const char *why = NULL;
+    enum relay_err e = refuse_early(h, conn, &why);
+    if (why) {
         reqctx_set_header(rq, "Connection", "close");
-        return reply_now(rq, RERR_UNAVAILABLE, "Too many connections; try again later");
+        return reply_now(rq, e, why);
     }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len = cl ? strtoll(cl, NULL, 10) : 0;

@@ -382,3 +382,41 @@ test('row 10: /health answers within 1 s while Redis is paused (SIGSTOP), and HE
     await s2.teardown();
   }
 });
+
+test('row 10: duplicate Content-Length → 400 and close; duplicate JSON keys → 400 in Anthropic shape', async () => {
+  const dupCl = await rawExchange(
+    st.relay.port,
+    `POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${st.key.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`,
+  );
+  assert.match(dupCl, /^HTTP\/1\.1 400 /, dupCl.slice(0, 200));
+  assert.match(dupCl, /connection: close/i);
+  assert.match(dupCl, /Duplicate Content-Length/);
+  assert.equal((dupCl.match(/HTTP\/1\.1 /g) || []).length, 1, 'one response only');
+  st.mock.reset();
+  const body = '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"model":"claude-opus-5-5"}';
+  const r = await st.send(body, { headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(anthropicErrorProblem(r.json), null, r.text);
+  assert.equal(r.json.error.type, 'invalid_request_error');
+  const nested = '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"a","content":"b"}]}';
+  assert.equal((await st.send(nested, { headers: { 'content-type': 'application/json' } })).status, 400);
+  assert.equal(st.mock.messageRequests().length, 0, 'nothing reached the upstream');
+  assert.equal((await st.send(messageBody())).status, 200, 'a normal body still passes');
+});
+
+test('row 10: a symlink in the admin-ui folder is not followed', async () => {
+  const ui = path.join(st.relay.cwd, 'ui');
+  fs.mkdirSync(ui, { recursive: true });
+  fs.writeFileSync(path.join(ui, 'index.html'), '<html>ok</html>');
+  fs.writeFileSync(path.join(st.relay.cwd, 'secret.txt'), 'TOP-SECRET-CONTENT');
+  fs.symlinkSync(path.join(st.relay.cwd, 'secret.txt'), path.join(ui, 'leak.js'));
+  const s2 = await stack({ relayEnv: { ADMIN_UI_DIR: ui }, account: false, key: false });
+  try {
+    assert.equal((await httpRequest(s2.relay.url + '/web/index.html')).status, 200);
+    const r = await httpRequest(s2.relay.url + '/web/leak.js');
+    assert.equal(r.status, 404, r.text);
+    assert.ok(!r.text.includes('TOP-SECRET'), 'symlink target served');
+  } finally {
+    await s2.teardown();
+  }
+});
