@@ -12,7 +12,8 @@ const { stack, sseRequest, messageBody, procStatus, waitForUsage, sleep } = requ
 const N = Number(process.env.CONCURRENCY_STREAMS || 1000);
 const CHUNKS = 20;
 const MODEL = `mock-slow-chunks-${CHUNKS}-100`;
-const RSS_LIMIT_MB = 128;
+// Sanitizer builds (the TSan step of make test) need more: CONCURRENCY_RSS_LIMIT_MB.
+const RSS_LIMIT_MB = Number(process.env.CONCURRENCY_RSS_LIMIT_MB || 128);
 
 let st;
 
