@@ -416,28 +416,12 @@ static const char *check_new_credentials(const char *cur, const char *npw, const
     return NULL;
 }
 
-static void h_change_password(struct reqctx *rq)
+/* Verify the current password and store the new credentials (a hash slot is held). */
+static void change_password(struct reqctx *rq, const char *cur, const char *npw, const char *nuser)
 {
-    if (!auth_admin_check(rq))
-        return;
-    const cJSON *b = reqctx_json(rq);
-    const char *cur = json_str(b, "currentPassword", NULL), *npw = json_str(b, "newPassword", NULL);
-    const char *nuser = json_str(b, "newUsername", NULL);
-    nuser = nuser && *nuser ? nuser : NULL;
-    const char *bad = check_new_credentials(cur, npw, nuser);
-    if (bad) {
-        admin_error(rq, 400, "Invalid request", bad);
-        return;
-    }
-    if (!hash_slot_take(reqctx_app(rq)->cfg)) {
-        reply_hash_busy(rq);
-        return;
-    }
     struct rds_conn *c = admin_conn(rq);
-    if (!c) {
-        hash_slot_give();
+    if (!c)
         return;
-    }
     cJSON *creds = NULL;
     store_hgetall(c, SK_ADMIN_CREDENTIALS, &creds);
     const char *user = nuser ? nuser : json_str(creds, "username", "");
@@ -460,6 +444,27 @@ static void h_change_password(struct reqctx *rq)
     }
     cJSON_Delete(creds);
     admin_conn_put(rq, c);
+}
+
+static void h_change_password(struct reqctx *rq)
+{
+    if (!auth_admin_check(rq))
+        return;
+    const cJSON *b = reqctx_json(rq);
+    const char *cur = json_str(b, "currentPassword", NULL), *npw = json_str(b, "newPassword", NULL);
+    const char *nuser = json_str(b, "newUsername", NULL);
+    nuser = nuser && *nuser ? nuser : NULL;
+    const char *bad = check_new_credentials(cur, npw, nuser);
+    if (bad) {
+        admin_error(rq, 400, "Invalid request", bad);
+        return;
+    }
+    /* After the session check: strangers cannot take the slots from logins. */
+    if (!hash_slot_take(reqctx_app(rq)->cfg)) {
+        reply_hash_busy(rq);
+        return;
+    }
+    change_password(rq, cur, npw, nuser);
     hash_slot_give();
 }
 

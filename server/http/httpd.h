@@ -1,7 +1,7 @@
 /*
  * httpd.h - the libmicrohttpd front end.
  *
- * MHD's internal thread pool (HTTP_THREADS, epoll) does socket I/O only.
+ * MHD's internal thread pool (HTTP_THREADS, poll mode; see httpd.c) does socket I/O only.
  * The access handler never blocks: it copies the request, suspends the
  * connection and hands the work to the worker pool; the worker sets a reply
  * and resumes the connection, and the handler (re-entered by MHD) queues it.
