@@ -4,6 +4,7 @@
 #   make test       install missing packages, build (plain + ASan/UBSan), run the whole suite
 #   make SANITIZER=address,undefined   sanitized build in build/san/
 #   make clang            the same build with clang in build/clang/
+#   make SANITIZER=thread              ThreadSanitizer build in build/tsan/
 #   make lint fmt-check check-layering config-example bench
 
 CC       ?= cc
@@ -19,7 +20,12 @@ CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifdef SANITIZER
+# One build directory per sanitizer: TSan cannot be linked with ASan objects.
+ifeq ($(SANITIZER),thread)
+BUILD    ?= build/tsan
+else
 BUILD    ?= build/san
+endif
 CFLAGS   += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
 LDFLAGS  += -fsanitize=$(SANITIZER)
 else
@@ -40,7 +46,7 @@ UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
 .SECONDARY:
 
 .PHONY: all deps run test unit integration lint fmt-check check-layering config-example \
-        bench clean sanitized clang
+        bench clean sanitized clang tsan
 
 all: $(BUILD)/relay
 
@@ -76,6 +82,9 @@ run: deps
 sanitized:
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined all $(UNIT_SRC:test/unit/%.c=build/san/%)
 
+tsan:
+	@$(MAKE) --no-print-directory SANITIZER=thread all build/tsan/test_tpool
+
 unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
 
@@ -84,6 +93,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory sanitized
 	@$(MAKE) --no-print-directory clang
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory check-layering
 	@$(MAKE) --no-print-directory lint
 	@bash scripts/run-tests.sh

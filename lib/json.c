@@ -95,6 +95,42 @@ cJSON *json_parse(const char *data, size_t len, int max_depth, bool require_cont
     return j;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One object's own member names: sorted, so a repeat sits next to its twin. */
+static bool object_repeats(const cJSON *obj)
+{
+    size_t n = 0, i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        n++;
+    if (n < 2)
+        return false;
+    const char **names = xcalloc(n, sizeof(*names));
+    for (const cJSON *c = obj->child; c; c = c->next)
+        names[i++] = c->string ? c->string : "";
+    qsort(names, n, sizeof(*names), cmp_names);
+    bool dup = false;
+    for (i = 1; i < n && !dup; i++)
+        dup = strcmp(names[i - 1], names[i]) == 0;
+    free(names);
+    return dup;
+}
+
+bool json_has_duplicate_keys(const cJSON *item)
+{
+    if (!item)
+        return false;
+    if (cJSON_IsObject(item) && object_repeats(item))
+        return true;
+    for (const cJSON *c = item->child; c; c = c->next)
+        if (json_has_duplicate_keys(c))
+            return true;
+    return false;
+}
+
 const cJSON *json_get(const cJSON *obj, const char *name)
 {
     return cJSON_IsObject(obj) && name ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;

@@ -16,6 +16,11 @@
 /* Parse len bytes; NULL if invalid, nested deeper than max_depth, or not an
  * object/array when require_container. Never reads past len. */
 cJSON *json_parse(const char *data, size_t len, int max_depth, bool require_container);
+/* True when some object in item repeats a member name ({"a":1,"a":2}).
+ * cJSON keeps both and lookups see the first, while other parsers (the
+ * upstream's) take the last: a body that means two things. Recursion is
+ * bounded by the parse depth; O(n log n) per object. */
+bool json_has_duplicate_keys(const cJSON *item);
 /* Nesting depth of a text without parsing (brackets outside strings). */
 int json_depth(const char *data, size_t len);
 

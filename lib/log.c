@@ -4,6 +4,12 @@
  * LOCKING: log_mu guards every static below (the open file, its date and the
  * level). Lines are formatted into a stack buffer first, so the lock is held
  * only for the write itself. It is a leaf lock: nothing is called under it.
+ *
+ * Every line is escaped here, at the sink, rather than by callers: request
+ * paths, header values and upstream error texts reach log calls all over the
+ * server, and one missed caller would let `GET /x%0a<forged line>` write a
+ * line of its own. Control bytes become \xNN, so a log line is always one
+ * line and never carries terminal escape sequences.
  */
 #include "compat.h"
 #include "errs.h"
@@ -93,6 +99,30 @@ void log_set_reqid(const char *rid)
         snprintf(log_rid, sizeof(log_rid), "%s", rid);
 }
 
+size_t log_escape(char *out, size_t outlen, const char *in, size_t inlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (outlen == 0)
+        return 0;
+    for (size_t i = 0; i < inlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+        bool ctl = c < 0x20 || c == 0x7f;
+        if (n + (ctl ? 4 : 1) >= outlen)
+            break; /* never cut an escape in half */
+        if (!ctl) {
+            out[n++] = (char)c;
+            continue;
+        }
+        out[n++] = '\\';
+        out[n++] = 'x';
+        out[n++] = hex[c >> 4];
+        out[n++] = hex[c & 15];
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* Caller holds log_mu. Opens (or rolls) the dated file. */
 static void log_roll_locked(const char *date)
 {
@@ -114,15 +144,17 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
-    char line[LOG_LINE_MAX];
+    char line[LOG_LINE_MAX], msg[LOG_LINE_MAX];
     int n = (int)strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ldZ %s %s ", (long)(tv.tv_usec / 1000),
                   level_names[level], module ? module : "-");
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    n = (m < 0 || (size_t)(n + m) >= sizeof(line) - 80) ? (int)sizeof(line) - 80 : n + m;
+    size_t mlen = m < 0 ? 0 : (size_t)m >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)m;
+    /* 80 bytes stay free for the rid and the newline. */
+    n += (int)log_escape(line + n, sizeof(line) - 80 - (size_t)n, msg, mlen);
     if (log_rid[0])
         n += snprintf(line + n, sizeof(line) - (size_t)n, " rid=%s", log_rid);
     line[n++] = '\n';

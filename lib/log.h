@@ -42,6 +42,13 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 #define log_info(mod, ...) log_msg(LOG_INFO, mod, __VA_ARGS__)
 #define log_debug(mod, ...) log_msg(LOG_DEBUG, mod, __VA_ARGS__)
 
+/* Copy inlen bytes of in to out (outlen bytes, NUL-terminated), writing
+ * each control byte (below 0x20, and 0x7f) as "\xNN" so the text stays on
+ * one line and cannot carry terminal escapes. Stops before an escape would
+ * not fit. Returns the length written. log_msg applies it to every message;
+ * it is public for tests and for callers building their own lines. Pure. */
+size_t log_escape(char *out, size_t outlen, const char *in, size_t inlen);
+
 /* Write a masked form of a secret into out: the first 6 characters, "...",
  * and the last 4 ("cr_a1b...9f3c"); short secrets become "***". Returns out. */
 char *log_mask(const char *secret, char *out, size_t outlen);

@@ -34,11 +34,32 @@ export RELAY_BIN_RELEASE=${RELAY_BIN_RELEASE:-build/relay}
 node --test --test-concurrency=1 --test-reporter=spec test/integration/ 2>&1 | tee build/integration.log
 [[ ${PIPESTATUS[0]} -eq 0 ]] || fail=1
 
-ipass=$(grep -E '^ℹ pass [0-9]+' build/integration.log | awk '{print $3}' | tail -1)
-ifail=$(grep -E '^ℹ fail [0-9]+' build/integration.log | awk '{print $3}' | tail -1)
+# ThreadSanitizer: the pool unit test and the concurrency-heavy integration
+# files on the TSan build (build/tsan, `make tsan`). A TSan report on the
+# relay's stderr fails the file (test/lib/env.js). 300 streams keep it short.
+echo "tsan: test_tpool, concurrency.test.js and streaming.test.js on build/tsan/relay"
+TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+    bash scripts/run-unit.sh build/tsan/test_tpool | tee build/tsan-unit.log
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail=1
+TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} RELAY_BIN=build/tsan/relay \
+    RELAY_BIN_RELEASE=build/tsan/relay CONCURRENCY_STREAMS=300 CONCURRENCY_RSS_LIMIT_MB=2048 \
+    node --test --test-concurrency=1 --test-reporter=spec test/integration/concurrency.test.js \
+    test/integration/streaming.test.js 2>&1 | tee build/tsan.log
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail=1
+
+sum_field() { # sum of "ℹ <field> N" over the given node logs (last line of each)
+    local t=0 f n
+    for f in "${@:2}"; do
+        n=$(grep -E "^ℹ $1 [0-9]+" "$f" | awk '{print $3}' | tail -1)
+        t=$((t + ${n:-0}))
+    done
+    echo $t
+}
+ipass=$(sum_field pass build/integration.log build/tsan.log)
+ifail=$(sum_field fail build/integration.log build/tsan.log)
 echo "make test took $(( $(date +%s) - start )) s"
-upass=$(sed -nE 's/^unit total: ([0-9]+) passed.*/\1/p' build/unit.log)
-ufail=$(sed -nE 's/^unit total: [0-9]+ passed, ([0-9]+) failed/\1/p' build/unit.log)
+upass=$(cat build/unit.log build/tsan-unit.log | sed -nE 's/^unit total: ([0-9]+) passed.*/\1/p' | awk '{s += $1} END {print s + 0}')
+ufail=$(cat build/unit.log build/tsan-unit.log | sed -nE 's/^unit total: [0-9]+ passed, ([0-9]+) failed/\1/p' | awk '{s += $1} END {print s + 0}')
 echo "integration: ${ipass:-0} passed, ${ifail:-0} failed; unit: ${upass:-0} passed, ${ufail:-0} failed"
 echo "$(( ${ipass:-0} + ${upass:-0} )) passed, $(( ${ifail:-0} + ${ufail:-0} )) failed"
 exit $fail

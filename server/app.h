@@ -28,6 +28,7 @@ struct app_stats {
     atomic_ullong active_streams; /* streams currently open to clients */
     atomic_llong transactions;    /* relay transactions alive */
     atomic_ullong failovers;      /* attempts retried on another account */
+    atomic_llong connections;     /* client connections open (owner: httpd) */
 };
 
 struct app {

@@ -59,12 +59,21 @@ static const struct conf_var config_vars[] = {
      "Address to bind (0.0.0.0 = all interfaces, 127.0.0.1 = local only)", NULL},
     {"TRUST_PROXY", CONF_BOOL, "false", 0, 0, OFF(trust_proxy), 0, "Server",
      "Take the client address from X-Forwarded-For (behind a reverse proxy)", NULL},
+    {"TRUST_PROXY_HOPS", CONF_INT, "1", 1, 16, OFF(trust_proxy_hops), 0, "Server",
+     "With TRUST_PROXY: how many proxies of yours are in front; the client is that many "
+     "X-Forwarded-For entries from the right", NULL},
     {"HTTP_THREADS", CONF_INT, "2", 1, 64, OFF(http_threads), 0, "Server",
      "libmicrohttpd I/O threads (socket reads and writes only)", NULL},
     {"WORKER_THREADS", CONF_INT, "0", 0, 256, OFF(worker_threads), 0, "Server",
      "Request worker threads (0 = 2 per CPU core, at least 4)", NULL},
     {"MAX_CONNECTIONS", CONF_INT, "10000", 16, 1000000, OFF(max_connections), 0, "Server",
      "Maximum simultaneous client connections", NULL},
+    {"MAX_CONNECTIONS_PER_IP", CONF_INT, "256", 0, 1000000, OFF(max_connections_per_ip), 0,
+     "Server", "Simultaneous connections from one client address (0 = no cap; not applied "
+     "with TRUST_PROXY, where every connection comes from the proxy)", NULL},
+    {"REQUEST_HEADER_TIMEOUT", CONF_INT, "30000", 1000, 600000, OFF(request_header_timeout_ms),
+     0, "Server", "Idle timeout in ms (whole seconds) while a request's headers and body are "
+     "read, and between requests on a kept-alive connection", NULL},
     {"REQUEST_TIMEOUT", CONF_INT, "600000", 1000, 86400000, OFF(request_timeout_ms), 0, "Server",
      "Upstream request timeout in milliseconds (whole transfer)", NULL},
     {"REQUEST_MAX_SIZE_MB", CONF_INT, "100", 1, 1024, OFF(request_max_size_mb), 0, "Server",
@@ -114,9 +123,13 @@ static const struct conf_var config_vars[] = {
      OFF(admin_session_timeout_ms), 0, "Security",
      "Admin session idle lifetime in milliseconds", NULL},
     {"LOGIN_MAX_FAILURES", CONF_INT, "10", 1, 1000, OFF(login_max_failures), 0, "Security",
-     "Failed admin logins per client address before it is locked out", NULL},
+     "Failed admin logins per user name and client address before delays start (an address "
+     "alone gets 4x)", NULL},
     {"LOGIN_LOCKOUT_SECONDS", CONF_INT, "900", 1, 86400, OFF(login_lockout_seconds), 0,
-     "Security", "How long a locked-out address waits", NULL},
+     "Security", "Longest delay between failed logins (the delay doubles from 1 s)", NULL},
+    {"PASSWORD_HASH_CONCURRENCY", CONF_INT, "1", 1, 16, OFF(password_hash_concurrency), 0,
+     "Security", "Admin password checks (argon2id, 64 MiB each) run at once; more logins at "
+     "that moment get 503 with Retry-After: 1", NULL},
 
     {"REDIS_URL", CONF_STR, "", 0, 0, OFF(redis_url), CONF_SECRET, "Redis",
      "redis://[user:password@]host:port[/db] or rediss:// for TLS; overrides REDIS_HOST etc.",

@@ -16,9 +16,12 @@ struct relay_config {
     long long port;
     char *host;
     bool trust_proxy;
+    long long trust_proxy_hops;
     long long http_threads;
     long long worker_threads;
     long long max_connections;
+    long long max_connections_per_ip;
+    long long request_header_timeout_ms;
     long long request_timeout_ms;
     long long request_max_size_mb;
     long long upstream_connect_timeout_ms;
@@ -42,6 +45,7 @@ struct relay_config {
     long long admin_session_timeout_ms;
     long long login_max_failures;
     long long login_lockout_seconds;
+    long long password_hash_concurrency;
     /* redis */
     char *redis_url;
     char *redis_host;

@@ -133,6 +133,14 @@ static void start_redis(struct runtime *rt, int workers)
     log_info("main", "redis connected (%s)", o.unix_path ? "private instance" : "external");
 }
 
+/* Fatal start-up error: on stderr (what an operator or a supervisor sees) and in the log. */
+static void die(const char *msg)
+{
+    log_error("main", "%s", msg);
+    fprintf(stderr, "Error: %s\n", msg);
+    exit(1);
+}
+
 /* The in-memory snapshots the request path reads: accounts and prices. */
 static void load_snapshots(struct app *app)
 {
@@ -150,6 +158,11 @@ static void start_all(struct runtime *rt)
 {
     struct app *app = &rt->app;
     int workers = worker_count(rt->cfg);
+    char err[256];
+    int listen_fd = -1;
+    /* First: a relay that cannot have its port must not touch Redis or files. */
+    if (httpd_listen(rt->cfg, &listen_fd, err, sizeof(err)) != 0)
+        die(err);
     app->cfg = rt->cfg;
     app->version = RELAY_VERSION;
     app->started_at = time(NULL);
@@ -172,11 +185,8 @@ static void start_all(struct runtime *rt)
         log_error("main", "admin initialisation failed");
         exit(1);
     }
-    char err[256];
-    if (httpd_start(app, &rt->httpd, err, sizeof(err)) != 0) {
-        log_error("main", "%s", err);
-        exit(1);
-    }
+    if (httpd_start(app, listen_fd, &rt->httpd, err, sizeof(err)) != 0)
+        die(err);
     if (maint_start(app, &rt->maint) != 0 || notify_start(app, &app->notify) != 0)
         exit(1);
     log_info("main", "starting the relay service on http://%s:%lld (workers=%d http_threads=%lld)",

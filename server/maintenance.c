@@ -15,6 +15,7 @@
 #include "pricing_sync.h"
 #include "rds.h"
 #include "usage_stats.h"
+#include "usage_writer.h"
 #include "xmalloc.h"
 
 #include <pthread.h>
@@ -121,6 +122,7 @@ static void *maint_main(void *arg)
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->mu);
+        usage_writer_tick(m->app->usage_writer); /* spooled usages after an outage */
         run_due(m, last, time(NULL));
         pthread_mutex_lock(&m->mu);
     }

@@ -16,6 +16,7 @@
 #include "errs.h"
 #include "json.h"
 #include "log.h"
+#include "login_throttle.h"
 #include "rds.h"
 #include "reqctx.h"
 #include "router.h"
@@ -24,6 +25,7 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <strings.h>
@@ -223,29 +225,49 @@ bool auth_admin_check(struct reqctx *rq)
     return rc == 0;
 }
 
-/* ---- /web/auth handlers ---- */
+/* ---- password hashing slots ---- */
 
-static bool login_throttled(struct reqctx *rq, struct rds_conn *c, char *key)
+/* argon2id takes 64 MiB and ~0.1 s of a core per check. Run on the shared
+ * worker pool without a bound, 32 parallel logins took every worker and
+ * 323 MB: relay latency went from 3 ms to 3.3 s. So at most
+ * PASSWORD_HASH_CONCURRENCY checks run at once; a login that finds no free
+ * slot is told to retry at once (503, Retry-After: 1) instead of waiting on a
+ * worker. Owner: this file; the counter is the only state. */
+static atomic_int hashes_running;
+
+static bool hash_slot_take(const struct relay_config *cfg)
 {
-    store_key(key, SK_LOGIN_FAILURES, reqctx_client_ip(rq)[0] ? reqctx_client_ip(rq) : "unknown");
-    redisReply *r = rds_command(c, "GET %s", key);
-    long long n = rds_reply_int(r, 0);
-    if (r)
-        freeReplyObject(r);
-    return n >= reqctx_app(rq)->cfg->login_max_failures;
+    if (atomic_fetch_add(&hashes_running, 1) < cfg->password_hash_concurrency)
+        return true;
+    atomic_fetch_sub(&hashes_running, 1);
+    return false;
 }
 
-static void login_failed(struct reqctx *rq, struct rds_conn *c, const char *key)
+static void hash_slot_give(void)
 {
-    redisReply *rep[2];
-    if (rds_append(c, "INCR %s", key) == 0 &&
-        rds_append(c, "EXPIRE %s %lld", key, reqctx_app(rq)->cfg->login_lockout_seconds) == 0 &&
-        rds_flush_replies(c, 2, rep) == 0) {
-        freeReplyObject(rep[0]);
-        freeReplyObject(rep[1]);
-    }
+    atomic_fetch_sub(&hashes_running, 1);
+}
+
+static void reply_hash_busy(struct reqctx *rq)
+{
+    reqctx_set_header(rq, "Retry-After", "1");
+    admin_error(rq, 503, "Login busy", "Too many logins at once; retry in a second");
+}
+
+/* ---- /web/auth handlers ---- */
+
+static void login_failed(struct reqctx *rq)
+{
     log_warn("auth", "failed admin login from %s", reqctx_client_ip(rq));
     admin_error(rq, 401, "Invalid credentials", "Invalid username or password");
+}
+
+static void reply_throttled(struct reqctx *rq, long long wait_ms)
+{
+    char secs[24];
+    snprintf(secs, sizeof(secs), "%lld", (wait_ms + 999) / 1000);
+    reqctx_set_header(rq, "Retry-After", secs);
+    admin_error(rq, 429, "Too many failed login attempts", "Try again later");
 }
 
 static int create_session(struct reqctx *rq, struct rds_conn *c, const char *user, char *token)
@@ -267,12 +289,10 @@ static int create_session(struct reqctx *rq, struct rds_conn *c, const char *use
     return 0;
 }
 
-static void login_success(struct reqctx *rq, struct rds_conn *c, const char *user, const char *fkey)
+static void login_success(struct reqctx *rq, struct rds_conn *c, const char *user)
 {
     char token[TOKEN_HEX + 1];
-    redisReply *r = rds_command(c, "DEL %s", fkey);
-    if (r)
-        freeReplyObject(r);
+    login_throttle_clear(rq, c, user);
     if (create_session(rq, c, user, token) != 0) {
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
         return;
@@ -287,6 +307,39 @@ static void login_success(struct reqctx *rq, struct rds_conn *c, const char *use
     reqctx_reply_json(rq, 200, j);
 }
 
+/* The throttle said go: the attempt is counted; check the credentials. */
+static void login_verify(struct reqctx *rq, struct rds_conn *c, const char *user, const char *pw)
+{
+    cJSON *creds = NULL;
+    if (store_hgetall(c, SK_ADMIN_CREDENTIALS, &creds) == -ERR_REDIS) {
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+        return;
+    }
+    /* Always run the (slow) hash check, so timing does not reveal the user name. */
+    bool pw_ok = secret_password_verify(json_str(creds, "passwordHash", NULL), pw);
+    bool user_ok = secret_equal(json_str(creds, "username", ""), user);
+    if (pw_ok && user_ok)
+        login_success(rq, c, json_str(creds, "username", ""));
+    else
+        login_failed(rq);
+    cJSON_Delete(creds);
+}
+
+static void login_throttled_verify(struct reqctx *rq, const char *user, const char *pw)
+{
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return;
+    long long wait_ms = 0;
+    if (login_throttle_begin(rq, c, user, &wait_ms) != 0)
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+    else if (wait_ms > 0)
+        reply_throttled(rq, wait_ms);
+    else
+        login_verify(rq, c, user, pw);
+    admin_conn_put(rq, c);
+}
+
 static void h_login(struct reqctx *rq)
 {
     const cJSON *b = reqctx_json(rq);
@@ -295,27 +348,13 @@ static void h_login(struct reqctx *rq)
         admin_error(rq, 400, "Missing credentials", "Username and password are required");
         return;
     }
-    struct rds_conn *c = admin_conn(rq);
-    if (!c)
+    /* The slot first: a login refused for a busy slot is not counted as a failure. */
+    if (!hash_slot_take(reqctx_app(rq)->cfg)) {
+        reply_hash_busy(rq);
         return;
-    char fkey[STORE_KEY_MAX];
-    cJSON *creds = NULL;
-    if (login_throttled(rq, c, fkey)) {
-        reqctx_set_header(rq, "Retry-After", "900");
-        admin_error(rq, 429, "Too many failed login attempts", "Try again later");
-    } else if (store_hgetall(c, SK_ADMIN_CREDENTIALS, &creds) == -ERR_REDIS) {
-        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
-    } else {
-        /* Always run the (slow) hash check, so timing does not reveal the user name. */
-        bool pw_ok = secret_password_verify(json_str(creds, "passwordHash", NULL), pw);
-        bool user_ok = secret_equal(json_str(creds, "username", ""), user);
-        if (pw_ok && user_ok)
-            login_success(rq, c, json_str(creds, "username", ""), fkey);
-        else
-            login_failed(rq, c, fkey);
     }
-    cJSON_Delete(creds);
-    admin_conn_put(rq, c);
+    login_throttled_verify(rq, user, pw);
+    hash_slot_give();
 }
 
 static void h_logout(struct reqctx *rq)
@@ -377,19 +416,9 @@ static const char *check_new_credentials(const char *cur, const char *npw, const
     return NULL;
 }
 
-static void h_change_password(struct reqctx *rq)
+/* Verify the current password and store the new credentials (a hash slot is held). */
+static void change_password(struct reqctx *rq, const char *cur, const char *npw, const char *nuser)
 {
-    if (!auth_admin_check(rq))
-        return;
-    const cJSON *b = reqctx_json(rq);
-    const char *cur = json_str(b, "currentPassword", NULL), *npw = json_str(b, "newPassword", NULL);
-    const char *nuser = json_str(b, "newUsername", NULL);
-    nuser = nuser && *nuser ? nuser : NULL;
-    const char *bad = check_new_credentials(cur, npw, nuser);
-    if (bad) {
-        admin_error(rq, 400, "Invalid request", bad);
-        return;
-    }
     struct rds_conn *c = admin_conn(rq);
     if (!c)
         return;
@@ -415,6 +444,28 @@ static void h_change_password(struct reqctx *rq)
     }
     cJSON_Delete(creds);
     admin_conn_put(rq, c);
+}
+
+static void h_change_password(struct reqctx *rq)
+{
+    if (!auth_admin_check(rq))
+        return;
+    const cJSON *b = reqctx_json(rq);
+    const char *cur = json_str(b, "currentPassword", NULL), *npw = json_str(b, "newPassword", NULL);
+    const char *nuser = json_str(b, "newUsername", NULL);
+    nuser = nuser && *nuser ? nuser : NULL;
+    const char *bad = check_new_credentials(cur, npw, nuser);
+    if (bad) {
+        admin_error(rq, 400, "Invalid request", bad);
+        return;
+    }
+    /* After the session check: strangers cannot take the slots from logins. */
+    if (!hash_slot_take(reqctx_app(rq)->cfg)) {
+        reply_hash_busy(rq);
+        return;
+    }
+    change_password(rq, cur, npw, nuser);
+    hash_slot_give();
 }
 
 const struct route auth_routes[] = {

@@ -1,7 +1,8 @@
 /*
  * admin_ui.c - serves the static admin page from ADMIN_UI_DIR at /web.
  * Only plain file names (letters, digits, '.', '-', '_'; no leading dot)
- * directly inside the directory are served: no traversal is possible.
+ * directly inside the directory are served: no traversal is possible, and
+ * symbolic links are not followed.
  */
 #include "compat.h"
 #include "app.h"
@@ -12,6 +13,9 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define UI_FILE_MAX (2 * 1024 * 1024)
 
@@ -42,13 +46,33 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
+/* Open a plain file of the UI directory. A symlink is refused (O_NOFOLLOW):
+ * a link planted in the folder (or shipped in an archive) would otherwise
+ * serve any file the relay can read, e.g. ../.env. Only regular files;
+ * O_NONBLOCK so that a FIFO planted there cannot hang a worker in open(). */
+static int open_ui_file(const char *dir, const char *name)
+{
+    char path[1024];
+    struct stat st;
+    if (!safe_name(name) ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+        return -1;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 static void serve_file(struct reqctx *rq, const char *name)
 {
     const struct relay_config *cfg = reqctx_app(rq)->cfg;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", cfg->admin_ui_dir, name);
-    FILE *f = safe_name(name) ? fopen(path, "rb") : NULL;
+    int fd = open_ui_file(cfg->admin_ui_dir, name);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
+        if (fd >= 0)
+            close(fd);
         errors_reply(rq, RERR_NOT_FOUND, "No such file");
         return;
     }

@@ -7,10 +7,23 @@
  * runs auth + handler, sets the reply, resumes; (5) MHD re-enters the
  * handler and we queue the reply (or the stream module does).
  * The completion callback writes the access line and frees everything.
+ *
+ * DESIGN (the front door): MHD runs in poll mode with a thread pool, not
+ * epoll. In 0.9.75's epoll mode a client that sent part of a request and
+ * then closed stayed in CLOSE-WAIT until the connection timeout (measured:
+ * 10,500 such connections held for the whole 605 s); poll mode sees the EOF
+ * and closes at once. Connections idle out after REQUEST_HEADER_TIMEOUT while
+ * a request is read and between requests; a dispatched request gets the
+ * long REQUEST_TIMEOUT instead, so streams are never cut by the short one.
+ * MHD's own connection limit sits above MAX_CONNECTIONS, so a client over
+ * the cap gets a clear 503 (with Connection: close) instead of waiting
+ * silently in the kernel backlog; MAX_CONNECTIONS_PER_IP is MHD's per-address
+ * cap (over it MHD closes at once).
  */
 #include "compat.h"
 #include "app.h"
 #include "auth.h"
+#include "clientaddr.h"
 #include "config.h"
 #include "errors.h"
 #include "errs.h"
@@ -23,15 +36,21 @@
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define SMALL_BODY_MAX (1024 * 1024)
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
+#define LISTEN_BACKLOG 1024
+#define STREAM_TIMEOUT_SLACK_S 5 /* the upstream timeout fires first and says why */
 
 struct httpd {
     struct MHD_Daemon *d;
     struct app *app;
+    unsigned header_timeout_s, stream_timeout_s; /* set before the daemon starts */
     atomic_long inflight;
     atomic_bool closing;
 };
@@ -66,16 +85,27 @@ static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* TRUST_PROXY: the address our outermost trusted proxy appended, never the
+ * client-written left end of X-Forwarded-For (clientaddr.h). */
+static int client_from_proxy(const struct httpd *h, struct reqctx *rq)
+{
+    const char **vals = xcalloc(rq->headers.n + 1, sizeof(*vals));
+    size_t n = 0;
+    for (size_t i = 0; i < rq->headers.n; i++)
+        if (strcasecmp(rq->headers.items[i].name, "x-forwarded-for") == 0)
+            vals[n++] = rq->headers.items[i].value;
+    int rc = clientaddr_from_xff(vals, n, (int)h->app->cfg->trust_proxy_hops, rq->client_ip,
+                                 sizeof(rq->client_ip));
+    free(vals);
+    return rc;
+}
+
 static void collect_request(struct httpd *h, struct reqctx *rq)
 {
     MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_kv, &rq->headers);
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, collect_kv, &rq->query);
-    const char *xff = reqctx_header(rq, "x-forwarded-for");
-    if (h->app->cfg->trust_proxy && xff && *xff) {
-        size_t n = strcspn(xff, ", ");
-        snprintf(rq->client_ip, sizeof(rq->client_ip), "%.*s", (int)n, xff);
+    if (h->app->cfg->trust_proxy && client_from_proxy(h, rq) == 0)
         return;
-    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
@@ -118,6 +148,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
                          rq->match_rc == -ERR_INVAL ? NULL : msg);
     }
     collect_request(h, rq);
+    /* Reading is over: from here the upstream's timeout governs. */
+    MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, h->stream_timeout_s);
     atomic_store(&rq->phase, RQ_WORKING);
     MHD_suspend_connection(rq->conn);
     if (tpool_submit(h->app->workers, run_handler, rq) != 0) {
@@ -140,6 +172,46 @@ static enum MHD_Result preflight(struct reqctx *rq)
     return send_reply(rq);
 }
 
+struct hdr_count {
+    const char *name;
+    int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct hdr_count *c = cls;
+    UNUSED(kind);
+    UNUSED(value);
+    c->n += strcasecmp(key, c->name) == 0;
+    return MHD_YES;
+}
+
+static int header_count(struct MHD_Connection *conn, const char *name)
+{
+    struct hdr_count c = {name, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &c);
+    return c.n;
+}
+
+/* Requests answered at once, before any body, on a connection that then
+ * closes: over the connection cap, or a body length that is ambiguous - MHD
+ * takes the first of two Content-Length headers (and chunked over a
+ * Content-Length), a proxy in front may take another, and the difference
+ * is a smuggled request. *why is set (else left NULL). */
+static enum relay_err refuse_early(struct httpd *h, struct MHD_Connection *conn, const char **why)
+{
+    if (atomic_load(&h->app->stats.connections) > h->app->cfg->max_connections) {
+        *why = "Too many connections; try again later";
+        return RERR_UNAVAILABLE;
+    }
+    int cl = header_count(conn, "Content-Length");
+    if (cl > 1 || (cl && header_count(conn, "Transfer-Encoding")))
+        *why = cl > 1 ? "Duplicate Content-Length header"
+                      : "Content-Length together with Transfer-Encoding";
+    return RERR_BAD_REQUEST;
+}
+
 static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
 {
@@ -154,6 +226,12 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const
     *con_cls = rq;
     atomic_fetch_add(&h->inflight, 1);
     atomic_fetch_add(&h->app->stats.requests, 1);
+    const char *why = NULL;
+    enum relay_err e = refuse_early(h, conn, &why);
+    if (why) {
+        reqctx_set_header(rq, "Connection", "close");
+        return reply_now(rq, e, why);
+    }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len = cl ? strtoll(cl, NULL, 10) : 0;
     if (len > (long long)max) {
@@ -207,14 +285,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct httpd *h = cls;
     struct reqctx *rq = *con_cls;
-    UNUSED(conn);
     if (!rq)
         return;
     if (rq->stream)
         stream_detach(rq->stream);
+    /* A kept-alive connection waits for its next request on the short timeout. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, h->header_timeout_s);
     reqctx_complete(rq, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     *con_cls = NULL;
     atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct httpd *h = cls;
+    UNUSED(conn);
+    UNUSED(socket_context);
+    atomic_fetch_add(&h->app->stats.connections, toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 /* libmicrohttpd's own messages: printf-style, for -Wformat-nonliteral. */
@@ -229,7 +317,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("httpd", "%s", msg);
 }
 
-static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss, bool *v6)
+static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss, socklen_t *len)
 {
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
@@ -238,33 +326,70 @@ static int bind_addr(const struct relay_config *cfg, struct sockaddr_storage *ss
     if (getaddrinfo(cfg->host, port, &hints, &ai) != 0 || !ai)
         return -ERR_INVAL;
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *v6 = ai->ai_family == AF_INET6;
+    *len = ai->ai_addrlen;
     freeaddrinfo(ai);
     return 0;
 }
 
-int httpd_start(struct app *app, struct httpd **out, char *err, size_t errlen)
+/* We bind the socket ourselves instead of letting MHD do it: only so can a
+ * failure say why (errno), and only so is it certain that no SO_REUSEPORT is
+ * set - with it a second relay on the same port starts and silently takes
+ * half the connections. SO_REUSEADDR alone lets a restart bind over
+ * TIME_WAIT leftovers but fails with EADDRINUSE while another socket listens. */
+int httpd_listen(const struct relay_config *cfg, int *fd_out, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    bool v6 = false;
-    if (bind_addr(app->cfg, &ss, &v6) != 0) {
-        snprintf(err, errlen, "HOST %s is not a numeric IPv4/IPv6 address", app->cfg->host);
+    socklen_t sl = 0;
+    int one = 1, fd = -1, rc = -ERR_IO;
+    if (bind_addr(cfg, &ss, &sl) != 0) {
+        snprintf(err, errlen, "HOST %s is not a numeric IPv4/IPv6 address", cfg->host);
         return -ERR_INVAL;
     }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)&ss, sl) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%lld: %s", cfg->host, cfg->port,
+                 errno == EADDRINUSE ? "address already in use (is another relay running?)"
+                                     : strerror(errno));
+        goto out;
+    }
+    *fd_out = fd;
+    fd = -1;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Per-address cap: with TRUST_PROXY every connection comes from the proxy,
+ * and capping it would cut the whole service; the proxy caps per client. */
+static unsigned per_ip_limit(const struct relay_config *cfg)
+{
+    return cfg->trust_proxy ? 0 : (unsigned)cfg->max_connections_per_ip;
+}
+
+int httpd_start(struct app *app, int listen_fd, struct httpd **out, char *err, size_t errlen)
+{
+    const struct relay_config *cfg = app->cfg;
     struct httpd *h = xcalloc(1, sizeof(*h));
     h->app = app;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    h->d =
-        MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, h,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg->http_threads,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 605u, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    h->header_timeout_s = (unsigned)((cfg->request_header_timeout_ms + 999) / 1000);
+    h->stream_timeout_s = (unsigned)(cfg->request_timeout_ms / 1000) + STREAM_TIMEOUT_SLACK_S;
+    /* Room above MAX_CONNECTIONS for the connections that get the 503. */
+    unsigned hard_limit = (unsigned)(cfg->max_connections + 64 + cfg->max_connections / 16);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(cfg), MHD_OPTION_CONNECTION_TIMEOUT,
+        h->header_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "cannot listen on %s:%lld (address in use or not permitted)",
-                 app->cfg->host, app->cfg->port);
+        snprintf(err, errlen, "cannot start the HTTP server on %s:%lld", cfg->host, cfg->port);
+        close(listen_fd);
         free(h);
         return -ERR_IO;
     }

@@ -196,6 +196,12 @@ struct cJSON *reqctx_json(struct reqctx *rq)
         rq->json_done = true;
         if (rq->body.len)
             rq->json = json_parse(rq->body.data, rq->body.len, JSON_MAX_DEPTH, true);
+        /* We would read the first of two same-named members, the upstream the
+         * last (a model restriction checked here, bypassed there): refuse. */
+        if (json_has_duplicate_keys(rq->json)) {
+            cJSON_Delete(rq->json);
+            rq->json = NULL;
+        }
     }
     return rq->json;
 }

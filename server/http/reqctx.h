@@ -42,9 +42,11 @@ const char *reqctx_param(const struct reqctx *rq, const char *name);
 /* The raw body (NUL-terminated; len excludes the NUL). */
 const char *reqctx_body(const struct reqctx *rq, size_t *len);
 /* The body parsed as JSON (objects and arrays only, nesting capped at 64).
- * Parsed once and cached; borrowed. NULL when empty or invalid. */
+ * Parsed once and cached; borrowed. NULL when empty or invalid, or when an
+ * object repeats a member name. */
 struct cJSON *reqctx_json(struct reqctx *rq);
-/* Client address (X-Forwarded-For's first entry when TRUST_PROXY is on). */
+/* Client address: the socket peer, or with TRUST_PROXY the X-Forwarded-For
+ * entry TRUST_PROXY_HOPS from the right (clientaddr.h). */
 const char *reqctx_client_ip(const struct reqctx *rq);
 
 /* Add a response header (copied). */

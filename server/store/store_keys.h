@@ -37,7 +37,10 @@
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */
 #define SK_SESSION "session:%s"                  /* hash: admin session, by token hash */
 #define SK_ADMIN_SESSIONS "admin_sessions"       /* set: session keys, to end them all */
-#define SK_LOGIN_FAILURES "login_failures:%s"    /* string counter per client address */
+/* hash {fails, next}: failed logins by keyed hash of the user name + client address, and by
+ * address alone (server/admin/login_throttle.c) */
+#define SK_LOGIN_THROTTLE_PAIR "login_throttle:%s:%s"
+#define SK_LOGIN_THROTTLE_ADDR "login_throttle_addr:%s"
 
 /* Usage statistics */
 #define SK_USAGE_DAILY "usage:daily:%s:%s:%s"  /* hash: date, key id, model */

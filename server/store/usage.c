@@ -19,15 +19,24 @@
 
 #include <time.h>
 
+/* A token count from the upstream: a negative (or absurd) value is a broken
+ * or hostile upstream and would subtract from a key's totals, so it counts
+ * as 0. The cap (2^40) is far above any real response. */
+static long long tokens(const cJSON *obj, const char *name)
+{
+    long long v = json_int(obj, name, 0);
+    return v < 0 || v > (1LL << 40) ? 0 : v;
+}
+
 static void read_usage_obj(struct usage *u, const cJSON *us, bool from_delta)
 {
     if (!cJSON_IsObject(us))
         return;
     u->seen = true;
     const cJSON *cc = json_get(us, "cache_creation");
-    long long in = json_int(us, "input_tokens", 0);
-    long long cc_total = json_int(us, "cache_creation_input_tokens", 0);
-    long long cr = json_int(us, "cache_read_input_tokens", 0);
+    long long in = tokens(us, "input_tokens");
+    long long cc_total = tokens(us, "cache_creation_input_tokens");
+    long long cr = tokens(us, "cache_read_input_tokens");
     if (from_delta) {
         /* Some Anthropic-compatible upstreams report input only at the end. */
         if (in > 0 && u->input == 0)
@@ -36,16 +45,16 @@ static void read_usage_obj(struct usage *u, const cJSON *us, bool from_delta)
             u->cache_create = cc_total;
         if (cr > 0 && u->cache_read == 0)
             u->cache_read = cr;
-        u->output = u->output_done + json_int(us, "output_tokens", 0);
+        u->output = u->output_done + tokens(us, "output_tokens");
         return;
     }
     u->input += in;
     u->cache_create += cc_total;
     u->cache_read += cr;
-    u->eph_5m += json_int(cc, "ephemeral_5m_input_tokens", 0);
-    u->eph_1h += json_int(cc, "ephemeral_1h_input_tokens", 0);
+    u->eph_5m += tokens(cc, "ephemeral_5m_input_tokens");
+    u->eph_1h += tokens(cc, "ephemeral_1h_input_tokens");
     u->output_done = u->output;
-    u->output += json_int(us, "output_tokens", 0);
+    u->output += tokens(us, "output_tokens");
 }
 
 static void set_model(struct usage *u, const char *model)
@@ -129,13 +138,25 @@ static void usage_args(struct usage_args *a, const char *key_id, const struct us
         snprintf(a->nums[i], sizeof(a->nums[i]), "%lld", vals[i]);
 }
 
+/* Error replies that only mean "not now": the usage is kept and retried. */
+static bool is_transient_error(const redisReply *r)
+{
+    static const char *const prefixes[] = {"LOADING",  "BUSY",        "MASTERDOWN", "READONLY",
+                                           "TRYAGAIN", "CLUSTERDOWN", "OOM"};
+    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+        if (strncmp(r->str, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* 0 written; -ERR_IO no answer or a passing refusal (retry); -ERR_REDIS refused for good. */
 static int check_reply(const redisReply *r, const char *key_id)
 {
     if (r && r->type == REDIS_REPLY_INTEGER)
         return 0;
-    log_warn("usage", "recording usage for key %s failed: %s", key_id,
-             r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply");
-    return -ERR_REDIS;
+    bool err = r && r->type == REDIS_REPLY_ERROR;
+    log_warn("usage", "recording usage for key %s failed: %s", key_id, err ? r->str : "no reply");
+    return err && !is_transient_error(r) ? -ERR_REDIS : -ERR_IO;
 }
 
 /* One usage on its own (EVAL when the script cache lost it). */
@@ -161,7 +182,7 @@ static bool is_noscript(const redisReply *r)
 }
 
 int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
-                      const struct usage *const us[])
+                      const struct usage *const us[], int res[])
 {
     if (n <= 0)
         return 0;
@@ -186,13 +207,14 @@ int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *co
          * broke the connection and these calls fail at once: a usage is
          * never counted twice. */
         if (rc != 0 || is_noscript(replies[i]))
-            failed += usage_record(app, c, key_ids[i], us[i]) != 0;
+            res[i] = usage_record(app, c, key_ids[i], us[i]);
         else
-            failed += check_reply(replies[i], key_ids[i]) != 0;
+            res[i] = check_reply(replies[i], key_ids[i]);
+        failed += res[i] != 0;
         if (replies[i])
             freeReplyObject(replies[i]);
     }
     free(replies);
     free(a);
-    return failed ? -ERR_REDIS : 0;
+    return failed ? -ERR_IO : 0;
 }

@@ -38,9 +38,13 @@ long long usage_total(const struct usage *u);
  * its key and stamp lastUsedAt, in one pipelined round trip: one script call
  * (HMGET + HSET inside) per usage.
  * A usage whose call fails for a lost script cache or a broken pipeline is
- * retried on its own. 0, or -ERR_REDIS if any could not be recorded. */
+ * retried on its own. res[i] gets usage i's outcome: 0 written, -ERR_IO not
+ * written for now (no answer, or LOADING/BUSY/READONLY...: try again later),
+ * -ERR_REDIS refused for good (e.g. WRONGTYPE). Returns 0 when all were
+ * written, else -ERR_IO. Negative token counts never reach here: extraction
+ * counts them as 0. */
 int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
-                      const struct usage *const us[]);
+                      const struct usage *const us[], int res[]);
 /* The statistics date (YYYY-MM-DD in the configured offset) and the UTC ISO time. */
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32]);
 

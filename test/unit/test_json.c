@@ -41,7 +41,7 @@ TEST(getters_right_types)
     CHECK_STR(json_str(j, "s", "d"), "text");
     CHECK_INT(json_int(j, "i", 0), 42);
     CHECK_INT(json_int(j, "neg", 0), -7);
-    CHECK_INT(json_int(j, "f", 0), 1);   /* truncates toward zero */
+    CHECK_INT(json_int(j, "f", 0), 1); /* truncates toward zero */
     CHECK_INT(json_int(j, "nf", 0), -1);
     CHECK(json_num(j, "f", 0) == 1.9);
     CHECK(json_bool(j, "t", false));
@@ -221,12 +221,14 @@ TEST(reads_only_len_bytes)
 TEST(no_read_past_len_guard_page)
 {
     static const char *const texts[] = {
-        "{\"a\":1,", "{\"a\":1", "{\"a\"", "{\"a\":", "{", "[", "[1,", "\"abc", "\"ab\\",
-        "nul", "tru", "-", "1.5e", "{\"a\":1}", "[1,2]", "42", " ", "\xEF\xBB\xBF{}", "{\"",
+        "{\"a\":1,", "{\"a\":1", "{\"a\"",         "{\"a\":",   "{",
+        "[",         "[1,",      "\"abc",          "\"ab\\",    "nul",
+        "tru",       "-",        "1.5e",           "{\"a\":1}", "[1,2]",
+        "42",        " ",        "\xEF\xBB\xBF{}", "{\"",
     };
     long pg = sysconf(_SC_PAGESIZE);
-    char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    char *map =
+        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(map != MAP_FAILED);
     REQUIRE(mprotect(map + pg, (size_t)pg, PROT_NONE) == 0);
     int ok = 0;
@@ -257,6 +259,29 @@ TEST(print_round_trip)
     free(out);
 }
 
+TEST(duplicate_keys_found_at_any_depth)
+{
+    static const struct {
+        const char *text;
+        bool dup;
+    } cases[] = {
+        {"{\"model\":\"a\",\"max_tokens\":1}", false},
+        {"{\"model\":\"a\",\"model\":\"b\"}", true},
+        {"{\"m\":[{\"x\":1},{\"x\":2}]}", false}, /* same name in sibling objects is fine */
+        {"{\"m\":[{\"x\":1,\"y\":2,\"x\":3}]}", true},
+        {"[{\"a\":{\"b\":{\"c\":1,\"c\":1}}}]", true},
+        {"{\"a\":1,\"A\":2}", false}, /* names are case-sensitive */
+        {"{\"\":1,\"\":2}", true},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        cJSON *j = json_parse(cases[i].text, strlen(cases[i].text), JSON_MAX_DEPTH, true);
+        REQUIRE(j != NULL);
+        CHECK_INT(json_has_duplicate_keys(j), cases[i].dup);
+        cJSON_Delete(j);
+    }
+    CHECK(!json_has_duplicate_keys(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -270,6 +295,7 @@ int main(int argc, char **argv)
         T(reads_only_len_bytes),
         T(no_read_past_len_guard_page),
         T(print_round_trip),
+        T(duplicate_keys_found_at_any_depth),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }

@@ -9,18 +9,24 @@
 
 TEST(client_credentials_never_forwarded)
 {
-    const char *drop[] = {"x-api-key", "Authorization", "cookie", "host", "content-length",
-                          "accept-encoding", "connection", "keep-alive", "te", "upgrade",
-                          "proxy-authorization", "x-forwarded-for", "transfer-encoding"};
+    const char *drop[] = {
+        "x-api-key",           "Authorization",   "cookie",           "host", "content-length",
+        "accept-encoding",     "connection",      "keep-alive",       "te",   "upgrade",
+        "proxy-authorization", "x-forwarded-for", "transfer-encoding"};
     for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
         CHECK(!hdrfilter_claude(drop[i]));
 }
 
 TEST(anthropic_headers_forwarded)
 {
-    const char *keep[] = {"anthropic-version", "Anthropic-Beta", "user-agent", "x-app",
-                          "x-stainless-retry-count", "X-Stainless-Package-Version",
-                          "anthropic-dangerous-direct-browser-access", "x-claude-code-session-id"};
+    const char *keep[] = {"anthropic-version",
+                          "Anthropic-Beta",
+                          "user-agent",
+                          "x-app",
+                          "x-stainless-retry-count",
+                          "X-Stainless-Package-Version",
+                          "anthropic-dangerous-direct-browser-access",
+                          "x-claude-code-session-id"};
     for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
         CHECK(hdrfilter_claude(keep[i]));
 }
@@ -84,10 +90,11 @@ TEST(usage_from_stream_any_chunking)
 
 TEST(usage_from_body)
 {
-    const char body[] = "{\"id\":\"m\",\"type\":\"message\",\"model\":\"claude-x\",\"usage\":"
-                        "{\"input_tokens\":11,\"output_tokens\":13,\"cache_creation_input_tokens\":7,"
-                        "\"cache_read_input_tokens\":5,\"cache_creation\":{\"ephemeral_5m_input_"
-                        "tokens\":3,\"ephemeral_1h_input_tokens\":4}}}";
+    const char body[] =
+        "{\"id\":\"m\",\"type\":\"message\",\"model\":\"claude-x\",\"usage\":"
+        "{\"input_tokens\":11,\"output_tokens\":13,\"cache_creation_input_tokens\":7,"
+        "\"cache_read_input_tokens\":5,\"cache_creation\":{\"ephemeral_5m_input_"
+        "tokens\":3,\"ephemeral_1h_input_tokens\":4}}}";
     struct usage u = {0};
     usage_from_anthropic_body(&u, body, strlen(body));
     check_usage(&u);
@@ -102,6 +109,26 @@ TEST(usage_ignores_garbage)
     usage_from_anthropic_event(&u, &ev);
     CHECK(!u.seen);
     CHECK_INT(usage_total(&u), 0);
+}
+
+/* A negative count from a broken or hostile upstream would subtract from a
+ * key's totals: it counts as 0, in bodies and in stream deltas. */
+TEST(usage_negative_counts_ignored)
+{
+    const char body[] = "{\"usage\":{\"input_tokens\":-500,\"output_tokens\":7,"
+                        "\"cache_read_input_tokens\":-1e18,\"cache_creation\":"
+                        "{\"ephemeral_5m_input_tokens\":-3}}}";
+    struct usage u = {0};
+    usage_from_anthropic_body(&u, body, strlen(body));
+    CHECK_INT(u.input, 0);
+    CHECK_INT(u.output, 7);
+    CHECK_INT(u.cache_read, 0);
+    CHECK_INT(u.eph_5m, 0);
+    const char delta[] = "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":-9000}}";
+    struct sse_event ev = {"message_delta", delta, strlen(delta), ""};
+    usage_from_anthropic_event(&u, &ev);
+    CHECK_INT(u.output, 0);
+    CHECK(usage_total(&u) >= 0);
 }
 
 TEST(router_matches_relay_routes)
@@ -132,9 +159,14 @@ TEST(router_params)
 
 int main(int argc, char **argv)
 {
-    static const struct test tests[] = {
-        T(client_credentials_never_forwarded), T(anthropic_headers_forwarded),
-        T(connection_token_list), T(usage_from_stream_any_chunking), T(usage_from_body),
-        T(usage_ignores_garbage), T(router_matches_relay_routes), T(router_params)};
+    static const struct test tests[] = {T(client_credentials_never_forwarded),
+                                        T(anthropic_headers_forwarded),
+                                        T(connection_token_list),
+                                        T(usage_from_stream_any_chunking),
+                                        T(usage_from_body),
+                                        T(usage_ignores_garbage),
+                                        T(usage_negative_counts_ignored),
+                                        T(router_matches_relay_routes),
+                                        T(router_params)};
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
