@@ -268,8 +268,8 @@ int client_session_id(const struct client_facts *f, char *out, size_t len)
  * identity that `claude -p` sends today. */
 static const char *const claude_code_prompts[] = {
     "You are Claude Code, Anthropic's official CLI for Claude.",
-    "You are Claude Code, Anthropic's official CLI for Claude, running within the Claude Agent "
-    "SDK.",
+    ("You are Claude Code, Anthropic's official CLI for Claude, running within the Claude Agent "
+     "SDK."),
     "You are a Claude agent, built on Anthropic's Claude Agent SDK.",
 };
 
@@ -387,6 +387,8 @@ static bool droid_cli_ok(const struct client_facts *f)
 
 /* ---- the table ---- */
 
+/* The original's allow-lists (clientDefinitions.js), unchanged: so a
+ * claude_code key is refused on the /api/claude/v1/messages alias, as there. */
 static const char *const claude_code_paths[] = {
     "/api/v1/messages",    "/api/v1/models",
     "/api/v1/me",          "/api/v1/usage",
