@@ -19,6 +19,8 @@ struct accounts;
 struct usage_stats;
 struct usage_writer;
 struct notify;
+struct key_cache;
+struct leases;
 struct pricing_sync;
 
 struct app_stats {
@@ -42,6 +44,8 @@ struct app {
     struct usage_stats *usage_stats;
     struct usage_writer *usage_writer; /* per-key totals, group commit */
     struct notify *notify;             /* other instances' changes */
+    struct key_cache *keys;            /* recently used API keys */
+    struct leases *leases;             /* concurrency leases held by running requests */
     char instance_id[17];              /* random, per process: skips our own notices */
     struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
     struct app_stats stats;

@@ -99,6 +99,9 @@ static const struct conf_var config_vars[] = {
     {"UPSTREAM_ERROR_TIMEOUT_TTL_SECONDS", CONF_INT, "300", 1, 604800, OFF(ttl_timeout_s), 0,
      "Failover", "Connect failure or timeout before the first byte: how long the account cools",
      NULL},
+    {"CONCURRENCY_LEASE_SECONDS", CONF_INT, "300", 5, 86400, OFF(concurrency_lease_s), 0,
+     "Key policy", "A concurrency slot's lease: renewed while its request runs, freed by "
+     "itself this long after a relay died", NULL},
     {"ACCOUNT_EVENTS_MAX", CONF_INT, "10000", 100, 1000000, OFF(account_events_max), 0,
      "Failover", "Entries kept in the account_events stream (account state changes)", NULL},
 

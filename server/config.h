@@ -35,6 +35,8 @@ struct relay_config {
     long long ttl_5xx_s;
     long long ttl_timeout_s;
     long long account_events_max;
+    /* key policy */
+    long long concurrency_lease_s;
     /* security */
     char *jwt_secret;
     char *encryption_key;

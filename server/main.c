@@ -15,6 +15,8 @@
 #include "httpc.h"
 #include "httpd.h"
 #include "log.h"
+#include "key_cache.h"
+#include "leases.h"
 #include "maintenance.h"
 #include "notify.h"
 #include "pricing_sync.h"
@@ -168,6 +170,8 @@ static void start_all(struct runtime *rt)
     app->started_at = time(NULL);
     app->tz_offset_min = (int)rt->cfg->timezone_offset * 60;
     app->usage_stats = usage_stats_new();
+    app->keys = key_cache_new();
+    app->leases = leases_new();
     app->usage_writer = usage_writer_new(app);
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
@@ -228,6 +232,8 @@ static void stop_all(struct runtime *rt)
     }
     usage_stats_free(app->usage_stats);
     accounts_free(app->accounts);
+    key_cache_free(app->keys);
+    leases_free(app->leases);
     pricing_sync_free(app->pricing);
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);

@@ -9,6 +9,7 @@
 #include "account_state.h"
 #include "config.h"
 #include "errs.h"
+#include "leases.h"
 #include "log.h"
 #include "notify.h"
 #include "maintenance.h"
@@ -64,6 +65,20 @@ static void job_recover(struct app *app, struct rds_conn *c)
     accounts_list_release(l);
 }
 
+/* Running requests keep their concurrency slots: renew what this instance
+ * holds, every third of the lease (nothing to send when nothing is held). */
+static void job_leases(struct app *app, struct rds_conn *c)
+{
+    static _Thread_local time_t last;
+    time_t now = time(NULL);
+    long long lease = app->cfg->concurrency_lease_s;
+    if (now - last < (lease / 3 > 1 ? lease / 3 : 1) || leases_count(app->leases) == 0)
+        return;
+    last = now;
+    if (leases_renew(app->leases, c, ((long long)now + lease) * 1000) != 0)
+        log_warn("maint", "could not renew the concurrency leases");
+}
+
 static void job_usage_flush(struct app *app, struct rds_conn *c)
 {
     usage_stats_flush(app->usage_stats, app, c);
@@ -84,6 +99,7 @@ static const struct {
 } jobs[] = {
     {"accounts-refresh", 5, job_accounts},
     {"account-recovery", 1, job_recover},
+    {"lease-renewal", 1, job_leases},
     {"usage-flush", 2, job_usage_flush},
     {"pricing-reload", 0, job_pricing},
 };

@@ -7,6 +7,7 @@
 #include "errs.h"
 #include "format.h"
 #include "json.h"
+#include "keys.h"
 #include "reqctx.h"
 #include "router.h"
 #include "txn.h"
@@ -112,6 +113,23 @@ static char *anthropic_error_frame(enum relay_err e, const char *msg)
     return errors_sse_frame(e, msg);
 }
 
+/* {"type":"error","error":{"type","message"[,"code"]}, ...extra}: the
+ * Anthropic shape, with the original's details beside it. */
+static void anthropic_reply_refusal(struct reqctx *rq, struct refusal *r)
+{
+    cJSON *root = r->extra ? r->extra : cJSON_CreateObject();
+    r->extra = NULL;
+    cJSON_AddStringToObject(root, "type", "error");
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(err, "type", r->type);
+    cJSON_AddStringToObject(err, "message", r->message);
+    if (r->code)
+        cJSON_AddStringToObject(err, "code", r->code);
+    if (r->retry_after)
+        reqctx_set_header(rq, "retry-after", r->retry_after);
+    reqctx_reply_json(rq, r->status, root);
+}
+
 const struct client_format format_anthropic = {
     .name = "anthropic",
     .family = "claude",
@@ -120,6 +138,7 @@ const struct client_format format_anthropic = {
     .render_error = anthropic_render_error,
     .render_upstream = anthropic_render_upstream,
     .error_frame = anthropic_error_frame,
+    .reply_refusal = anthropic_reply_refusal,
 };
 
 /* ---- routes ---- */
@@ -151,11 +170,13 @@ static const struct {
     {"claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"},
 };
 
-static cJSON *models_json(void)
+static cJSON *models_json(const struct api_key *k)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *data = cJSON_AddArrayToObject(root, "data");
     for (size_t i = 0; i < ARRAY_SIZE(claude_models); i++) {
+        if (key_policy_model_denied(&k->pol, claude_models[i].id))
+            continue; /* a key's deny-list hides the model, as the original */
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "type", "model");
         cJSON_AddStringToObject(m, "id", claude_models[i].id);
@@ -164,15 +185,22 @@ static cJSON *models_json(void)
         cJSON_AddItemToArray(data, m);
     }
     cJSON_AddBoolToObject(root, "has_more", false);
-    cJSON_AddStringToObject(root, "first_id", claude_models[0].id);
-    cJSON_AddStringToObject(root, "last_id", claude_models[ARRAY_SIZE(claude_models) - 1].id);
+    int n = cJSON_GetArraySize(data);
+    cJSON *first = cJSON_GetArrayItem(data, 0), *last = cJSON_GetArrayItem(data, n - 1);
+    cJSON_AddItemToObject(root, "first_id",
+                          first ? cJSON_CreateString(json_str(first, "id", ""))
+                                : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "last_id",
+                          last ? cJSON_CreateString(json_str(last, "id", "")) : cJSON_CreateNull());
     return root;
 }
 
 static void h_models(struct reqctx *rq)
 {
-    if (txn_authenticate_only(rq, &format_anthropic) == 0)
-        reqctx_reply_json(rq, 200, models_json());
+    struct api_key *k = txn_key_only(rq, &format_anthropic);
+    if (k)
+        reqctx_reply_json(rq, 200, models_json(k));
+    keys_unref(k);
 }
 
 /* Claude Code's telemetry sink: accepted and dropped. */

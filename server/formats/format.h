@@ -28,6 +28,17 @@ struct format_request {
     bool stream;
 };
 
+/* A refusal by key policy, described once and rendered by each format in
+ * its own shape (the original's statuses, types, codes and extra fields). */
+struct refusal {
+    int status;
+    const char *type; /* error type, e.g. "rate_limit_error", "insufficient_quota" */
+    const char *code; /* machine-readable code, or NULL */
+    char message[256];
+    struct cJSON *extra;     /* members beside "error" (taken), or NULL */
+    const char *retry_after; /* seconds, or NULL */
+};
+
 struct client_format {
     const char *name;   /* "anthropic" */
     const char *family; /* the account pool that serves it: "claude" */
@@ -43,6 +54,8 @@ struct client_format {
     void (*render_upstream)(const struct upstream_answer *ans, struct stream_reply *out);
     /* The in-stream error frame ending a committed event stream (malloc'd). */
     char *(*error_frame)(enum relay_err e, const char *msg);
+    /* Reply to rq with a key-policy refusal (takes r->extra). */
+    void (*reply_refusal)(struct reqctx *rq, struct refusal *r);
 };
 
 /* A relay route: which format, which upstream endpoint, whether usage is

@@ -73,11 +73,13 @@ static void access_line(const struct reqctx *rq)
         return; /* monitors poll it: keep the log readable */
     log_set_reqid(rq->id);
     log_info("access",
-             "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld tokens=%lld%s%s%s",
+             "%s %s status=%d key=%s account=%s model=%s upstream=%d ms=%ld tokens=%lld "
+             "cost=%lld.%06lld%s%s%s%s",
              rq->method, rq->path, rq->status, rq->key_id[0] ? rq->key_id : "-",
              rq->account_id[0] ? rq->account_id : "-", rq->model[0] ? rq->model : "-",
-             rq->upstream_status, elapsed_ms(rq), rq->tokens, rq->attempts[0] ? " attempts=" : "",
-             rq->attempts, rq->aborted ? " aborted=1" : "");
+             rq->upstream_status, elapsed_ms(rq), rq->tokens, rq->cost_micro / 1000000,
+             rq->cost_micro % 1000000, rq->unpriced ? " unpriced=1" : "",
+             rq->attempts[0] ? " attempts=" : "", rq->attempts, rq->aborted ? " aborted=1" : "");
     log_set_reqid(NULL);
 }
 
@@ -272,4 +274,10 @@ void reqctx_note_attempts(struct reqctx *rq, const char *attempts)
 void reqctx_note_tokens(struct reqctx *rq, long long tokens)
 {
     rq->tokens = tokens;
+}
+
+void reqctx_note_cost(struct reqctx *rq, long long micro, bool unpriced)
+{
+    rq->cost_micro = micro;
+    rq->unpriced = unpriced;
 }

@@ -66,6 +66,8 @@ void reqctx_note_account(struct reqctx *rq, const char *account_id);
 void reqctx_note_model(struct reqctx *rq, const char *model);
 void reqctx_note_attempts(struct reqctx *rq, const char *attempts);
 void reqctx_note_tokens(struct reqctx *rq, long long tokens);
+/* The request's cost in micro-USD (unpriced: the model had no price). */
+void reqctx_note_cost(struct reqctx *rq, long long micro, bool unpriced);
 
 /* Keep the request past its handler (returns rq); drop it with
  * reqctx_unref. Thread-safe. */

@@ -65,6 +65,8 @@ struct reqctx {
     int upstream_status;
     long long tokens;
     char attempts[256];
+    long long cost_micro;
+    bool unpriced;
     bool aborted; /* the connection ended before the response was complete */
     struct timespec t0;
 };

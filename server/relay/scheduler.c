@@ -46,5 +46,9 @@ const struct sched_strategy sched_priority_lru = {"priority-lru", priority_lru_s
 struct account *scheduler_pick(const struct account_list *list, const struct sched_request *req,
                                const struct sched_tried *tried)
 {
+    if (req->bound && *req->bound) {
+        struct account *a = account_list_find(list, req->bound);
+        return a && !was_tried(tried, a) && scheduler_eligible(a, req) ? a : NULL;
+    }
     return sched_priority_lru.select(list, req, tried);
 }

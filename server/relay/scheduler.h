@@ -23,6 +23,7 @@ struct sched_request {
     const char *family; /* "claude" */
     const char *model;  /* may be NULL */
     long long now_ms;   /* wall clock: cooling states end by it */
+    const char *bound;  /* the key's dedicated account id; NULL or "": the pool */
 };
 
 struct sched_tried {
@@ -42,7 +43,8 @@ extern const struct sched_strategy sched_priority_lru;
 
 /* True when the account may take a request of req now (tried aside). */
 bool scheduler_eligible(const struct account *a, const struct sched_request *req);
-/* Pick an account from list (borrowed from it), or NULL when none fits.
+/* Pick an account from list (borrowed from it), or NULL when none fits. A
+ * key bound to an account gets that account or none.
  * Pure: the caller marks its use (account_touch). */
 struct account *scheduler_pick(const struct account_list *list, const struct sched_request *req,
                                const struct sched_tried *tried);

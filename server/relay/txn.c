@@ -15,10 +15,18 @@
 #include "config.h"
 #include "errs.h"
 #include "format.h"
+#include "admission.h"
+#include "key_cache.h"
 #include "keys.h"
+#include "leases.h"
 #include "log.h"
+#include "notify.h"
+#include "policy.h"
+#include "pricing.h"
+#include "pricing_sync.h"
 #include "rds.h"
 #include "reqctx.h"
+#include "secret.h"
 #include "scheduler.h"
 #include "stream.h"
 #include "tpool.h"
@@ -68,7 +76,9 @@ struct txn {
     struct stream *st;
     enum txn_step step;
     struct format_request req;
-    struct api_key key;
+    struct api_key *key;
+    struct lease *lease;   /* the key's concurrency slot, when it has a limit */
+    char lease_member[48]; /* its member in concurrency:{keyId} */
     struct account_list *snap;
     struct account *acc;
     struct upstream_req ureq;
@@ -209,12 +219,52 @@ static void attempts_text(const struct txn *t, char *out, size_t len)
 
 /* ---- finish: the one exit ---- */
 
+/* The request's cost in micro-USD from the shared price table; a model the
+ * table lacks is priced at the fallback and flagged, never free. */
+static void cost_of(struct txn *t, struct accounting *a)
+{
+    struct pricing *table = pricing_sync_snapshot(t->app->pricing);
+    struct pricing_cost c;
+    const char *model = a->u.model[0] ? a->u.model : t->req.model;
+    if (pricing_cost(table, model, &a->u, &c) == 0) {
+        a->cost = c.micro;
+        a->unpriced = c.unpriced;
+    }
+    pricing_release(table);
+    reqctx_note_cost(t->rq, a->cost, a->unpriced);
+}
+
+/* Usage, cost and the slot, settled once by the group-committed accounting
+ * script (no Redis here: finish may run on the upstream loop). */
+static void account_for(struct txn *t)
+{
+    bool usage = t->op->record_usage && t->usage.seen && t->acc;
+    if (!usage && !t->lease)
+        return;
+    struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
+    snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
+    snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
+    snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    snprintf(a.lease, sizeof(a.lease), "%s", t->lease ? t->lease_member : "");
+    a.u.seen = usage;
+    if (usage)
+        cost_of(t, &a);
+    struct admit_request periods;
+    admission_periods(t->key, t->app->tz_offset_min, wall_ms(), &periods);
+    memcpy(a.day, periods.day, sizeof(a.day));
+    memcpy(a.week, periods.week, sizeof(a.week));
+    a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : t->req.model);
+    usage_writer_push(t->app->usage_writer, &a);
+    leases_remove(t->app->leases, t->lease);
+    t->lease = NULL;
+}
+
 static void txn_finish(struct txn *t)
 {
     char att[256];
     lease_release(t);
-    if (t->op->record_usage && t->usage.seen && t->acc)
-        usage_writer_push(t->app->usage_writer, t->key.id, t->acc->id, &t->usage);
+    if (t->key)
+        account_for(t);
     attempts_text(t, att, sizeof(att));
     reqctx_note_attempts(t->rq, att);
     reqctx_note_tokens(t->rq, usage_total(&t->usage));
@@ -222,6 +272,7 @@ static void txn_finish(struct txn *t)
     if (t->st)
         stream_release(t->st);
     accounts_list_release(t->snap);
+    keys_unref(t->key);
     free(t->last.body);
     reqctx_unref(t->rq);
     atomic_fetch_sub(&t->app->stats.transactions, 1);
@@ -285,8 +336,30 @@ static const char *client_key(const struct reqctx *rq)
     return NULL;
 }
 
-/* The key named by the request: 0, or the error to answer with. */
-static int lookup_key(struct reqctx *rq, struct api_key *key, enum relay_err *e, const char **msg)
+/* A key seen recently is trusted for a while (key_cache.h). */
+static long long cache_ttl(const struct app *app)
+{
+    return notify_connected(app->notify) ? KEY_CACHE_TTL_MS : KEY_CACHE_TTL_DOWN_MS;
+}
+
+static int fetch_key(struct app *app, const char *plain, struct api_key **key)
+{
+    char hash[SECRET_HASH_HEX + 1];
+    if (!keys_hash(app, plain, hash))
+        return -ERR_NOTFOUND;
+    if ((*key = key_cache_get(app->keys, hash, cache_ttl(app))))
+        return 0;
+    struct rds_conn *c = rds_pool_get(app->redis, REDIS_WAIT_MS);
+    int rc = c ? keys_lookup(app, c, plain, key) : -ERR_REDIS;
+    rds_pool_put(app->redis, c);
+    if (rc == 0)
+        key_cache_put(app->keys, hash, *key);
+    return rc;
+}
+
+/* The key named by the request (a new reference): 0, or the error to
+ * answer with. */
+static int lookup_key(struct reqctx *rq, struct api_key **key, enum relay_err *e, const char **msg)
 {
     struct app *app = reqctx_app(rq);
     const char *plain = client_key(rq);
@@ -295,15 +368,13 @@ static int lookup_key(struct reqctx *rq, struct api_key *key, enum relay_err *e,
         *e = RERR_NO_KEY;
         return -ERR_DENIED;
     }
-    struct rds_conn *c = rds_pool_get(app->redis, REDIS_WAIT_MS);
-    int rc = c ? keys_lookup(app, c, plain, key) : -ERR_REDIS;
-    rds_pool_put(app->redis, c);
+    int rc = fetch_key(app, plain, key);
     if (rc == -ERR_NOTFOUND)
         *e = RERR_BAD_KEY;
     else if (rc != 0)
         *e = RERR_UNAVAILABLE, *msg = "The relay's store is unavailable";
     else
-        reqctx_note_key(rq, key->id);
+        reqctx_note_key(rq, (*key)->id);
     return rc;
 }
 
@@ -340,12 +411,56 @@ static enum step_rc step_authenticate(struct txn *t)
     return STEP_NEXT;
 }
 
-/* Key policy (rate windows, concurrency, cost caps) joins this step. */
+/* The stateful limits, in one script call when the key has any. */
+static int admit_limits(struct txn *t, struct refusal *r)
+{
+    struct admit_request ar = {.now_ms = wall_ms(),
+                               .lease_ms = t->app->cfg->concurrency_lease_s * 1000,
+                               .claude_family = policy_claude_family(t->req.model)};
+    snprintf(t->lease_member, sizeof(t->lease_member), "%s-%s", t->app->instance_id,
+             reqctx_id(t->rq));
+    ar.lease = t->lease_member;
+    admission_periods(t->key, t->app->tz_offset_min, ar.now_ms, &ar);
+    struct admit_result res;
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    int rc = c ? admission_run(t->app, c, t->key, &ar, &res) : -ERR_REDIS;
+    if (rc == 0 && res.activated_ms) { /* its period starts now: every instance re-reads it */
+        char what[64];
+        snprintf(what, sizeof(what), "key %s", t->key->id);
+        key_cache_forget(t->app->keys, t->key->id);
+        notify_publish(t->app, c, what);
+    }
+    rds_pool_put(t->app->redis, c);
+    if (rc != 0)
+        return rc;
+    if (res.leased)
+        t->lease = leases_add(t->app->leases, t->key->id, t->lease_member);
+    if (res.code == ADMIT_OK)
+        return 0;
+    policy_refusal(&res, t->app->tz_offset_min, r);
+    return -ERR_DENIED;
+}
+
+/* Is the key usable now and does it allow this request: disabled or
+ * expired keys, the key's rules, then its limits (crs-relay-spec 3). */
 static enum step_rc step_admit(struct txn *t)
 {
     enum relay_err e;
-    if (admit_key(&t->key, &e) != 0) {
+    struct refusal r;
+    if (admit_key(t->key, &e) != 0) {
         fail(t, e, NULL);
+        return STEP_DONE;
+    }
+    int rc = policy_check(t->rq, t->op, t->key, t->req.model, &r);
+    bool counting = strcmp(t->op->endpoint, "count_tokens") == 0;
+    if (rc == 0 && !counting && key_policy_admission_needed(&t->key->pol))
+        rc = admit_limits(t, &r);
+    if (rc == -ERR_DENIED) {
+        t->op->fmt->reply_refusal(t->rq, &r);
+        return STEP_DONE;
+    }
+    if (rc != 0) {
+        fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
         return STEP_DONE;
     }
     return STEP_NEXT;
@@ -353,7 +468,8 @@ static enum step_rc step_admit(struct txn *t)
 
 static enum step_rc step_schedule(struct txn *t)
 {
-    struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms()};
+    struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms(),
+                                 t->key->pol.console_account};
     if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
     struct account *a =
@@ -464,7 +580,8 @@ static bool retry_possible(struct txn *t, long long now_ms)
 {
     if (t->natt >= t->app->cfg->max_upstream_attempts || t->tried.n >= SCHED_TRIED_MAX)
         return false;
-    struct sched_request sreq = {t->op->fmt->family, t->req.model, now_ms};
+    struct sched_request sreq = {t->op->fmt->family, t->req.model, now_ms,
+                                 t->key->pol.console_account};
     return scheduler_pick(t->snap, &sreq, &t->tried) != NULL;
 }
 
@@ -555,17 +672,19 @@ void txn_start(struct reqctx *rq, const struct relay_op *op)
     txn_run(t);
 }
 
-int txn_authenticate_only(struct reqctx *rq, const struct client_format *fmt)
+struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
 {
-    struct api_key key;
+    struct api_key *key = NULL;
     enum relay_err e;
     const char *msg = NULL;
     int rc = lookup_key(rq, &key, &e, &msg);
     if (rc == 0)
-        rc = admit_key(&key, &e);
-    if (rc != 0)
-        fmt->reply_error(rq, e, msg);
-    return rc;
+        rc = admit_key(key, &e);
+    if (rc == 0)
+        return key;
+    keys_unref(key);
+    fmt->reply_error(rq, e, msg);
+    return NULL;
 }
 
 long long txn_live(struct app *app)

@@ -34,9 +34,12 @@ struct app;
 /* Run a relay request (route handler, worker thread). The handler returns
  * at once; the transaction goes on by itself. */
 void txn_start(struct reqctx *rq, const struct relay_op *op);
-/* Only the key check (for routes such as the model list): 0 when the key
- * may be used, else the error was replied in fmt's shape. */
-int txn_authenticate_only(struct reqctx *rq, const struct client_format *fmt);
+struct api_key;
+/* Only the key check, for the routes that read about the key (the model
+ * list, key-info): a new reference when the key may be used (keys_unref
+ * it), else NULL after the error was replied in fmt's shape. Never
+ * activates a key. */
+struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 

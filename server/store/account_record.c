@@ -285,15 +285,6 @@ cJSON *account_record_render(const struct provider *p, const cJSON *rec,
 
 /* ---- Redis ---- */
 
-static void publish(const struct app *app, struct rds_conn *c, const char *what)
-{
-    char payload[128];
-    notify_payload(app, what, payload, sizeof(payload));
-    redisReply *r = rds_command(c, "PUBLISH %s %s", SK_NOTIFY_CHANNEL, payload);
-    if (r)
-        freeReplyObject(r);
-}
-
 int account_record_save(struct app *app, struct rds_conn *c, const struct provider *p, cJSON *rec)
 {
     char key[STORE_KEY_MAX], index[STORE_KEY_MAX], now[32];
@@ -309,7 +300,7 @@ int account_record_save(struct app *app, struct rds_conn *c, const struct provid
     if (r)
         freeReplyObject(r);
     if (rc == 0) {
-        publish(app, c, "accounts");
+        notify_publish(app, c, "accounts");
         if (accounts_refresh(app->accounts, c) != 0)
             log_warn("admin", "account snapshot refresh failed after a write");
     }
@@ -365,7 +356,7 @@ int account_record_delete(struct app *app, struct rds_conn *c, const struct prov
         if (r[i])
             freeReplyObject(r[i]);
     if (rc == 0) {
-        publish(app, c, "accounts");
+        notify_publish(app, c, "accounts");
         if (accounts_refresh(app->accounts, c) != 0)
             log_warn("admin", "account snapshot refresh failed after a delete");
     }

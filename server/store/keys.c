@@ -12,29 +12,79 @@
 #include "errs.h"
 #include "json.h"
 #include "keys.h"
+#include "key_cache.h"
 #include "log.h"
+#include "notify.h"
+#include "provider.h"
 #include "rds.h"
 #include "secret.h"
 #include "store.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <time.h>
 
-enum ftype { F_STR = 0, F_BOOL = 1, F_INT = 2, F_NUM = 3, F_ARR = 4, F_TIME = 5 };
+enum ftype {
+    F_STR = 0, /* text, min..max characters */
+    F_BOOL = 1,
+    F_INT = 2,  /* integer in min..max */
+    F_USD = 3,  /* money, 0..max USD, up to 6 decimals (micro-USD) */
+    F_ARR = 4,  /* array of strings (from `allowed` when set), at most max items */
+    F_TIME = 5, /* ISO-8601, stored as UTC; null or "" clears it */
+    F_ENUM = 6, /* one of `allowed` */
+    F_BIND = 7, /* a dedicated account: "" or the id of an account of `bind` type */
+};
 
-/* The fields of a key record. Only what the relay enforces may be set
- * through the admin API (admin: true); key policy fields (limits, models,
- * clients, permissions) arrive with their enforcement. */
+static const char *const perms_allowed[] = {"claude", "gemini", "openai", "droid", NULL};
+static const char *const clients_allowed[] = {"claude_code", "gemini_cli", "codex_cli", "droid_cli",
+                                              NULL};
+static const char *const modes_allowed[] = {"fixed", "activation", NULL};
+static const char *const units_allowed[] = {"hours", "days", NULL};
+
+/* The fields of a key record (crs-admin-spec 3.2). admin: settable through
+ * the admin API; every such field is enforced on the request path. */
 static const struct kfield {
     const char *name;
     enum ftype type;
-    long long max;
+    long long min, max;
+    const char *const *allowed;
+    const char *bind; /* F_BIND: the provider whose account it names; NULL: none exist */
     bool admin;
 } key_fields[] = {
-    {"name", F_STR, 100, true},    {"description", F_STR, 500, true},
-    {"isActive", F_BOOL, 0, true}, {"expiresAt", F_TIME, 0, true},
-    {"tags", F_ARR, 0, true},      {"isDeleted", F_BOOL, 0, false},
+    {"name", F_STR, 1, 100, NULL, NULL, true},
+    {"description", F_STR, 0, 500, NULL, NULL, true},
+    {"isActive", F_BOOL, 0, 0, NULL, NULL, true},
+    {"expiresAt", F_TIME, 0, 0, NULL, NULL, true},
+    {"tags", F_ARR, 0, 100, NULL, NULL, true},
+    {"permissions", F_ARR, 0, 4, perms_allowed, NULL, true},
+    {"enableClientRestriction", F_BOOL, 0, 0, NULL, NULL, true},
+    {"allowedClients", F_ARR, 0, 4, clients_allowed, NULL, true},
+    {"enableModelRestriction", F_BOOL, 0, 0, NULL, NULL, true},
+    {"restrictedModels", F_ARR, 0, 500, NULL, NULL, true},
+    {"expirationMode", F_ENUM, 0, 0, modes_allowed, NULL, true},
+    {"activationDays", F_INT, 1, 3650, NULL, NULL, true},
+    {"activationUnit", F_ENUM, 0, 0, units_allowed, NULL, true},
+    {"rateLimitWindow", F_INT, 0, 525600, NULL, NULL, true},
+    {"rateLimitRequests", F_INT, 0, 1000000000, NULL, NULL, true},
+    {"tokenLimit", F_INT, 0, 1000000000000LL, NULL, NULL, true},
+    {"rateLimitCost", F_USD, 0, 1000000000, NULL, NULL, true},
+    {"dailyCostLimit", F_USD, 0, 1000000000, NULL, NULL, true},
+    {"totalCostLimit", F_USD, 0, 1000000000, NULL, NULL, true},
+    {"weeklyOpusCostLimit", F_USD, 0, 1000000000, NULL, NULL, true},
+    {"weeklyResetDay", F_INT, 1, 7, NULL, NULL, true},
+    {"weeklyResetHour", F_INT, 0, 23, NULL, NULL, true},
+    {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
+    {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
+    {"claudeAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"openaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"droidAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"isDeleted", F_BOOL, 0, 0, NULL, NULL, false},
+    {"isActivated", F_BOOL, 0, 0, NULL, NULL, false},
+    {"activatedAt", F_TIME, 0, 0, NULL, NULL, false},
 };
 
 static const struct kfield *find_field(const char *name)
@@ -43,6 +93,12 @@ static const struct kfield *find_field(const char *name)
         if (strcmp(key_fields[i].name, name) == 0)
             return &key_fields[i];
     return NULL;
+}
+
+static void set_str(cJSON *rec, const char *k, const char *v)
+{
+    cJSON_DeleteItemFromObject(rec, k);
+    cJSON_AddStringToObject(rec, k, v);
 }
 
 /* ---- request path ---- */
@@ -86,18 +142,36 @@ static const char *reply_field(const redisReply *arr, const char *name)
     return NULL;
 }
 
-static int read_record(const redisReply *rec, struct api_key *out)
+static struct api_key *key_from(const char *id, const redisReply *reply)
 {
-    if (!rec || rec->type != REDIS_REPLY_ARRAY || rec->elements == 0)
-        return -ERR_NOTFOUND;
-    const char *active = reply_field(rec, "isActive"), *del = reply_field(rec, "isDeleted");
-    const char *name = reply_field(rec, "name");
-    long long exp = admin_parse_iso(reply_field(rec, "expiresAt"));
-    snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
-    out->active = active && strcmp(active, "true") == 0;
-    out->deleted = del && strcmp(del, "true") == 0;
-    out->expires_at_ms = exp > 0 ? exp : 0;
-    return 0;
+    cJSON *rec = store_reply_object(reply);
+    if (!rec)
+        return NULL;
+    struct api_key *k = xcalloc(1, sizeof(*k));
+    atomic_init(&k->refs, 1);
+    long long exp = admin_parse_iso(json_str(rec, "expiresAt", ""));
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    snprintf(k->name, sizeof(k->name), "%s", json_str(rec, "name", ""));
+    k->active = strcmp(json_str(rec, "isActive", ""), "true") == 0;
+    k->deleted = strcmp(json_str(rec, "isDeleted", ""), "true") == 0;
+    k->expires_at_ms = exp > 0 ? exp : 0;
+    key_policy_parse(rec, &k->pol);
+    cJSON_Delete(rec);
+    return k;
+}
+
+struct api_key *keys_ref(struct api_key *k)
+{
+    atomic_fetch_add(&k->refs, 1);
+    return k;
+}
+
+void keys_unref(struct api_key *k)
+{
+    if (!k || atomic_fetch_sub(&k->refs, 1) != 1)
+        return;
+    key_policy_release(&k->pol);
+    free(k);
 }
 
 enum key_check keys_admit(const struct api_key *k, long long now_ms)
@@ -109,7 +183,15 @@ enum key_check keys_admit(const struct api_key *k, long long now_ms)
     return KEY_OK;
 }
 
-int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, struct api_key *out)
+bool keys_hash(struct app *app, const char *plaintext, char out[65])
+{
+    if (!plaintext || !key_format_ok(app->cfg->api_key_prefix, plaintext))
+        return false;
+    secret_keyed_hash_at(app->box, 0, "api-key", plaintext, out);
+    return true;
+}
+
+int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, struct api_key **out)
 {
     if (!plaintext || !key_format_ok(app->cfg->api_key_prefix, plaintext))
         return -ERR_NOTFOUND;
@@ -129,10 +211,9 @@ int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, stru
         rc = -ERR_NOTFOUND;
     } else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                r->element[0]->type == REDIS_REPLY_STRING) {
-        struct api_key k = {0};
-        rc = read_record(r->element[1], &k);
-        snprintf(k.id, sizeof(k.id), "%s", r->element[0]->str);
-        if (rc == 0)
+        struct api_key *k = key_from(r->element[0]->str, r->element[1]);
+        rc = k ? 0 : -ERR_NOTFOUND;
+        if (k)
             *out = k;
     }
     if (r)
@@ -145,9 +226,14 @@ int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, stru
 static const char *number_text(const struct kfield *f, const cJSON *v, char buf[64])
 {
     double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-    if (d < 0 || d >= 1e15 || (f->type == F_INT && d != (double)(long long)d))
+    if (d < (double)f->min || d > (double)f->max)
         return NULL;
-    snprintf(buf, 64, f->type == F_INT ? "%.0f" : "%.6g", d);
+    if (f->type == F_INT && d != (double)(long long)d)
+        return NULL;
+    if (f->type == F_USD) /* micro-USD is the unit of account: no finer */
+        snprintf(buf, 64, "%.6f", d);
+    else
+        snprintf(buf, 64, "%lld", (long long)d);
     return buf;
 }
 
@@ -163,24 +249,87 @@ static const char *time_text(const cJSON *v, char buf[64])
     return buf;
 }
 
+static bool in_list(const char *const *allowed, const char *s)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(*allowed, s) == 0)
+            return true;
+    return false;
+}
+
+/* An array of non-empty strings (each from f->allowed when set); for
+ * permissions the original's "all" means every service. */
+static const char *array_text(const struct kfield *f, const cJSON *v, char **owned)
+{
+    if (f->allowed == perms_allowed && cJSON_IsString(v) && strcmp(v->valuestring, "all") == 0)
+        return "[]";
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > f->max)
+        return NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it) || !*it->valuestring || strlen(it->valuestring) > 200)
+            return NULL;
+        if (f->allowed == perms_allowed && strcmp(it->valuestring, "all") == 0)
+            return "[]";
+        if (f->allowed && !in_list(f->allowed, it->valuestring))
+            return NULL;
+    }
+    return *owned = json_print(v);
+}
+
+static const char *string_text(const struct kfield *f, const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return NULL;
+    size_t n = strlen(v->valuestring);
+    return n >= (size_t)f->min && n <= (size_t)f->max ? v->valuestring : NULL;
+}
+
+/* A dedicated account: "" (the pool), or the id of an account of the
+ * field's type (checked against Redis by check_bindings). */
+static const char *bind_text(const struct kfield *f, const cJSON *v)
+{
+    if (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring))
+        return "";
+    return f->bind && cJSON_IsString(v) && admin_is_uuid(v->valuestring) ? v->valuestring : NULL;
+}
+
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
 static const char *field_text(const struct kfield *f, const cJSON *v, char buf[64], char **owned)
 {
     switch (f->type) {
     case F_STR:
-        return cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)f->max ? v->valuestring
-                                                                             : NULL;
+        return string_text(f, v);
     case F_BOOL:
         return cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false") : NULL;
     case F_INT:
-    case F_NUM:
+    case F_USD:
         return number_text(f, v, buf);
     case F_ARR:
-        return cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 1000 ? (*owned = json_print(v)) : NULL;
+        return array_text(f, v, owned);
     case F_TIME:
         return time_text(v, buf);
+    case F_ENUM:
+        return cJSON_IsString(v) && in_list(f->allowed, v->valuestring) ? v->valuestring : NULL;
+    case F_BIND:
+        return bind_text(f, v);
     }
     return NULL;
+}
+
+/* Why a value was refused, naming the field. */
+static void explain(const struct kfield *f, char *msg, size_t len)
+{
+    if (f->type == F_BIND && !f->bind)
+        snprintf(msg, len, "%s: this relay has no such accounts yet (only \"\" is accepted)",
+                 f->name);
+    else if (f->type == F_INT || f->type == F_USD)
+        snprintf(msg, len, "%s must be a number from %lld to %lld", f->name, f->min, f->max);
+    else if (f->type == F_STR)
+        snprintf(msg, len, "%s must be %lld to %lld characters", f->name, f->min, f->max);
+    else
+        snprintf(msg, len, "%s has an invalid value", f->name);
 }
 
 static int set_field(cJSON *rec, const struct kfield *f, const cJSON *v, char *msg, size_t len)
@@ -188,12 +337,59 @@ static int set_field(cJSON *rec, const struct kfield *f, const cJSON *v, char *m
     char buf[64], *owned = NULL;
     const char *val = field_text(f, v, buf, &owned);
     if (!val) {
-        snprintf(msg, len, "%s has an invalid value", f->name);
+        explain(f, msg, len);
         return -ERR_INVAL;
     }
     cJSON_DeleteItemFromObject(rec, f->name);
     cJSON_AddStringToObject(rec, f->name, val);
     free(owned);
+    return 0;
+}
+
+/* Activation mode: the key's period starts at its first use, so it has no
+ * fixed expiry until then. */
+static int check_activation(cJSON *rec, const cJSON *body, char *msg, size_t len)
+{
+    if (strcmp(json_str(rec, "expirationMode", "fixed"), "activation") != 0)
+        return 0;
+    if (strcmp(json_str(rec, "isActivated", ""), "true") == 0)
+        return 0;
+    if (*json_str(body, "expiresAt", "")) {
+        snprintf(msg, len, "expiresAt cannot be set while expirationMode is activation");
+        return -ERR_INVAL;
+    }
+    if (!*json_str(rec, "activationDays", "")) {
+        snprintf(msg, len, "activationDays is required when expirationMode is activation");
+        return -ERR_INVAL;
+    }
+    cJSON_DeleteItemFromObject(rec, "isActivated");
+    cJSON_AddStringToObject(rec, "isActivated", "false");
+    cJSON_DeleteItemFromObject(rec, "expiresAt");
+    cJSON_AddStringToObject(rec, "expiresAt", "");
+    return 0;
+}
+
+/* Dedicated accounts must exist (one EXISTS per binding set). */
+static int check_bindings(struct rds_conn *c, const cJSON *rec, char *msg, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(key_fields); i++) {
+        const struct kfield *f = &key_fields[i];
+        const char *id = json_str(rec, f->name, "");
+        if (f->type != F_BIND || !f->bind || !*id)
+            continue;
+        char key[STORE_KEY_MAX];
+        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, id);
+        redisReply *r = rds_command(c, "EXISTS %s", key);
+        long long n = rds_reply_int(r, -1);
+        if (r)
+            freeReplyObject(r);
+        if (n < 0)
+            return -ERR_REDIS;
+        if (n == 0) {
+            snprintf(msg, len, "%s: no %s account with this id", f->name, f->bind);
+            return -ERR_INVAL;
+        }
+    }
     return 0;
 }
 
@@ -220,12 +416,12 @@ static int apply_body(cJSON *rec, const cJSON *body, char *msg, size_t len)
         snprintf(msg, len, "name is required (1 to 100 characters)");
         return -ERR_INVAL;
     }
-    return 0;
+    return check_activation(rec, body, msg, len);
 }
 
 static cJSON *typed_value(const struct kfield *f, const char *s)
 {
-    if (!f || f->type == F_STR || f->type == F_TIME)
+    if (!f || f->type == F_STR || f->type == F_TIME || f->type == F_ENUM || f->type == F_BIND)
         return cJSON_CreateString(s);
     if (f->type == F_BOOL)
         return cJSON_CreateBool(strcmp(s, "true") == 0);
@@ -324,6 +520,31 @@ static void hash_index_key(struct app *app, const char *hash, char out[STORE_KEY
     store_key(out, SK_API_KEY_HASH, hash);
 }
 
+/* Every instance drops its cached copy of the key (one PUBLISH). */
+static void key_changed(struct app *app, struct rds_conn *c, const char *id)
+{
+    char what[64];
+    key_cache_forget(app->keys, id);
+    snprintf(what, sizeof(what), "key %s", id);
+    notify_publish(app, c, what);
+}
+
+/* A fresh secret for rec: the plaintext (returned, shown once), its
+ * keyed hash and preview in rec. hk gets the hash index key. */
+static char *new_secret(struct app *app, cJSON *rec, char hk[STORE_KEY_MAX])
+{
+    char hex[65], hash[SECRET_HASH_HEX + 1], preview[40];
+    secret_random_hex(hex, 32);
+    char *key = xasprintf("%s%s", app->cfg->api_key_prefix, hex);
+    secret_keyed_hash(app->box, "api-key", key, hash);
+    hash_index_key(app, hash, hk);
+    snprintf(preview, sizeof(preview), "%s...%s", app->cfg->api_key_prefix, hex + 60);
+    set_str(rec, "keyHash", hash);
+    set_str(rec, "keyPreview", preview);
+    sodium_memzero(hex, sizeof(hex));
+    return key;
+}
+
 int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **item,
                 char **plaintext, char *msg, size_t len)
 {
@@ -331,25 +552,55 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     cJSON_AddStringToObject(rec, "isActive", "true");
     cJSON_AddStringToObject(rec, "expiresAt", "");
     cJSON_AddStringToObject(rec, "description", "");
-    if (apply_body(rec, body, msg, len) != 0) {
+    int rc = apply_body(rec, body, msg, len);
+    if (rc == 0)
+        rc = check_bindings(c, rec, msg, len);
+    if (rc != 0) {
         cJSON_Delete(rec);
-        return -ERR_INVAL;
+        return rc;
     }
-    char id[37], hex[65], hash[SECRET_HASH_HEX + 1], hk[STORE_KEY_MAX], now[32], preview[40];
+    char id[37], hk[STORE_KEY_MAX], now[32];
     secret_uuid(id);
-    secret_random_hex(hex, 32);
-    char *key = xasprintf("%s%s", app->cfg->api_key_prefix, hex);
-    secret_keyed_hash(app->box, "api-key", key, hash);
-    hash_index_key(app, hash, hk);
     admin_iso_now(now);
-    snprintf(preview, sizeof(preview), "%s...%s", app->cfg->api_key_prefix, hex + 60);
+    char *key = new_secret(app, rec, hk);
     cJSON_AddStringToObject(rec, "id", id);
-    cJSON_AddStringToObject(rec, "keyHash", hash);
-    cJSON_AddStringToObject(rec, "keyPreview", preview);
     cJSON_AddStringToObject(rec, "createdAt", now);
     cJSON_AddStringToObject(rec, "updatedAt", now);
     cJSON_AddStringToObject(rec, "createdBy", "admin");
-    int rc = write_key(c, id, rec, hk, true);
+    rc = write_key(c, id, rec, hk, true);
+    cJSON_Delete(rec);
+    if (rc == 0)
+        rc = keys_load_item(c, id, item);
+    if (rc != 0) {
+        secret_free(key);
+        return rc;
+    }
+    *plaintext = key;
+    return 0;
+}
+
+int keys_regenerate(struct app *app, struct rds_conn *c, const char *id, cJSON **item,
+                    char **plaintext)
+{
+    char rk[STORE_KEY_MAX], old_hk[STORE_KEY_MAX], hk[STORE_KEY_MAX], now[32];
+    cJSON *rec = NULL;
+    store_key(rk, SK_API_KEY, id);
+    int rc = store_hgetall(c, rk, &rec);
+    if (rc == 0 && strcmp(json_str(rec, "isDeleted", ""), "true") == 0)
+        rc = -ERR_NOTFOUND;
+    if (rc != 0) {
+        cJSON_Delete(rec);
+        return rc;
+    }
+    hash_index_key(app, json_str(rec, "keyHash", "none"), old_hk);
+    char *key = new_secret(app, rec, hk);
+    admin_iso_now(now);
+    set_str(rec, "updatedAt", now);
+    rc = write_key(c, id, rec, old_hk, false); /* the old secret stops working */
+    if (rc == 0)
+        rc = write_key(c, id, rec, hk, true);
+    if (rc == 0)
+        key_changed(app, c, id);
     cJSON_Delete(rec);
     if (rc == 0)
         rc = keys_load_item(c, id, item);
@@ -400,12 +651,6 @@ static int mut_update(cJSON *rec, const cJSON *body, const char *by, bool *add, 
     return apply_body(rec, body, msg, len);
 }
 
-static void set_str(cJSON *rec, const char *k, const char *v)
-{
-    cJSON_DeleteItemFromObject(rec, k);
-    cJSON_AddStringToObject(rec, k, v);
-}
-
 static int mut_soft_delete(cJSON *rec, const cJSON *body, const char *by, bool *add, bool *del,
                            char *msg, size_t len)
 {
@@ -450,17 +695,21 @@ int keys_change(struct app *app, struct rds_conn *c, const char *id, enum keys_c
     bool add = false, del = false;
     if (rc == 0)
         rc = mutations[what](rec, body, by, &add, &del, msg, len);
+    if (rc == 0 && what == KEYS_UPDATE)
+        rc = check_bindings(c, rec, msg, len);
     if (rc == 0) {
         admin_iso_now(now);
         set_str(rec, "updatedAt", now);
         hash_index_key(app, json_str(rec, "keyHash", "none"), hk);
         rc = write_key(c, id, rec, (add || del) ? hk : NULL, add);
     }
+    if (rc == 0)
+        key_changed(app, c, id);
     cJSON_Delete(rec);
     return rc;
 }
 
-int keys_delete_permanent(struct rds_conn *c, const char *id)
+int keys_delete_permanent(struct app *app, struct rds_conn *c, const char *id)
 {
     char rk[STORE_KEY_MAX], uk[STORE_KEY_MAX], ck[STORE_KEY_MAX];
     cJSON *rec = NULL;
@@ -482,5 +731,7 @@ int keys_delete_permanent(struct rds_conn *c, const char *id)
     for (int i = 0; i < 2; i++)
         if (r[i])
             freeReplyObject(r[i]);
+    if (rc == 0)
+        key_changed(app, c, id);
     return rc;
 }

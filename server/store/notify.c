@@ -7,6 +7,7 @@
 #include "accounts.h"
 #include "app.h"
 #include "errs.h"
+#include "key_cache.h"
 #include "log.h"
 #include "notify.h"
 #include "rds.h"
@@ -31,6 +32,17 @@ void notify_payload(const struct app *app, const char *what, char *out, size_t l
     snprintf(out, len, "%s %s", what, app->instance_id);
 }
 
+void notify_publish(const struct app *app, struct rds_conn *c, const char *what)
+{
+    char payload[128];
+    notify_payload(app, what, payload, sizeof(payload));
+    redisReply *r = rds_command(c, "PUBLISH %s %s", SK_NOTIFY_CHANNEL, payload);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        log_warn("notify", "could not tell the other instances about %s", what);
+    if (r)
+        freeReplyObject(r);
+}
+
 bool notify_connected(const struct notify *n)
 {
     return n && atomic_load(&n->connected);
@@ -47,7 +59,7 @@ static void with_pool_conn(struct app *app, const char *what, const char *id)
         log_warn("notify", "could not re-read %s after a change elsewhere", what);
 }
 
-/* "account <id> <instance>" or "accounts <instance>". */
+/* "account <id> <instance>", "key <id> <instance>" or "accounts <instance>". */
 static void on_message(struct notify *n, const char *payload)
 {
     char kind[16] = "", id[64] = "", from[64] = "";
@@ -56,6 +68,8 @@ static void on_message(struct notify *n, const char *payload)
         with_pool_conn(n->app, "the accounts", NULL);
     else if (k == 3 && strcmp(kind, "account") == 0 && strcmp(from, n->app->instance_id) != 0)
         with_pool_conn(n->app, "an account state", id);
+    else if (k == 3 && strcmp(kind, "key") == 0 && strcmp(from, n->app->instance_id) != 0)
+        key_cache_forget(n->app->keys, id); /* read again at its next use */
 }
 
 static bool is_message(const redisReply *r)

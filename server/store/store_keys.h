@@ -20,7 +20,10 @@
 #define SK_API_KEY_INDEX "api_key:index"    /* set: all key ids */
 #define SK_API_KEY_HASH "api_key_hash:%s"   /* string: keyed hash of the key -> key id */
 #define SK_API_KEY_USAGE "api_key_usage:%s" /* hash: lifetime token/request counters */
-#define SK_API_KEY_COST "api_key_cost:%s"   /* hash: lifetime cost in micro-USD */
+#define SK_API_KEY_COST "api_key_cost:%s"   /* hash: totalMicro, day, dayMicro, week, weekMicro */
+#define SK_CONCURRENCY "concurrency:%s"     /* zset: request lease -> lease end ms */
+#define SK_RATE_LIMIT "rate_limit:%s"       /* hash: window start, requests, tokens, cost; PX */
+#define SK_USAGE_DONE "usage_done:%s"       /* string: request id accounted (idempotency), EX 1 d */
 
 /* Upstream accounts; the prefix is the provider's record_prefix, e.g.
  * "claude_console_account" (seed 000 names one per type). */

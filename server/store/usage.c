@@ -100,9 +100,15 @@ long long usage_total(const struct usage *u)
     return u->input + u->output + u->cache_create + u->cache_read;
 }
 
-/* KEYS: 1 api_key_usage. ARGV: 1..6 counters, 7 now (ISO). Read-add-write
- * in one script: 2 commands inside, whatever the number of counters. */
+/* KEYS: 1 api_key_usage, 2 api_key_cost, 3 rate_limit, 4 concurrency,
+ * 5 usage_done. ARGV: 1..6 counters, 7 now (ISO), 8 cost (micro-USD),
+ * 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen, 14 day, 15 week.
+ * The lease goes back first and always; the rest once per request id.
+ * Read-add-write of each hash: 2 commands whatever the number of fields. */
 static const char usage_lua[] =
+    "if ARGV[12]~='' then redis.call('ZREM',KEYS[4],ARGV[12]) end\n"
+    "if ARGV[13]=='0' then return 0 end\n"
+    "if not redis.call('SET',KEYS[5],'1','NX','EX',3600) then return 0 end\n"
     "local n={'requests','inputTokens','outputTokens','cacheCreateTokens','cacheReadTokens',"
     "'ephemeral5mTokens','ephemeral1hTokens','allTokens'}\n"
     "local all=tonumber(ARGV[1])+tonumber(ARGV[2])+tonumber(ARGV[3])+tonumber(ARGV[4])\n"
@@ -112,6 +118,19 @@ static const char usage_lua[] =
     "for i=1,#n do out[#out+1]=n[i] out[#out+1]=(tonumber(cur[i]) or 0)+tonumber(add[i]) end\n"
     "out[#out+1]='lastUsedAt' out[#out+1]=ARGV[7]\n"
     "redis.call('HSET',KEYS[1],unpack(out))\n"
+    "local cost=tonumber(ARGV[8])\n"
+    "local c=redis.call('HMGET',KEYS[2],'totalMicro','day','dayMicro','week','weekMicro',"
+    "'unpricedRequests')\n"
+    "local day=(c[2]==ARGV[14]) and (tonumber(c[3]) or 0) or 0\n"
+    "local wk=(c[4]==ARGV[15]) and (tonumber(c[5]) or 0) or 0\n"
+    "if ARGV[10]=='1' then wk=wk+cost end\n"
+    "redis.call('HSET',KEYS[2],'totalMicro',(tonumber(c[1]) or 0)+cost,'day',ARGV[14],"
+    "'dayMicro',day+cost,'week',ARGV[15],'weekMicro',wk,'unpricedRequests',"
+    "(tonumber(c[6]) or 0)+tonumber(ARGV[9]))\n"
+    "if ARGV[11]=='1' and redis.call('EXISTS',KEYS[3])==1 then\n"
+    "  redis.call('HINCRBY',KEYS[3],'tokens',all)\n"
+    "  redis.call('HINCRBY',KEYS[3],'cost',cost)\n"
+    "end\n"
     "return all\n";
 
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
@@ -124,18 +143,52 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
     strftime(iso, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The script's arguments for one usage: key, six counters, time stamp. */
+/* The script's arguments for one request. */
 struct usage_args {
-    char key[STORE_KEY_MAX];
-    char nums[6][24];
+    char keys[5][STORE_KEY_MAX];
+    char nums[9][24];
 };
 
-static void usage_args(struct usage_args *a, const char *key_id, const struct usage *u)
+#define USAGE_ARGC 20 /* keys and arguments, after "EVALSHA sha 5" */
+
+static void usage_args(struct usage_args *x, const struct accounting *a)
 {
-    store_key(a->key, SK_API_KEY_USAGE, key_id);
-    long long vals[] = {u->input, u->output, u->cache_create, u->cache_read, u->eph_5m, u->eph_1h};
+    const struct usage *u = &a->u;
+    store_key(x->keys[0], SK_API_KEY_USAGE, a->key_id);
+    store_key(x->keys[1], SK_API_KEY_COST, a->key_id);
+    store_key(x->keys[2], SK_RATE_LIMIT, a->key_id);
+    store_key(x->keys[3], SK_CONCURRENCY, a->key_id);
+    store_key(x->keys[4], SK_USAGE_DONE, a->request_id);
+    long long vals[] = {u->input,  u->output, u->cache_create, u->cache_read, u->eph_5m,
+                        u->eph_1h, a->cost,   a->unpriced,     u->seen};
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
-        snprintf(a->nums[i], sizeof(a->nums[i]), "%lld", vals[i]);
+        snprintf(x->nums[i], sizeof(x->nums[i]), "%lld", vals[i]);
+}
+
+static void usage_argv(const struct usage_args *x, const struct accounting *a, const char *iso,
+                       const char *argv[USAGE_ARGC])
+{
+    const char *v[USAGE_ARGC] = {x->keys[0],
+                                 x->keys[1],
+                                 x->keys[2],
+                                 x->keys[3],
+                                 x->keys[4],
+                                 x->nums[0],
+                                 x->nums[1],
+                                 x->nums[2],
+                                 x->nums[3],
+                                 x->nums[4],
+                                 x->nums[5],
+                                 iso,
+                                 x->nums[6],
+                                 x->nums[7],
+                                 a->weekly ? "1" : "0",
+                                 a->window ? "1" : "0",
+                                 a->lease,
+                                 x->nums[8],
+                                 a->day,
+                                 a->week};
+    memcpy(argv, v, sizeof(v));
 }
 
 /* Error replies that only mean "not now": the usage is kept and retried. */
@@ -159,18 +212,17 @@ static int check_reply(const redisReply *r, const char *key_id)
     return err && !is_transient_error(r) ? -ERR_REDIS : -ERR_IO;
 }
 
-/* One usage on its own (EVAL when the script cache lost it). */
-static int usage_record(struct app *app, struct rds_conn *c, const char *key_id,
-                        const struct usage *u)
+/* One request on its own (EVAL when the script cache lost it). */
+static int usage_record(struct app *app, struct rds_conn *c, const struct accounting *a)
 {
     char date[16], iso[32];
-    struct usage_args a;
+    struct usage_args x;
+    const char *argv[USAGE_ARGC];
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
-    usage_args(&a, key_id, u);
-    const char *argv[] = {a.key,     a.nums[0], a.nums[1], a.nums[2],
-                          a.nums[3], a.nums[4], a.nums[5], iso};
-    redisReply *r = rds_script(c, usage_lua, 1, (int)ARRAY_SIZE(argv), argv, NULL);
-    int rc = check_reply(r, key_id);
+    usage_args(&x, a);
+    usage_argv(&x, a, iso, argv);
+    redisReply *r = rds_script(c, usage_lua, 5, USAGE_ARGC, argv, NULL);
+    int rc = check_reply(r, a->key_id);
     if (r)
         freeReplyObject(r);
     return rc;
@@ -181,40 +233,39 @@ static bool is_noscript(const redisReply *r)
     return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
-                      const struct usage *const us[], int res[])
+int usage_record_many(struct app *app, struct rds_conn *c, int n,
+                      const struct accounting *const as[], int res[])
 {
     if (n <= 0)
         return 0;
     char sha[41], date[16], iso[32];
     rds_script_sha(usage_lua, sha);
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
-    struct usage_args *a = xcalloc((size_t)n, sizeof(*a));
+    struct usage_args *x = xcalloc((size_t)n, sizeof(*x));
     redisReply **replies = xcalloc((size_t)n, sizeof(*replies));
     int failed = 0, rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        usage_args(&a[i], key_ids[i], us[i]);
-        const char *argv[] = {"EVALSHA",    sha,          "1",          a[i].key,
-                              a[i].nums[0], a[i].nums[1], a[i].nums[2], a[i].nums[3],
-                              a[i].nums[4], a[i].nums[5], iso};
-        rc = rds_append_argv(c, (int)ARRAY_SIZE(argv), argv, NULL);
+        const char *argv[USAGE_ARGC + 3] = {"EVALSHA", sha, "5"};
+        usage_args(&x[i], as[i]);
+        usage_argv(&x[i], as[i], iso, argv + 3);
+        rc = rds_append_argv(c, USAGE_ARGC + 3, argv, NULL);
     }
     if (rc == 0)
         rc = rds_flush_replies(c, n, replies);
     for (int i = 0; i < n; i++) {
         /* On its own: after NOSCRIPT (EVAL loads the script again), or when
          * rc != 0 - either nothing was sent (append failed), or the flush
-         * broke the connection and these calls fail at once: a usage is
-         * never counted twice. */
+         * broke the connection and these calls fail at once. A request is
+         * never counted twice: the script remembers its id. */
         if (rc != 0 || is_noscript(replies[i]))
-            res[i] = usage_record(app, c, key_ids[i], us[i]);
+            res[i] = usage_record(app, c, as[i]);
         else
-            res[i] = check_reply(replies[i], key_ids[i]);
+            res[i] = check_reply(replies[i], as[i]->key_id);
         failed += res[i] != 0;
         if (replies[i])
             freeReplyObject(replies[i]);
     }
     free(replies);
-    free(a);
+    free(x);
     return failed ? -ERR_IO : 0;
 }

@@ -34,17 +34,36 @@ void usage_from_anthropic_event(struct usage *u, const struct sse_event *ev);
 void usage_from_anthropic_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
-/* Add each of n usages (and one request each) to the lifetime counters of
- * its key and stamp lastUsedAt, in one pipelined round trip: one script call
- * (HMGET + HSET inside) per usage.
+/* Everything one finished request settles in Redis, in one script call:
+ * its usage and cost on its key, the rate window's tokens and cost, the
+ * day's and the week's cost, and the return of its concurrency lease.
+ * Exactly once per request id (a retried write is recognised). Periods are
+ * fixed when the request ends, so a retry after midnight counts it where
+ * it happened. */
+struct accounting {
+    char key_id[40];
+    char account_id[40];
+    char request_id[48];
+    struct usage u; /* u.seen false: nothing to count, only the lease to return */
+    long long cost; /* micro-USD */
+    bool unpriced;  /* the model has no price: cost is the fallback's */
+    bool weekly;    /* a Claude-family model: counts toward the weekly cap */
+    bool window;    /* the key has a rate window: add tokens and cost to it */
+    char day[16];   /* the statistics day (TIMEZONE_OFFSET) */
+    char week[24];  /* the key's week, "YYYY-MM-DDTHH" of its start */
+    char lease[48]; /* concurrency lease member to return, or "" */
+};
+
+/* Settle each of n requests (see struct accounting) in one pipelined round
+ * trip: one script call per request.
  * A usage whose call fails for a lost script cache or a broken pipeline is
  * retried on its own. res[i] gets usage i's outcome: 0 written, -ERR_IO not
  * written for now (no answer, or LOADING/BUSY/READONLY...: try again later),
  * -ERR_REDIS refused for good (e.g. WRONGTYPE). Returns 0 when all were
  * written, else -ERR_IO. Negative token counts never reach here: extraction
  * counts them as 0. */
-int usage_record_many(struct app *app, struct rds_conn *c, int n, const char *const key_ids[],
-                      const struct usage *const us[], int res[]);
+int usage_record_many(struct app *app, struct rds_conn *c, int n,
+                      const struct accounting *const as[], int res[]);
 /* The statistics date (YYYY-MM-DD in the configured offset) and the UTC ISO time. */
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32]);
 

@@ -49,9 +49,7 @@
 struct item {
     struct item *next;
     bool in_stats; /* already added to the daily breakdowns (once, even if retried) */
-    char key_id[40];
-    char account_id[40];
-    struct usage u;
+    struct accounting a;
 };
 
 struct usage_writer {
@@ -123,8 +121,8 @@ static void discard(struct usage_writer *w, struct item *it)
 
 static void drop_item(struct usage_writer *w, struct item *it, const char *why)
 {
-    log_warn("usage", "usage of key %s dropped (%s): %lld tokens", it->key_id, why,
-             usage_total(&it->u));
+    log_warn("usage", "usage of key %s dropped (%s): %lld tokens", it->a.key_id, why,
+             usage_total(&it->a.u));
     discard(w, it);
 }
 
@@ -156,20 +154,18 @@ static struct item *sort_out(struct usage_writer *w, struct item *batch, const i
  * dropped), false when some went back to the spool. */
 static bool write_batch(struct usage_writer *w, struct item *batch)
 {
-    const char *ids[BATCH];
-    const struct usage *us[BATCH];
+    const struct accounting *as[BATCH];
     int res[BATCH], n = 0;
     for (struct item *it = batch; it; it = it->next, n++) {
-        if (!it->in_stats)
-            usage_stats_add(w->app->usage_stats, w->app, it->key_id, it->account_id, &it->u);
+        if (!it->in_stats && it->a.u.seen)
+            usage_stats_add(w->app->usage_stats, w->app, it->a.key_id, it->a.account_id, &it->a.u);
         it->in_stats = true;
-        ids[n] = it->key_id;
-        us[n] = &it->u;
+        as[n] = &it->a;
         res[n] = -ERR_IO;
     }
     struct rds_conn *c = rds_pool_get(w->app->redis, REDIS_WAIT_MS);
     if (c) {
-        usage_record_many(w->app, c, n, ids, us, res);
+        usage_record_many(w->app, c, n, as, res);
         rds_pool_put(w->app->redis, c);
     }
     struct item *last = NULL;
@@ -219,13 +215,10 @@ static void maybe_submit(struct usage_writer *w)
     }
 }
 
-int usage_writer_push(struct usage_writer *w, const char *key_id, const char *account_id,
-                      const struct usage *u)
+int usage_writer_push(struct usage_writer *w, const struct accounting *a)
 {
     struct item *it = xcalloc(1, sizeof(*it));
-    snprintf(it->key_id, sizeof(it->key_id), "%s", key_id);
-    snprintf(it->account_id, sizeof(it->account_id), "%s", account_id);
-    it->u = *u;
+    it->a = *a;
     pthread_mutex_lock(&w->mu);
     if (w->len >= SPOOL_MAX) {
         pthread_mutex_unlock(&w->mu);

@@ -16,15 +16,14 @@
 #include <stddef.h>
 
 struct app;
-struct usage;
+struct accounting;
 struct usage_writer;
 
 /* app->redis, app->workers and app->usage_stats must outlive the writer. */
 struct usage_writer *usage_writer_new(struct app *app);
-/* Queue one request's usage (copied). Thread-safe. 0, or -ERR_BUSY when the
- * spool holds its maximum (the usage is dropped, counted and logged). */
-int usage_writer_push(struct usage_writer *w, const char *key_id, const char *account_id,
-                      const struct usage *u);
+/* Queue one request's accounting (copied). Thread-safe. 0, or -ERR_BUSY
+ * when the spool holds its maximum (it is dropped, counted and logged). */
+int usage_writer_push(struct usage_writer *w, const struct accounting *a);
 /* Start a retry of spooled usages when their back-off is over (the
  * maintenance thread calls it every second). Thread-safe, never blocks. */
 void usage_writer_tick(struct usage_writer *w);

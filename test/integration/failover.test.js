@@ -301,11 +301,9 @@ test('two relays on one Redis: a cooldown set by one is honoured by the other', 
 
 test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
   const cases = [
-    ['POST', '/admin/api-keys', { name: 'k', tokenLimit: 10 }, 'tokenLimit'],
-    ['POST', '/admin/api-keys', { name: 'k', rateLimitRequests: 1 }, 'rateLimitRequests'],
-    ['POST', '/admin/api-keys', { name: 'k', concurrencyLimit: 1 }, 'concurrencyLimit'],
+    ['POST', '/admin/api-keys', { name: 'k', serviceRates: { claude: 2 } }, 'serviceRates'],
     ['POST', '/admin/api-keys', { name: 'k', frobnicate: true }, 'frobnicate'],
-    ['PUT', `/admin/api-keys/${st.key.id}`, { dailyCostLimit: 1 }, 'dailyCostLimit'],
+    ['PUT', `/admin/api-keys/${st.key.id}`, { userId: 'u1' }, 'userId'],
     ['POST', '/admin/claude-console-accounts', { name: 'a', apiUrl: st.mock.url, apiKey: 'sk-ant-x', dailyQuota: 5 }, 'dailyQuota'],
     ['PUT', `/admin/claude-console-accounts/${st.account.id}`, { maxConcurrentTasks: 2 }, 'maxConcurrentTasks'],
   ];

@@ -16,6 +16,8 @@
 //   mock-hang                    never answers (until the client goes away)
 //   mock-big-<bytes>             non-stream answer whose text is <bytes> bytes long
 //   mock-ratelimit-<s>           429 with anthropic-ratelimit-unified-reset = now + <s> s (no retry-after)
+//   mock-usage-<n>               (as a /b/ behaviour) non-stream answer for the request's model with
+//                                <n> input tokens, 13 output, no cache
 // Per account: a base URL of <mock>/b/<behaviour> makes every request under it behave as the
 // model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
 // so one account can fail while another, on the plain URL, answers normally. Recorded requests
@@ -158,6 +160,7 @@ function parseModel(model) {
   if (model === 'mock-hang') return { kind: 'hang' };
   if ((m = /^mock-big-(\d+)$/.exec(model))) return { kind: 'big', bytes: Number(m[1]) };
   if ((m = /^mock-ratelimit-(\d+)$/.exec(model))) return { kind: 'ratelimit', s: Number(m[1]) };
+  if ((m = /^mock-usage-(\d+)$/.exec(model))) return { kind: 'usage', input: Number(m[1]) };
   return { kind: 'normal' };
 }
 
@@ -289,6 +292,12 @@ function startMockUpstream(opts = {}) {
       }
       case 'hang':
         return; // never answer
+      case 'usage': {
+        // A normal answer reporting `input` input tokens, 13 output, no cache (long-context prices).
+        const over = { input_tokens: b.input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 } };
+        const real = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
+        return sendJson(res, 200, messageJson(real, MOCK_TEXT, over));
+      }
       case 'ratelimit': {
         const reset = String(Math.floor(Date.now() / 1000) + b.s);
         const err = { type: 'error', error: { type: 'rate_limit_error', message: 'mock: account rate limited' } };
