@@ -7,7 +7,13 @@
  * tpool_free sets stop; workers keep taking jobs until the ring is empty and
  * only then exit, so every accepted job runs exactly once.
  *
- * LOCKING: one mutex, tp->mu, guards ring, head, len, running and stop.
+ * Delayed jobs (tpool_submit_after) wait in a min-heap by due time; a worker
+ * moves the due ones into the ring before taking a job and otherwise sleeps
+ * until the earliest is due (a monotonic-clock condition variable). At
+ * tpool_free they run at once, due or not, so their owners can clean up.
+ *
+ * LOCKING: one mutex, tp->mu, guards ring, head, len, heap, nheap, running
+ * and stop.
  * `work` is signalled when a job is queued or stop is set (workers wait on
  * it); `idle` is broadcast when the ring is empty and no job runs
  * (tpool_drain waits on it). Jobs run with the mutex released, so a job may
@@ -21,6 +27,7 @@
 #include "xmalloc.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #define TPOOL_NAME_MAX 16 /* the kernel's limit, NUL included */
 
@@ -29,23 +36,98 @@ struct job {
     void *arg;
 };
 
+struct timed {
+    long long due_ms;
+    struct job job;
+};
+
 struct tpool {
-    pthread_mutex_t mu;  /* guards: ring, head, len, running, stop */
+    pthread_mutex_t mu;  /* guards: ring, head, len, heap, nheap, running, stop */
     pthread_cond_t work; /* job queued or stop set */
     pthread_cond_t idle; /* ring empty and nothing running */
     struct job *ring;
     size_t cap, head, len;
+    struct timed *heap; /* delayed jobs, earliest first */
+    size_t nheap;
     int running;
     bool stop;
     int nthreads; /* written before the pool is shared; read-only after */
     pthread_t *threads;
 };
 
-/* Take the next job; false when the pool stops and the ring is empty. */
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void heap_swap(struct timed *h, size_t a, size_t b)
+{
+    struct timed t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+}
+
+static void heap_push_locked(struct tpool *tp, struct timed t)
+{
+    size_t i = tp->nheap++;
+    tp->heap[i] = t;
+    while (i && tp->heap[(i - 1) / 2].due_ms > tp->heap[i].due_ms) {
+        heap_swap(tp->heap, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct job heap_pop_locked(struct tpool *tp)
+{
+    struct job j = tp->heap[0].job;
+    tp->heap[0] = tp->heap[--tp->nheap];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < tp->nheap && tp->heap[l].due_ms < tp->heap[m].due_ms)
+            m = l;
+        if (r < tp->nheap && tp->heap[r].due_ms < tp->heap[m].due_ms)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(tp->heap, i, m);
+        i = m;
+    }
+    return j;
+}
+
+/* Move due delayed jobs (all of them when stopping) into the ring. */
+static void promote_due_locked(struct tpool *tp)
+{
+    long long now = mono_ms();
+    while (tp->nheap && tp->len < tp->cap && (tp->stop || tp->heap[0].due_ms <= now)) {
+        tp->ring[(tp->head + tp->len) % tp->cap] = heap_pop_locked(tp);
+        tp->len++;
+    }
+}
+
+/* Sleep until a job is queued, stop is set, or the earliest delayed job is due. */
+static void wait_work_locked(struct tpool *tp)
+{
+    if (!tp->nheap) {
+        pthread_cond_wait(&tp->work, &tp->mu);
+        return;
+    }
+    long long due = tp->heap[0].due_ms;
+    struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000};
+    pthread_cond_timedwait(&tp->work, &tp->mu, &ts);
+}
+
+/* Take the next job; false when the pool stops and nothing is left. */
 static bool next_job_locked(struct tpool *tp, struct job *j)
 {
-    while (!tp->len && !tp->stop)
-        pthread_cond_wait(&tp->work, &tp->mu);
+    for (;;) {
+        promote_due_locked(tp);
+        if (tp->len || (tp->stop && !tp->nheap))
+            break;
+        wait_work_locked(tp);
+    }
     if (!tp->len)
         return false;
     *j = tp->ring[tp->head];
@@ -91,11 +173,16 @@ int tpool_new(int nthreads, size_t queue_max, const char *name, struct tpool **o
     if (nthreads < 1 || queue_max < 1)
         return -ERR_INVAL;
     struct tpool *tp = xcalloc(1, sizeof(*tp));
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* delayed jobs: immune to clock steps */
     pthread_mutex_init(&tp->mu, NULL);
-    pthread_cond_init(&tp->work, NULL);
+    pthread_cond_init(&tp->work, &ca);
     pthread_cond_init(&tp->idle, NULL);
+    pthread_condattr_destroy(&ca);
     tp->cap = queue_max;
     tp->ring = xcalloc(queue_max, sizeof(*tp->ring));
+    tp->heap = xcalloc(queue_max, sizeof(*tp->heap));
     tp->threads = xcalloc((size_t)nthreads, sizeof(*tp->threads));
     for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&tp->threads[i], NULL, worker_main, tp) != 0) {
@@ -127,6 +214,24 @@ int tpool_submit(struct tpool *tp, tpool_fn fn, void *arg)
     tp->len++;
     pthread_cond_signal(&tp->work);
 out:
+    pthread_mutex_unlock(&tp->mu);
+    return rc;
+}
+
+int tpool_submit_after(struct tpool *tp, long delay_ms, tpool_fn fn, void *arg)
+{
+    if (!fn || delay_ms < 0)
+        return -ERR_INVAL;
+    int rc = 0;
+    pthread_mutex_lock(&tp->mu);
+    if (tp->stop)
+        rc = -ERR_CLOSED;
+    else if (tp->nheap == tp->cap)
+        rc = -ERR_BUSY;
+    else
+        heap_push_locked(tp, (struct timed){mono_ms() + delay_ms, {fn, arg}});
+    if (rc == 0)
+        pthread_cond_signal(&tp->work); /* a sleeping worker may need an earlier wake-up */
     pthread_mutex_unlock(&tp->mu);
     return rc;
 }
@@ -163,5 +268,6 @@ void tpool_free(struct tpool *tp)
     pthread_mutex_destroy(&tp->mu);
     free(tp->threads);
     free(tp->ring);
+    free(tp->heap);
     free(tp);
 }

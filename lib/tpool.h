@@ -20,6 +20,12 @@ int tpool_new(int nthreads, size_t queue_max, const char *name, struct tpool **o
     __attribute__((warn_unused_result));
 /* Queue a job. Thread-safe. 0, -ERR_BUSY (queue full) or -ERR_CLOSED (shutting down). */
 int tpool_submit(struct tpool *tp, tpool_fn fn, void *arg) __attribute__((warn_unused_result));
+/* Queue a job to run after delay_ms (a timer: a waiting request holds no
+ * thread). At most queue_max delayed jobs wait at once. Thread-safe.
+ * 0, -ERR_BUSY, -ERR_CLOSED or -ERR_INVAL. Delayed jobs still waiting when
+ * tpool_free runs are run then, at once. tpool_drain does not wait for them. */
+int tpool_submit_after(struct tpool *tp, long delay_ms, tpool_fn fn, void *arg)
+    __attribute__((warn_unused_result));
 /* Jobs waiting (not running). Thread-safe. */
 size_t tpool_pending(struct tpool *tp);
 /* Wait until the queue is empty and no job is running (new jobs may still be

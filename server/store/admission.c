@@ -157,7 +157,7 @@ int admission_run(struct app *app, struct rds_conn *c, const struct api_key *k,
                   const struct admit_request *r, struct admit_result *out)
 {
     UNUSED(app);
-    struct admit_argv a;
+    struct admit_argv a = {0};
     fill_argv(k, r, &a);
     const char *argv[] = {a.keys[0], a.keys[1], a.keys[2], a.keys[3], a.num[0],  r->lease, a.num[1],
                           a.num[2],  a.num[3],  a.num[4],  a.num[5],  a.num[6],  a.num[7], a.num[8],

@@ -257,11 +257,24 @@ static bool in_list(const char *const *allowed, const char *s)
     return false;
 }
 
-/* An array of non-empty strings (each from f->allowed when set); for
- * permissions the original's "all" means every service. */
+/* permissions: the original's "all" (alone or in the list) means every
+ * service, stored as []. */
+static bool means_all(const struct kfield *f, const cJSON *v)
+{
+    if (f->allowed != perms_allowed)
+        return false;
+    if (cJSON_IsString(v))
+        return strcmp(v->valuestring, "all") == 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) if (cJSON_IsString(it) &&
+                                  strcmp(it->valuestring, "all") == 0) return true;
+    return false;
+}
+
+/* An array of non-empty strings (each from f->allowed when set). */
 static const char *array_text(const struct kfield *f, const cJSON *v, char **owned)
 {
-    if (f->allowed == perms_allowed && cJSON_IsString(v) && strcmp(v->valuestring, "all") == 0)
+    if (means_all(f, v))
         return "[]";
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > f->max)
         return NULL;
@@ -270,8 +283,6 @@ static const char *array_text(const struct kfield *f, const cJSON *v, char **own
     {
         if (!cJSON_IsString(it) || !*it->valuestring || strlen(it->valuestring) > 200)
             return NULL;
-        if (f->allowed == perms_allowed && strcmp(it->valuestring, "all") == 0)
-            return "[]";
         if (f->allowed && !in_list(f->allowed, it->valuestring))
             return NULL;
     }

@@ -216,7 +216,7 @@ static int check_reply(const redisReply *r, const char *key_id)
 static int usage_record(struct app *app, struct rds_conn *c, const struct accounting *a)
 {
     char date[16], iso[32];
-    struct usage_args x;
+    struct usage_args x = {0};
     const char *argv[USAGE_ARGC];
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
     usage_args(&x, a);

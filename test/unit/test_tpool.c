@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 static void bump(void *arg)
@@ -231,11 +232,72 @@ TEST(bad_arguments)
     tpool_free(NULL);
 }
 
+/* ---- delayed jobs ---- */
+
+struct stamp {
+    atomic_llong at_ms;
+    atomic_int order;
+    atomic_int *seq;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void stamp_it(void *arg)
+{
+    struct stamp *s = arg;
+    atomic_store(&s->at_ms, now_ms());
+    atomic_store(&s->order, atomic_fetch_add(s->seq, 1) + 1);
+}
+
+TEST(delayed_jobs_run_when_due_in_order)
+{
+    struct tpool *tp;
+    REQUIRE(tpool_new(2, 8, "delay", &tp) == 0);
+    atomic_int seq = 0;
+    struct stamp late = {0, 0, &seq}, early = {0, 0, &seq};
+    long long t0 = now_ms();
+    CHECK_INT(tpool_submit_after(tp, 120, stamp_it, &late), 0);
+    CHECK_INT(tpool_submit_after(tp, 40, stamp_it, &early), 0);
+    for (int i = 0; i < 100 && atomic_load(&seq) < 2; i++)
+        usleep(5000);
+    CHECK_INT(atomic_load(&early.order), 1);
+    CHECK_INT(atomic_load(&late.order), 2);
+    CHECK(atomic_load(&early.at_ms) - t0 >= 40);
+    CHECK(atomic_load(&late.at_ms) - t0 >= 120);
+    CHECK(atomic_load(&late.at_ms) - t0 < 400); /* no worker slept past it */
+    tpool_free(tp);
+}
+
+TEST(free_runs_delayed_jobs_at_once)
+{
+    struct tpool *tp;
+    REQUIRE(tpool_new(1, 2, "delay", &tp) == 0);
+    atomic_int n = 0;
+    CHECK_INT(tpool_submit_after(tp, 60000, bump, &n), 0);
+    CHECK_INT(tpool_submit_after(tp, 60000, bump, &n), 0);
+    CHECK_INT(tpool_submit_after(tp, 60000, bump, &n), -ERR_BUSY); /* queue_max delayed */
+    CHECK_INT(tpool_submit_after(tp, -1, bump, &n), -ERR_INVAL);
+    long long t0 = now_ms();
+    tpool_free(tp); /* their owners get them now, not in a minute */
+    CHECK_INT(atomic_load(&n), 2);
+    CHECK(now_ms() - t0 < 5000);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
-        T(all_jobs_run_once), T(full_queue_is_busy), T(free_runs_queued_jobs),
-        T(workers_are_named), T(bad_arguments),
+        T(all_jobs_run_once),
+        T(full_queue_is_busy),
+        T(free_runs_queued_jobs),
+        T(workers_are_named),
+        T(bad_arguments),
+        T(delayed_jobs_run_when_due_in_order),
+        T(free_runs_delayed_jobs_at_once),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
