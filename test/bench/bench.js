@@ -450,6 +450,10 @@ function topCommands(per, n = 6) {
     .join(', ');
 }
 
+function ttfb(st) {
+  return `first byte ${f(st.ttfbP50Ms)} / ${f(st.ttfbP99Ms)} ms, fastest stream ${f(st.minMs)} ms, slowest ${f(st.maxMs)} ms`;
+}
+
 function markdown(summary, table) {
   const m = summary.machine;
   const idleLine = summary.idle
@@ -461,6 +465,9 @@ function markdown(summary, table) {
     .join('\n');
   const errLines = summary.results
     .flatMap((r) => ['nginx', 'relay'].filter((w) => r[w] && r[w].errors).map((w) => `- ${r.label}, ${w}: ${r[w].errors} — ${r[w].errorDetail}`))
+    .join('\n');
+  const ttfbLines = summary.results
+    .flatMap((r) => ['nginx', 'relay'].filter((w) => r[w] && r[w].stream).map((w) => `- ${r.label}, ${w}: ${ttfb(r[w].stream)}`))
     .join('\n');
   return `# Performance
 
@@ -475,6 +482,11 @@ under test all run on those same cores. Read ratios and orders of magnitude, not
 ${mdTable(table)}
 
 ${idleLine}
+
+Slow streams, time from connect to the first response byte (p50 / p99) and the fastest stream
+(a stream cannot take less than ${(summary.slow.deltas * summary.slow.ms) / 1000} s; anything above that is connection set-up, queueing and CPU):
+
+${ttfbLines || '- not measured in this run'}
 
 Errors: ${errLines ? `\n\n${errLines}` : 'none.'}
 
@@ -609,6 +621,7 @@ function hardCap(sel) {
     console.log(`bench: ${DURATION} s per wrk run, ${summary.machine.cores} cores (shared: noisy), same C mock upstream`);
     console.log(textTable(table));
     if (summary.idle) console.log(`idle ${summary.idle.seconds} s: relay sent ${summary.idle.commands} Redis commands (${topCommands(summary.idle.perCommand) || 'none'}), ${f(summary.idle.cpuMs)} ms CPU`);
+    for (const r of summary.results) for (const w of ['nginx', 'relay']) if (r[w] && r[w].stream) console.log(`${r.label}, ${w}: ${ttfb(r[w].stream)}`);
     for (const r of summary.results) for (const w of ['nginx', 'relay']) if (r[w] && r[w].errors) console.log(`errors: ${r.label} ${w}: ${r[w].errorDetail}`);
     console.log('bench: written to build/bench.json');
     if (!sel.partial) {
