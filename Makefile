@@ -120,7 +120,14 @@ lint:
 fmt-check:
 	@clang-format --dry-run --Werror lib/*.c lib/*.h $(wildcard $(SERVER_DIRS:%=%/*.[ch]))
 
-bench: all
+# Load tools for make bench (test/bench/): not part of the relay, not in make test.
+BENCH_BIN := build/bench/mock_upstream build/bench/stream_load
+
+build/bench/%: test/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+bench: all $(BENCH_BIN)
 	@bash scripts/bench.sh
 
 clean:

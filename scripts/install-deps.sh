@@ -11,7 +11,7 @@ pkgs=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libsodium-dev libcjso
 for arg in "$@"; do
     case "$arg" in
         --test) pkgs+=(nodejs npm clang clang-tidy cppcheck) ;;
-        --bench) pkgs+=(wrk nginx-light) ;;
+        --bench) pkgs+=(nodejs wrk nginx-light) ;;
     esac
 done
 
