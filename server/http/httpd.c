@@ -58,7 +58,7 @@
 #include <unistd.h>
 
 #define SMALL_BODY_MAX (1024 * 1024)
-#define TINY_BODY_MAX (64 * 1024) /* telemetry: accepted and dropped, never large */
+#define TINY_BODY_MAX (64 * 1024)        /* telemetry: accepted and dropped, never large */
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
 #define KEY_DRAIN_MAX (1024LL * 1024)    /* ... of one refused for its key */
 #define LISTEN_BACKLOG 1024
@@ -265,8 +265,8 @@ static bool refuse_before_body(struct httpd *h, struct reqctx *rq, enum relay_er
     const struct route *r = rq->match_rc == 0 ? rq->match.route : NULL;
     const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Length");
     long long len = cl ? strtoll(cl, NULL, 10) : 0, max = (long long)rq->body.max;
-    bool chunked = !cl && MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
-                                                      "Transfer-Encoding") != NULL;
+    bool chunked =
+        !cl && MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
     if (r && r->auth == AUTH_KEY) {
         const char *k = header_key(rq->conn);
         *e = k ? RERR_BAD_KEY : RERR_NO_KEY;
@@ -318,10 +318,12 @@ static enum MHD_Result refuse_mid_body(struct reqctx *rq, enum relay_err e, cons
     errors_reply(rq, e, why);
     struct buf b;
     buf_init(&b, 16 * 1024);
-    int rc = buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\nConnection: close\r\nX-Request-ID: %s\r\n",
-                        rq->status, e == RERR_TOO_LARGE ? "Content Too Large" : "Service Unavailable",
-                        rq->rlen, rq->id);
+    int rc =
+        buf_printf(&b,
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\nX-Request-ID: %s\r\n",
+                   rq->status, e == RERR_TOO_LARGE ? "Content Too Large" : "Service Unavailable",
+                   rq->rlen, rq->id);
     for (size_t i = 0; rc == 0 && i < rq->rheaders.n; i++)
         rc = buf_printf(&b, "%s: %s\r\n", rq->rheaders.items[i].name, rq->rheaders.items[i].value);
     if (rc == 0)
