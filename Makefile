@@ -6,6 +6,8 @@
 #   make clang            the same build with clang in build/clang/
 #   make SANITIZER=thread              ThreadSanitizer build in build/tsan/
 #   make lint fmt-check check-layering config-example bench
+#   make fuzz             every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make soak             a few minutes of mixed traffic with aborts (release build); RSS/fd bounds
 
 CC       ?= cc
 PKGS     := libmicrohttpd hiredis libsodium libcjson libcurl openssl
@@ -46,7 +48,7 @@ UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
 .SECONDARY:
 
 .PHONY: all deps run test unit integration lint fmt-check check-layering config-example \
-        bench clean sanitized clang tsan
+        bench clean sanitized clang tsan fuzz soak
 
 all: $(BUILD)/relay
 
@@ -129,6 +131,13 @@ build/bench/%: test/bench/%.c
 
 bench: all $(BENCH_BIN)
 	@bash scripts/bench.sh
+
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash scripts/fuzz-smoke.sh
+
+soak: all
+	@bash scripts/install-deps.sh --test
+	@RELAY_BIN=build/relay node test/soak/soak.js
 
 clean:
 	rm -rf build

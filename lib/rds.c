@@ -17,6 +17,8 @@
 #include "errs.h"
 #include "log.h"
 #include "rds_int.h"
+
+#include <pthread.h>
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -29,6 +31,10 @@
 #define RDS_OUT_KEEP ((size_t)64 * 1024)       /* output buffer kept between commands */
 #define RDS_IN_MAX ((size_t)520 * 1024 * 1024) /* unparsed input: 512 MiB bulk + framing */
 #define RDS_READ_CHUNK 16384
+/* Elements one array reply may declare. hiredis 0.14 allocates the element
+ * vector as soon as it reads the "*<n>" header: without this, 12 bytes from
+ * the server ("*999999999\r\n") cost 8 GB (found by test/fuzz/fuzz_rds.c). */
+#define RDS_ARRAY_MAX (1 << 20)
 
 struct rds_conn {
     struct rds_io io;
@@ -105,6 +111,39 @@ static int send_all(struct rds_conn *c, long long deadline)
     return rc;
 }
 
+static redisReplyObjectFunctions reader_fns; /* hiredis' defaults, createArray bounded */
+static void *(*default_create_array)(const redisReadTask *, int);
+static pthread_once_t reader_fns_once = PTHREAD_ONCE_INIT;
+
+static void *bounded_create_array(const redisReadTask *task, int elements)
+{
+    return elements > RDS_ARRAY_MAX ? NULL : default_create_array(task, elements);
+}
+
+static void reader_fns_init(void)
+{
+    redisReader *r = redisReaderCreate();
+    reader_fns = *r->fn;
+    redisReaderFree(r);
+    default_create_array = reader_fns.createArray;
+    reader_fns.createArray = bounded_create_array;
+}
+
+/* A reader whose array replies are bounded (NULL from createArray makes
+ * hiredis report a reader error, and the connection is dropped). */
+static redisReader *reader_new(void)
+{
+    pthread_once(&reader_fns_once, reader_fns_init);
+    return redisReaderCreateWithFunctions(&reader_fns);
+}
+
+static int reader_feed(redisReader *r, const char *data, size_t n)
+{
+    if (redisReaderFeed(r, data, n) != REDIS_OK)
+        return -ERR_PARSE;
+    return r->len - r->pos > RDS_IN_MAX ? -ERR_TOOBIG : 0;
+}
+
 /* Feed the reader everything readable now; wait only if nothing was. */
 static int fill(struct rds_conn *c, long long deadline)
 {
@@ -116,10 +155,9 @@ static int fill(struct rds_conn *c, long long deadline)
         if (n < 0)
             return n;
         if (n > 0) {
-            if (redisReaderFeed(c->reader, chunk, (size_t)n) != REDIS_OK)
-                return -ERR_PARSE;
-            if (c->reader->len - c->reader->pos > RDS_IN_MAX)
-                return -ERR_TOOBIG;
+            int rc = reader_feed(c->reader, chunk, (size_t)n);
+            if (rc != 0)
+                return rc;
             got = true;
             continue;
         }
@@ -147,6 +185,26 @@ static int read_reply(struct rds_conn *c, long long deadline, redisReply **out)
         if (rc != 0)
             return rc;
     }
+}
+
+int rds_replies_from_bytes(const char *data, size_t len, size_t chunk, rds_reply_fn fn, void *arg)
+{
+    redisReader *rd = reader_new();
+    int rc = 0, n = 0;
+    for (size_t off = 0; rc == 0 && off < len; off += chunk) {
+        rc = reader_feed(rd, data + off, len - off < chunk ? len - off : chunk);
+        void *r = NULL;
+        while (rc == 0 && redisReaderGetReply(rd, &r) == REDIS_OK && r) {
+            fn(arg, r);
+            freeReplyObject(r);
+            r = NULL;
+            n++;
+        }
+        if (rc == 0 && rd->err)
+            rc = -ERR_PARSE;
+    }
+    redisReaderFree(rd);
+    return rc ? rc : n;
 }
 
 int rds_read_push(struct rds_conn *c, int timeout_ms, redisReply **out)
@@ -389,7 +447,7 @@ int rds_connect(const struct rds_opts *o, struct rds_conn **out, char *errbuf, s
     c->io.fd = -1;
     c->timeout_ms = ms_or_default(o->command_timeout_ms);
     buf_init(&c->out, RDS_OUT_MAX);
-    c->reader = redisReaderCreate();
+    c->reader = reader_new();
     BUG_ON(!c->reader); /* only on OOM, which xmalloc treats as fatal too */
     int rc = rds_io_open(&c->io, o, deadline, errbuf, errlen);
     if (rc == 0)

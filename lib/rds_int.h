@@ -49,4 +49,11 @@ bool rds_io_idle_ok(struct rds_io *io);
 bool rds_conn_idle_ok(struct rds_conn *c);
 void rds_conn_drop_pipeline(struct rds_conn *c);
 
+/* Test hook (test/fuzz/fuzz_rds.c): the reply path of a connection over bytes
+ * in memory - fed to a hiredis reader `chunk` bytes at a time with the same
+ * limits as a socket read, each complete reply handed to fn (borrowed, freed
+ * after fn). Returns the number of replies, or -ERR_PARSE / -ERR_TOOBIG. */
+typedef void (*rds_reply_fn)(void *arg, redisReply *r);
+int rds_replies_from_bytes(const char *data, size_t len, size_t chunk, rds_reply_fn fn, void *arg);
+
 #endif

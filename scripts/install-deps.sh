@@ -10,7 +10,7 @@ pkgs=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libsodium-dev libcjso
       libcurl4-openssl-dev libssl-dev redis-server redis-tools openssl ca-certificates)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(nodejs npm clang clang-tidy cppcheck) ;;
+        --test) pkgs+=(nodejs npm clang libclang-rt-14-dev clang-tidy cppcheck) ;;
         --bench) pkgs+=(nodejs wrk nginx-light) ;;
     esac
 done

@@ -31,6 +31,7 @@ struct app_stats {
     atomic_llong transactions;    /* relay transactions alive */
     atomic_ullong failovers;      /* attempts retried on another account */
     atomic_llong connections;     /* client connections open (owner: httpd) */
+    atomic_llong body_bytes;      /* request body bytes buffered, all requests (owner: httpd) */
 };
 
 struct app {

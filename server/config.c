@@ -78,6 +78,9 @@ static const struct conf_var config_vars[] = {
      "Upstream request timeout in milliseconds (whole transfer)", NULL},
     {"REQUEST_MAX_SIZE_MB", CONF_INT, "100", 1, 1024, OFF(request_max_size_mb), 0, "Server",
      "Largest accepted request body in MiB (larger: 413)", NULL},
+    {"REQUEST_BODIES_MAX_MB", CONF_INT, "256", 1, 65536, OFF(request_bodies_max_mb), 0, "Server",
+     "Sum of request bodies being received or held at once, all connections, in MiB (over it: "
+     "503 and the body is not read further)", NULL},
     {"UPSTREAM_CONNECT_TIMEOUT", CONF_INT, "10000", 100, 600000, OFF(upstream_connect_timeout_ms),
      0, "Server", "Upstream connect timeout in milliseconds", NULL},
     {"SHUTDOWN_GRACE_MS", CONF_INT, "10000", 0, 600000, OFF(shutdown_grace_ms), 0, "Server",

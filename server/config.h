@@ -24,6 +24,7 @@ struct relay_config {
     long long request_header_timeout_ms;
     long long request_timeout_ms;
     long long request_max_size_mb;
+    long long request_bodies_max_mb;
     long long upstream_connect_timeout_ms;
     long long shutdown_grace_ms;
     /* failover and account health */

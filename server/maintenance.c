@@ -97,10 +97,8 @@ static const struct {
     int interval_s; /* 0: PRICING_RELOAD_INTERVAL */
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
-    {"accounts-refresh", 5, job_accounts},
-    {"account-recovery", 1, job_recover},
-    {"lease-renewal", 1, job_leases},
-    {"usage-flush", 2, job_usage_flush},
+    {"accounts-refresh", 5, job_accounts}, {"account-recovery", 1, job_recover},
+    {"lease-renewal", 1, job_leases},      {"usage-flush", 2, job_usage_flush},
     {"pricing-reload", 0, job_pricing},
 };
 

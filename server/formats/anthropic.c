@@ -225,8 +225,8 @@ const struct route relay_routes[] = {
     {"POST", "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE},
     {"POST", "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE},
     {"GET", "/v1/models", h_models, AUTH_KEY, BODY_SMALL},
-    {"POST", "/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_LARGE},
-    {"POST", "/api/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_LARGE},
-    {"POST", "/claude/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_LARGE},
+    {"POST", "/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
+    {"POST", "/api/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
+    {"POST", "/claude/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
     {0},
 };

@@ -19,6 +19,20 @@
  * the cap gets a clear 503 (with Connection: close) instead of waiting
  * silently in the kernel backlog; MAX_CONNECTIONS_PER_IP is MHD's per-address
  * cap (over it MHD closes at once).
+ *
+ * DESIGN (bodies): nothing is buffered for a request that cannot be served.
+ * On the first call (headers complete, no body byte consumed) an AUTH_KEY
+ * route without a well-formed key gets its 401 at once, and a declared
+ * Content-Length over the route's limit, or over what is left of
+ * REQUEST_BODIES_MAX_MB (the sum of the bodies all requests hold), is
+ * refused likewise; a reply queued at that point makes MHD skip the body
+ * and close. A chunked body's size is known only as it arrives: the bytes
+ * are counted as they are buffered, and the call that passes a limit
+ * refuses the request there. libmicrohttpd 0.9.75 cannot queue a response
+ * in the middle of an upload (MHD_queue_response refuses in that state), so
+ * that refusal writes a short complete HTTP response on the socket itself,
+ * shuts down the sending side and returns MHD_NO, which closes the
+ * connection without reading further.
  */
 #include "compat.h"
 #include "app.h"
@@ -29,6 +43,7 @@
 #include "errs.h"
 #include "httpd.h"
 #include "json.h"
+#include "keys.h"
 #include "log.h"
 #include "reqctx_int.h"
 #include "stream.h"
@@ -43,7 +58,9 @@
 #include <unistd.h>
 
 #define SMALL_BODY_MAX (1024 * 1024)
+#define TINY_BODY_MAX (64 * 1024)        /* telemetry: accepted and dropped, never large */
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
+#define KEY_DRAIN_MAX (1024LL * 1024)    /* ... of one refused for its key */
 #define LISTEN_BACKLOG 1024
 #define STREAM_TIMEOUT_SLACK_S 5 /* the upstream timeout fires first and says why */
 
@@ -141,6 +158,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
         return reply_now(rq, RERR_UNAVAILABLE, "The relay is shutting down");
     if (rq->too_large)
         return reply_now(rq, RERR_TOO_LARGE, NULL);
+    if (rq->refusal)
+        return reply_now(rq, (enum relay_err)(rq->refusal - 1), NULL);
     if (rq->match_rc != 0) {
         char msg[300];
         snprintf(msg, sizeof(msg), "Route %s %.200s not found", rq->method, rq->path);
@@ -212,15 +231,70 @@ static enum relay_err refuse_early(struct httpd *h, struct MHD_Connection *conn,
     return RERR_BAD_REQUEST;
 }
 
+static size_t body_max(const struct httpd *h, const struct route *r)
+{
+    if (r && r->body == BODY_LARGE)
+        return (size_t)h->app->cfg->request_max_size_mb * 1024 * 1024;
+    return r && r->body == BODY_TINY ? TINY_BODY_MAX : SMALL_BODY_MAX;
+}
+
+/* The key the transaction will look up, taken the same way (x-api-key,
+ * else Authorization: Bearer), straight from MHD's parsed headers. */
+static const char *header_key(struct MHD_Connection *conn)
+{
+    const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+    if (k && *k)
+        return k;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+        return auth + 7;
+    return NULL;
+}
+
+/* Refusals decided from the headers alone, before any body byte is
+ * buffered: a relay route without a well-formed key, a declared body over
+ * the route's limit or over what is left of the global body budget.
+ * Returns true (answer now and close) and sets *e and *why (may stay NULL).
+ * A short body of a refused request is drained instead and answered at its
+ * end (false, rq->refusal or rq->too_large set): closing with unread bytes
+ * makes the kernel send a reset, and clients that write the whole body
+ * before reading (Node's http) would see EPIPE instead of the answer. */
+static bool refuse_before_body(struct httpd *h, struct reqctx *rq, enum relay_err *e,
+                               const char **why)
+{
+    const struct route *r = rq->match_rc == 0 ? rq->match.route : NULL;
+    const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Length");
+    long long len = cl ? strtoll(cl, NULL, 10) : 0, max = (long long)rq->body.max;
+    bool chunked =
+        !cl && MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
+    if (r && r->auth == AUTH_KEY) {
+        const char *k = header_key(rq->conn);
+        *e = k ? RERR_BAD_KEY : RERR_NO_KEY;
+        if (!k || !keys_format_ok(h->app->cfg->api_key_prefix, k)) {
+            rq->refusal = (int)*e + 1;
+            return chunked || len > KEY_DRAIN_MAX;
+        }
+    }
+    if (len > max) {
+        rq->too_large = true;
+        *e = RERR_TOO_LARGE;
+        return len - max > DISCARD_MAX;
+    }
+    long long cap = h->app->cfg->request_bodies_max_mb * 1024 * 1024;
+    *why = "The relay is receiving too many request bodies; try again";
+    *e = RERR_UNAVAILABLE;
+    if (len > 0 && atomic_load(&h->app->stats.body_bytes) + len > cap)
+        return true;
+    *why = NULL;
+    return false;
+}
+
 static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
 {
     struct route_match m;
     int rc = router_match(method, url, &m);
-    size_t max = SMALL_BODY_MAX;
-    if (rc == 0 && m.route->body == BODY_LARGE)
-        max = (size_t)h->app->cfg->request_max_size_mb * 1024 * 1024;
-    struct reqctx *rq = reqctx_new(h->app, conn, method, url, max);
+    struct reqctx *rq = reqctx_new(h->app, conn, method, url, body_max(h, rc ? NULL : m.route));
     rq->match = m;
     rq->match_rc = rc;
     *con_cls = rq;
@@ -228,28 +302,54 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const
     atomic_fetch_add(&h->app->stats.requests, 1);
     const char *why = NULL;
     enum relay_err e = refuse_early(h, conn, &why);
-    if (why) {
+    if (why || (strcmp(method, "OPTIONS") != 0 && refuse_before_body(h, rq, &e, &why))) {
         reqctx_set_header(rq, "Connection", "close");
         return reply_now(rq, e, why);
-    }
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    long long len = cl ? strtoll(cl, NULL, 10) : 0;
-    if (len > (long long)max) {
-        rq->too_large = true;
-        if (len - (long long)max > DISCARD_MAX) /* too much to drain politely */
-            return reply_now(rq, RERR_TOO_LARGE, NULL);
     }
     return MHD_YES;
 }
 
-static void receive(struct reqctx *rq, const char *data, size_t len)
+/* A limit passed in the middle of an upload (see DESIGN): the whole reply
+ * goes onto the socket here (a few hundred bytes: the send buffer is empty,
+ * the previous response on this connection is complete), then MHD_NO
+ * makes MHD close the connection without reading more. */
+static enum MHD_Result refuse_mid_body(struct reqctx *rq, enum relay_err e, const char *why)
 {
-    if (rq->too_large)
-        return;
-    if (buf_append(&rq->body, data, len) != 0) {
-        rq->too_large = true;
-        buf_release(&rq->body);
-    }
+    errors_reply(rq, e, why);
+    struct buf b;
+    buf_init(&b, 16 * 1024);
+    int rc =
+        buf_printf(&b,
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\nX-Request-ID: %s\r\n",
+                   rq->status, e == RERR_TOO_LARGE ? "Content Too Large" : "Service Unavailable",
+                   rq->rlen, rq->id);
+    for (size_t i = 0; rc == 0 && i < rq->rheaders.n; i++)
+        rc = buf_printf(&b, "%s: %s\r\n", rq->rheaders.items[i].name, rq->rheaders.items[i].value);
+    if (rc == 0)
+        rc = buf_printf(&b, "\r\n%.*s", (int)rq->rlen, rq->rbody);
+    int fd = reqctx_client_fd(rq);
+    if (rc == 0 && fd >= 0 && send(fd, b.data, b.len, MSG_NOSIGNAL) == (ssize_t)b.len)
+        shutdown(fd, SHUT_WR);
+    buf_release(&b);
+    atomic_store(&rq->phase, RQ_SENT);
+    return MHD_NO;
+}
+
+/* Buffer a body chunk, counted against REQUEST_BODIES_MAX_MB. */
+static enum MHD_Result receive(struct httpd *h, struct reqctx *rq, const char *data, size_t len)
+{
+    if (rq->too_large || rq->refusal) /* drained, refused at the end */
+        return MHD_YES;
+    long long cap = h->app->cfg->request_bodies_max_mb * 1024 * 1024;
+    long long now = atomic_fetch_add(&h->app->stats.body_bytes, (long long)len) + (long long)len;
+    rq->body_counted += len;
+    if (now > cap)
+        return refuse_mid_body(rq, RERR_UNAVAILABLE,
+                               "The relay is receiving too many request bodies; try again");
+    if (buf_append(&rq->body, data, len) != 0)
+        return refuse_mid_body(rq, RERR_TOO_LARGE, NULL);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -262,9 +362,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rq)
         return begin(h, conn, url, method, con_cls);
     if (*upload_size) {
-        receive(rq, upload, *upload_size);
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return receive(h, rq, upload, n);
     }
     switch (atomic_load(&rq->phase)) {
     case RQ_RECEIVING:

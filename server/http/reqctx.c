@@ -93,6 +93,7 @@ static void reqctx_free(struct reqctx *rq)
     kvlist_release(&rq->query);
     kvlist_release(&rq->rheaders);
     buf_release(&rq->body);
+    atomic_fetch_sub(&rq->app->stats.body_bytes, (long long)rq->body_counted);
     cJSON_Delete(rq->json);
     free(rq->ctype);
     free(rq->rbody);

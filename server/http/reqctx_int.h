@@ -47,6 +47,8 @@ struct reqctx {
     int match_rc;
     struct buf body;
     bool too_large;
+    int refusal;         /* a relay_err + 1, answered once the (short) body is drained; 0: none */
+    size_t body_counted; /* bytes of body in app->stats.body_bytes, given back when freed */
     struct cJSON *json;
     bool json_done;
     char client_ip[64];

@@ -24,6 +24,7 @@ enum route_auth {
 enum route_body {
     BODY_SMALL = 0, /* up to 1 MiB (admin JSON) */
     BODY_LARGE = 1, /* up to REQUEST_MAX_SIZE_MB (relay) */
+    BODY_TINY = 2,  /* up to 64 KiB (the unauthenticated telemetry sink) */
 };
 
 struct route {

@@ -123,7 +123,7 @@ static const char auth_lua[] = "local id=redis.call('GET',KEYS[1])\n"
                                "  if not id then return nil end\n"
                                "end\n"
                                "return {id,redis.call('HGETALL',ARGV[1]..id)}\n";
-static bool key_format_ok(const char *prefix, const char *k)
+bool keys_format_ok(const char *prefix, const char *k)
 {
     size_t pl = strlen(prefix);
     if (strncmp(k, prefix, pl) != 0 || strlen(k) != pl + 64)
@@ -185,7 +185,7 @@ enum key_check keys_admit(const struct api_key *k, long long now_ms)
 
 bool keys_hash(struct app *app, const char *plaintext, char out[65])
 {
-    if (!plaintext || !key_format_ok(app->cfg->api_key_prefix, plaintext))
+    if (!plaintext || !keys_format_ok(app->cfg->api_key_prefix, plaintext))
         return false;
     secret_keyed_hash_at(app->box, 0, "api-key", plaintext, out);
     return true;
@@ -193,7 +193,7 @@ bool keys_hash(struct app *app, const char *plaintext, char out[65])
 
 int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, struct api_key **out)
 {
-    if (!plaintext || !key_format_ok(app->cfg->api_key_prefix, plaintext))
+    if (!plaintext || !keys_format_ok(app->cfg->api_key_prefix, plaintext))
         return -ERR_NOTFOUND;
     char hash[SECRET_MAX_KEYS][SECRET_HASH_HEX + 1], hkey[SECRET_MAX_KEYS][STORE_KEY_MAX];
     const char *argv[SECRET_MAX_KEYS + 2];

@@ -47,6 +47,10 @@ int keys_lookup(struct app *app, struct rds_conn *c, const char *plaintext, stru
     __attribute__((warn_unused_result));
 struct api_key *keys_ref(struct api_key *k);
 void keys_unref(struct api_key *k);
+/* Is k shaped like a key this relay issues: prefix + 64 lowercase hex
+ * digits? Pure, no Redis: the front door uses it to refuse a request
+ * before reading its body. */
+bool keys_format_ok(const char *prefix, const char *k);
 /* May the key be used at now_ms? Pure. */
 enum key_check keys_admit(const struct api_key *k, long long now_ms);
 

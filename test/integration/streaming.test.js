@@ -3,7 +3,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, httpRequest, messageBody, MOCK_TEXT, sleep } = require('../lib/env');
+const { stack, httpRequest, messageBody, MOCK_TEXT, sleep, procStatus, waitFor } = require('../lib/env');
 
 let st;
 
@@ -147,4 +147,31 @@ test('client disconnect before the first upstream byte aborts the upstream too',
   assert.ok(ab.closedAt - t0 <= 300, `upstream closed ${ab.closedAt - t0} ms after the client abort`);
   const h = await httpRequest(st.relay.url + '/health');
   assert.equal(h.status, 200);
+});
+
+test('row 8: one 10 MB upstream event: message_start, then event: error, no message_stop; RSS back near baseline', async () => {
+  await st.stream(messageBody('claude-sonnet-4-5')); // warm up
+  const base = procStatus(st.relay.pid).rssKb;
+  const r = await st.stream(messageBody(`mock-huge-event-${10 * 1000 * 1000}`), { timeout: 30000 });
+  assert.equal(r.status, 200);
+  const names = r.events.map((e) => e.event);
+  assert.equal(names[0], 'message_start');
+  assert.ok(names.includes('error'), `no event: error in ${names.join(',')}`);
+  assert.ok(!names.includes('message_stop'), 'a message_stop after the cut');
+  assert.ok(!names.includes('content_block_delta'), 'part of the giant event reached the client');
+  assert.equal(names[names.length - 1], 'error');
+  const err = r.events[names.indexOf('error')].json;
+  assert.equal(err.type, 'error');
+  assert.ok(err.error && typeof err.error.type === 'string');
+  assert.ok(r.text.length < 64 * 1024, `client got ${r.text.length} bytes`);
+  const after = await waitFor(
+    () => {
+      const kb = procStatus(st.relay.pid).rssKb;
+      return kb - base < 32 * 1024 ? kb : null;
+    },
+    { timeout: 5000, what: 'relay RSS within 32 MB of the baseline' },
+  );
+  console.log(`huge_event_bytes=10000000 client_bytes=${r.text.length} events=${names.join(',')} rss_base_mb=${(base / 1024).toFixed(1)} rss_after_mb=${(after / 1024).toFixed(1)}`);
+  const ok = await st.stream(messageBody('claude-sonnet-4-5'));
+  assert.equal(ok.events[ok.events.length - 1].event, 'message_stop');
 });

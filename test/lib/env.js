@@ -317,12 +317,14 @@ async function redisCommandCalls(port, exclude = ['info']) {
 
 // ---------------------------------------------------------------- redis-server
 
-async function startRedis({ bin = 'redis-server', port: wantPort } = {}) {
+// opts.args: extra redis-server arguments (e.g. ['--appendonly', 'yes']); opts.dir: reuse a
+// data directory (then stop() leaves it in place).
+async function startRedis({ bin = 'redis-server', port: wantPort, args = [], dir: keepDir } = {}) {
   const port = wantPort || (await freePort());
-  const dir = mkTmp('relay-redis-');
+  const dir = keepDir || mkTmp('relay-redis-');
   let out = '';
   const proc = track(
-    spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -361,7 +363,7 @@ async function startRedis({ bin = 'redis-server', port: wantPort } = {}) {
               code = await waitExit(proc);
             }
           }
-          rmTmp(dir);
+          if (!keepDir) rmTmp(dir);
           return proc.exitCode;
         })();
       }
@@ -856,7 +858,7 @@ async function stack(opts = {}) {
     return tornDown;
   };
   try {
-    st.redis = await startRedis();
+    st.redis = opts.redis || (await startRedis());
     st.mock = opts.mock || (await startMockUpstream({ port: 0 }));
     st.relay = await startRelay({ redisPort: st.redis.port, env: opts.relayEnv || opts.env || {}, bin: opts.bin });
     st.token = await login(st.relay);

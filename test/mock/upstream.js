@@ -18,6 +18,11 @@
 //   mock-ratelimit-<s>           429 with anthropic-ratelimit-unified-reset = now + <s> s (no retry-after)
 //   mock-usage-<n>               (as a /b/ behaviour) non-stream answer for the request's model with
 //                                <n> input tokens, 13 output, no cache
+//   mock-huge-event-<bytes>      SSE: message_start, then one content_block_delta whose text is <bytes>
+//                                bytes long (written in 64 KiB pieces), then the normal rest
+//   mock-garbage                 answers with bytes that are not HTTP, then closes
+//   mock-reset-after-<k>         SSE: the first k events, then a TCP reset (SO_LINGER 0)
+//   mock-truncated-chunked       JSON answer, chunked, whose socket closes in the middle of a chunk
 // Per account: a base URL of <mock>/b/<behaviour> makes every request under it behave as the
 // model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
 // so one account can fail while another, on the plain URL, answers normally. Recorded requests
@@ -161,6 +166,10 @@ function parseModel(model) {
   if ((m = /^mock-big-(\d+)$/.exec(model))) return { kind: 'big', bytes: Number(m[1]) };
   if ((m = /^mock-ratelimit-(\d+)$/.exec(model))) return { kind: 'ratelimit', s: Number(m[1]) };
   if ((m = /^mock-usage-(\d+)$/.exec(model))) return { kind: 'usage', input: Number(m[1]) };
+  if ((m = /^mock-huge-event-(\d+)$/.exec(model))) return { kind: 'huge-event', bytes: Number(m[1]) };
+  if (model === 'mock-garbage') return { kind: 'garbage' };
+  if ((m = /^mock-reset-after-(\d+)$/.exec(model))) return { kind: 'reset-after', k: Number(m[1]) };
+  if (model === 'mock-truncated-chunked') return { kind: 'truncated-chunked' };
   return { kind: 'normal' };
 }
 
@@ -219,6 +228,32 @@ function startMockUpstream(opts = {}) {
     if (ctx.closed) return;
     for (const f of frames) ctx.res.write(f);
     ctx.res.end();
+  }
+
+  // message_start, then one content_block_delta of `bytes` text bytes written in pieces
+  // (backpressure honoured), then the rest of a normal stream.
+  function hugeEvent(ctx, bytes) {
+    const { res, model } = ctx;
+    startStream(res);
+    const frames = streamFrames(model, ['x'], MOCK_USAGE.output_tokens);
+    res.write(frames[0]);
+    res.write(frames[1]);
+    const head = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"';
+    const piece = 'x'.repeat(64 * 1024);
+    let left = bytes;
+    res.write(head);
+    const pump = () => {
+      while (!ctx.closed && left > 0) {
+        const n = Math.min(left, piece.length);
+        left -= n;
+        if (!res.write(n === piece.length ? piece : piece.slice(0, n))) return res.once('drain', pump);
+      }
+      if (ctx.closed) return;
+      res.write('"}}\n\n');
+      for (const f of frames.slice(4)) res.write(f);
+      res.end();
+    };
+    pump();
   }
 
   function normalAnswer(ctx) {
@@ -306,6 +341,38 @@ function startMockUpstream(opts = {}) {
       case 'big': {
         const text = 'x'.repeat(b.bytes);
         return sendJson(res, 200, messageJson(model, text));
+      }
+      case 'huge-event':
+        return hugeEvent(ctx, b.bytes);
+      case 'garbage':
+        ctx.selfDestroyed = true;
+        res.socket.end('SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\x00\xff\xfe garbage\r\n\r\n');
+        return;
+      case 'reset-after': {
+        startStream(res);
+        for (const f of streamFrames(model, MOCK_TEXT_CHUNKS, MOCK_USAGE.output_tokens).slice(0, b.k)) res.write(f);
+        ctx.selfDestroyed = true;
+        ctx.timer = setTimeout(() => {
+          ctx.timer = null;
+          counters.dropped++;
+          if (res.socket) res.socket.resetAndDestroy();
+        }, 30);
+        return;
+      }
+      case 'truncated-chunked': {
+        res.writeHead(200, { 'content-type': 'application/json', 'request-id': rid('req_mock_') });
+        const text = JSON.stringify(messageJson(model, MOCK_TEXT));
+        res.write(text.slice(0, 40));
+        ctx.selfDestroyed = true;
+        ctx.timer = setTimeout(() => {
+          ctx.timer = null;
+          // a chunk header promising more than follows, then the end of the connection
+          if (res.socket) {
+            res.socket.write('400\r\n' + text.slice(40, 60));
+            res.socket.destroy();
+          }
+        }, 30);
+        return;
       }
       default:
         return normalAnswer(ctx);

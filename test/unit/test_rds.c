@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "log.h"
 #include "rds.h"
+#include "rds_int.h"
 #include "xmalloc.h"
 
 #include <arpa/inet.h>
@@ -1046,7 +1047,28 @@ static void teardown(void)
         nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+static void count_reply(void *arg, redisReply *r)
+{
+    (void)r;
+    ++*(int *)arg;
+}
+
+/* fuzz_rds found it: "*<huge>" made hiredis allocate the element vector at once. */
+TEST(reader_bounds_array_headers)
+{
+    int n = 0;
+    const char huge[] = "*999999999\r\n";
+    CHECK_INT(rds_replies_from_bytes(huge, strlen(huge), 3, count_reply, &n), -ERR_PARSE);
+    CHECK_INT(n, 0);
+    const char ok[] = "*2\r\n$1\r\na\r\n:7\r\n+OK\r\n";
+    CHECK_INT(rds_replies_from_bytes(ok, strlen(ok), 1, count_reply, &n), 2);
+    CHECK_INT(n, 2);
+    const char bad[] = "+OK\r\n?what\r\n";
+    CHECK_INT(rds_replies_from_bytes(bad, strlen(bad), 64, count_reply, &n), -ERR_PARSE);
+}
+
 static const struct test tests[] = {
+    T(reader_bounds_array_headers),
     T(url_parse_good),
     T(url_parse_user_ipv6),
     T(url_parse_bad),

@@ -3,6 +3,7 @@
 #include "errs.h"
 #include "harness.h"
 #include "hdrfilter.h"
+#include "keys.h"
 #include "router.h"
 #include "sse.h"
 #include "usage.h"
@@ -157,6 +158,34 @@ TEST(router_params)
     CHECK(router_match("GET", longp, &m) != 0); /* parameter too long: no match */
 }
 
+TEST(telemetry_body_is_tiny)
+{
+    struct route_match m;
+    REQUIRE(router_match("POST", "/api/event_logging/batch", &m) == 0);
+    CHECK_INT(m.route->body, BODY_TINY);
+    CHECK_INT(m.route->auth, AUTH_NONE);
+    REQUIRE(router_match("POST", "/api/v1/messages", &m) == 0);
+    CHECK_INT(m.route->auth, AUTH_KEY);
+}
+
+TEST(key_format)
+{
+    char k[80] = "cr_";
+    memset(k + 3, 'a', 64);
+    k[67] = '\0';
+    CHECK(keys_format_ok("cr_", k));
+    k[10] = 'A';
+    CHECK(!keys_format_ok("cr_", k)); /* upper case */
+    k[10] = 'g';
+    CHECK(!keys_format_ok("cr_", k));
+    k[10] = '0';
+    CHECK(keys_format_ok("cr_", k));
+    k[66] = '\0';
+    CHECK(!keys_format_ok("cr_", k)); /* 63 digits */
+    CHECK(!keys_format_ok("cr_", ""));
+    CHECK(!keys_format_ok("sk_", "cr_0123"));
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {T(client_credentials_never_forwarded),
@@ -167,6 +196,8 @@ int main(int argc, char **argv)
                                         T(usage_ignores_garbage),
                                         T(usage_negative_counts_ignored),
                                         T(router_matches_relay_routes),
-                                        T(router_params)};
+                                        T(router_params),
+                                        T(telemetry_body_is_tiny),
+                                        T(key_format)};
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
