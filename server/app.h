@@ -21,6 +21,7 @@ struct usage_writer;
 struct notify;
 struct key_cache;
 struct leases;
+struct queue;
 struct pricing_sync;
 
 struct app_stats {
@@ -47,6 +48,7 @@ struct app {
     struct notify *notify;             /* other instances' changes */
     struct key_cache *keys;            /* recently used API keys */
     struct leases *leases;             /* concurrency leases held by running requests */
+    struct queue *queue;               /* requests waiting for a concurrency slot */
     char instance_id[17];              /* random, per process: skips our own notices */
     struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
     struct app_stats stats;

@@ -105,6 +105,21 @@ static const struct conf_var config_vars[] = {
     {"CONCURRENCY_LEASE_SECONDS", CONF_INT, "300", 5, 86400, OFF(concurrency_lease_s), 0,
      "Key policy", "A concurrency slot's lease: renewed while its request runs, freed by "
      "itself this long after a relay died", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_ENABLED", CONF_BOOL, "false", 0, 0, OFF(queue_enabled), 0,
+     "Key policy", "A request over its key's concurrencyLimit waits for a slot (first come, "
+     "first served) instead of getting 429", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_MAX_SIZE", CONF_INT, "3", 1, 10000, OFF(queue_max_size), 0,
+     "Key policy", "Requests that may wait per key (at least)", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_MAX_SIZE_MULTIPLIER", CONF_INT, "0", 0, 100,
+     OFF(queue_max_multiplier), 0, "Key policy",
+     "Or concurrencyLimit times this, when larger", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_TIMEOUT_MS", CONF_INT, "10000", 100, 600000, OFF(queue_timeout_ms),
+     0, "Key policy", "How long a request waits for a slot before 429", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_HEALTH_CHECK", CONF_BOOL, "true", 0, 0, OFF(queue_health_check), 0,
+     "Key policy", "Refuse at once (429) when the recent p90 wait exceeds the threshold", NULL},
+    {"CONCURRENT_REQUEST_QUEUE_HEALTH_THRESHOLD_PERCENT", CONF_INT, "80", 1, 100,
+     OFF(queue_health_percent), 0, "Key policy",
+     "The p90 wait, as a percentage of the timeout, above which the queue is overloaded", NULL},
     {"ACCOUNT_EVENTS_MAX", CONF_INT, "10000", 100, 1000000, OFF(account_events_max), 0,
      "Failover", "Entries kept in the account_events stream (account state changes)", NULL},
 

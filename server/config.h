@@ -38,6 +38,12 @@ struct relay_config {
     long long account_events_max;
     /* key policy */
     long long concurrency_lease_s;
+    bool queue_enabled;
+    long long queue_max_size;
+    long long queue_max_multiplier;
+    long long queue_timeout_ms;
+    bool queue_health_check;
+    long long queue_health_percent;
     /* security */
     char *jwt_secret;
     char *encryption_key;

@@ -18,6 +18,7 @@
 #include "key_cache.h"
 #include "leases.h"
 #include "maintenance.h"
+#include "queue.h"
 #include "notify.h"
 #include "pricing_sync.h"
 #include "rds.h"
@@ -172,6 +173,7 @@ static void start_all(struct runtime *rt)
     app->usage_stats = usage_stats_new();
     app->keys = key_cache_new();
     app->leases = leases_new();
+    app->queue = queue_new(app);
     app->usage_writer = usage_writer_new(app);
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
@@ -234,6 +236,7 @@ static void stop_all(struct runtime *rt)
     accounts_free(app->accounts);
     key_cache_free(app->keys);
     leases_free(app->leases);
+    queue_free(app->queue);
     pricing_sync_free(app->pricing);
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);

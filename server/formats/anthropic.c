@@ -115,7 +115,7 @@ static char *anthropic_error_frame(enum relay_err e, const char *msg)
 
 /* {"type":"error","error":{"type","message"[,"code"]}, ...extra}: the
  * Anthropic shape, with the original's details beside it. */
-static void anthropic_reply_refusal(struct reqctx *rq, struct refusal *r)
+static cJSON *refusal_json(struct refusal *r)
 {
     cJSON *root = r->extra ? r->extra : cJSON_CreateObject();
     r->extra = NULL;
@@ -125,9 +125,28 @@ static void anthropic_reply_refusal(struct reqctx *rq, struct refusal *r)
     cJSON_AddStringToObject(err, "message", r->message);
     if (r->code)
         cJSON_AddStringToObject(err, "code", r->code);
+    return root;
+}
+
+static void anthropic_reply_refusal(struct reqctx *rq, struct refusal *r)
+{
     if (r->retry_after)
         reqctx_set_header(rq, "retry-after", r->retry_after);
-    reqctx_reply_json(rq, r->status, root);
+    if (r->status == 402 || r->status == 403) /* retrying will not help */
+        reqctx_set_header(rq, "x-should-retry", "false");
+    reqctx_reply_json(rq, r->status, refusal_json(r));
+}
+
+static void anthropic_render_refusal(struct refusal *r, struct stream_reply *out)
+{
+    cJSON *root = refusal_json(r);
+    out->status = r->status;
+    out->body = json_print(root);
+    out->len = strlen(out->body);
+    out->content_type = "application/json";
+    out->retry_after = r->retry_after;
+    out->should_retry = r->status == 402 || r->status == 403 ? "false" : NULL;
+    cJSON_Delete(root);
 }
 
 const struct client_format format_anthropic = {
@@ -139,6 +158,7 @@ const struct client_format format_anthropic = {
     .render_upstream = anthropic_render_upstream,
     .error_frame = anthropic_error_frame,
     .reply_refusal = anthropic_reply_refusal,
+    .render_refusal = anthropic_render_refusal,
 };
 
 /* ---- routes ---- */

@@ -56,6 +56,8 @@ struct client_format {
     char *(*error_frame)(enum relay_err e, const char *msg);
     /* Reply to rq with a key-policy refusal (takes r->extra). */
     void (*reply_refusal)(struct reqctx *rq, struct refusal *r);
+    /* The same refusal as a reply the stream sends (takes r->extra). */
+    void (*render_refusal)(struct refusal *r, struct stream_reply *out);
 };
 
 /* A relay route: which format, which upstream endpoint, whether usage is

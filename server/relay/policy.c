@@ -8,6 +8,7 @@
 #include "json.h"
 #include "keys.h"
 #include "policy.h"
+#include "queue.h"
 #include "reqctx.h"
 
 #include <strings.h>
@@ -157,4 +158,46 @@ void policy_refusal(const struct admit_result *ar, int tz_offset_min, struct ref
     } else {
         cost_refusal(ar, r);
     }
+}
+
+static const char *retry_after(long long s)
+{
+    static const char *const secs[] = {"1", "5", "10", "15", "20", "25", "30"};
+    long long i = s <= 1 ? 0 : s >= 30 ? 6 : (s + 4) / 5;
+    return secs[i > 6 ? 6 : i];
+}
+
+/* The original's bodies (crs-relay-spec 3.5), in the format's shape. */
+void policy_queue_refusal(enum queue_outcome o, const struct api_key *k,
+                          const struct queue_info *info, struct refusal *r)
+{
+    char msg[256];
+    long long limit = k->pol.concurrency, tsec = (info->timeout_ms + 999) / 1000;
+    if (o == QUEUE_FULL) {
+        snprintf(msg, sizeof(msg),
+                 "Too many requests waiting in queue. Limit: %lld concurrent requests, queue: "
+                 "%lld/%lld, timeout: %llds",
+                 limit, info->waiting, info->max, tsec);
+        refuse(r, 429, "rate_limit_error", "concurrency_queue_full", msg);
+        r->retry_after = retry_after(tsec);
+    } else if (o == QUEUE_OVERLOADED) {
+        snprintf(msg, sizeof(msg),
+                 "Queue is overloaded. Estimated wait time (%lldms) exceeds threshold. Limit: %lld "
+                 "concurrent requests, queue: %lld/%lld. Please retry later.",
+                 info->p90_ms, limit, info->waiting, info->max);
+        refuse(r, 429, "rate_limit_error", "queue_overloaded", msg);
+        r->retry_after = "30";
+    } else {
+        snprintf(msg, sizeof(msg),
+                 "Request timed out waiting for concurrency slot. Limit: %lld concurrent "
+                 "requests, maxQueue: %lld, Queue timeout: %llds, waited: %lldms",
+                 limit, info->max, tsec, info->waited_ms);
+        refuse(r, 429, "rate_limit_error", "queue_timeout", msg);
+        r->retry_after = retry_after((tsec + 1) / 2 < 5 ? 5 : (tsec + 1) / 2);
+    }
+    r->extra = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r->extra, "concurrencyLimit", (double)limit);
+    cJSON_AddNumberToObject(r->extra, "queueCount", (double)info->waiting);
+    cJSON_AddNumberToObject(r->extra, "maxQueueSize", (double)info->max);
+    cJSON_AddNumberToObject(r->extra, "queueTimeoutMs", (double)info->timeout_ms);
 }

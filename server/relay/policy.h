@@ -22,6 +22,12 @@ int policy_check(struct reqctx *rq, const struct relay_op *op, const struct api_
                  const char *model, struct refusal *r) __attribute__((warn_unused_result));
 /* The refusal for an admission the script declined. */
 void policy_refusal(const struct admit_result *ar, int tz_offset_min, struct refusal *r);
+enum queue_outcome;
+struct queue_info;
+/* The refusal for a request the wait queue did not take or let go
+ * (QUEUE_FULL, QUEUE_OVERLOADED, QUEUE_TIMEOUT). */
+void policy_queue_refusal(enum queue_outcome o, const struct api_key *k,
+                          const struct queue_info *info, struct refusal *r);
 /* Counts toward the weekly Claude-family cap (crs-relay-spec 3.7). */
 bool policy_claude_family(const char *model);
 

@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "pricing.h"
 #include "pricing_sync.h"
+#include "queue.h"
 #include "rds.h"
 #include "reqctx.h"
 #include "secret.h"
@@ -325,6 +326,9 @@ static void mark_account(struct txn *t, const struct verdict *v, long long now_m
 
 /* ---- steps (worker) ---- */
 
+static const struct stream_hooks txn_hooks;
+static void txn_run(struct txn *t);
+
 static const char *client_key(const struct reqctx *rq)
 {
     const char *k = reqctx_header(rq, "x-api-key");
@@ -412,18 +416,79 @@ static enum step_rc step_authenticate(struct txn *t)
 }
 
 /* The stateful limits, in one script call when the key has any. */
-static int admit_limits(struct txn *t, struct refusal *r)
+/* A refusal in the client's shape: a plain reply before the stream
+ * exists, the stream's reply after (a queued request has one). */
+static void refuse(struct txn *t, struct refusal *r)
 {
-    struct admit_request ar = {.now_ms = wall_ms(),
-                               .lease_ms = t->app->cfg->concurrency_lease_s * 1000,
-                               .claude_family = policy_claude_family(t->req.model)};
+    if (!t->st) {
+        t->op->fmt->reply_refusal(t->rq, r);
+        return;
+    }
+    struct stream_reply rep = {0};
+    t->op->fmt->render_refusal(r, &rep);
+    stream_reply(t->st, &rep);
+}
+
+/* The queue's verdict, on a worker (see queue.h): go on, or refuse. */
+static void queue_done(void *owner, enum queue_outcome o, const struct admit_result *res,
+                       const struct queue_info *info)
+{
+    struct txn *t = owner;
+    struct refusal r;
+    log_set_reqid(reqctx_id(t->rq));
+    if (o == QUEUE_ADMITTED) {
+        t->lease = leases_add(t->app->leases, t->key->id, t->lease_member);
+        t->step = TS_SCHEDULE;
+        txn_run(t);
+    } else if (o == QUEUE_REFUSED) {
+        policy_refusal(res, t->app->tz_offset_min, &r);
+        refuse(t, &r);
+        txn_finish(t);
+    } else if (o == QUEUE_TIMEOUT) {
+        policy_queue_refusal(o, t->key, info, &r);
+        refuse(t, &r);
+        txn_finish(t);
+    } else { /* cancelled (nobody to answer) or the store is away */
+        fail(t, RERR_UNAVAILABLE, "The relay could not wait for a slot");
+        txn_finish(t);
+    }
+    log_set_reqid(NULL);
+}
+
+/* Over the concurrency limit with the queue on: wait for a slot, holding
+ * no thread. STEP_WAIT when queued; otherwise the refusal was sent. */
+static enum step_rc wait_in_queue(struct txn *t, const struct admit_request *ar)
+{
+    struct queue_info info;
+    t->st = stream_new(t->rq, &txn_hooks, t); /* keeps the connection until we answer */
+    int o = queue_enter(t->app->queue, t->key, ar, t->client_fd, queue_done, t, &info);
+    if (o == 0)
+        return STEP_WAIT;
+    struct refusal r;
+    if (o == QUEUE_ERROR) {
+        fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
+        return STEP_DONE;
+    }
+    policy_queue_refusal((enum queue_outcome)o, t->key, &info, &r);
+    refuse(t, &r);
+    return STEP_DONE;
+}
+
+/* The stateful limits, in one script call when the key has any. 0,
+ * -ERR_DENIED with *r, -ERR_BUSY (over the concurrency limit, the queue
+ * may take it: *ar and *res filled), -ERR_REDIS. */
+static int admit_limits(struct txn *t, struct admit_request *ar, struct refusal *r)
+{
+    *ar = (struct admit_request){.now_ms = wall_ms(),
+                                 .lease_ms = t->app->cfg->concurrency_lease_s * 1000,
+                                 .claude_family = policy_claude_family(t->req.model)};
     snprintf(t->lease_member, sizeof(t->lease_member), "%s-%s", t->app->instance_id,
              reqctx_id(t->rq));
-    ar.lease = t->lease_member;
-    admission_periods(t->key, t->app->tz_offset_min, ar.now_ms, &ar);
+    ar->lease = t->lease_member;
+    admission_periods(t->key, t->app->tz_offset_min, ar->now_ms, ar);
     struct admit_result res;
     struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    int rc = c ? admission_run(t->app, c, t->key, &ar, &res) : -ERR_REDIS;
+    int rc = c ? admission_run(t->app, c, t->key, ar, &res) : -ERR_REDIS;
     if (rc == 0 && res.activated_ms) { /* its period starts now: every instance re-reads it */
         char what[64];
         snprintf(what, sizeof(what), "key %s", t->key->id);
@@ -437,6 +502,8 @@ static int admit_limits(struct txn *t, struct refusal *r)
         t->lease = leases_add(t->app->leases, t->key->id, t->lease_member);
     if (res.code == ADMIT_OK)
         return 0;
+    if (res.code == ADMIT_CONCURRENCY && t->app->cfg->queue_enabled)
+        return -ERR_BUSY;
     policy_refusal(&res, t->app->tz_offset_min, r);
     return -ERR_DENIED;
 }
@@ -447,6 +514,7 @@ static enum step_rc step_admit(struct txn *t)
 {
     enum relay_err e;
     struct refusal r;
+    struct admit_request ar;
     if (admit_key(t->key, &e) != 0) {
         fail(t, e, NULL);
         return STEP_DONE;
@@ -454,9 +522,11 @@ static enum step_rc step_admit(struct txn *t)
     int rc = policy_check(t->rq, t->op, t->key, t->req.model, &r);
     bool counting = strcmp(t->op->endpoint, "count_tokens") == 0;
     if (rc == 0 && !counting && key_policy_admission_needed(&t->key->pol))
-        rc = admit_limits(t, &r);
+        rc = admit_limits(t, &ar, &r);
+    if (rc == -ERR_BUSY)
+        return wait_in_queue(t, &ar);
     if (rc == -ERR_DENIED) {
-        t->op->fmt->reply_refusal(t->rq, &r);
+        refuse(t, &r);
         return STEP_DONE;
     }
     if (rc != 0) {
@@ -501,8 +571,6 @@ static enum step_rc step_prepare(struct txn *t)
     }
     return STEP_NEXT;
 }
-
-static const struct stream_hooks txn_hooks;
 
 static enum step_rc step_attempt(struct txn *t)
 {

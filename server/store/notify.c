@@ -10,6 +10,7 @@
 #include "key_cache.h"
 #include "log.h"
 #include "notify.h"
+#include "queue.h"
 #include "rds.h"
 #include "store_keys.h"
 #include "xmalloc.h"
@@ -70,6 +71,8 @@ static void on_message(struct notify *n, const char *payload)
         with_pool_conn(n->app, "an account state", id);
     else if (k == 3 && strcmp(kind, "key") == 0 && strcmp(from, n->app->instance_id) != 0)
         key_cache_forget(n->app->keys, id); /* read again at its next use */
+    else if (k >= 2 && strcmp(kind, "slot") == 0)
+        queue_kick(n->app->queue, id); /* a slot came back: the head of the line looks */
 }
 
 static bool is_message(const redisReply *r)

@@ -16,14 +16,18 @@
 
 /* API keys */
 #define SK_API_KEY_PREFIX "api_key:"
-#define SK_API_KEY SK_API_KEY_PREFIX "%s"   /* hash: key record (no plaintext key) */
-#define SK_API_KEY_INDEX "api_key:index"    /* set: all key ids */
-#define SK_API_KEY_HASH "api_key_hash:%s"   /* string: keyed hash of the key -> key id */
-#define SK_API_KEY_USAGE "api_key_usage:%s" /* hash: lifetime token/request counters */
-#define SK_API_KEY_COST "api_key_cost:%s"   /* hash: totalMicro, day, dayMicro, week, weekMicro */
-#define SK_CONCURRENCY "concurrency:%s"     /* zset: request lease -> lease end ms */
-#define SK_RATE_LIMIT "rate_limit:%s"       /* hash: window start, requests, tokens, cost; PX */
-#define SK_USAGE_DONE "usage_done:%s"       /* string: request id accounted (idempotency), EX 1 d */
+#define SK_API_KEY SK_API_KEY_PREFIX "%s"     /* hash: key record (no plaintext key) */
+#define SK_API_KEY_INDEX "api_key:index"      /* set: all key ids */
+#define SK_API_KEY_HASH "api_key_hash:%s"     /* string: keyed hash of the key -> key id */
+#define SK_API_KEY_USAGE "api_key_usage:%s"   /* hash: lifetime token/request counters */
+#define SK_API_KEY_COST "api_key_cost:%s"     /* hash: totalMicro, day, dayMicro, week, weekMicro */
+#define SK_CONCURRENCY "concurrency:%s"       /* zset: request lease -> lease end ms */
+#define SK_RATE_LIMIT "rate_limit:%s"         /* hash: window start, requests, tokens, cost; PX */
+#define SK_QUEUE_COUNT "concurrency:queue:%s" /* string: requests waiting */
+#define SK_QUEUE_STATS "concurrency:queue:stats:%s"      /* hash: entered, success, ... */
+#define SK_QUEUE_WAITS "concurrency:queue:wait_times:%s" /* list: wait ms, newest first */
+#define SK_QUEUE_WAITS_GLOBAL "concurrency:queue:wait_times:global"
+#define SK_USAGE_DONE "usage_done:%s" /* string: request id accounted (idempotency), EX 1 d */
 
 /* Upstream accounts; the prefix is the provider's record_prefix, e.g.
  * "claude_console_account" (seed 000 names one per type). */

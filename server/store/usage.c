@@ -101,12 +101,18 @@ long long usage_total(const struct usage *u)
 }
 
 /* KEYS: 1 api_key_usage, 2 api_key_cost, 3 rate_limit, 4 concurrency,
- * 5 usage_done. ARGV: 1..6 counters, 7 now (ISO), 8 cost (micro-USD),
- * 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen, 14 day, 15 week.
- * The lease goes back first and always; the rest once per request id.
+ * 5 usage_done, 6 concurrency:queue. ARGV: 1..6 counters, 7 now (ISO),
+ * 8 cost (micro-USD), 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen,
+ * 14 day, 15 week, 16 channel, 17 "slot <keyId>". The lease goes back
+ * first and always (waiters, if any, are told at once); the rest once per
+ * request id.
  * Read-add-write of each hash: 2 commands whatever the number of fields. */
 static const char usage_lua[] =
-    "if ARGV[12]~='' then redis.call('ZREM',KEYS[4],ARGV[12]) end\n"
+    "if ARGV[12]~='' then\n"
+    "  redis.call('ZREM',KEYS[4],ARGV[12])\n"
+    "  if tonumber(redis.call('GET',KEYS[6]) or '0')>0 then "
+    "redis.call('PUBLISH',ARGV[16],ARGV[17]) end\n"
+    "end\n"
     "if ARGV[13]=='0' then return 0 end\n"
     "if not redis.call('SET',KEYS[5],'1','NX','EX',3600) then return 0 end\n"
     "local n={'requests','inputTokens','outputTokens','cacheCreateTokens','cacheReadTokens',"
@@ -145,11 +151,13 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 
 /* The script's arguments for one request. */
 struct usage_args {
-    char keys[5][STORE_KEY_MAX];
+    char keys[6][STORE_KEY_MAX];
     char nums[9][24];
+    char slot[64];
 };
 
-#define USAGE_ARGC 20 /* keys and arguments, after "EVALSHA sha 5" */
+#define USAGE_NKEYS "6"
+#define USAGE_ARGC 23 /* keys and arguments, after "EVALSHA sha 6" */
 
 static void usage_args(struct usage_args *x, const struct accounting *a)
 {
@@ -159,6 +167,8 @@ static void usage_args(struct usage_args *x, const struct accounting *a)
     store_key(x->keys[2], SK_RATE_LIMIT, a->key_id);
     store_key(x->keys[3], SK_CONCURRENCY, a->key_id);
     store_key(x->keys[4], SK_USAGE_DONE, a->request_id);
+    store_key(x->keys[5], SK_QUEUE_COUNT, a->key_id);
+    snprintf(x->slot, sizeof(x->slot), "slot %s", a->key_id);
     long long vals[] = {u->input,  u->output, u->cache_create, u->cache_read, u->eph_5m,
                         u->eph_1h, a->cost,   a->unpriced,     u->seen};
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
@@ -173,12 +183,13 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  x->keys[2],
                                  x->keys[3],
                                  x->keys[4],
+                                 x->keys[5], /* KEYS */
                                  x->nums[0],
                                  x->nums[1],
                                  x->nums[2],
                                  x->nums[3],
                                  x->nums[4],
-                                 x->nums[5],
+                                 x->nums[5], /* counters */
                                  iso,
                                  x->nums[6],
                                  x->nums[7],
@@ -187,7 +198,9 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  a->lease,
                                  x->nums[8],
                                  a->day,
-                                 a->week};
+                                 a->week,
+                                 SK_NOTIFY_CHANNEL,
+                                 x->slot};
     memcpy(argv, v, sizeof(v));
 }
 
@@ -221,7 +234,7 @@ static int usage_record(struct app *app, struct rds_conn *c, const struct accoun
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
     usage_args(&x, a);
     usage_argv(&x, a, iso, argv);
-    redisReply *r = rds_script(c, usage_lua, 5, USAGE_ARGC, argv, NULL);
+    redisReply *r = rds_script(c, usage_lua, 6, USAGE_ARGC, argv, NULL);
     int rc = check_reply(r, a->key_id);
     if (r)
         freeReplyObject(r);
@@ -245,7 +258,7 @@ int usage_record_many(struct app *app, struct rds_conn *c, int n,
     redisReply **replies = xcalloc((size_t)n, sizeof(*replies));
     int failed = 0, rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        const char *argv[USAGE_ARGC + 3] = {"EVALSHA", sha, "5"};
+        const char *argv[USAGE_ARGC + 3] = {"EVALSHA", sha, USAGE_NKEYS};
         usage_args(&x[i], as[i]);
         usage_argv(&x[i], as[i], iso, argv + 3);
         rc = rds_append_argv(c, USAGE_ARGC + 3, argv, NULL);
