@@ -173,3 +173,9 @@ char *json_print(const cJSON *item)
     char *s = item ? cJSON_PrintUnformatted(item) : NULL;
     return s ? s : xstrdup("null");
 }
+
+void json_set_str(cJSON *obj, const char *name, const char *value)
+{
+    cJSON_DeleteItemFromObject(obj, name);
+    cJSON_AddStringToObject(obj, name, value);
+}

@@ -32,5 +32,7 @@ bool json_bool(const cJSON *obj, const char *name, bool dflt);
 const cJSON *json_get(const cJSON *obj, const char *name);
 /* Render compactly; malloc'd (free()). */
 char *json_print(const cJSON *item);
+/* Set obj[name] to the string value, replacing what was there. */
+void json_set_str(cJSON *obj, const char *name, const char *value);
 
 #endif

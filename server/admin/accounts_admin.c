@@ -131,8 +131,7 @@ static int do_update(struct reqctx *rq, const struct provider *p, cJSON *rec, ch
 static int flip(cJSON *rec, const char *field)
 {
     bool on = strcmp(json_str(rec, field, "true"), "true") != 0;
-    cJSON_DeleteItemFromObject(rec, field);
-    cJSON_AddStringToObject(rec, field, on ? "true" : "false");
+    json_set_str(rec, field, on ? "true" : "false");
     return 0;
 }
 
@@ -164,39 +163,63 @@ static void h_toggle_sched(struct reqctx *rq)
     change(rq, do_toggle_sched, "schedulable");
 }
 
-static void h_delete(struct reqctx *rq)
+typedef int (*act_fn)(struct reqctx *rq, struct rds_conn *c, const struct provider *p,
+                      const char *id);
+
+/* Act on :accountId if it exists; 0 or the error (replied by the caller). */
+static int with_account(struct reqctx *rq, act_fn act, const struct provider **pp,
+                        struct rds_conn **cp)
 {
     const struct provider *p = path_provider(rq);
     struct rds_conn *c = p ? admin_conn(rq) : NULL;
     if (!c)
-        return;
+        return 1; /* replied */
     cJSON *rec = NULL;
     const char *id = reqctx_param(rq, "accountId");
     int rc = account_record_load(c, p, id, &rec);
-    if (rc == 0)
-        rc = account_record_delete(reqctx_app(rq), c, p, id);
-    admin_conn_put(rq, c);
     cJSON_Delete(rec);
+    if (rc == 0)
+        rc = act(rq, c, p, id);
+    *pp = p;
+    *cp = c;
+    return rc;
+}
+
+static int do_delete(struct reqctx *rq, struct rds_conn *c, const struct provider *p,
+                     const char *id)
+{
+    return account_record_delete(reqctx_app(rq), c, p, id);
+}
+
+static void h_delete(struct reqctx *rq)
+{
+    const struct provider *p = NULL;
+    struct rds_conn *c = NULL;
+    int rc = with_account(rq, do_delete, &p, &c);
+    if (rc == 1)
+        return;
+    admin_conn_put(rq, c);
     if (rc == 0)
         admin_ok(rq, "message", cJSON_CreateString("Account deleted successfully"));
     else
         reply_err(rq, rc, NULL);
 }
 
+static int do_reset(struct reqctx *rq, struct rds_conn *c, const struct provider *p, const char *id)
+{
+    return account_state_reset(reqctx_app(rq), c, p, id, reqctx_admin(rq));
+}
+
 /* Clears every health mark: cooling, unauthorized, blocked. */
 static void h_reset_status(struct reqctx *rq)
 {
-    const struct provider *p = path_provider(rq);
-    struct rds_conn *c = p ? admin_conn(rq) : NULL;
-    if (!c)
+    const struct provider *p = NULL;
+    struct rds_conn *c = NULL;
+    int rc = with_account(rq, do_reset, &p, &c);
+    if (rc == 1)
         return;
-    cJSON *rec = NULL;
     const char *id = reqctx_param(rq, "accountId");
-    int rc = account_record_load(c, p, id, &rec);
-    if (rc == 0)
-        rc = account_state_reset(reqctx_app(rq), c, p, id, reqctx_admin(rq));
-    cJSON_Delete(rec);
-    rec = NULL;
+    cJSON *rec = NULL;
     if (rc == 0)
         rc = account_record_load(c, p, id, &rec);
     admin_conn_put(rq, c);

@@ -33,17 +33,11 @@ static const struct account_field *common_field(const char *name)
     return NULL;
 }
 
-static void set_str(cJSON *rec, const char *k, const char *v)
-{
-    cJSON_DeleteItemFromObject(rec, k);
-    cJSON_AddStringToObject(rec, k, v);
-}
-
 static void add_defaults(cJSON *rec, const struct account_field *f, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (f[i].dflt)
-            set_str(rec, f[i].name, f[i].dflt);
+            json_set_str(rec, f[i].name, f[i].dflt);
 }
 
 cJSON *account_record_new(const struct provider *p)
@@ -80,7 +74,7 @@ static int apply_url(cJSON *rec, const struct account_field *f, const char *v, c
     size_t n = strlen(u);
     while (n && u[n - 1] == '/')
         u[--n] = '\0';
-    set_str(rec, f->name, u);
+    json_set_str(rec, f->name, u);
     free(u);
     return 0;
 }
@@ -99,7 +93,7 @@ static int apply_secret(const struct app *app, const struct provider *p, cJSON *
     else
         snprintf(prev, sizeof(prev), "***");
     snprintf(key, sizeof(key), "%sPreview", f->name);
-    set_str(rec, key, prev);
+    json_set_str(rec, key, prev);
     return 0;
 }
 
@@ -113,7 +107,7 @@ static int apply_number(cJSON *rec, const struct account_field *f, const cJSON *
     }
     char buf[24];
     snprintf(buf, sizeof(buf), "%lld", (long long)d);
-    set_str(rec, f->name, buf);
+    json_set_str(rec, f->name, buf);
     return 0;
 }
 
@@ -125,7 +119,7 @@ static int apply_field(const struct app *app, const struct provider *p, cJSON *r
     if (f->type == FT_BOOL) {
         if (!cJSON_IsBool(v))
             return bad(msg, len, f->name, " must be a boolean");
-        set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
+        json_set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
         return 0;
     }
     if (!cJSON_IsString(v))
@@ -139,7 +133,7 @@ static int apply_field(const struct app *app, const struct provider *p, cJSON *r
         snprintf(msg, len, "%s must be %lld to %lld characters", f->name, f->min, f->max);
         return -ERR_INVAL;
     }
-    set_str(rec, f->name, v->valuestring);
+    json_set_str(rec, f->name, v->valuestring);
     return 0;
 }
 
@@ -154,8 +148,8 @@ static int apply_proxy(const struct app *app, const struct provider *p, cJSON *r
                        char *msg, size_t len)
 {
     if (cJSON_IsNull(v) || (cJSON_IsObject(v) && !*json_str(v, "host", ""))) {
-        set_str(rec, "proxy", "");
-        set_str(rec, "proxyPassword", "");
+        json_set_str(rec, "proxy", "");
+        json_set_str(rec, "proxyPassword", "");
         return 0;
     }
     const char *type = json_str(v, "type", json_str(v, "protocol", ""));
@@ -171,11 +165,11 @@ static int apply_proxy(const struct app *app, const struct provider *p, cJSON *r
     cJSON_AddStringToObject(keep, "username", json_str(v, "username", ""));
     char *text = json_print(keep);
     cJSON_Delete(keep);
-    set_str(rec, "proxy", text);
+    json_set_str(rec, "proxy", text);
     free(text);
     const char *pw = json_str(v, "password", "");
     if (!*pw) {
-        set_str(rec, "proxyPassword", "");
+        json_set_str(rec, "proxyPassword", "");
         return 0;
     }
     return account_seal(app, p, rec, "proxyPassword", pw) == 0
@@ -290,7 +284,7 @@ int account_record_save(struct app *app, struct rds_conn *c, const struct provid
     char key[STORE_KEY_MAX], index[STORE_KEY_MAX], now[32];
     const char *id = json_str(rec, "id", "");
     admin_iso_now(now);
-    set_str(rec, "updatedAt", now);
+    json_set_str(rec, "updatedAt", now);
     store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
     store_key(index, SK_ACCOUNT_INDEX, p->record_prefix);
     int rc = store_hset_json(c, key, rec);

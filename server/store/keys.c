@@ -95,12 +95,6 @@ static const struct kfield *find_field(const char *name)
     return NULL;
 }
 
-static void set_str(cJSON *rec, const char *k, const char *v)
-{
-    cJSON_DeleteItemFromObject(rec, k);
-    cJSON_AddStringToObject(rec, k, v);
-}
-
 /* ---- request path ---- */
 
 /* KEYS[1] is the index entry under the current ENCRYPTION_KEY, KEYS[2..] those
@@ -550,8 +544,8 @@ static char *new_secret(struct app *app, cJSON *rec, char hk[STORE_KEY_MAX])
     secret_keyed_hash(app->box, "api-key", key, hash);
     hash_index_key(app, hash, hk);
     snprintf(preview, sizeof(preview), "%s...%s", app->cfg->api_key_prefix, hex + 60);
-    set_str(rec, "keyHash", hash);
-    set_str(rec, "keyPreview", preview);
+    json_set_str(rec, "keyHash", hash);
+    json_set_str(rec, "keyPreview", preview);
     sodium_memzero(hex, sizeof(hex));
     return key;
 }
@@ -606,7 +600,7 @@ int keys_regenerate(struct app *app, struct rds_conn *c, const char *id, cJSON *
     hash_index_key(app, json_str(rec, "keyHash", "none"), old_hk);
     char *key = new_secret(app, rec, hk);
     admin_iso_now(now);
-    set_str(rec, "updatedAt", now);
+    json_set_str(rec, "updatedAt", now);
     rc = write_key(c, id, rec, old_hk, false); /* the old secret stops working */
     if (rc == 0)
         rc = write_key(c, id, rec, hk, true);
@@ -668,10 +662,10 @@ static int mut_soft_delete(cJSON *rec, const cJSON *body, const char *by, bool *
     char now[32];
     UNUSED(body), UNUSED(add), UNUSED(msg), UNUSED(len);
     admin_iso_now(now);
-    set_str(rec, "isDeleted", "true");
-    set_str(rec, "isActive", "false");
-    set_str(rec, "deletedAt", now);
-    set_str(rec, "deletedBy", by ? by : "admin");
+    json_set_str(rec, "isDeleted", "true");
+    json_set_str(rec, "isActive", "false");
+    json_set_str(rec, "deletedAt", now);
+    json_set_str(rec, "deletedBy", by ? by : "admin");
     *del = true; /* the key stops working at once */
     return 0;
 }
@@ -684,8 +678,8 @@ static int mut_restore(cJSON *rec, const cJSON *body, const char *by, bool *add,
         snprintf(msg, len, "API key is not deleted");
         return -ERR_INVAL;
     }
-    set_str(rec, "isDeleted", "false");
-    set_str(rec, "isActive", "true");
+    json_set_str(rec, "isDeleted", "false");
+    json_set_str(rec, "isActive", "true");
     *add = true;
     return 0;
 }
@@ -710,7 +704,7 @@ int keys_change(struct app *app, struct rds_conn *c, const char *id, enum keys_c
         rc = check_bindings(c, rec, msg, len);
     if (rc == 0) {
         admin_iso_now(now);
-        set_str(rec, "updatedAt", now);
+        json_set_str(rec, "updatedAt", now);
         hash_index_key(app, json_str(rec, "keyHash", "none"), hk);
         rc = write_key(c, id, rec, (add || del) ? hk : NULL, add);
     }

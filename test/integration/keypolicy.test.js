@@ -99,6 +99,16 @@ test('client restriction: a claude_code key refuses the SDK (403) and accepts re
   assert.equal((await send(off, messageBody(), { headers: { 'user-agent': 'Anthropic/JS 1.12.0' } })).status, 200);
 });
 
+test('client restriction: the Anthropic SDK with a claude_code-only key gets the original 403', async () => {
+  const Anthropic = require('@anthropic-ai/sdk');
+  const key = await newKey({ enableClientRestriction: true, allowedClients: ['claude_code'] });
+  const client = new Anthropic({ apiKey: key.apiKey, baseURL: `${st.relay.url}/api`, maxRetries: 0 });
+  await assert.rejects(
+    client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => e.status === 403 && /not authorized to use this API key/.test(e.message),
+  );
+});
+
 test('client restriction: the Claude Code CLI passes a claude_code-only key', { skip: !fs.existsSync(CLAUDE_BIN) && 'claude CLI not installed' }, async () => {
   const key = await newKey({ enableClientRestriction: true, allowedClients: ['claude_code'] });
   const r = await runClaude({ baseUrl: `${st.relay.url}/api`, apiKey: key.apiKey, prompt: 'say hi', timeout: 90000 });
@@ -324,6 +334,23 @@ async function sseLikeSlow(key, relay) {
   const r = await send(key, messageBody('mock-slow-chunks-3-100'), { relay });
   return r.status;
 }
+
+test('two relays on one Redis: a daily cost cap holds across them, totals exact', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: shared });
+  try {
+    const key = await newKey({ dailyCostLimit: 0.001 }); // 265 µ$ a request: the 4th crosses it
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await send(key, messageBody(), { relay: i % 2 ? relay2 : st.relay })).status);
+      await waitFor(async () => (await keyUsage(st.redis.port, key.id)).requests === statuses.filter((x) => x === 200).length, { what: 'accounted' });
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 402, 402, 402, 402]);
+    assert.equal(Number((await costOf(key.id)).totalMicro), 4 * 265);
+  } finally {
+    await relay2.stop();
+  }
+});
 
 test('dedicated account: a key bound to a Console account uses only it; bindings are validated', async () => {
   const B = await createConsoleAccount(st.relay, st.token, { name: 'dedicated', apiUrl: `${st.mock.url}/b/ok`, priority: 90 });
