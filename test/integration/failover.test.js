@@ -346,5 +346,6 @@ test('cost of one failover hop: time and Redis commands (printed)', async () => 
   const med = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const perReq = cmds / N;
   console.log(`failover_hop: median request ${med(plain)} ms plain, ${med(hop)} ms with one failover; redis_commands_per_failover_request=${perReq.toFixed(1)}`);
-  assert.ok(perReq <= 14, `${perReq} Redis commands for a request with one failover`);
+  // accounting (6) + the mark (5) + the amortised statistics flush
+  assert.ok(perReq <= 18, `${perReq} Redis commands for a request with one failover`);
 });
