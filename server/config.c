@@ -199,9 +199,9 @@ static const struct conf_var config_vars[] = {
      OFF(unpriced_fallback_output), 0, "Pricing",
      "USD per million output tokens for a model missing from the price table",
      check_usd_per_mtok},
-    {"PRICING_RELOAD_INTERVAL", CONF_INT, "60", 1, 86400, OFF(pricing_reload_interval), 0,
-     "Pricing", "Seconds between checks of the shared price table in Redis (one GET each)",
-     NULL},
+    {"PRICING_RELOAD_INTERVAL", CONF_INT, "600", 1, 86400, OFF(pricing_reload_interval), 0,
+     "Pricing", "Seconds between safety-net checks of the shared price table in Redis (one GET "
+     "each); a replacement is announced to every instance at once", NULL},
 };
 /* clang-format on */
 

@@ -32,12 +32,12 @@ struct maint {
 
 /* Other instances sharing the Redis may change accounts. The notify
  * listener tells us at once while its subscription is up; then this full
- * reload is only a safety net, once a minute instead of every 5 s. */
+ * reload is only a safety net, every 10 minutes instead of every 5 s. */
 static void job_accounts(struct app *app, struct rds_conn *c)
 {
     static _Thread_local time_t last_full;
     time_t now = time(NULL);
-    if (notify_connected(app->notify) && now - last_full < 60)
+    if (notify_connected(app->notify) && now - last_full < 600)
         return;
     last_full = now;
     if (accounts_refresh(app->accounts, c) != 0)

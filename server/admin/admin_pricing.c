@@ -19,6 +19,7 @@
 #include "json.h"
 #include "log.h"
 #include "pricing.h"
+#include "notify.h"
 #include "pricing_sync.h"
 #include "reqctx.h"
 #include "router.h"
@@ -74,6 +75,8 @@ static void h_put(struct reqctx *rq)
         return;
     struct pricing_sync *ps = reqctx_app(rq)->pricing;
     int rc = pricing_sync_replace(ps, c, body, len, err, sizeof(err), &version);
+    if (rc == 0)
+        notify_publish(reqctx_app(rq), c, "pricing"); /* the others reload at once */
     admin_conn_put(rq, c);
     if (rc == -ERR_TOOBIG && len > PRICING_MAX_JSON) {
         admin_error(rq, 413, "Payload too large", err);

@@ -10,6 +10,7 @@
 #include "key_cache.h"
 #include "log.h"
 #include "notify.h"
+#include "pricing_sync.h"
 #include "queue.h"
 #include "rds.h"
 #include "store_keys.h"
@@ -53,7 +54,9 @@ static void with_pool_conn(struct app *app, const char *what, const char *id)
 {
     struct rds_conn *c = rds_pool_get(app->redis, 3000);
     int rc = -ERR_REDIS;
-    if (c)
+    if (c && strcmp(what, "the price table") == 0)
+        rc = pricing_sync_check(app->pricing, c) == -ERR_REDIS ? -ERR_REDIS : 0;
+    else if (c)
         rc = id ? accounts_reload_state(app->accounts, c, id) : accounts_refresh(app->accounts, c);
     rds_pool_put(app->redis, c);
     if (rc != 0 && rc != -ERR_NOTFOUND)
@@ -67,6 +70,8 @@ static void on_message(struct notify *n, const char *payload)
     int k = sscanf(payload, "%15s %63s %63s", kind, id, from);
     if (k >= 2 && strcmp(kind, "accounts") == 0 && strcmp(id, n->app->instance_id) != 0)
         with_pool_conn(n->app, "the accounts", NULL);
+    else if (k >= 2 && strcmp(kind, "pricing") == 0 && strcmp(id, n->app->instance_id) != 0)
+        with_pool_conn(n->app, "the price table", NULL);
     else if (k == 3 && strcmp(kind, "account") == 0 && strcmp(from, n->app->instance_id) != 0)
         with_pool_conn(n->app, "an account state", id);
     else if (k == 3 && strcmp(kind, "key") == 0 && strcmp(from, n->app->instance_id) != 0)
