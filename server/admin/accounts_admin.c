@@ -234,12 +234,12 @@ static void h_reset_status(struct reqctx *rq)
 
 #define ACC "/admin/:accountType"
 const struct route account_routes[] = {
-    {"GET", ACC, h_list, AUTH_ADMIN, BODY_SMALL},
-    {"POST", ACC, h_create, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId", h_update, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", ACC "/:accountId", h_delete, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId/toggle", h_toggle, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", ACC "/:accountId/toggle-schedulable", h_toggle_sched, AUTH_ADMIN, BODY_SMALL},
-    {"POST", ACC "/:accountId/reset-status", h_reset_status, AUTH_ADMIN, BODY_SMALL},
+    {"GET", ACC, h_list, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", ACC, h_create, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"PUT", ACC "/:accountId", h_update, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"DELETE", ACC "/:accountId", h_delete, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"PUT", ACC "/:accountId/toggle", h_toggle, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"PUT", ACC "/:accountId/toggle-schedulable", h_toggle_sched, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", ACC "/:accountId/reset-status", h_reset_status, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

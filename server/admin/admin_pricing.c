@@ -101,8 +101,8 @@ static void h_put(struct reqctx *rq)
 }
 
 const struct route pricing_routes[] = {
-    {"GET", "/admin/models/pricing", h_get, AUTH_ADMIN, BODY_SMALL},
-    {"GET", "/admin/models/pricing/status", h_status, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", "/admin/models/pricing", h_put, AUTH_ADMIN, BODY_LARGE},
+    {"GET", "/admin/models/pricing", h_get, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/models/pricing/status", h_status, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"PUT", "/admin/models/pricing", h_put, AUTH_ADMIN, BODY_LARGE, NULL},
     {0},
 };

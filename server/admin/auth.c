@@ -469,9 +469,9 @@ static void h_change_password(struct reqctx *rq)
 }
 
 const struct route auth_routes[] = {
-    {"POST", "/web/auth/login", h_login, AUTH_NONE, BODY_SMALL},
-    {"POST", "/web/auth/logout", h_logout, AUTH_NONE, BODY_SMALL},
-    {"GET", "/web/auth/user", h_user, AUTH_NONE, BODY_SMALL},
-    {"POST", "/web/auth/change-password", h_change_password, AUTH_NONE, BODY_SMALL},
+    {"POST", "/web/auth/login", h_login, AUTH_NONE, BODY_SMALL, NULL},
+    {"POST", "/web/auth/logout", h_logout, AUTH_NONE, BODY_SMALL, NULL},
+    {"GET", "/web/auth/user", h_user, AUTH_NONE, BODY_SMALL, NULL},
+    {"POST", "/web/auth/change-password", h_change_password, AUTH_NONE, BODY_SMALL, NULL},
     {0},
 };

@@ -292,15 +292,15 @@ static void h_permanent(struct reqctx *rq)
 }
 
 const struct route admin_routes[] = {
-    {"GET", "/admin/api-keys/deleted", h_deleted, AUTH_ADMIN, BODY_SMALL},
-    {"GET", "/admin/api-keys", h_list, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys", h_create, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys/batch", h_batch, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys/:keyId/regenerate", h_regenerate, AUTH_ADMIN, BODY_SMALL},
-    {"GET", "/admin/api-keys/:keyId", h_get, AUTH_ADMIN, BODY_SMALL},
-    {"PUT", "/admin/api-keys/:keyId", h_update, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", "/admin/api-keys/:keyId", h_delete, AUTH_ADMIN, BODY_SMALL},
-    {"POST", "/admin/api-keys/:keyId/restore", h_restore, AUTH_ADMIN, BODY_SMALL},
-    {"DELETE", "/admin/api-keys/:keyId/permanent", h_permanent, AUTH_ADMIN, BODY_SMALL},
+    {"GET", "/admin/api-keys/deleted", h_deleted, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/api-keys", h_list, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", "/admin/api-keys", h_create, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", "/admin/api-keys/batch", h_batch, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", "/admin/api-keys/:keyId/regenerate", h_regenerate, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/api-keys/:keyId", h_get, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"PUT", "/admin/api-keys/:keyId", h_update, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"DELETE", "/admin/api-keys/:keyId", h_delete, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", "/admin/api-keys/:keyId/restore", h_restore, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"DELETE", "/admin/api-keys/:keyId/permanent", h_permanent, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

@@ -232,21 +232,22 @@ static void h_event_logging(struct reqctx *rq)
 }
 
 #define CLAUDE_ROUTES(prefix)                                                                      \
-    {"POST", prefix "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE},                             \
-        {"POST", prefix "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE},        \
-        {"GET", prefix "/v1/models", h_models, AUTH_KEY, BODY_SMALL},                              \
+    {"POST", prefix "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE, txn_inline_ok},              \
+        {"POST",       prefix "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE,   \
+         txn_inline_ok},                                                                           \
+        {"GET", prefix "/v1/models", h_models, AUTH_KEY, BODY_SMALL, NULL},                        \
     {                                                                                              \
-        "POST", prefix "/claude/v1/messages", h_messages, AUTH_KEY, BODY_LARGE                     \
+        "POST", prefix "/claude/v1/messages", h_messages, AUTH_KEY, BODY_LARGE, txn_inline_ok      \
     }
 
 const struct route relay_routes[] = {
     CLAUDE_ROUTES("/api"),
     CLAUDE_ROUTES("/claude"),
-    {"POST", "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE},
-    {"POST", "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE},
-    {"GET", "/v1/models", h_models, AUTH_KEY, BODY_SMALL},
-    {"POST", "/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
-    {"POST", "/api/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
-    {"POST", "/claude/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY},
+    {"POST", "/v1/messages", h_messages, AUTH_KEY, BODY_LARGE, txn_inline_ok},
+    {"POST", "/v1/messages/count_tokens", h_count_tokens, AUTH_KEY, BODY_LARGE, txn_inline_ok},
+    {"GET", "/v1/models", h_models, AUTH_KEY, BODY_SMALL, NULL},
+    {"POST", "/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY, NULL},
+    {"POST", "/api/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY, NULL},
+    {"POST", "/claude/api/event_logging/batch", h_event_logging, AUTH_NONE, BODY_TINY, NULL},
     {0},
 };

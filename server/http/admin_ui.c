@@ -102,8 +102,8 @@ static void h_root(struct reqctx *rq)
 }
 
 const struct route ui_routes[] = {
-    {"GET", "/", h_root, AUTH_NONE, BODY_SMALL},
-    {"GET", "/web", h_index, AUTH_NONE, BODY_SMALL},
-    {"GET", "/web/:file", h_file, AUTH_NONE, BODY_SMALL},
+    {"GET", "/", h_root, AUTH_NONE, BODY_SMALL, NULL},
+    {"GET", "/web", h_index, AUTH_NONE, BODY_SMALL, NULL},
+    {"GET", "/web/:file", h_file, AUTH_NONE, BODY_SMALL, NULL},
     {0},
 };

@@ -177,8 +177,8 @@ static void h_health(struct reqctx *rq)
 }
 
 const struct route system_routes[] = {
-    {"GET", "/health", h_health, AUTH_NONE, BODY_SMALL},
+    {"GET", "/health", h_health, AUTH_NONE, BODY_SMALL, NULL},
     /* Monitors send HEAD; MHD sends the headers of the same answer, no body. */
-    {"HEAD", "/health", h_health, AUTH_NONE, BODY_SMALL},
+    {"HEAD", "/health", h_health, AUTH_NONE, BODY_SMALL, NULL},
     {0},
 };

@@ -66,6 +66,8 @@
  * libmicrohttpd's 32 KiB default costs 185 MB at 5,000 streams; 16 KiB
  * halves it and still holds ~12 KiB of request headers (platform notes). */
 #define CONNECTION_MEMORY (16 * 1024)
+/* Bodies parsed on the I/O thread at most (larger ones go to a worker). */
+#define INLINE_BODY_MAX (256 * 1024)
 #define STREAM_TIMEOUT_SLACK_S 5 /* the upstream timeout fires first and says why */
 
 struct httpd {
@@ -175,6 +177,11 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
     MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, h->stream_timeout_s);
     atomic_store(&rq->phase, RQ_WORKING);
     MHD_suspend_connection(rq->conn);
+    const struct route *r = rq->match.route;
+    if (r->inline_ok && rq->body.len <= INLINE_BODY_MAX && r->inline_ok(rq)) {
+        run_handler(rq); /* nothing in it blocks: spare the worker hop */
+        return MHD_YES;
+    }
     if (tpool_submit(h->app->workers, run_handler, rq) != 0) {
         errors_reply(rq, RERR_UNAVAILABLE, "The relay is overloaded");
         atomic_store(&rq->phase, RQ_READY);

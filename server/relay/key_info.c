@@ -171,10 +171,10 @@ static void h_me(struct reqctx *rq)
 }
 
 #define KEY_INFO_ROUTES(prefix)                                                                    \
-    {"GET", prefix "/v1/key-info", h_key_info, AUTH_KEY, BODY_SMALL},                              \
-        {"GET", prefix "/v1/usage", h_usage, AUTH_KEY, BODY_SMALL},                                \
+    {"GET", prefix "/v1/key-info", h_key_info, AUTH_KEY, BODY_SMALL, NULL},                        \
+        {"GET", prefix "/v1/usage", h_usage, AUTH_KEY, BODY_SMALL, NULL},                          \
     {                                                                                              \
-        "GET", prefix "/v1/me", h_me, AUTH_KEY, BODY_SMALL                                         \
+        "GET", prefix "/v1/me", h_me, AUTH_KEY, BODY_SMALL, NULL                                   \
     }
 
 const struct route key_info_routes[] = {

@@ -755,6 +755,19 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
     return NULL;
 }
 
+bool txn_inline_ok(const struct reqctx *rq)
+{
+    struct app *app = reqctx_app(rq);
+    char hash[SECRET_HASH_HEX + 1];
+    const char *plain = client_key(rq);
+    if (!plain || !keys_hash(app, plain, hash))
+        return false;
+    struct api_key *k = key_cache_get(app->keys, hash, cache_ttl(app));
+    bool ok = k && keys_admit(k, wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
+    keys_unref(k);
+    return ok;
+}
+
 long long txn_live(struct app *app)
 {
     return atomic_load(&app->stats.transactions);

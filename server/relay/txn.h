@@ -26,6 +26,8 @@
 #ifndef RELAY_TXN_H
 #define RELAY_TXN_H
 
+#include <stdbool.h>
+
 struct reqctx;
 struct relay_op;
 struct client_format;
@@ -40,6 +42,10 @@ struct api_key;
  * it), else NULL after the error was replied in fmt's shape. Never
  * activates a key. */
 struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt);
+/* True when rq's transaction would send Redis nothing and never wait until
+ * its upstream attempt: its key is cached, usable and has no stateful
+ * limits (route_inline_ok; the I/O thread may then run it). */
+bool txn_inline_ok(const struct reqctx *rq);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 
