@@ -6,7 +6,10 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Anthropic = require('@anthropic-ai/sdk');
-const { stack, startMockUpstream, api, dumpRedis, MOCK_TEXT } = require('../lib/env');
+const { stack, startMockUpstream, startRelay, login, api, dumpRedis, RespClient, waitFor, sleep, MOCK_TEXT } = require('../lib/env');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
 
 let st;
 let mock;
@@ -14,7 +17,7 @@ let ENV;
 
 before(async () => {
   mock = await startMockUpstream({ port: 0 });
-  ENV = { CLAUDE_API_URL: mock.url };
+  ENV = { CLAUDE_API_URL: mock.url, CLAUDE_OAUTH_TOKEN_URL: mock.url + '/v1/oauth/token', CLAUDE_OAUTH_AUTHORIZE_URL: mock.url + '/oauth/authorize' };
   st = await stack({ mock, relayEnv: ENV, account: false });
 });
 
@@ -75,4 +78,126 @@ test('an admin-made account: Bearer token, the OAuth beta merged into the client
   } finally {
     await removeAccount(acc.id);
   }
+});
+
+async function redisCmd(...args) {
+  const c = new RespClient(st.redis.port);
+  await c.connect();
+  try {
+    return await c.cmd(...args);
+  } finally {
+    c.close();
+  }
+}
+
+// generate-auth-url, with the code registered at the mock for the URL's challenge.
+async function startFlow(relay = st.relay, token = st.token) {
+  const r = await api(relay, 'POST', '/admin/claude-accounts/generate-auth-url', { token, body: {} });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.success, true);
+  const { authUrl, sessionId, instructions } = r.json.data;
+  assert.ok(instructions && sessionId);
+  const u = new URL(authUrl);
+  const code = 'code' + crypto.randomBytes(12).toString('hex');
+  mock.oauth.expectCode(code, u.searchParams.get('code_challenge'));
+  return { u, sessionId, code, state: u.searchParams.get('state') };
+}
+
+test('generate-auth-url: S256 PKCE URL, the session in Redis for 600 s with the verifier sealed', async () => {
+  const { u, sessionId, state } = await startFlow();
+  assert.equal(u.origin + u.pathname, mock.url + '/oauth/authorize');
+  const q = u.searchParams;
+  assert.equal(q.get('code'), 'true');
+  assert.equal(q.get('response_type'), 'code');
+  assert.equal(q.get('client_id'), '9d1c250a-e61b-44d9-88ed-5944d1962f5e');
+  assert.equal(q.get('redirect_uri'), 'https://platform.claude.com/oauth/code/callback');
+  assert.equal(q.get('scope'), 'org:create_api_key user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload');
+  assert.equal(q.get('code_challenge_method'), 'S256');
+  assert.match(q.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
+  assert.match(state, /^[A-Za-z0-9_-]{43}$/);
+  const ttl = await redisCmd('TTL', `oauth:${sessionId}`);
+  assert.ok(ttl > 590 && ttl <= 600, `ttl ${ttl}`);
+  const h = await redisCmd('HGETALL', `oauth:${sessionId}`);
+  const rec = {};
+  for (let i = 0; i < h.length; i += 2) rec[h[i]] = h[i + 1];
+  assert.equal(rec.state, state);
+  assert.equal(rec.codeChallenge, q.get('code_challenge'));
+  assert.match(rec.codeVerifier, /^s1:/, 'verifier sealed');
+  // Fields it cannot honour are refused, naming them.
+  const bad = await api(st.relay, 'POST', '/admin/claude-accounts/generate-auth-url', { token: st.token, body: { foo: 1 } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /foo/);
+  const noauth = await api(st.relay, 'POST', '/admin/claude-accounts/generate-auth-url', { body: {} });
+  assert.equal(noauth.status, 401);
+});
+
+test('exchange-code: a pasted code#state and a callback URL create accounts; tokens sealed, never shown; the SDK served with the Bearer token', async () => {
+  // 1: pasted code#state
+  const f1 = await startFlow();
+  let r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f1.sessionId, authorizationCode: `${f1.code}#${f1.state}`, name: 'oauth-pasted', priority: 10 } });
+  assert.equal(r.status, 200, r.text);
+  const a1 = r.json.data;
+  const t1 = mock.oauth.issued().at(-1);
+  assert.equal(a1.platform, 'claude-official');
+  assert.equal(a1.name, 'oauth-pasted');
+  assert.equal(a1.priority, 10);
+  assert.equal(a1.scopes, 'user:inference user:profile');
+  assert.equal(a1.organization, 'Mock Org');
+  assert.ok(Math.abs(a1.expiresAt - (Date.now() + 3600e3)) < 5000, `expiresAt ${a1.expiresAt}`);
+  assert.ok(!r.text.includes(t1.access_token) && !r.text.includes(t1.refresh_token), 'no token in the reply');
+  const call = mock.oauth.calls().at(-1);
+  assert.equal(call.grant_type, 'authorization_code');
+  assert.equal(call.body.code, f1.code);
+  assert.equal(call.body.state, f1.state);
+  assert.equal(call.body.redirect_uri, 'https://platform.claude.com/oauth/code/callback');
+  // The session is used up.
+  assert.equal(await redisCmd('EXISTS', `oauth:${f1.sessionId}`), 0);
+  r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f1.sessionId, authorizationCode: f1.code, name: 'again' } });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /sessionId/);
+
+  // 2: the full callback URL
+  const f2 = await startFlow();
+  const cb = `https://platform.claude.com/oauth/code/callback?code=${f2.code}&state=${f2.state}`;
+  r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f2.sessionId, callbackUrl: cb, name: 'oauth-callback', priority: 90 } });
+  assert.equal(r.status, 200, r.text);
+  const a2 = r.json.data;
+  const t2 = mock.oauth.issued().at(-1);
+  try {
+    const dump = JSON.stringify(await dumpRedis(st.redis.port));
+    for (const t of [t1, t2]) assert.ok(!dump.includes(t.access_token) && !dump.includes(t.refresh_token), 'tokens sealed at rest');
+    // The SDK through the relay: the preferred account (priority 10) is used.
+    mock.reset();
+    const msg = await sdk().messages.create(PARAMS);
+    assert.equal(msg.content[0].text, MOCK_TEXT);
+    const seen = mock.messageRequests()[0];
+    assert.equal(seen.headers.authorization, `Bearer ${t1.access_token}`);
+    assert.equal(seen.headers['anthropic-beta'], 'oauth-2025-04-20');
+  } finally {
+    await removeAccount(a1.id);
+    await removeAccount(a2.id);
+  }
+});
+
+test('exchange-code refusals: wrong state, bad verifier at the upstream, token fields, unknown fields', async () => {
+  const f = await startFlow();
+  const ex = (body) => api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f.sessionId, name: 'x', ...body } });
+  let r = await ex({ authorizationCode: `${f.code}#wrongstate` });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /state/);
+  r = await ex({ authorizationCode: f.code, accessToken: 'sk-ant-oat01-zzzzzzzzzzzz' });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /accessToken/);
+  r = await ex({ authorizationCode: f.code, bogus: true });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /bogus/);
+  r = await ex({ authorizationCode: 'short' });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /authorizationCode/);
+  // A code the upstream does not know: its error, no account.
+  r = await ex({ authorizationCode: 'unknowncode12345' });
+  assert.equal(r.status, 502, r.text);
+  assert.match(r.text, /invalid_grant/);
+  const list = await api(st.relay, 'GET', '/admin/claude-accounts', { token: st.token });
+  assert.equal(list.json.data.length, 0);
 });
