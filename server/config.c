@@ -228,6 +228,11 @@ static const struct conf_var config_vars[] = {
     {"CLAUDE_OAUTH_REDIRECT_URI", CONF_STR, "https://platform.claude.com/oauth/code/callback", 0,
      0, OFF(claude_oauth_redirect_uri), 0, "Claude OAuth",
      "Redirect URI registered for the client id (shows the code to paste)", check_http_url},
+    {"TOKEN_REFRESH_INTERVAL", CONF_INT, "15", 1, 1440, OFF(token_refresh_interval_min), 0,
+     "Claude OAuth", "Minutes between checks for OAuth tokens about to expire (and once at "
+     "start)", NULL},
+    {"TOKEN_REFRESH_LEAD_SECONDS", CONF_INT, "600", 0, 86400, OFF(token_refresh_lead_s), 0,
+     "Claude OAuth", "An OAuth token expiring within this many seconds is refreshed", NULL},
 };
 /* clang-format on */
 

@@ -87,6 +87,8 @@ struct relay_config {
     char *claude_oauth_client_id;
     char *claude_oauth_scopes;
     char *claude_oauth_redirect_uri;
+    long long token_refresh_interval_min;
+    long long token_refresh_lead_s;
 };
 
 /* Load .env (if present in the working directory, without overriding the

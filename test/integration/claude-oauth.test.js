@@ -201,3 +201,84 @@ test('exchange-code refusals: wrong state, bad verifier at the upstream, token f
   const list = await api(st.relay, 'GET', '/admin/claude-accounts', { token: st.token });
   assert.equal(list.json.data.length, 0);
 });
+
+async function exchangeAccount(name) {
+  const f = await startFlow();
+  const r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name } });
+  assert.equal(r.status, 200, r.text);
+  return { acc: r.json.data, tokens: mock.oauth.issued().at(-1) };
+}
+
+function sharedEnv() {
+  return { ...ENV, ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+}
+
+async function getAccount(id, relay = st.relay, token = st.token) {
+  const r = await api(relay, 'GET', '/admin/claude-accounts', { token });
+  return r.json.data.find((a) => a.id === id);
+}
+
+test('refresh by maintenance: two relays racing make exactly one token call; the new token is used', async () => {
+  mock.oauth.expiresIn = 120; // inside the 600 s lead: due at once
+  const { acc, tokens: old } = await exchangeAccount('oauth-refresh');
+  mock.oauth.expiresIn = 3600;
+  mock.oauth.delayMs = 1500; // the winner holds its lock while the other looks
+  mock.oauth.reset();
+  // st.relay ran its start-up check before this account existed; two fresh relays check at once.
+  const [b, c] = await Promise.all([startRelay({ redisPort: st.redis.port, env: sharedEnv() }), startRelay({ redisPort: st.redis.port, env: sharedEnv() })]);
+  try {
+    await waitFor(async () => (await getAccount(acc.id)).expiresAt > Date.now() + 3000e3, { timeout: 15000, what: 'refreshed expiresAt' });
+    await sleep(2500); // a second (wrong) refresh would have been answered by now
+    const calls = mock.oauth.calls().filter((x) => x.grant_type === 'refresh_token');
+    assert.equal(calls.length, 1, JSON.stringify(calls.map((x) => x.at)));
+    assert.equal(calls[0].body.refresh_token, old.refresh_token);
+    assert.equal(calls[0].body.client_id, '9d1c250a-e61b-44d9-88ed-5944d1962f5e');
+    const fresh = mock.oauth.issued().at(-1);
+    const view = await getAccount(acc.id);
+    assert.equal(view.status, 'active');
+    assert.ok(view.lastRefreshAt);
+    const dump = JSON.stringify(await dumpRedis(st.redis.port));
+    assert.ok(!dump.includes(fresh.access_token) && !dump.includes(fresh.refresh_token), 'new tokens sealed');
+    assert.equal(await redisCmd('EXISTS', `token_refresh_lock:claude:${acc.id}`), 0, 'lock released');
+    // Every relay now sends the new token (the others learnt it through notify).
+    for (const relay of [st.relay, b, c]) {
+      mock.reset();
+      await waitFor(async () => {
+        mock.reset();
+        await sdk(relay).messages.create(PARAMS);
+        return mock.messageRequests()[0].headers.authorization === `Bearer ${fresh.access_token}`;
+      }, { timeout: 5000, what: `relay ${relay.port} uses the new token` });
+    }
+  } finally {
+    mock.oauth.delayMs = 0;
+    await b.stop();
+    await c.stop();
+    await removeAccount(acc.id);
+  }
+});
+
+test('a refused refresh marks the account unauthorized with a reason, appends the event and writes the error log', async () => {
+  mock.oauth.expiresIn = 120;
+  const { acc } = await exchangeAccount('oauth-dead');
+  mock.oauth.expiresIn = 3600;
+  mock.oauth.failRefresh = true;
+  const d = await startRelay({ redisPort: st.redis.port, env: sharedEnv() });
+  try {
+    const token = await login(d);
+    await waitFor(async () => (await getAccount(acc.id, d, token)).status === 'unauthorized', { timeout: 15000, what: 'account marked' });
+    const view = await getAccount(acc.id, d, token);
+    assert.match(view.statusReason, /token refresh failed: 400 invalid_grant/);
+    const events = JSON.stringify(await redisCmd('XRANGE', 'account_events', '-', '+'));
+    assert.ok(events.includes(acc.id) && events.includes('unauthorized'), events.slice(-500));
+    const logFile = path.join(d.cwd, 'logs', 'token-refresh-error.log');
+    await waitFor(() => fs.existsSync(logFile), { what: 'error log' });
+    const text = fs.readFileSync(logFile, 'utf8');
+    assert.match(text, new RegExp(`account=${acc.id} error=400 invalid_grant`));
+    // The other relay honours it too: no request reaches the upstream with the dead account.
+    await waitFor(async () => (await getAccount(acc.id)).status === 'unauthorized', { what: 'st.relay sees the mark' });
+  } finally {
+    mock.oauth.failRefresh = false;
+    await d.stop();
+    await removeAccount(acc.id);
+  }
+});
