@@ -210,6 +210,23 @@ void secret_uuid(char out[37])
              b[14], b[15]);
 }
 
+void secret_random_b64url32(char out[SECRET_B64URL_32])
+{
+    unsigned char b[32];
+    randombytes_buf(b, sizeof(b));
+    sodium_bin2base64(out, SECRET_B64URL_32, b, sizeof(b),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(b, sizeof(b));
+}
+
+void secret_sha256_b64url(const char *text, char out[SECRET_B64URL_32])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+    sodium_bin2base64(out, SECRET_B64URL_32, h, sizeof(h),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
 bool secret_equal(const char *a, const char *b)
 {
     if (!a || !b)

@@ -70,6 +70,12 @@ void secret_uuid(char out[37]);
 /* Constant-time equality of two NUL-terminated strings (length is not secret). */
 bool secret_equal(const char *a, const char *b);
 
+#define SECRET_B64URL_32 44 /* base64url (no padding) of 32 bytes: 43 characters + NUL */
+/* 32 random bytes as base64url without padding (PKCE verifier, OAuth state). */
+void secret_random_b64url32(char out[SECRET_B64URL_32]);
+/* base64url (no padding) of SHA-256(text): the PKCE S256 code challenge. */
+void secret_sha256_b64url(const char *text, char out[SECRET_B64URL_32]);
+
 /* argon2id password hashing (libsodium crypto_pwhash_str, interactive limits).
  * out must hold SECRET_PWHASH_MAX bytes. */
 #define SECRET_PWHASH_MAX 128

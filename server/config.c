@@ -43,6 +43,13 @@ static const char *check_redis_url(const char *v)
     return NULL;
 }
 
+static const char *check_http_url(const char *v)
+{
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+        return "must be an http:// or https:// URL";
+    return strlen(v) > 2048 ? "must be at most 2048 characters" : NULL;
+}
+
 static const char *check_usd_per_mtok(const char *v)
 {
     long long femto;
@@ -202,6 +209,30 @@ static const struct conf_var config_vars[] = {
     {"PRICING_RELOAD_INTERVAL", CONF_INT, "600", 1, 86400, OFF(pricing_reload_interval), 0,
      "Pricing", "Seconds between safety-net checks of the shared price table in Redis (one GET "
      "each); a replacement is announced to every instance at once", NULL},
+
+    {"CLAUDE_API_URL", CONF_STR, "https://api.anthropic.com", 0, 0, OFF(claude_api_url), 0,
+     "Claude OAuth", "Anthropic API base URL for Claude subscription (OAuth) accounts",
+     check_http_url},
+    {"CLAUDE_OAUTH_AUTHORIZE_URL", CONF_STR, "https://claude.ai/oauth/authorize", 0, 0,
+     OFF(claude_oauth_authorize_url), 0, "Claude OAuth",
+     "Where the admin's browser authorises a Claude account (PKCE)", check_http_url},
+    {"CLAUDE_OAUTH_TOKEN_URL", CONF_STR, "https://platform.claude.com/v1/oauth/token", 0, 0,
+     OFF(claude_oauth_token_url), 0, "Claude OAuth",
+     "Token endpoint: code exchange and token refresh", check_http_url},
+    {"CLAUDE_OAUTH_CLIENT_ID", CONF_STR, "9d1c250a-e61b-44d9-88ed-5944d1962f5e", 0, 0,
+     OFF(claude_oauth_client_id), 0, "Claude OAuth", "OAuth client id (Claude Code's)", NULL},
+    {"CLAUDE_OAUTH_SCOPES", CONF_STR,
+     "org:create_api_key user:profile user:inference user:sessions:claude_code "
+     "user:mcp_servers user:file_upload", 0, 0, OFF(claude_oauth_scopes), 0, "Claude OAuth",
+     "Scopes asked for (space-separated)", NULL},
+    {"CLAUDE_OAUTH_REDIRECT_URI", CONF_STR, "https://platform.claude.com/oauth/code/callback", 0,
+     0, OFF(claude_oauth_redirect_uri), 0, "Claude OAuth",
+     "Redirect URI registered for the client id (shows the code to paste)", check_http_url},
+    {"TOKEN_REFRESH_INTERVAL", CONF_INT, "15", 1, 1440, OFF(token_refresh_interval_min), 0,
+     "Claude OAuth", "Minutes between checks for OAuth tokens about to expire (and once at "
+     "start)", NULL},
+    {"TOKEN_REFRESH_LEAD_SECONDS", CONF_INT, "600", 0, 86400, OFF(token_refresh_lead_s), 0,
+     "Claude OAuth", "An OAuth token expiring within this many seconds is refreshed", NULL},
 };
 /* clang-format on */
 

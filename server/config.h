@@ -80,6 +80,15 @@ struct relay_config {
     char *unpriced_fallback_input; /* USD per MTok, decimal text (pricing_parse_usd_per_mtok) */
     char *unpriced_fallback_output;
     long long pricing_reload_interval; /* seconds */
+    /* Claude subscription (OAuth) accounts */
+    char *claude_api_url;
+    char *claude_oauth_authorize_url;
+    char *claude_oauth_token_url;
+    char *claude_oauth_client_id;
+    char *claude_oauth_scopes;
+    char *claude_oauth_redirect_uri;
+    long long token_refresh_interval_min;
+    long long token_refresh_lead_s;
 };
 
 /* Load .env (if present in the working directory, without overriding the

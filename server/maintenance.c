@@ -15,6 +15,7 @@
 #include "maintenance.h"
 #include "pricing_sync.h"
 #include "rds.h"
+#include "token_refresh.h"
 #include "usage_stats.h"
 #include "usage_writer.h"
 #include "xmalloc.h"
@@ -92,18 +93,33 @@ static void job_pricing(struct app *app, struct rds_conn *c)
         log_warn("maint", "price table check failed");
 }
 
+/* Claude OAuth tokens expiring soon: refreshed, one instance per account. */
+static void job_token_refresh(struct app *app, struct rds_conn *c)
+{
+    token_refresh_due(app, c);
+}
+
+#define EVERY_PRICING 0  /* PRICING_RELOAD_INTERVAL */
+#define EVERY_REFRESH -1 /* TOKEN_REFRESH_INTERVAL minutes */
+
 static const struct {
     const char *name;
-    int interval_s; /* 0: PRICING_RELOAD_INTERVAL */
+    int interval_s; /* or EVERY_* */
+    bool at_start;  /* also run at the first tick */
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
-    {"accounts-refresh", 5, job_accounts}, {"account-recovery", 1, job_recover},
-    {"lease-renewal", 1, job_leases},      {"usage-flush", 2, job_usage_flush},
-    {"pricing-reload", 0, job_pricing},
+    {"accounts-refresh", 5, false, job_accounts},
+    {"account-recovery", 1, false, job_recover},
+    {"lease-renewal", 1, false, job_leases},
+    {"usage-flush", 2, false, job_usage_flush},
+    {"pricing-reload", EVERY_PRICING, false, job_pricing},
+    {"token-refresh", EVERY_REFRESH, true, job_token_refresh},
 };
 
 static long long job_interval(const struct app *app, size_t i)
 {
+    if (jobs[i].interval_s == EVERY_REFRESH)
+        return app->cfg->token_refresh_interval_min * 60;
     return jobs[i].interval_s > 0 ? jobs[i].interval_s : app->cfg->pricing_reload_interval;
 }
 
@@ -126,7 +142,7 @@ static void *maint_main(void *arg)
     struct maint *m = arg;
     time_t last[ARRAY_SIZE(jobs)];
     for (size_t i = 0; i < ARRAY_SIZE(jobs); i++)
-        last[i] = time(NULL);
+        last[i] = jobs[i].at_start ? 0 : time(NULL);
     pthread_mutex_lock(&m->mu);
     while (!m->stop) {
         struct timespec until;

@@ -148,10 +148,29 @@ static void run_handler(void *arg)
     if (r->auth != AUTH_ADMIN || auth_admin_check(rq))
         r->handler(rq);
     log_set_reqid(NULL);
+    if (rq->defer_fn) {
+        void (*fn)(void *) = rq->defer_fn;
+        fn(rq->defer_arg); /* rq belongs to fn's wait now: not touched here again */
+        return;
+    }
     if (rq->stream) {
         stream_arm(rq->stream); /* rq may be gone after this */
         return;
     }
+    if (!reqctx_has_reply(rq))
+        errors_reply(rq, RERR_INTERNAL, NULL);
+    atomic_store(&rq->phase, RQ_READY);
+    MHD_resume_connection(rq->conn);
+}
+
+void reqctx_defer(struct reqctx *rq, void (*fn)(void *arg), void *arg)
+{
+    rq->defer_fn = fn;
+    rq->defer_arg = arg;
+}
+
+void reqctx_resume(struct reqctx *rq)
+{
     if (!reqctx_has_reply(rq))
         errors_reply(rq, RERR_INTERNAL, NULL);
     atomic_store(&rq->phase, RQ_READY);

@@ -73,6 +73,16 @@ void reqctx_note_cost(struct reqctx *rq, long long micro, bool unpriced);
  * reqctx_unref. Thread-safe. */
 struct reqctx *reqctx_ref(struct reqctx *rq);
 void reqctx_unref(struct reqctx *rq);
+/* Reply later (a handler that waits on an upstream without holding its
+ * worker): after the handler returns, fn(arg) runs on the same worker and
+ * the request's connection stays suspended; whoever ends the wait sets the
+ * reply (reqctx_reply*) and calls reqctx_resume exactly once, from any
+ * thread. Until then rq stays valid. The handler must not touch rq after
+ * fn has started it, so fn is where the wait begins. */
+void reqctx_defer(struct reqctx *rq, void (*fn)(void *arg), void *arg);
+/* Send the reply set for a deferred request (a 500 when none was set).
+ * rq must not be used afterwards. Thread-safe. */
+void reqctx_resume(struct reqctx *rq);
 /* The client socket (for hang-up detection), or -1. Only while the handler
  * runs. */
 int reqctx_client_fd(const struct reqctx *rq);

@@ -59,6 +59,8 @@ struct reqctx {
     size_t rlen;
     struct kvlist rheaders;
     struct stream *stream;
+    void (*defer_fn)(void *arg); /* reqctx_defer: run after the handler, owns the reply */
+    void *defer_arg;
     /* identity and access-log notes */
     char *admin;
     char key_id[40];

@@ -3,7 +3,9 @@
 #include "anthropic_upstream.h"
 #include "config.h"
 #include "errs.h"
+#include "hdrfilter.h"
 #include "json.h"
+#include "reqctx.h"
 
 #include <ctype.h>
 #include <strings.h>
@@ -11,6 +13,27 @@
 
 #define SEC 1000LL
 #define UNIFIED_RESET_MAX_S (7LL * 24 * 3600) /* a reset further out is not believed */
+
+static bool in_list(const char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcasecmp(*list, name) == 0)
+            return true;
+    return false;
+}
+
+void anthropic_copy_client_headers(const struct reqctx *rq, struct upstream_req *out,
+                                   const char *const *skip)
+{
+    const char *conn = reqctx_header(rq, "connection");
+    for (size_t i = 0; i < reqctx_header_count(rq); i++) {
+        const char *name, *value;
+        reqctx_header_at(rq, i, &name, &value);
+        if (!hdrfilter_claude(name) || hdrfilter_in_token_list(conn, name) || in_list(skip, name))
+            continue;
+        upstream_req_add(out, name, value);
+    }
+}
 
 bool anthropic_keep_header(const char *name)
 {

@@ -18,6 +18,11 @@
  * temporary error; every other status is the client's own error. */
 void anthropic_classify(const struct relay_config *cfg, const struct upstream_answer *ans,
                         struct verdict *v);
+/* Copy the client's headers an Anthropic upstream may see (hdrfilter_claude,
+ * minus those its Connection header names) into out, except the names in
+ * skip (NULL-terminated, case-insensitive; may be NULL). */
+void anthropic_copy_client_headers(const struct reqctx *rq, struct upstream_req *out,
+                                   const char *const *skip);
 /* Response headers passed to the client. */
 bool anthropic_keep_header(const char *name);
 /* When the upstream says the limit resets, in wall-clock ms; 0 when it does

@@ -8,12 +8,9 @@
 #include "accounts.h"
 #include "anthropic_upstream.h"
 #include "errs.h"
-#include "hdrfilter.h"
 #include "provider.h"
 #include "reqctx.h"
 #include "xmalloc.h"
-
-#include <strings.h>
 
 #define DEFAULT_VERSION "2023-06-01"
 
@@ -34,20 +31,6 @@ static char *console_url(const char *base, const char *endpoint)
     if (strcmp(endpoint, "count_tokens") == 0)
         return xasprintf("%.*s/v1/messages/count_tokens", (int)len, base);
     return xasprintf("%.*s/v1/messages", (int)len, base);
-}
-
-static void copy_client_headers(const struct reqctx *rq, struct upstream_req *out, bool own_ua)
-{
-    const char *conn = reqctx_header(rq, "connection");
-    for (size_t i = 0; i < reqctx_header_count(rq); i++) {
-        const char *name, *value;
-        reqctx_header_at(rq, i, &name, &value);
-        if (!hdrfilter_claude(name) || hdrfilter_in_token_list(conn, name))
-            continue;
-        if (own_ua && strcasecmp(name, "user-agent") == 0)
-            continue;
-        upstream_req_add(out, name, value);
-    }
 }
 
 static void add_credential(struct upstream_req *out, const char *key)
@@ -71,7 +54,8 @@ static int console_prepare(const struct account *acc, const struct upstream_call
     if (!key || !*key)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
     out->url = console_url(account_field(acc, "apiUrl"), call->endpoint);
-    copy_client_headers(rq, out, ua && *ua);
+    static const char *const skip_ua[] = {"user-agent", NULL};
+    anthropic_copy_client_headers(rq, out, ua && *ua ? skip_ua : NULL);
     upstream_req_add(out, "Content-Type", "application/json");
     if (!reqctx_header(rq, "anthropic-version"))
         upstream_req_add(out, "anthropic-version", DEFAULT_VERSION);

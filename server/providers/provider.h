@@ -36,6 +36,7 @@ enum field_type {
 };
 
 #define FIELD_REQUIRED 1u /* must be given at creation */
+#define FIELD_READONLY 2u /* set by the relay only; an admin body naming it is refused (400) */
 
 struct account_field {
     const char *name; /* JSON / Redis field name, as the original system's */
@@ -138,5 +139,6 @@ void upstream_req_release(struct upstream_req *r);
 const char *upstream_header(const struct upstream_answer *a, const char *name);
 
 extern const struct provider provider_claude_console;
+extern const struct provider provider_claude_official;
 
 #endif

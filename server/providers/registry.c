@@ -7,6 +7,7 @@
 
 static const struct provider *const providers[] = {
     &provider_claude_console,
+    &provider_claude_official,
 };
 
 size_t provider_count(void)

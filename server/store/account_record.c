@@ -201,7 +201,9 @@ int account_record_apply(const struct app *app, const struct provider *p, cJSON 
         if (!f)
             f = provider_field(p, it->string);
         int rc;
-        if (f)
+        if (f && (f->flags & FIELD_READONLY))
+            rc = bad(msg, len, it->string, " is read-only");
+        else if (f)
             rc = apply_field(app, p, rec, f, it, msg, len);
         else if (strcmp(it->string, "proxy") == 0)
             rc = apply_proxy(app, p, rec, it, msg, len);

@@ -254,8 +254,8 @@ int account_seal(const struct app *app, const struct provider *p, cJSON *rec, co
     return 0;
 }
 
-static char *unseal(const struct app *app, const struct provider *p, const cJSON *rec,
-                    const char *field)
+char *account_unseal(const struct app *app, const struct provider *p, const cJSON *rec,
+                     const char *field)
 {
     char ad[STORE_KEY_MAX + 64];
     const char *blob = json_str(rec, field, NULL);
@@ -293,7 +293,7 @@ static const char *proxy_scheme(const char *type)
     return strcmp(type, "https") == 0 ? "https" : "http";
 }
 
-static char *proxy_url(const struct app *app, const struct provider *prov, const cJSON *rec)
+char *account_proxy_url(const struct app *app, const struct provider *prov, const cJSON *rec)
 {
     const char *text = json_str(rec, "proxy", "");
     cJSON *p = *text ? json_parse(text, strlen(text), 8, true) : NULL;
@@ -302,7 +302,7 @@ static char *proxy_url(const struct app *app, const struct provider *prov, const
     if (*host) {
         const char *scheme = proxy_scheme(json_str(p, "type", ""));
         char *user = pct(json_str(p, "username", ""));
-        char *pw = unseal(app, prov, rec, "proxyPassword");
+        char *pw = account_unseal(app, prov, rec, "proxyPassword");
         char *epw = pw ? pct(pw) : xstrdup("");
         long long port = json_int(p, "port", 0);
         url = *user ? xasprintf("%s://%s:%s@%s:%lld", scheme, user, epw, host, port)
@@ -332,7 +332,7 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
         const struct account_field *f = &a->prov->fields[i];
         const char *v = json_str(rec, f->name, NULL);
         if (f->type == FT_SECRET)
-            a->values[i] = unseal(app, a->prov, rec, f->name);
+            a->values[i] = account_unseal(app, a->prov, rec, f->name);
         else if (v)
             a->values[i] = xstrdup(v);
         if ((f->flags & FIELD_REQUIRED) && !a->values[i])
@@ -350,7 +350,7 @@ static struct account *account_from(const struct app *app, const struct provider
     a->priority = (int)strtol(json_str(rec, "priority", "50"), NULL, 10);
     a->schedulable = strcmp(json_str(rec, "schedulable", "true"), "true") == 0;
     a->active = strcmp(json_str(rec, "isActive", "true"), "true") == 0;
-    a->proxy_url = proxy_url(app, prov, rec);
+    a->proxy_url = account_proxy_url(app, prov, rec);
     a->rt = rt_carry(old, a->id);
     load_values(app, a, rec);
     return a;
@@ -377,7 +377,7 @@ static void reseal_field(const struct app *app, struct rds_conn *c, const struct
         return;
     char key[STORE_KEY_MAX];
     store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, json_str(rec, "id", ""));
-    char *plain = unseal(app, p, rec, field), *old = xstrdup(blob);
+    char *plain = account_unseal(app, p, rec, field), *old = xstrdup(blob);
     if (plain && account_seal(app, p, rec, field, plain) == 0) {
         const char *argv[] = {key, field, old, json_str(rec, field, "")};
         redisReply *r = rds_script(c, reseal_lua, 1, 4, argv, NULL);

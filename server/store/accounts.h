@@ -68,6 +68,14 @@ long long accounts_leases(struct accounts *accs);
  * 0 or -ERR_CRYPTO. */
 int account_seal(const struct app *app, const struct provider *p, struct cJSON *rec,
                  const char *field, const char *plain) __attribute__((warn_unused_result));
+/* The clear text of a sealed field of rec (caller frees with secret_free),
+ * or NULL when absent or not openable. */
+char *account_unseal(const struct app *app, const struct provider *p, const struct cJSON *rec,
+                     const char *field);
+/* The curl proxy URL of rec's proxy (credentials unsealed; caller wipes and
+ * frees), or NULL when it has none. */
+char *account_proxy_url(const struct app *app, const struct provider *prov,
+                        const struct cJSON *rec);
 /* A schema field's value (secrets in clear), or NULL. */
 const char *account_field(const struct account *a, const char *name);
 

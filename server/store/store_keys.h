@@ -37,8 +37,11 @@
 #define SK_RATE_LIMIT_STATE "rate_limit_state:%s"    /* 429 until reset (id) */
 #define SK_OVERLOAD "overload:%s"                    /* 529 (id) */
 #define SK_TEMP_UNAVAILABLE "temp_unavailable:%s:%s" /* 5xx/timeouts (type, id) */
-#define SK_ACCOUNT_EVENTS "account_events"           /* stream: state changes, bounded */
-#define SK_NOTIFY_CHANNEL "relay:notify"             /* pub/sub: "account <id>", "accounts" */
+#define SK_OAUTH_SESSION                                                                           \
+    "oauth:%s" /* hash: PKCE session (id): codeVerifier (sealed), state; EX 600 */
+#define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:claude:%s" /* string: refresh owner (id); PX */
+#define SK_ACCOUNT_EVENTS "account_events"                   /* stream: state changes, bounded */
+#define SK_NOTIFY_CHANNEL "relay:notify" /* pub/sub: "account <id>", "accounts" */
 
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */

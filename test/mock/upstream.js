@@ -27,6 +27,11 @@
 // model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
 // so one account can fail while another, on the plain URL, answers normally. Recorded requests
 // carry `behave`.
+// OAuth: POST /v1/oauth/token (JSON) - authorization_code (the code must have been registered
+// with mock.oauth.expectCode(code, challenge); the code_verifier must hash to that S256
+// challenge) and refresh_token (a refresh token this mock issued and not yet used: rotated;
+// else 400 invalid_grant). mock.oauth: { expectCode, calls(), issued(), failRefresh, delayMs,
+// expiresIn }.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -173,6 +178,69 @@ function parseModel(model) {
   return { kind: 'normal' };
 }
 
+// The OAuth token endpoint's state (see the header).
+function makeOAuth() {
+  const codes = new Map(); // code -> S256 challenge
+  const live = new Set(); // refresh tokens not yet used
+  const issued = [];
+  const calls = [];
+  const o = {
+    failRefresh: false,
+    delayMs: 0,
+    expiresIn: 3600,
+    expectCode: (code, challenge) => codes.set(code, challenge),
+    calls: () => calls.slice(),
+    issued: () => issued.slice(),
+    reset: () => {
+      calls.length = 0;
+    },
+  };
+  const mint = () => {
+    const t = {
+      access_token: 'sk-ant-oat01-mock' + crypto.randomBytes(16).toString('hex'),
+      refresh_token: 'sk-ant-ort01-mock' + crypto.randomBytes(16).toString('hex'),
+      expires_in: o.expiresIn,
+      token_type: 'Bearer',
+      scope: 'user:inference user:profile',
+      organization: { uuid: 'org-mock-uuid', name: 'Mock Org' },
+      account: { uuid: 'acct-mock-uuid', email_address: 'mock@example.com' },
+    };
+    live.add(t.refresh_token);
+    issued.push(t);
+    return t;
+  };
+  const invalid = (res, why) => sendJsonRaw(res, 400, { error: 'invalid_grant', error_description: why });
+  const answer = (res, body) => {
+    if (!body || typeof body !== 'object') return sendJsonRaw(res, 400, { error: 'invalid_request', error_description: 'JSON body expected' });
+    if (body.grant_type === 'authorization_code') {
+      const challenge = codes.get(body.code);
+      if (!challenge) return invalid(res, 'unknown code');
+      const got = crypto.createHash('sha256').update(String(body.code_verifier || '')).digest('base64url');
+      if (got !== challenge) return invalid(res, 'code_verifier does not match the challenge');
+      codes.delete(body.code);
+      return sendJsonRaw(res, 200, mint());
+    }
+    if (body.grant_type === 'refresh_token') {
+      if (o.failRefresh || !live.has(body.refresh_token)) return invalid(res, 'Refresh token not found or invalid');
+      live.delete(body.refresh_token);
+      return sendJsonRaw(res, 200, mint());
+    }
+    return sendJsonRaw(res, 400, { error: 'unsupported_grant_type' });
+  };
+  o.handle = (res, body) => {
+    calls.push({ grant_type: body && body.grant_type, body, at: Date.now() });
+    if (o.delayMs) setTimeout(() => answer(res, body), o.delayMs);
+    else answer(res, body);
+  };
+  return o;
+}
+
+function sendJsonRaw(res, status, obj) {
+  const data = JSON.stringify(obj);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
 function startMockUpstream(opts = {}) {
   const port = opts.port || 0;
   const host = opts.host || '127.0.0.1';
@@ -182,6 +250,7 @@ function startMockUpstream(opts = {}) {
   let abortWaiters = [];
   let counters = { requests: 0, completed: 0, dropped: 0 };
   const sockets = new Set();
+  const oauth = makeOAuth();
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -441,6 +510,10 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
+      if (path === '/v1/oauth/token' && req.method === 'POST') {
+        record(entry);
+        return oauth.handle(res, body);
+      }
       if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
         record(entry);
         counters.requests++;
@@ -511,6 +584,7 @@ function startMockUpstream(opts = {}) {
         server,
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
+        oauth,
         reset: () => {
           recorded = [];
           aborted = [];

@@ -228,6 +228,19 @@ TEST(random_hex_and_uuid)
     CHECK(strchr("89ab", u1[19]) && u1[19]);     /* RFC 4122 variant */
 }
 
+/* RFC 7636 appendix B: the S256 challenge of the example verifier. */
+TEST(pkce_b64url)
+{
+    char c[SECRET_B64URL_32], v1[SECRET_B64URL_32], v2[SECRET_B64URL_32];
+    secret_sha256_b64url("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", c);
+    CHECK(strcmp(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") == 0);
+    secret_random_b64url32(v1);
+    secret_random_b64url32(v2);
+    CHECK_INT(strlen(v1), 43);
+    CHECK(strcmp(v1, v2) != 0);
+    CHECK(strspn(v1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+}
+
 TEST(constant_time_equal)
 {
     CHECK(secret_equal("abc", "abc"));
@@ -270,7 +283,7 @@ int main(int argc, char **argv)
     static const struct test tests[] = {
         T(seal_open_round_trip), T(tamper_detection),    T(other_master_cannot_open),
         T(rotation_with_old_master), T(keyed_hash),      T(random_hex_and_uuid),
-        T(constant_time_equal),  T(password_hash_verify),
+        T(constant_time_equal),  T(password_hash_verify), T(pkce_b64url),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }

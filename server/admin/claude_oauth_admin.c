@@ -1,0 +1,389 @@
+/*
+ * claude_oauth_admin.c - the PKCE flow that adds a Claude subscription
+ * account (crs-relay-spec 9.1, crs-admin-spec "claude-accounts"):
+ *
+ *   POST /admin/claude-accounts/generate-auth-url  -> {authUrl, sessionId, instructions}
+ *   POST /admin/claude-accounts/exchange-code      {sessionId, authorizationCode | callbackUrl,
+ *                                                   name, ...account fields} -> the new account
+ *
+ * The session (verifier sealed, state) lives in Redis `oauth:{sessionId}` for
+ * 600 s, so any instance can finish the flow. The code exchange is an
+ * upstream call: the handler defers its reply (reqctx_defer), the token POST
+ * runs on the upstream loop, and a worker creates the account and answers.
+ * The tokens never travel back to the browser.
+ */
+#include "compat.h"
+#include "account_record.h"
+#include "accounts.h"
+#include "admin_util.h"
+#include "app.h"
+#include "claude_token.h"
+#include "config.h"
+#include "errs.h"
+#include "json.h"
+#include "log.h"
+#include "rds.h"
+#include "reqctx.h"
+#include "router.h"
+#include "secret.h"
+#include "store.h"
+#include "store_keys.h"
+#include "xmalloc.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <time.h>
+
+#define SESSION_TTL_S 600
+#define CODE_MAX 512
+
+static void bad_request(struct reqctx *rq, const char *msg)
+{
+    admin_error(rq, 400, "Bad request", msg);
+}
+
+static char *url_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *out = xstrdup(e ? e : "");
+    curl_free(e);
+    return out;
+}
+
+static char *auth_url(const struct relay_config *cfg, const char *challenge, const char *state)
+{
+    char *cid = url_escape(cfg->claude_oauth_client_id);
+    char *redir = url_escape(cfg->claude_oauth_redirect_uri);
+    char *scope = url_escape(cfg->claude_oauth_scopes);
+    char *u = xasprintf("%s?code=true&client_id=%s&response_type=code&redirect_uri=%s&scope=%s"
+                        "&code_challenge=%s&code_challenge_method=S256&state=%s",
+                        cfg->claude_oauth_authorize_url, cid, redir, scope, challenge, state);
+    free(cid);
+    free(redir);
+    free(scope);
+    return u;
+}
+
+static void session_ad(char *ad, size_t len, const char *sid)
+{
+    snprintf(ad, len, "oauth:%s:codeVerifier", sid); /* binds the blob to its session */
+}
+
+/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, createdAt, expiresAt}, EX 600. */
+static int session_save(struct app *app, struct rds_conn *c, const char *sid, const char *verifier,
+                        const char *state, const char *challenge)
+{
+    char key[STORE_KEY_MAX], ad[128], created[24], expires[24], *blob = NULL;
+    session_ad(ad, sizeof(ad), sid);
+    if (secret_seal(app->box, ad, verifier, strlen(verifier), &blob) != 0)
+        return -ERR_CRYPTO;
+    long long now = (long long)time(NULL) * 1000;
+    snprintf(created, sizeof(created), "%lld", now);
+    snprintf(expires, sizeof(expires), "%lld", now + SESSION_TTL_S * 1000LL);
+    store_key(key, SK_OAUTH_SESSION, sid);
+    redisReply *r[2] = {0};
+    int rc = -ERR_REDIS;
+    if (rds_append(c, "HSET %s codeVerifier %s state %s codeChallenge %s createdAt %s expiresAt %s",
+                   key, blob, state, challenge, created, expires) == 0 &&
+        rds_append(c, "EXPIRE %s %d", key, SESSION_TTL_S) == 0 && rds_flush_replies(c, 2, r) == 0)
+        rc = 0;
+    for (int i = 0; i < 2; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    free(blob);
+    return rc;
+}
+
+/* The body may be empty or {proxy: null}: the account's proxy is given to exchange-code. */
+static bool auth_body_ok(struct reqctx *rq)
+{
+    size_t len = 0;
+    reqctx_body(rq, &len);
+    const cJSON *body = reqctx_json(rq), *it;
+    if (len && !cJSON_IsObject(body)) {
+        bad_request(rq, "Request body must be a JSON object");
+        return false;
+    }
+    cJSON_ArrayForEach(it, body)
+    {
+        char msg[160];
+        if (strcmp(it->string, "proxy") == 0 && cJSON_IsNull(it))
+            continue;
+        snprintf(msg, sizeof(msg), "%.60s%s", it->string,
+                 strcmp(it->string, "proxy") == 0
+                     ? ": give the account's proxy to exchange-code (it carries the token request)"
+                     : ": unsupported field");
+        bad_request(rq, msg);
+        return false;
+    }
+    return true;
+}
+
+static void h_generate(struct reqctx *rq)
+{
+    struct app *app = reqctx_app(rq);
+    struct rds_conn *c = auth_body_ok(rq) ? admin_conn(rq) : NULL;
+    if (!c)
+        return;
+    char sid[37], verifier[SECRET_B64URL_32], state[SECRET_B64URL_32], challenge[SECRET_B64URL_32];
+    secret_uuid(sid);
+    secret_random_b64url32(verifier);
+    secret_random_b64url32(state);
+    secret_sha256_b64url(verifier, challenge);
+    int rc = session_save(app, c, sid, verifier, state, challenge);
+    sodium_memzero(verifier, sizeof(verifier));
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+        return;
+    }
+    char *url = auth_url(app->cfg, challenge, state);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "authUrl", url);
+    cJSON_AddStringToObject(d, "sessionId", sid);
+    cJSON_AddStringToObject(d, "instructions",
+                            "1. Open the URL and sign in to Claude. 2. Approve the access. "
+                            "3. Copy the code shown (or the whole callback URL) and submit it "
+                            "with the sessionId to exchange-code within 10 minutes.");
+    free(url);
+    log_info("admin", "claude oauth session %s started by %s", sid, reqctx_admin(rq));
+    admin_ok(rq, "data", d);
+}
+
+/* ---- exchange-code ---- */
+
+struct exchange {
+    struct reqctx *rq;
+    struct app *app;
+    cJSON *rec;  /* the account to be, still without its tokens */
+    char *token; /* the token request body (code, verifier): wiped */
+    char *proxy; /* curl proxy URL with credentials, or NULL: wiped */
+    char sid[37];
+};
+
+static bool code_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 10 && n <= CODE_MAX &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+/* The value of query (or fragment) parameter name in url into out ("" when absent). */
+static void url_param(const char *url, const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name);
+    out[0] = '\0';
+    for (const char *p = strpbrk(url, "?#"); p && *p; p = strpbrk(p + 1, "&#")) {
+        if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '=') {
+            snprintf(out, len, "%.*s", (int)strcspn(p + 2 + n, "&#"), p + 2 + n);
+            return;
+        }
+    }
+}
+
+/* The code (and the state, when it came along) from the pasted text or the
+ * callback URL. 0, or 400 sent. */
+static int pasted_code(struct reqctx *rq, const cJSON *body, char *code, char *state, size_t len)
+{
+    const char *pasted = json_str(body, "authorizationCode", "");
+    const char *cb = json_str(body, "callbackUrl", "");
+    state[0] = '\0';
+    if (*cb) {
+        url_param(cb, "code", code, len);
+        url_param(cb, "state", state, len);
+    } else {
+        size_t n = strcspn(pasted, "#&");
+        snprintf(code, len, "%.*s", (int)n, pasted);
+        if (pasted[n] == '#')
+            snprintf(state, len, "%.*s", (int)strcspn(pasted + n + 1, "&"), pasted + n + 1);
+    }
+    if (code_ok(code))
+        return 0;
+    bad_request(rq,
+                *cb ? "callbackUrl has no valid code parameter"
+                    : "authorizationCode is required (the code, code#state, or give callbackUrl)");
+    return -ERR_INVAL;
+}
+
+/* The new account's record from the body's account fields. NULL after a 400. */
+static cJSON *exchange_record(struct reqctx *rq, const cJSON *body)
+{
+    static const char *const flow[] = {"sessionId", "authorizationCode", "callbackUrl"};
+    static const char *const tokens[] = {"accessToken", "refreshToken", "expiresAt", "scopes"};
+    const struct provider *p = &provider_claude_official;
+    cJSON *fields = cJSON_Duplicate(body, true);
+    for (size_t i = 0; i < ARRAY_SIZE(flow); i++)
+        cJSON_DeleteItemFromObject(fields, flow[i]);
+    char msg[200] = "";
+    for (size_t i = 0; i < ARRAY_SIZE(tokens) && !*msg; i++)
+        if (cJSON_GetObjectItem(fields, tokens[i]))
+            snprintf(msg, sizeof(msg), "%s: set by the code exchange, not accepted", tokens[i]);
+    cJSON *rec = account_record_new(p);
+    if (!*msg &&
+        account_record_apply(reqctx_app(rq), p, rec, fields, false, msg, sizeof(msg)) == 0 &&
+        !*json_str(rec, "name", ""))
+        snprintf(msg, sizeof(msg), "name is required");
+    cJSON_Delete(fields);
+    if (!*msg)
+        return rec;
+    cJSON_Delete(rec);
+    bad_request(rq, msg);
+    return NULL;
+}
+
+/* The session's verifier (caller frees with secret_free) if the session exists
+ * and state (when given) is its state; an empty state gets the session's.
+ * NULL after a 400 / 503. */
+static char *session_verifier(struct reqctx *rq, const char *sid, char *state, size_t len)
+{
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return NULL;
+    char key[STORE_KEY_MAX], ad[128];
+    cJSON *s = NULL;
+    store_key(key, SK_OAUTH_SESSION, sid);
+    int rc = store_hgetall(c, key, &s);
+    admin_conn_put(rq, c);
+    char *verifier = NULL;
+    session_ad(ad, sizeof(ad), sid);
+    if (rc == -ERR_NOTFOUND)
+        bad_request(rq, "sessionId: unknown or expired OAuth session (generate a new URL)");
+    else if (rc != 0)
+        admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+    else if (*state && !secret_equal(state, json_str(s, "state", "")))
+        bad_request(rq, "state does not match the OAuth session");
+    else if (secret_open(reqctx_app(rq)->box, ad, json_str(s, "codeVerifier", ""), &verifier,
+                         NULL) != 0)
+        admin_error(rq, 500, "Internal error", "The OAuth session cannot be opened");
+    else if (!*state)
+        snprintf(state, len, "%s", json_str(s, "state", ""));
+    cJSON_Delete(s);
+    return verifier;
+}
+
+static char *token_body(const struct relay_config *cfg, const char *code, const char *verifier,
+                        const char *state)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "grant_type", "authorization_code");
+    cJSON_AddStringToObject(j, "client_id", cfg->claude_oauth_client_id);
+    cJSON_AddStringToObject(j, "code", code);
+    cJSON_AddStringToObject(j, "redirect_uri", cfg->claude_oauth_redirect_uri);
+    cJSON_AddStringToObject(j, "code_verifier", verifier);
+    cJSON_AddStringToObject(j, "state", state);
+    char *s = json_print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+static void exchange_free(struct exchange *ex)
+{
+    cJSON_Delete(ex->rec);
+    secret_free(ex->token);
+    secret_free(ex->proxy);
+    free(ex);
+}
+
+/* The reply, then the connection resumes; ex is freed. */
+static void exchange_end(struct exchange *ex)
+{
+    struct reqctx *rq = ex->rq;
+    exchange_free(ex);
+    reqctx_resume(rq);
+}
+
+static void exchange_fail(struct exchange *ex, int status, const char *msg)
+{
+    admin_error(ex->rq, status, status == 503 ? "Service unavailable" : "Token exchange failed",
+                msg);
+    exchange_end(ex);
+}
+
+/* Worker: the token answer arrived; create the account. */
+static int exchange_save(struct exchange *ex, const struct claude_tokens *t)
+{
+    const struct provider *p = &provider_claude_official;
+    struct rds_conn *c = rds_pool_get(ex->app->redis, 1000);
+    if (!c)
+        return -ERR_REDIS;
+    char key[STORE_KEY_MAX];
+    int rc = claude_tokens_store(ex->app, ex->rec, t);
+    if (rc == 0)
+        rc = account_record_save(ex->app, c, p, ex->rec);
+    store_key(key, SK_OAUTH_SESSION, ex->sid);
+    redisReply *r = rc == 0 ? rds_command(c, "DEL %s", key) : NULL; /* one exchange per session */
+    if (r)
+        freeReplyObject(r);
+    rds_pool_put(ex->app->redis, c);
+    return rc;
+}
+
+static void exchange_done(void *arg, const struct claude_token_result *res)
+{
+    struct exchange *ex = arg;
+    char err[300];
+    struct claude_tokens t = {0};
+    if (!res->on_worker)
+        return exchange_fail(ex, 503, "The relay is overloaded");
+    if (res->result != 0 || res->status < 200 || res->status > 299) {
+        claude_token_error(res, err, sizeof(err));
+        return exchange_fail(ex, 502, err);
+    }
+    if (claude_tokens_parse(res->body, res->len, (long long)time(NULL) * 1000, &t, err,
+                            sizeof(err)) != 0)
+        return exchange_fail(ex, 502, err);
+    int rc = exchange_save(ex, &t);
+    claude_tokens_release(&t);
+    if (rc != 0)
+        return exchange_fail(ex, rc == -ERR_REDIS ? 503 : 500, "The account could not be saved");
+    struct account_list *snap = accounts_snapshot(ex->app->accounts);
+    cJSON *view = account_record_render(&provider_claude_official, ex->rec, snap);
+    accounts_list_release(snap);
+    log_info("admin", "claude-official account %s created by the OAuth exchange of %s",
+             json_str(ex->rec, "id", ""), reqctx_admin(ex->rq));
+    admin_ok(ex->rq, "data", view);
+    exchange_end(ex);
+}
+
+/* Runs after the handler returned (reqctx_defer): from here ex owns rq. */
+static void exchange_start(void *arg)
+{
+    struct exchange *ex = arg;
+    if (claude_token_call(ex->app, ex->token, ex->proxy, exchange_done, ex) != 0)
+        exchange_fail(ex, 503, "The relay is shutting down");
+}
+
+static void h_exchange(struct reqctx *rq)
+{
+    const cJSON *body = reqctx_json(rq);
+    const char *sid = json_str(body, "sessionId", "");
+    char code[CODE_MAX + 1], state[CODE_MAX + 1];
+    if (!cJSON_IsObject(body))
+        return bad_request(rq, "Request body must be a JSON object");
+    if (!admin_is_uuid(sid))
+        return bad_request(rq, "sessionId is required (from generate-auth-url)");
+    if (pasted_code(rq, body, code, state, sizeof(code)) != 0)
+        return;
+    cJSON *rec = exchange_record(rq, body);
+    char *verifier = rec ? session_verifier(rq, sid, state, sizeof(state)) : NULL;
+    if (!verifier) {
+        cJSON_Delete(rec);
+        return;
+    }
+    struct exchange *ex = xcalloc(1, sizeof(*ex));
+    ex->rq = rq;
+    ex->app = reqctx_app(rq);
+    ex->rec = rec;
+    ex->token = token_body(ex->app->cfg, code, verifier, state);
+    ex->proxy = account_proxy_url(ex->app, &provider_claude_official, rec);
+    snprintf(ex->sid, sizeof(ex->sid), "%s", sid);
+    secret_free(verifier);
+    reqctx_defer(rq, exchange_start, ex);
+}
+
+#define CLA "/admin/claude-accounts"
+const struct route claude_oauth_routes[] = {
+    {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL},
+    {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL},
+    {0},
+};

@@ -1,0 +1,228 @@
+/*
+ * token_refresh.c - proactive Claude OAuth token refresh (see token_refresh.h).
+ *
+ * DESIGN: the maintenance thread picks due accounts from the snapshot, takes
+ * each one's lock and re-reads expiresAt (another instance may have just
+ * refreshed it), then hands the POST to httpc. The worker that gets the
+ * answer stores the rotated tokens (sealed) or, on a refusal, re-reads the
+ * record: only if the stored refresh token is still the one that failed is
+ * the account marked unauthorized (a rotation race with another instance
+ * must not kill a live account). Failures also go to
+ * LOG_DIR/token-refresh-error.log. The lock is released compare-and-delete;
+ * if this instance dies it ends by itself (PX).
+ */
+#include "compat.h"
+#include "account_record.h"
+#include "account_state.h"
+#include "accounts.h"
+#include "admin_util.h"
+#include "app.h"
+#include "claude_token.h"
+#include "config.h"
+#include "errs.h"
+#include "json.h"
+#include "log.h"
+#include "rds.h"
+#include "secret.h"
+#include "store.h"
+#include "store_keys.h"
+#include "token_refresh.h"
+#include "xmalloc.h"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOCK_MS 60000
+#define ERROR_LOG "token-refresh-error.log"
+
+struct refresh {
+    struct app *app;
+    char id[37];
+    char owner[33];
+    char *old_refresh; /* the refresh token sent: wiped */
+    char *body;        /* the token request: wiped */
+    char *proxy;
+};
+
+static long long now_ms(void)
+{
+    return (long long)time(NULL) * 1000;
+}
+
+static void refresh_free(struct refresh *r)
+{
+    secret_free(r->old_refresh);
+    secret_free(r->body);
+    secret_free(r->proxy);
+    free(r);
+}
+
+static const char release_lua[] =
+    "if redis.call('GET',KEYS[1])==ARGV[1] then return redis.call('DEL',KEYS[1]) end return 0";
+
+static void lock_release(struct rds_conn *c, const struct refresh *r)
+{
+    char key[STORE_KEY_MAX];
+    store_key(key, SK_TOKEN_REFRESH_LOCK, r->id);
+    redisReply *rep = rds_command(c, "EVAL %s 1 %s %s", release_lua, key, r->owner);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+static void error_log(const struct app *app, const char *id, const char *msg)
+{
+    if (!app->cfg->log_dir[0])
+        return;
+    char path[1024], iso[32];
+    snprintf(path, sizeof(path), "%s/%s", app->cfg->log_dir, ERROR_LOG);
+    admin_iso_now(iso);
+    char *line = xasprintf("%s account=%s error=%s\n", iso, id, msg);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0 || write(fd, line, strlen(line)) < 0) /* one write: lines never interleave */
+        log_warn("refresh", "cannot write %s", path);
+    if (fd >= 0)
+        close(fd);
+    free(line);
+}
+
+/* The refresh was refused: mark the account unless its refresh token changed meanwhile. */
+static void refused(struct refresh *r, struct rds_conn *c, const char *err)
+{
+    const struct provider *p = &provider_claude_official;
+    cJSON *rec = NULL;
+    if (account_record_load(c, p, r->id, &rec) != 0)
+        return;
+    char *stored = account_unseal(r->app, p, rec, "refreshToken");
+    bool same = stored && secret_equal(stored, r->old_refresh);
+    secret_free(stored);
+    cJSON_Delete(rec);
+    if (!same) {
+        log_info("refresh", "account %s: refresh refused but its token was rotated meanwhile",
+                 r->id);
+        return;
+    }
+    struct account_list *snap = accounts_snapshot(r->app->accounts);
+    const struct account *a = account_list_find(snap, r->id);
+    struct verdict v = {VERDICT_FAIL, ACC_UNAUTHORIZED, 0, ""};
+    snprintf(v.reason, sizeof(v.reason), "token refresh failed: %.130s", err);
+    if (a && account_state_mark(r->app, c, a, account_state(a, now_ms(), NULL), &v, now_ms()) == 0)
+        account_set_state(a, ACC_UNAUTHORIZED, 0, v.reason);
+    accounts_list_release(snap);
+}
+
+static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_token_result *res,
+                     char *err, size_t len)
+{
+    struct claude_tokens t = {0};
+    cJSON *rec = NULL;
+    int rc = claude_tokens_parse(res->body, res->len, now_ms(), &t, err, len);
+    if (rc == 0 && account_record_load(c, &provider_claude_official, r->id, &rec) != 0)
+        rc = -ERR_NOTFOUND; /* deleted meanwhile */
+    if (rc == 0)
+        rc = claude_tokens_store(r->app, rec, &t);
+    if (rc == 0)
+        rc = account_record_save(r->app, c, &provider_claude_official, rec);
+    if (rc != 0 && !*err)
+        snprintf(err, len, "could not store the new tokens (%s)", err_str(rc));
+    cJSON_Delete(rec);
+    claude_tokens_release(&t);
+    return rc;
+}
+
+static void refresh_done(void *arg, const struct claude_token_result *res)
+{
+    struct refresh *r = arg;
+    struct rds_conn *c = res->on_worker ? rds_pool_get(r->app->redis, 1000) : NULL;
+    char err[300] = "";
+    if (!c) { /* no Redis here: the lock ends by itself */
+        log_warn("refresh", "account %s: refresh answer dropped (no worker or Redis)", r->id);
+        return refresh_free(r);
+    }
+    bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
+    if (ok && store_new(r, c, res, err, sizeof(err)) == 0) {
+        log_info("refresh", "account %s: token refreshed", r->id);
+    } else {
+        if (!ok)
+            claude_token_error(res, err, sizeof(err));
+        log_warn("refresh", "account %s: token refresh failed: %s", r->id, err);
+        error_log(r->app, r->id, err);
+        if (!ok && res->status >= 400 && res->status < 500)
+            refused(r, c, err); /* transport errors and 5xx are retried next run */
+    }
+    lock_release(c, r);
+    rds_pool_put(r->app->redis, c);
+    refresh_free(r);
+}
+
+static bool is_due(const struct app *app, const char *expires_at)
+{
+    long long at = expires_at ? strtoll(expires_at, NULL, 10) : 0;
+    return at > 0 && at - now_ms() < app->cfg->token_refresh_lead_s * 1000;
+}
+
+/* Take the lock and confirm from Redis that the token is still due. */
+static bool lock_take(struct app *app, struct rds_conn *c, struct refresh *r)
+{
+    char key[STORE_KEY_MAX], rkey[STORE_KEY_MAX];
+    store_key(key, SK_TOKEN_REFRESH_LOCK, r->id);
+    store_key(rkey, SK_ACCOUNT_RECORD, provider_claude_official.record_prefix, r->id);
+    redisReply *rep = rds_command(c, "SET %s %s NX PX %d", key, r->owner, LOCK_MS);
+    bool mine = rep && rep->type == REDIS_REPLY_STATUS;
+    if (rep)
+        freeReplyObject(rep);
+    if (!mine)
+        return false; /* another instance refreshes it: we see its result via notify */
+    rep = rds_command(c, "HGET %s expiresAt", rkey);
+    bool due = rep && rep->type == REDIS_REPLY_STRING && is_due(app, rep->str);
+    if (rep)
+        freeReplyObject(rep);
+    if (!due)
+        lock_release(c, r);
+    return due;
+}
+
+static char *refresh_body(const struct relay_config *cfg, const char *token)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "grant_type", "refresh_token");
+    cJSON_AddStringToObject(j, "refresh_token", token);
+    cJSON_AddStringToObject(j, "client_id", cfg->claude_oauth_client_id);
+    char *s = json_print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+static void start_one(struct app *app, struct rds_conn *c, const struct account *a)
+{
+    struct refresh *r = xcalloc(1, sizeof(*r));
+    r->app = app;
+    snprintf(r->id, sizeof(r->id), "%s", a->id);
+    secret_random_hex(r->owner, 16);
+    if (!lock_take(app, c, r))
+        return refresh_free(r);
+    r->old_refresh = xstrdup(account_field(a, "refreshToken"));
+    r->body = refresh_body(app->cfg, r->old_refresh);
+    r->proxy = a->proxy_url ? xstrdup(a->proxy_url) : NULL;
+    log_info("refresh", "account %s (%s): refreshing its token", a->id, a->name);
+    if (claude_token_call(app, r->body, r->proxy, refresh_done, r) != 0) {
+        lock_release(c, r);
+        refresh_free(r);
+    }
+}
+
+void token_refresh_due(struct app *app, struct rds_conn *c)
+{
+    struct account_list *l = accounts_snapshot(app->accounts);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct account *a = l->items[i];
+        const char *rt = account_field(a, "refreshToken");
+        enum account_state st = account_state(a, now_ms(), NULL);
+        if (a->prov != &provider_claude_official || !a->active || !rt || !*rt ||
+            st == ACC_UNAUTHORIZED || st == ACC_BLOCKED ||
+            !is_due(app, account_field(a, "expiresAt")))
+            continue;
+        start_one(app, c, a);
+    }
+    accounts_list_release(l);
+}
