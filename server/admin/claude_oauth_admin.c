@@ -383,7 +383,7 @@ static void h_exchange(struct reqctx *rq)
 
 #define CLA "/admin/claude-accounts"
 const struct route claude_oauth_routes[] = {
-    {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL},
-    {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL},
+    {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };
