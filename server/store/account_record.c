@@ -316,12 +316,9 @@ int account_record_list(struct rds_conn *c, const struct provider *p, cJSON **ou
 {
     char index[STORE_KEY_MAX];
     store_key(index, SK_ACCOUNT_INDEX, p->record_prefix);
-    redisReply *ids = rds_command(c, "SMEMBERS %s", index);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject(ids);
+    redisReply *ids = NULL;
+    if (store_members(c, index, &ids) != 0)
         return -ERR_REDIS;
-    }
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < ids->elements; i++) {
         cJSON *rec = NULL;

@@ -622,12 +622,9 @@ int keys_regenerate(struct app *app, struct rds_conn *c, const char *id, cJSON *
 /* All key items (deleted or not, per want_deleted). Caller deletes the array. */
 int keys_load_all(struct rds_conn *c, bool want_deleted, cJSON **out)
 {
-    redisReply *ids = rds_command(c, "SMEMBERS %s", SK_API_KEY_INDEX);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject(ids);
+    redisReply *ids = NULL;
+    if (store_members(c, SK_API_KEY_INDEX, &ids) != 0)
         return -ERR_REDIS;
-    }
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < ids->elements; i++) {
         cJSON *item = NULL;

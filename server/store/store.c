@@ -29,6 +29,18 @@ struct cJSON *store_reply_object(const redisReply *r)
     return obj;
 }
 
+int store_members(struct rds_conn *c, const char *key, redisReply **out)
+{
+    redisReply *r = rds_command(c, "SMEMBERS %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return -ERR_REDIS;
+    }
+    *out = r;
+    return 0;
+}
+
 int store_hgetall(struct rds_conn *c, const char *key, struct cJSON **out)
 {
     redisReply *r = rds_command(c, "HGETALL %s", key);

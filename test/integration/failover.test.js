@@ -19,7 +19,7 @@ const {
   keyUsage,
   startRelay,
   login,
-  RespClient,
+  redisCmd,
   httpRequest,
   sleep,
 } = require('../lib/env');
@@ -42,14 +42,7 @@ after(async () => {
   if (st) await st.teardown();
 });
 
-async function redisCmd(...args) {
-  const c = await new RespClient(st.redis.port).connect();
-  try {
-    return await c.cmd(...args);
-  } finally {
-    c.close();
-  }
-}
+const redis = (...args) => redisCmd(st.redis.port, ...args);
 
 async function account(id, relay = st.relay, token = st.token) {
   const r = await api(relay, 'GET', '/admin/claude-console-accounts', { token });
@@ -82,7 +75,7 @@ async function assertReleased(relay = st.relay) {
 }
 
 async function events(id) {
-  const arr = await redisCmd('XRANGE', 'account_events', '-', '+');
+  const arr = await redis('XRANGE', 'account_events', '-', '+');
   return arr
     .map(([, kv]) => {
       const o = {};

@@ -16,7 +16,7 @@ const {
   waitFor,
   keyUsage,
   startRelay,
-  RespClient,
+  redisCmd,
   httpRequest,
   sleep,
   runClaude,
@@ -32,14 +32,7 @@ after(async () => {
   if (st) await st.teardown();
 });
 
-async function redis(...args) {
-  const c = await new RespClient(st.redis.port).connect();
-  try {
-    return await c.cmd(...args);
-  } finally {
-    c.close();
-  }
-}
+const redis = (...args) => redisCmd(st.redis.port, ...args);
 
 async function costOf(keyId) {
   const arr = await redis('HGETALL', `api_key_cost:${keyId}`);

@@ -5,7 +5,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, createKey, messageBody, anthropicErrorProblem, waitFor, RespClient, httpRequest, sleep } = require('../lib/env');
+const { stack, createKey, messageBody, anthropicErrorProblem, waitFor, redisCmd, httpRequest, sleep } = require('../lib/env');
 
 let st;
 before(async () => {
@@ -21,14 +21,7 @@ after(async () => {
   if (st) await st.teardown();
 });
 
-async function redis(...args) {
-  const c = await new RespClient(st.redis.port).connect();
-  try {
-    return await c.cmd(...args);
-  } finally {
-    c.close();
-  }
-}
+const redis = (...args) => redisCmd(st.redis.port, ...args);
 
 async function stats(id) {
   const arr = await redis('HGETALL', `concurrency:queue:stats:${id}`);

@@ -263,6 +263,11 @@ class RespClient {
   }
 }
 
+// One command on a fresh connection (tests poll Redis state with it).
+function redisCmd(port, ...args) {
+  return withResp(port, (c) => c.cmd(...args));
+}
+
 async function withResp(port, fn) {
   const c = await new RespClient(port).connect();
   try {
@@ -906,6 +911,7 @@ module.exports = {
   closedPort,
   startRedis,
   RespClient,
+  redisCmd,
   ownRedisCommands,
   dumpRedis,
   redisCommandCalls,
