@@ -539,7 +539,7 @@ static enum step_rc step_admit(struct txn *t)
 static enum step_rc step_schedule(struct txn *t)
 {
     struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms(),
-                                 t->key->pol.console_account};
+                                 t->key->pol.console_account, NULL};
     if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
     struct account *a =
@@ -649,7 +649,7 @@ static bool retry_possible(struct txn *t, long long now_ms)
     if (t->natt >= t->app->cfg->max_upstream_attempts || t->tried.n >= SCHED_TRIED_MAX)
         return false;
     struct sched_request sreq = {t->op->fmt->family, t->req.model, now_ms,
-                                 t->key->pol.console_account};
+                                 t->key->pol.console_account, NULL};
     return scheduler_pick(t->snap, &sreq, &t->tried) != NULL;
 }
 
