@@ -133,3 +133,57 @@ test('account groups: CRUD, a bound key uses only the members, a bound group can
     await removeAll();
   }
 });
+
+const tagOf = (id, accs) => accs.find((a) => a.id === id).tag;
+
+test('sticky sessions: a metadata.user_id session stays on one account; a 429 rebinds it once', async () => {
+  try {
+    const accs = [];
+    for (const tag of ['st-a', 'st-b', 'st-c']) accs.push({ tag, ...(await account(tag)) });
+    const key = await newKey();
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'a'.repeat(64), account_uuid: '', session_id: sid });
+    const body = messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } });
+    let m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, body)).status, 200);
+    let seen = since(m);
+    assert.equal(new Set(seen).size, 1, `one account for the session: ${seen.join()}`);
+    const bound = await redis('GET', `sticky_session:${sid}`);
+    assert.equal(tagOf(bound, accs), seen[0]);
+    const ttl = Number(await redis('TTL', `sticky_session:${sid}`));
+    assert.ok(ttl > 3500 && ttl <= 3600, `TTL ${ttl}`);
+
+    // Without the session the same key is spread by LRU.
+    m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, messageBody('claude-sonnet-4-5', { messages: [{ role: 'user', content: `q${i}-${sid}` }] }))).status, 200);
+    assert.ok(new Set(since(m)).size > 1, 'distinct prompts are different sessions');
+
+    const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${bound}`, { token: st.token, body: { apiUrl: `${st.mock.url}/b/error-429` } });
+    assert.equal(up.status, 200, up.text);
+    m = mark();
+    assert.equal((await send(key, body)).status, 200);
+    seen = since(m);
+    assert.equal(seen.length, 2, seen.join());
+    assert.equal(seen[0], 'error-429');
+    const moved = await redis('GET', `sticky_session:${sid}`);
+    assert.notEqual(moved, bound);
+    assert.equal(tagOf(moved, accs), seen[1]);
+    m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, body)).status, 200);
+    assert.deepEqual(since(m), [seen[1], seen[1], seen[1]], 'the session continues on its new account');
+    const lines = st.relay.logs().split('\n').filter((l) => l.includes(`sticky session ${sid.slice(0, 8)} rebound`));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(lines[0].includes(bound) && lines[0].includes(moved), lines[0]);
+
+    // A binding to an account that cannot take requests is dropped at once.
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${moved}/toggle-schedulable`, { token: st.token });
+    m = mark();
+    assert.equal((await send(key, body)).status, 200);
+    seen = since(m);
+    assert.equal(seen.length, 1);
+    assert.notEqual(seen[0], tagOf(moved, accs));
+    assert.equal(tagOf(await redis('GET', `sticky_session:${sid}`), accs), seen[0]);
+  } finally {
+    await removeAll();
+  }
+});
