@@ -9,11 +9,12 @@
 
 #include <strings.h>
 
-/* pricing_routes and group_routes before account_routes: a specific "/admin/models/pricing" or
- * "/admin/account-groups" must win over any generic "/admin/:accountType/..." account pattern. */
-static const struct route *const route_tables[] = {system_routes, relay_routes,   key_info_routes,
-                                                   auth_routes,   admin_routes,   pricing_routes,
-                                                   group_routes,  account_routes, ui_routes};
+/* pricing_routes, group_routes and scheduler_routes before account_routes: a specific
+ * "/admin/models/pricing", "/admin/account-groups" or "/admin/scheduler/..." must win over any
+ * generic "/admin/:accountType/..." account pattern. */
+static const struct route *const route_tables[] = {
+    system_routes,  relay_routes, key_info_routes,  auth_routes,    admin_routes,
+    pricing_routes, group_routes, scheduler_routes, account_routes, ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)

@@ -187,3 +187,60 @@ test('sticky sessions: a metadata.user_id session stays on one account; a 429 re
     await removeAll();
   }
 });
+
+test('explain: every account eligible or skipped with its reason, and the pick', async () => {
+  try {
+    const ok = await account('ex-ok', { priority: 60 });
+    const broken = await account('ex-broken', { priority: 60 });
+    const paused = await account('ex-paused', { priority: 60 });
+    const unsched = await account('ex-unsched', { priority: 60, schedulable: false });
+    const cool = await createConsoleAccount(st.relay, st.token, { name: 'ex-cool', apiUrl: `${st.mock.url}/b/error-429`, priority: 1 });
+    created.push(cool.id);
+    const unauth = await createConsoleAccount(st.relay, st.token, { name: 'ex-unauth', apiUrl: `${st.mock.url}/b/error-401`, priority: 2 });
+    created.push(unauth.id);
+    const key = await newKey();
+    // one request: 429 (cooling), 401 (unauthorized), then a healthy account answers
+    assert.equal((await send(key)).status, 200);
+    await redis('HSET', `claude_console_account:${broken.id}`, 'apiKey', 's1:0:not-a-sealed-blob');
+    const t = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${paused.id}/toggle`, { token: st.token }); // refreshes the snapshot
+    assert.equal(t.status, 200);
+
+    const ex = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}&model=claude-sonnet-4-5`, { token: st.token });
+    assert.equal(ex.status, 200, ex.text);
+    const by = Object.fromEntries(ex.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by[ok.id].eligible, true);
+    assert.equal(by[paused.id].reason, 'paused');
+    assert.equal(by[unsched.id].reason, 'not schedulable');
+    assert.equal(by[broken.id].reason, 'credential unavailable');
+    assert.equal(by[cool.id].reason, 'cooling');
+    assert.equal(by[cool.id].status, 'rate_limited');
+    assert.ok(Date.parse(by[cool.id].until) > Date.now(), by[cool.id].until);
+    assert.equal(by[unauth.id].reason, 'unauthorized');
+    for (const id of [paused.id, unsched.id, broken.id, cool.id, unauth.id]) assert.equal(by[id].eligible, false);
+    assert.equal(ex.json.data.picked.id, ok.id);
+    assert.equal(ex.json.data.model, 'claude-sonnet-4-5');
+
+    const ded = await newKey({ claudeConsoleAccountId: unsched.id });
+    const ex2 = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${ded.id}`, { token: st.token });
+    const by2 = Object.fromEntries(ex2.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by2[ok.id].reason, 'not the dedicated account');
+    assert.equal(by2[unsched.id].reason, 'not schedulable');
+    assert.equal(ex2.json.data.picked, null);
+
+    const g = await api(st.relay, 'POST', '/admin/account-groups', { token: st.token, body: { name: 'ex', platform: 'claude' } });
+    const gid = g.json.data.id;
+    await api(st.relay, 'POST', `/admin/account-groups/${gid}/members`, { token: st.token, body: { accountId: ok.id } });
+    const gk = await newKey({ claudeConsoleAccountId: `group:${gid}` });
+    const ex3 = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${gk.id}`, { token: st.token });
+    const by3 = Object.fromEntries(ex3.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by3[paused.id].reason, 'not in the bound group');
+    assert.equal(by3[ok.id].eligible, true);
+    assert.equal(ex3.json.data.picked.id, ok.id);
+
+    assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=00000000-0000-4000-8000-000000000000', { token: st.token })).status, 404);
+    assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=nope', { token: st.token })).status, 404);
+    assert.equal((await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}`)).status, 401);
+  } finally {
+    await removeAll();
+  }
+});
