@@ -176,6 +176,11 @@ static void h_member_add(struct reqctx *rq)
 {
     const cJSON *body = reqctx_json(rq), *it;
     char msg[160];
+    if (!cJSON_IsObject(body)) {
+        admin_error(rq, 400, "Request body must be a JSON object",
+                    "Request body must be a JSON object");
+        return;
+    }
     cJSON_ArrayForEach(it, body)
     {
         if (strcmp(it->string, "accountId") != 0) {
@@ -185,7 +190,7 @@ static void h_member_add(struct reqctx *rq)
         }
     }
     const char *id = json_str(body, "accountId", "");
-    if (!cJSON_IsObject(body) || !admin_is_uuid(id)) {
+    if (!admin_is_uuid(id)) {
         admin_error(rq, 400, "accountId is required", "accountId must be an account id");
         return;
     }

@@ -92,6 +92,11 @@ test('account groups: CRUD, a bound key uses only the members, a bound group can
       const r = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: m.id } });
       assert.equal(r.status, 200, r.text);
     }
+    const arr = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: [m1.id] });
+    assert.equal(arr.status, 400);
+    const extra = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: m1.id, priority: 1 } });
+    assert.equal(extra.status, 400);
+    assert.match(extra.json.error, /priority/);
     const noacc = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: '00000000-0000-4000-8000-000000000000' } });
     assert.equal(noacc.status, 400);
     assert.deepEqual((await redis('SMEMBERS', `account_group_members:${gid}`)).sort(), [m1.id, m2.id].sort());
