@@ -8,7 +8,11 @@
  * SMEMBERS members of every group, all pipelined. Runtime objects (state, last
  * use, in-flight) are carried from the old snapshot to the new one by id.
  *
- * LOCKING: accs->mu guards the current snapshot pointer only; a snapshot is
+ * LOCKING: accs->refresh_mu serialises refreshes (held across their round
+ * trips, on the caller's connection): without it a refresh that read Redis
+ * before an admin write but finished after it would swap an older snapshot
+ * over the newer one. Lock order: refresh_mu -> mu.
+ * accs->mu guards the current snapshot pointer only; a snapshot is
  * immutable and refcounted, so readers hold no lock while using it.
  * rt->mu guards rt->reason; the other runtime fields are atomics.
  */
@@ -44,7 +48,8 @@ struct account_rt {
 
 struct accounts {
     struct app *app;
-    pthread_mutex_t mu; /* guards: cur */
+    pthread_mutex_t refresh_mu; /* serialises accounts_refresh */
+    pthread_mutex_t mu;         /* guards: cur */
     struct account_list *cur;
     atomic_llong leases;
 };
@@ -199,6 +204,7 @@ int accounts_new(struct app *app, struct accounts **out)
     struct accounts *a = xcalloc(1, sizeof(*a));
     a->app = app;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->refresh_mu, NULL);
     a->cur = list_new(0);
     *out = a;
     return 0;
@@ -210,6 +216,7 @@ void accounts_free(struct accounts *accs)
         return;
     accounts_list_release(accs->cur);
     pthread_mutex_destroy(&accs->mu);
+    pthread_mutex_destroy(&accs->refresh_mu);
     free(accs);
 }
 
@@ -549,7 +556,7 @@ static void refresh_release(struct refresh_ctx *x, redisReply **ids)
     free(x->id);
 }
 
-int accounts_refresh(struct accounts *accs, struct rds_conn *c)
+static int refresh_locked(struct accounts *accs, struct rds_conn *c)
 {
     redisReply *ids[16] = {0};
     struct refresh_ctx x = {xcalloc(REFRESH_MAX, sizeof(*x.prov)),
@@ -575,6 +582,14 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
         swap_in(accs, l);
     }
     refresh_release(&x, ids);
+    return rc;
+}
+
+int accounts_refresh(struct accounts *accs, struct rds_conn *c)
+{
+    pthread_mutex_lock(&accs->refresh_mu);
+    int rc = refresh_locked(accs, c);
+    pthread_mutex_unlock(&accs->refresh_mu);
     return rc;
 }
 
