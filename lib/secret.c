@@ -190,6 +190,13 @@ void secret_keyed_hash_at(const struct secret_box *box, int key, const char *dom
     sodium_bin2hex(out, SECRET_HASH_HEX + 1, h, sizeof(h));
 }
 
+void secret_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, data, len);
+    sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
 void secret_random_hex(char *out, size_t nbytes)
 {
     unsigned char b[64];

@@ -63,6 +63,8 @@ void secret_keyed_hash_at(const struct secret_box *box, int key, const char *dom
 /* Number of keys in the box (1 + old keys, at most SECRET_MAX_KEYS). */
 int secret_box_nkeys(const struct secret_box *box);
 
+/* SHA-256 of data as 64 lower-case hex characters + NUL into out. */
+void secret_sha256_hex(const void *data, size_t len, char out[65]);
 /* nbytes of OS randomness as lower-case hex into out (size >= 2*nbytes+1). */
 void secret_random_hex(char *out, size_t nbytes);
 /* A random UUID v4 string into out[37]. */

@@ -129,6 +129,13 @@ static const struct conf_var config_vars[] = {
      "The p90 wait, as a percentage of the timeout, above which the queue is overloaded", NULL},
     {"ACCOUNT_EVENTS_MAX", CONF_INT, "10000", 100, 1000000, OFF(account_events_max), 0,
      "Failover", "Entries kept in the account_events stream (account state changes)", NULL},
+    {"STICKY_SESSION_TTL_HOURS", CONF_INT, "1", 1, 8760, OFF(sticky_ttl_hours), 0, "Scheduler",
+     "How long a session (metadata.user_id, else a hash of the prompt) stays on its account", NULL},
+    {"STICKY_SESSION_RENEWAL_THRESHOLD_MINUTES", CONF_INT, "0", 0, 525600,
+     OFF(sticky_renewal_min), 0, "Scheduler",
+     "Reused with less than this many minutes left, a session's binding is renewed to the full "
+     "TTL; 0: never renewed",
+     NULL},
 
     {"JWT_SECRET", CONF_STR, "", 0, 0, OFF(jwt_secret), CONF_SECRET | CONF_REQUIRED, "Security",
      "Secret for admin session tokens, at least 32 characters (openssl rand -hex 64)",

@@ -36,6 +36,9 @@ struct relay_config {
     long long ttl_5xx_s;
     long long ttl_timeout_s;
     long long account_events_max;
+    /* scheduler */
+    long long sticky_ttl_hours;
+    long long sticky_renewal_min;
     /* key policy */
     long long concurrency_lease_s;
     bool queue_enabled;

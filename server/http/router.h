@@ -64,6 +64,8 @@ extern const struct route ui_routes[];
 extern const struct route auth_routes[];
 extern const struct route claude_oauth_routes[];
 extern const struct route account_routes[];
+extern const struct route group_routes[];
+extern const struct route scheduler_routes[];
 extern const struct route pricing_routes[];
 extern const struct route key_info_routes[];
 

@@ -4,6 +4,25 @@
 #include "provider.h"
 #include "scheduler.h"
 
+static const char *const skip_names[] = {
+    [SKIP_NONE] = "eligible",
+    [SKIP_NOT_DEDICATED] = "not the dedicated account",
+    [SKIP_NOT_IN_GROUP] = "not in the bound group",
+    [SKIP_TRIED] = "already tried",
+    [SKIP_PAUSED] = "paused",
+    [SKIP_NOT_SCHEDULABLE] = "not schedulable",
+    [SKIP_CREDENTIAL] = "credential unavailable",
+    [SKIP_WRONG_FAMILY] = "wrong family",
+    [SKIP_COOLING] = "cooling",
+    [SKIP_UNAUTHORIZED] = "unauthorized",
+    [SKIP_BLOCKED] = "blocked",
+};
+
+const char *scheduler_skip_name(enum sched_skip s)
+{
+    return (unsigned)s < ARRAY_SIZE(skip_names) ? skip_names[s] : "?";
+}
+
 static bool was_tried(const struct sched_tried *tried, const struct account *a)
 {
     for (size_t i = 0; tried && i < tried->n; i++)
@@ -12,13 +31,47 @@ static bool was_tried(const struct sched_tried *tried, const struct account *a)
     return false;
 }
 
-bool scheduler_eligible(const struct account *a, const struct sched_request *req)
+/* Outside the key's binding: a dedicated account or a group's members. A
+ * group that no longer exists has no members. */
+static enum sched_skip binding_skip(const struct account_list *list, const struct account *a,
+                                    const char *bound)
 {
-    if (!a->active || !a->schedulable || !a->usable)
-        return false;
+    if (!bound || !*bound)
+        return SKIP_NONE;
+    size_t gl = strlen(SCHED_GROUP_PREFIX);
+    if (strncmp(bound, SCHED_GROUP_PREFIX, gl) != 0)
+        return strcmp(a->id, bound) == 0 ? SKIP_NONE : SKIP_NOT_DEDICATED;
+    const struct account_group *g = account_list_group(list, bound + gl);
+    return account_group_has(g, a->id) ? SKIP_NONE : SKIP_NOT_IN_GROUP;
+}
+
+static enum sched_skip state_skip(const struct account *a, long long now_ms)
+{
+    enum account_state st = account_state(a, now_ms, NULL);
+    if (st == ACC_UNAUTHORIZED)
+        return SKIP_UNAUTHORIZED;
+    if (st == ACC_BLOCKED)
+        return SKIP_BLOCKED;
+    return st == ACC_ACTIVE ? SKIP_NONE : SKIP_COOLING;
+}
+
+enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
+                               const struct sched_request *req, const struct sched_tried *tried)
+{
+    enum sched_skip s = binding_skip(list, a, req->bound);
+    if (s != SKIP_NONE)
+        return s;
+    if (was_tried(tried, a))
+        return SKIP_TRIED;
+    if (!a->active)
+        return SKIP_PAUSED;
+    if (!a->schedulable)
+        return SKIP_NOT_SCHEDULABLE;
+    if (!a->usable)
+        return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
-        return false;
-    return account_state(a, req->now_ms, NULL) == ACC_ACTIVE;
+        return SKIP_WRONG_FAMILY;
+    return state_skip(a, req->now_ms);
 }
 
 static struct account *priority_lru_select(const struct account_list *list,
@@ -29,7 +82,7 @@ static struct account *priority_lru_select(const struct account_list *list,
     long long best_used = 0;
     for (size_t i = 0; i < list->n; i++) {
         struct account *a = list->items[i];
-        if (was_tried(tried, a) || !scheduler_eligible(a, req))
+        if (scheduler_skip(list, a, req, tried) != SKIP_NONE)
             continue;
         long long used = account_last_used(a);
         if (!best || a->priority < best->priority ||
@@ -46,9 +99,8 @@ const struct sched_strategy sched_priority_lru = {"priority-lru", priority_lru_s
 struct account *scheduler_pick(const struct account_list *list, const struct sched_request *req,
                                const struct sched_tried *tried)
 {
-    if (req->bound && *req->bound) {
-        struct account *a = account_list_find(list, req->bound);
-        return a && !was_tried(tried, a) && scheduler_eligible(a, req) ? a : NULL;
-    }
+    struct account *s = req->sticky ? account_list_find(list, req->sticky) : NULL;
+    if (s && scheduler_skip(list, s, req, tried) == SKIP_NONE)
+        return s;
     return sched_priority_lru.select(list, req, tried);
 }

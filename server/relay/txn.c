@@ -12,6 +12,7 @@
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
+#include "clients.h"
 #include "config.h"
 #include "errs.h"
 #include "format.h"
@@ -29,6 +30,8 @@
 #include "reqctx.h"
 #include "secret.h"
 #include "scheduler.h"
+#include "session_hash.h"
+#include "sticky.h"
 #include "stream.h"
 #include "tpool.h"
 #include "txn.h"
@@ -86,6 +89,8 @@ struct txn {
     bool leased;
     int client_fd;
     struct sched_tried tried;
+    char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
+    char sticky[37];                /* the account the session is bound to; "" = none */
     struct attempt att[ATTEMPTS_CAP];
     int natt;
     long long att_t0;
@@ -536,12 +541,64 @@ static enum step_rc step_admit(struct txn *t)
     return STEP_NEXT;
 }
 
+/* The key's dedicated account or group: an OAuth binding first, then a
+ * Console one (crs-relay-spec 4.3). */
+static const char *bound_account(const struct key_policy *p)
+{
+    return p->claude_account[0] ? p->claude_account : p->console_account;
+}
+
+static struct sched_request sched_req(const struct txn *t, long long now_ms)
+{
+    return (struct sched_request){t->op->fmt->family, t->req.model, now_ms,
+                                  bound_account(&t->key->pol), t->sticky[0] ? t->sticky : NULL};
+}
+
+static const char *no_header(const void *ctx, const char *name)
+{
+    UNUSED(ctx), UNUSED(name);
+    return NULL;
+}
+
+/* The session's binding, read once (the first schedule): one GET. Without
+ * Redis the request is simply not sticky. */
+static void sticky_lookup(struct txn *t)
+{
+    struct client_facts f = {reqctx_path(t->rq), no_header, NULL, reqctx_json(t->rq)};
+    if (session_hash(&f, t->session, sizeof(t->session)) != 0)
+        return;
+    const struct relay_config *cfg = t->app->cfg;
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    if (c && sticky_get(c, t->session, cfg->sticky_ttl_hours * 3600, cfg->sticky_renewal_min * 60,
+                        t->sticky, sizeof(t->sticky)) == -ERR_REDIS)
+        log_warn("relay", "sticky session %.8s not read (Redis unavailable)", t->session);
+    rds_pool_put(t->app->redis, c);
+}
+
+/* A session bound elsewhere (or not yet) binds to a: one SET EX. A binding
+ * to an account that cannot take the request, or one that just failed, is
+ * replaced at once. */
+static void sticky_bind(struct txn *t, const struct account *a)
+{
+    if (!t->session[0] || strcmp(t->sticky, a->id) == 0)
+        return;
+    if (t->sticky[0])
+        log_info("relay", "sticky session %.8s rebound from account %s to %s", t->session,
+                 t->sticky, a->id);
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    if (!c || sticky_set(c, t->session, a->id, t->app->cfg->sticky_ttl_hours * 3600) != 0)
+        log_warn("relay", "sticky session %.8s not bound (Redis unavailable)", t->session);
+    rds_pool_put(t->app->redis, c);
+    snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
+}
+
 static enum step_rc step_schedule(struct txn *t)
 {
-    struct sched_request sreq = {t->op->fmt->family, t->req.model, wall_ms(),
-                                 t->key->pol.console_account};
-    if (!t->snap)
+    if (!t->snap) {
         t->snap = accounts_snapshot(t->app->accounts);
+        sticky_lookup(t);
+    }
+    struct sched_request sreq = sched_req(t, wall_ms());
     struct account *a =
         t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried) : NULL;
     if (!a) {
@@ -552,6 +609,7 @@ static enum step_rc step_schedule(struct txn *t)
         return STEP_DONE;
     }
     account_touch(a, sreq.now_ms);
+    sticky_bind(t, a);
     t->acc = a;
     t->tried.items[t->tried.n++] = a;
     reqctx_note_account(t->rq, a->id);
@@ -648,8 +706,7 @@ static bool retry_possible(struct txn *t, long long now_ms)
 {
     if (t->natt >= t->app->cfg->max_upstream_attempts || t->tried.n >= SCHED_TRIED_MAX)
         return false;
-    struct sched_request sreq = {t->op->fmt->family, t->req.model, now_ms,
-                                 t->key->pol.console_account};
+    struct sched_request sreq = sched_req(t, now_ms);
     return scheduler_pick(t->snap, &sreq, &t->tried) != NULL;
 }
 

@@ -3,11 +3,16 @@
  * snapshot (see accounts.h). Admin CRUD is in admin/accounts_admin.c.
  *
  * DESIGN: a refresh is two round trips whatever the number of accounts:
- * SMEMBERS of every provider's index, then HGETALL of every record plus the
- * reads of its health state, all pipelined. Runtime objects (state, last
+ * SMEMBERS of every provider's index and of the group index, then HGETALL
+ * of every record plus the reads of its health state, and HGET name +
+ * SMEMBERS members of every group, all pipelined. Runtime objects (state, last
  * use, in-flight) are carried from the old snapshot to the new one by id.
  *
- * LOCKING: accs->mu guards the current snapshot pointer only; a snapshot is
+ * LOCKING: accs->refresh_mu serialises refreshes (held across their round
+ * trips, on the caller's connection): without it a refresh that read Redis
+ * before an admin write but finished after it would swap an older snapshot
+ * over the newer one. Lock order: refresh_mu -> mu.
+ * accs->mu guards the current snapshot pointer only; a snapshot is
  * immutable and refcounted, so readers hold no lock while using it.
  * rt->mu guards rt->reason; the other runtime fields are atomics.
  */
@@ -28,6 +33,8 @@
 #include <sodium.h>
 
 #define REFRESH_MAX 4096 /* accounts per refresh, all types */
+#define GROUPS_MAX 1024  /* account groups per refresh */
+#define GROUP_READS 2    /* HGET name, SMEMBERS members */
 
 struct account_rt {
     atomic_int refs;
@@ -41,7 +48,8 @@ struct account_rt {
 
 struct accounts {
     struct app *app;
-    pthread_mutex_t mu; /* guards: cur */
+    pthread_mutex_t refresh_mu; /* serialises accounts_refresh */
+    pthread_mutex_t mu;         /* guards: cur */
     struct account_list *cur;
     atomic_llong leases;
 };
@@ -176,6 +184,9 @@ void accounts_list_release(struct account_list *list)
         return;
     for (size_t i = 0; i < list->n; i++)
         account_free(list->items[i]);
+    for (size_t i = 0; i < list->ngroups; i++)
+        free(list->groups[i].members);
+    free(list->groups);
     free(list->items);
     free(list);
 }
@@ -193,6 +204,7 @@ int accounts_new(struct app *app, struct accounts **out)
     struct accounts *a = xcalloc(1, sizeof(*a));
     a->app = app;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->refresh_mu, NULL);
     a->cur = list_new(0);
     *out = a;
     return 0;
@@ -204,6 +216,7 @@ void accounts_free(struct accounts *accs)
         return;
     accounts_list_release(accs->cur);
     pthread_mutex_destroy(&accs->mu);
+    pthread_mutex_destroy(&accs->refresh_mu);
     free(accs);
 }
 
@@ -222,6 +235,22 @@ struct account *account_list_find(const struct account_list *list, const char *i
         if (strcmp(list->items[i]->id, id) == 0)
             return list->items[i];
     return NULL;
+}
+
+const struct account_group *account_list_group(const struct account_list *list, const char *gid)
+{
+    for (size_t i = 0; gid && i < list->ngroups; i++)
+        if (strcmp(list->groups[i].id, gid) == 0)
+            return &list->groups[i];
+    return NULL;
+}
+
+bool account_group_has(const struct account_group *g, const char *id)
+{
+    for (size_t i = 0; g && i < g->n; i++)
+        if (strcmp(g->members[i], id) == 0)
+            return true;
+    return false;
 }
 
 const char *account_field(const struct account *a, const char *name)
@@ -400,7 +429,8 @@ static void reseal_old(const struct app *app, struct rds_conn *c, const struct p
     reseal_field(app, c, p, rec, "proxyPassword");
 }
 
-/* Round trip 1: every provider's index. ids[i] is provider_at(i)'s. */
+/* Round trip 1: every provider's index, then the group index: ids[i] is
+ * provider_at(i)'s, ids[provider_count()] the groups'. */
 static int load_indexes(struct rds_conn *c, redisReply **ids)
 {
     size_t np = provider_count();
@@ -410,9 +440,10 @@ static int load_indexes(struct rds_conn *c, redisReply **ids)
         if (rds_append(c, "SMEMBERS %s", key) != 0)
             return -ERR_REDIS;
     }
-    if (rds_flush_replies(c, (int)np, ids) != 0)
+    if (rds_append(c, "SMEMBERS %s", SK_ACCOUNT_GROUPS) != 0 ||
+        rds_flush_replies(c, (int)np + 1, ids) != 0)
         return -ERR_REDIS;
-    for (size_t i = 0; i < np; i++)
+    for (size_t i = 0; i <= np; i++)
         if (ids[i]->type != REDIS_REPLY_ARRAY)
             return -ERR_REDIS;
     return 0;
@@ -422,8 +453,40 @@ struct refresh_ctx {
     const struct provider **prov; /* per account */
     const char **id;
     size_t n;
-    redisReply **rep; /* (1 + ACCOUNT_STATE_READS) per account */
+    const redisReply *gids; /* the group index reply (borrowed from ids) */
+    size_t ng;
+    redisReply **rep; /* (1 + ACCOUNT_STATE_READS) per account, then GROUP_READS per group */
 };
+
+static int append_group_reads(struct rds_conn *c, const char *gid)
+{
+    char key[STORE_KEY_MAX], members[STORE_KEY_MAX];
+    store_key(key, SK_ACCOUNT_GROUP, gid);
+    store_key(members, SK_ACCOUNT_GROUP_MEMBERS, gid);
+    if (rds_append(c, "HGET %s name", key) != 0 || rds_append(c, "SMEMBERS %s", members) != 0)
+        return -ERR_REDIS;
+    return 0;
+}
+
+static void build_group(struct account_group *g, const char *gid, redisReply **r)
+{
+    snprintf(g->id, sizeof(g->id), "%s", gid);
+    snprintf(g->name, sizeof(g->name), "%s", r[0]->type == REDIS_REPLY_STRING ? r[0]->str : "");
+    size_t n = r[1]->type == REDIS_REPLY_ARRAY ? r[1]->elements : 0;
+    g->members = xcalloc(n ? n : 1, sizeof(*g->members));
+    for (size_t k = 0; k < n; k++)
+        if (r[1]->element[k]->type == REDIS_REPLY_STRING)
+            snprintf(g->members[g->n++], sizeof(*g->members), "%s", r[1]->element[k]->str);
+}
+
+static void build_groups(struct account_list *l, const struct refresh_ctx *x)
+{
+    redisReply **r = x->rep + x->n * (1 + ACCOUNT_STATE_READS);
+    l->groups = xcalloc(x->ng ? x->ng : 1, sizeof(*l->groups));
+    for (size_t i = 0; i < x->ng; i++, r += GROUP_READS)
+        if (r[0]->type == REDIS_REPLY_STRING) /* a group deleted meanwhile has no record */
+            build_group(&l->groups[l->ngroups++], x->gids->element[i]->str, r);
+}
 
 static int append_account_reads(struct rds_conn *c, const struct provider *p, const char *id)
 {
@@ -434,9 +497,10 @@ static int append_account_reads(struct rds_conn *c, const struct provider *p, co
     return account_state_append_reads(c, p, id);
 }
 
-/* Round trip 2: every record and its state. */
+/* Round trip 2: every record and its state, every group and its members. */
 static int load_records(struct rds_conn *c, redisReply **ids, struct refresh_ctx *x)
 {
+    x->gids = ids[provider_count()];
     for (size_t i = 0; i < provider_count(); i++)
         for (size_t k = 0; k < ids[i]->elements && x->n < REFRESH_MAX; k++) {
             x->prov[x->n] = provider_at(i);
@@ -445,9 +509,12 @@ static int load_records(struct rds_conn *c, redisReply **ids, struct refresh_ctx
                 return -ERR_REDIS;
             x->n++;
         }
-    int per = 1 + ACCOUNT_STATE_READS;
-    x->rep = xcalloc(x->n * (size_t)per + 1, sizeof(*x->rep));
-    return x->n && rds_flush_replies(c, (int)x->n * per, x->rep) != 0 ? -ERR_REDIS : 0;
+    for (; x->ng < x->gids->elements && x->ng < GROUPS_MAX; x->ng++)
+        if (append_group_reads(c, x->gids->element[x->ng]->str) != 0)
+            return -ERR_REDIS;
+    int total = (int)(x->n * (1 + ACCOUNT_STATE_READS) + x->ng * GROUP_READS);
+    x->rep = xcalloc((size_t)total + 1, sizeof(*x->rep));
+    return total && rds_flush_replies(c, total, x->rep) != 0 ? -ERR_REDIS : 0;
 }
 
 static struct account *build_one(struct accounts *accs, struct rds_conn *c, redisReply **r,
@@ -478,10 +545,10 @@ static void swap_in(struct accounts *accs, struct account_list *l)
 
 static void refresh_release(struct refresh_ctx *x, redisReply **ids)
 {
-    for (size_t i = 0; x->rep && i < x->n * (1 + ACCOUNT_STATE_READS); i++)
+    for (size_t i = 0; x->rep && i < x->n * (1 + ACCOUNT_STATE_READS) + x->ng * GROUP_READS; i++)
         if (x->rep[i])
             freeReplyObject(x->rep[i]);
-    for (size_t i = 0; i < provider_count(); i++)
+    for (size_t i = 0; i <= provider_count(); i++)
         if (ids[i])
             freeReplyObject(ids[i]);
     free(x->rep);
@@ -489,12 +556,16 @@ static void refresh_release(struct refresh_ctx *x, redisReply **ids)
     free(x->id);
 }
 
-int accounts_refresh(struct accounts *accs, struct rds_conn *c)
+static int refresh_locked(struct accounts *accs, struct rds_conn *c)
 {
     redisReply *ids[16] = {0};
     struct refresh_ctx x = {xcalloc(REFRESH_MAX, sizeof(*x.prov)),
-                            xcalloc(REFRESH_MAX, sizeof(*x.id)), 0, NULL};
-    BUG_ON(provider_count() > ARRAY_SIZE(ids));
+                            xcalloc(REFRESH_MAX, sizeof(*x.id)),
+                            0,
+                            NULL,
+                            0,
+                            NULL};
+    BUG_ON(provider_count() + 1 > ARRAY_SIZE(ids));
     int rc = load_indexes(c, ids);
     if (rc == 0)
         rc = load_records(c, ids, &x);
@@ -506,10 +577,19 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
             if (a)
                 l->items[l->n++] = a;
         }
+        build_groups(l, &x);
         accounts_list_release(old);
         swap_in(accs, l);
     }
     refresh_release(&x, ids);
+    return rc;
+}
+
+int accounts_refresh(struct accounts *accs, struct rds_conn *c)
+{
+    pthread_mutex_lock(&accs->refresh_mu);
+    int rc = refresh_locked(accs, c);
+    pthread_mutex_unlock(&accs->refresh_mu);
     return rc;
 }
 

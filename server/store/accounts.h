@@ -39,18 +39,29 @@ struct account {
     struct account_rt *rt;
 };
 
+/* An account group (crs-admin-spec 2.3) as the scheduler sees it. */
+struct account_group {
+    char id[37];
+    char name[101];
+    size_t n;
+    char (*members)[37]; /* account ids, as stored (some may not exist) */
+};
+
 struct account_list {
     atomic_int refs;
     size_t n;
     struct account **items;
+    size_t ngroups;
+    struct account_group *groups;
 };
 
 struct accounts;
 
 int accounts_new(struct app *app, struct accounts **out) __attribute__((warn_unused_result));
 void accounts_free(struct accounts *accs);
-/* Reload every account of every type, with its health state, from Redis in
- * two round trips and swap the snapshot in. Thread-safe. 0 or -ERR_REDIS. */
+/* Reload every account of every type, with its health state, and every
+ * account group with its members, from Redis in two round trips and swap
+ * the snapshot in. Thread-safe. 0 or -ERR_REDIS. */
 int accounts_refresh(struct accounts *accs, struct rds_conn *c) __attribute__((warn_unused_result));
 /* Re-read one account's health state from Redis into the runtime object
  * (another instance changed it). Thread-safe. 0, -ERR_NOTFOUND, -ERR_REDIS. */
@@ -61,6 +72,10 @@ struct account_list *accounts_snapshot(struct accounts *accs);
 void accounts_list_release(struct account_list *list);
 /* The account with this id in list, or NULL (borrowed from list). */
 struct account *account_list_find(const struct account_list *list, const char *id);
+/* The group with this id in list, or NULL (borrowed from list). */
+const struct account_group *account_list_group(const struct account_list *list, const char *gid);
+/* True when the account id is a member of g. */
+bool account_group_has(const struct account_group *g, const char *id);
 /* In-flight leases on all accounts (for /health and the tests). */
 long long accounts_leases(struct accounts *accs);
 

@@ -98,6 +98,8 @@ void key_policy_parse(const cJSON *rec, struct key_policy *p)
     p->concurrency = num(rec, "concurrencyLimit");
     snprintf(p->console_account, sizeof(p->console_account), "%s",
              json_str(rec, "claudeConsoleAccountId", ""));
+    snprintf(p->claude_account, sizeof(p->claude_account), "%s",
+             json_str(rec, "claudeAccountId", ""));
 }
 
 void key_policy_release(struct key_policy *p)

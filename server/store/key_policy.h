@@ -34,7 +34,8 @@ struct key_policy {
     int week_day;                                          /* 1 = Monday .. 7 = Sunday */
     int week_hour;                                         /* 0..23, in TIMEZONE_OFFSET */
     long long concurrency;
-    char console_account[37]; /* dedicated Claude Console account; "" = the pool */
+    char console_account[48]; /* dedicated Claude Console account or "group:<gid>"; "" = pool */
+    char claude_account[48];  /* dedicated Claude OAuth account or group; first, as the original */
 };
 
 /* Parse a record (object of strings). Never fails: absent or malformed

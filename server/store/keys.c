@@ -76,7 +76,7 @@ static const struct kfield {
     {"weeklyResetHour", F_INT, 0, 23, NULL, NULL, true},
     {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
-    {"claudeAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
     {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"openaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
@@ -291,13 +291,24 @@ static const char *string_text(const struct kfield *f, const cJSON *v)
     return n >= (size_t)f->min && n <= (size_t)f->max ? v->valuestring : NULL;
 }
 
-/* A dedicated account: "" (the pool), or the id of an account of the
- * field's type (checked against Redis by check_bindings). */
+#define GROUP_PREFIX "group:"
+
+/* "group:<gid>": the key schedules among the members of an account group. */
+static const char *bound_group(const char *v)
+{
+    return strncmp(v, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0 ? v + strlen(GROUP_PREFIX) : NULL;
+}
+
+/* A dedicated account: "" (the pool), the id of an account of the field's
+ * type or "group:<gid>" (checked against Redis by check_bindings). */
 static const char *bind_text(const struct kfield *f, const cJSON *v)
 {
     if (cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring))
         return "";
-    return f->bind && cJSON_IsString(v) && admin_is_uuid(v->valuestring) ? v->valuestring : NULL;
+    if (!f->bind || !cJSON_IsString(v))
+        return NULL;
+    const char *gid = bound_group(v->valuestring);
+    return admin_is_uuid(gid ? gid : v->valuestring) ? v->valuestring : NULL;
 }
 
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
@@ -374,7 +385,33 @@ static int check_activation(cJSON *rec, const cJSON *body, char *msg, size_t len
     return 0;
 }
 
-/* Dedicated accounts must exist (one EXISTS per binding set). */
+/* One binding: the account or group it names must exist (one EXISTS). */
+static int check_binding(struct rds_conn *c, const struct kfield *f, const char *id, char *msg,
+                         size_t len)
+{
+    char key[STORE_KEY_MAX];
+    const char *gid = bound_group(id);
+    if (gid)
+        store_key(key, SK_ACCOUNT_GROUP, gid);
+    else
+        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, id);
+    redisReply *r = rds_command(c, "EXISTS %s", key);
+    long long n = rds_reply_int(r, -1);
+    if (r)
+        freeReplyObject(r);
+    if (n < 0)
+        return -ERR_REDIS;
+    if (n > 0)
+        return 0;
+    if (gid)
+        snprintf(msg, len, "%s: no account group with this id", f->name);
+    else
+        snprintf(msg, len, "%s: no %s account with this id", f->name, f->bind);
+    return -ERR_INVAL;
+}
+
+/* Dedicated accounts and bound groups must exist (one EXISTS per binding
+ * set). */
 static int check_bindings(struct rds_conn *c, const cJSON *rec, char *msg, size_t len)
 {
     for (size_t i = 0; i < ARRAY_SIZE(key_fields); i++) {
@@ -382,18 +419,9 @@ static int check_bindings(struct rds_conn *c, const cJSON *rec, char *msg, size_
         const char *id = json_str(rec, f->name, "");
         if (f->type != F_BIND || !f->bind || !*id)
             continue;
-        char key[STORE_KEY_MAX];
-        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, id);
-        redisReply *r = rds_command(c, "EXISTS %s", key);
-        long long n = rds_reply_int(r, -1);
-        if (r)
-            freeReplyObject(r);
-        if (n < 0)
-            return -ERR_REDIS;
-        if (n == 0) {
-            snprintf(msg, len, "%s: no %s account with this id", f->name, f->bind);
-            return -ERR_INVAL;
-        }
+        int rc = check_binding(c, f, id, msg, len);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }

@@ -42,6 +42,12 @@
 #define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:claude:%s" /* string: refresh owner (id); PX */
 #define SK_ACCOUNT_EVENTS "account_events"                   /* stream: state changes, bounded */
 #define SK_NOTIFY_CHANNEL "relay:notify" /* pub/sub: "account <id>", "accounts" */
+/* Account groups (crs-admin-spec 2.3): a key binds one with "group:<gid>". */
+#define SK_ACCOUNT_GROUPS "account_groups"                  /* set: group ids */
+#define SK_ACCOUNT_GROUP "account_group:%s"                 /* hash: id, name, platform, ... */
+#define SK_ACCOUNT_GROUP_MEMBERS "account_group_members:%s" /* set: account ids (gid) */
+/* Sticky sessions: session hash -> account id, EX STICKY_SESSION_TTL_HOURS */
+#define SK_STICKY_SESSION "sticky_session:%s"
 
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */

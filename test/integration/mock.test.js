@@ -228,10 +228,11 @@ test('mock-big-<bytes> returns a text of that size', async () => {
 
 test('control endpoints list and clear recorded requests', async () => {
   mock.reset();
+  const sent = messageBody('claude-sonnet-4-5', { metadata: { user_id: 'u' } }); // each body differs
   await httpRequest(`${mock.url}/v1/messages?beta=true`, {
     method: 'POST',
     headers: { 'x-api-key': 'k1', 'anthropic-beta': 'b1' },
-    body: messageBody('claude-sonnet-4-5', { metadata: { user_id: 'u' } }),
+    body: sent,
   });
   const list = await httpRequest(`${mock.url}/__mock/requests`);
   assert.equal(list.status, 200);
@@ -239,7 +240,7 @@ test('control endpoints list and clear recorded requests', async () => {
   assert.equal(list.json[0].url, '/v1/messages?beta=true');
   assert.equal(list.json[0].headers['x-api-key'], 'k1');
   assert.equal(list.json[0].headers['anthropic-beta'], 'b1');
-  assert.deepEqual(list.json[0].body, messageBody('claude-sonnet-4-5', { metadata: { user_id: 'u' } }));
+  assert.deepEqual(list.json[0].body, sent);
   const del = await httpRequest(`${mock.url}/__mock/requests`, { method: 'DELETE' });
   assert.equal(del.status, 200);
   assert.equal(mock.requests().length, 0);

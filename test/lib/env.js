@@ -582,8 +582,12 @@ function sseRequest(url, { method = 'POST', headers = {}, body, timeout = 60000,
 }
 
 // A minimal Anthropic messages body.
+// Each body's first message differs (a counter): the relay hashes it into a sticky session
+// (crs-relay-spec 4.1), so identical bodies would all stay on one account. Tests about sticky
+// sessions pass their own messages or metadata.user_id.
+let messageSeq = 0;
 function messageBody(model = 'claude-sonnet-4-5', extra = {}) {
-  return { model, max_tokens: 64, messages: [{ role: 'user', content: 'Say hello.' }], ...extra };
+  return { model, max_tokens: 64, messages: [{ role: 'user', content: `Say hello. (${++messageSeq})` }], ...extra };
 }
 
 // Asserts-free check of the Anthropic error shape; returns a string describing the problem or null.

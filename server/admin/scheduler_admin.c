@@ -1,0 +1,117 @@
+/*
+ * scheduler_admin.c - GET /admin/scheduler/explain?keyId=&model=: for one
+ * key and model, every account with `eligible: true` or the reason the
+ * scheduler skips it (scheduler_skip, the filter of every real pick), and
+ * `picked`, the account scheduler_pick would choose now (no session).
+ * Read-only; one Redis round trip (the key record).
+ */
+#include "compat.h"
+#include "accounts.h"
+#include "admin_util.h"
+#include "app.h"
+#include "errs.h"
+#include "format.h"
+#include "json.h"
+#include "keys.h"
+#include "rds.h"
+#include "reqctx.h"
+#include "router.h"
+#include "scheduler.h"
+
+#include <time.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The health state behind a cooling / unauthorized / blocked skip. */
+static void add_state(cJSON *o, const struct account *a, long long now)
+{
+    long long until = 0;
+    char iso[32], reason[160];
+    enum account_state st = account_state(a, now, &until);
+    cJSON_AddStringToObject(o, "status", account_state_name(st));
+    if (until) {
+        admin_iso_from_ms(until, iso);
+        cJSON_AddStringToObject(o, "until", iso);
+    }
+    account_state_reason(a, reason, sizeof(reason));
+    if (*reason)
+        cJSON_AddStringToObject(o, "statusReason", reason);
+}
+
+static cJSON *account_view(const struct account_list *snap, const struct account *a,
+                           const struct sched_request *req)
+{
+    enum sched_skip s = scheduler_skip(snap, a, req, NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", a->id);
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "platform", a->prov->name);
+    cJSON_AddNumberToObject(o, "priority", a->priority);
+    cJSON_AddBoolToObject(o, "eligible", s == SKIP_NONE);
+    if (s != SKIP_NONE)
+        cJSON_AddStringToObject(o, "reason", scheduler_skip_name(s));
+    if (s == SKIP_COOLING || s == SKIP_UNAUTHORIZED || s == SKIP_BLOCKED)
+        add_state(o, a, req->now_ms);
+    return o;
+}
+
+static cJSON *explain(struct app *app, const char *bound, const char *model)
+{
+    struct account_list *snap = accounts_snapshot(app->accounts);
+    struct sched_request req = {format_anthropic.family, model, now_ms(), bound, NULL};
+    cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "accounts");
+    cJSON_AddStringToObject(d, "binding", bound);
+    if (model)
+        cJSON_AddStringToObject(d, "model", model);
+    for (size_t i = 0; i < snap->n; i++)
+        cJSON_AddItemToArray(arr, account_view(snap, snap->items[i], &req));
+    const struct account *p = scheduler_pick(snap, &req, NULL);
+    cJSON *picked = p ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (p) {
+        cJSON_AddStringToObject(picked, "id", p->id);
+        cJSON_AddStringToObject(picked, "name", p->name);
+    }
+    cJSON_AddItemToObject(d, "picked", picked);
+    accounts_list_release(snap);
+    return d;
+}
+
+static void h_explain(struct reqctx *rq)
+{
+    const char *id = reqctx_query(rq, "keyId"), *model = reqctx_query(rq, "model");
+    if (!id || !admin_is_uuid(id)) {
+        admin_error(rq, id ? 404 : 400, id ? "Not found" : "keyId is required",
+                    id ? "API key not found" : "keyId is required");
+        return;
+    }
+    struct rds_conn *c = admin_conn(rq);
+    if (!c)
+        return;
+    cJSON *item = NULL;
+    int rc = keys_load_item(c, id, &item);
+    admin_conn_put(rq, c);
+    if (rc != 0) {
+        if (rc == -ERR_NOTFOUND)
+            admin_error(rq, 404, "Not found", "API key not found");
+        else
+            admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+        return;
+    }
+    const char *bound = *json_str(item, "claudeAccountId", "")
+                            ? json_str(item, "claudeAccountId", "")
+                            : json_str(item, "claudeConsoleAccountId", "");
+    cJSON *d = explain(reqctx_app(rq), bound, model && *model ? model : NULL);
+    cJSON_AddStringToObject(d, "keyId", id);
+    cJSON_Delete(item);
+    admin_ok(rq, "data", d);
+}
+
+const struct route scheduler_routes[] = {
+    {"GET", "/admin/scheduler/explain", h_explain, AUTH_ADMIN, BODY_SMALL, NULL},
+    {0},
+};

@@ -1,0 +1,30 @@
+/*
+ * session_hash.h - the sticky-session key of an Anthropic Messages request
+ * (crs-relay-spec 4.1), as the original computes it:
+ *
+ *   1. the session uuid of metadata.user_id (client_session_id), verbatim;
+ *   2. else the text of the system parts marked cache_control ephemeral,
+ *      plus - when a message carries an ephemeral cache_control (a content
+ *      part, or a string content with a message-level one) - the text of the
+ *      first message that has text; sha256, first 32 hex characters;
+ *   3. else the system text (a string, or every part's text);
+ *   4. else the first message's text (a string, or its text parts);
+ *   5. else none: the request is not sticky.
+ *
+ * Pure: no Redis, no state; safe from any thread.
+ */
+#ifndef RELAY_SESSION_HASH_H
+#define RELAY_SESSION_HASH_H
+
+#include <stddef.h>
+
+struct client_facts;
+
+#define SESSION_HASH_MAX 65
+
+/* The session hash into out (len >= SESSION_HASH_MAX). 0, or -ERR_NOTFOUND
+ * when the request has none; out is written only on success. */
+int session_hash(const struct client_facts *f, char *out, size_t len)
+    __attribute__((warn_unused_result));
+
+#endif

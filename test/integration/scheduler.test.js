@@ -1,0 +1,251 @@
+'use strict';
+// The scheduler (issue 8): selection order (priority, then least recently used), a key bound to a
+// dedicated account or to an account group (/admin/account-groups), sticky sessions
+// (sticky_session:{hash}) that rebind once when their account fails, and
+// /admin/scheduler/explain.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { stack, api, createConsoleAccount, createKey, messageBody, RespClient, waitFor } = require('../lib/env');
+
+let st;
+before(async () => {
+  st = await stack({ account: false, key: false, relayEnv: { UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: '60' } });
+});
+after(async () => {
+  if (st) await st.teardown();
+});
+
+async function redis(...args) {
+  const c = await new RespClient(st.redis.port).connect();
+  try {
+    return await c.cmd(...args);
+  } finally {
+    c.close();
+  }
+}
+
+const created = [];
+async function account(tag, extra = {}) {
+  const a = await createConsoleAccount(st.relay, st.token, { name: tag, apiUrl: `${st.mock.url}/b/${tag}`, ...extra });
+  created.push(a.id);
+  return a;
+}
+async function removeAll() {
+  while (created.length) await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${created.pop()}`, { token: st.token });
+}
+const newKey = (fields = {}) => createKey(st.relay, st.token, { name: `k-${Math.random().toString(36).slice(2, 8)}`, ...fields });
+const send = (key, body = messageBody()) => st.send(body, { key: key.apiKey });
+// The behave tags of the upstream requests since mark (an index into the recorded list).
+const since = (mark) => st.mock.requests().slice(mark).map((r) => r.behave);
+const mark = () => st.mock.requests().length;
+
+test('selection order: best priority first, then the least recently used', async () => {
+  try {
+    await account('sel-a', { priority: 10 });
+    await account('sel-b', { priority: 20 });
+    await account('sel-c', { priority: 10 });
+    const key = await newKey();
+    const m = mark();
+    for (let i = 0; i < 4; i++) assert.equal((await send(key)).status, 200);
+    const seen = since(m);
+    assert.equal(seen.filter((b) => b === 'sel-b').length, 0, 'priority 20 is not used while priority 10 answers');
+    assert.equal(seen.filter((b) => b === 'sel-a').length, 2, seen.join());
+    assert.equal(seen.filter((b) => b === 'sel-c').length, 2, seen.join());
+    for (let i = 1; i < seen.length; i++) assert.notEqual(seen[i], seen[i - 1], `LRU alternates: ${seen.join()}`);
+  } finally {
+    await removeAll();
+  }
+});
+
+test('a dedicated account: the key uses only it, even at a worse priority', async () => {
+  try {
+    await account('ded-pool', { priority: 1 });
+    const d = await account('ded-own', { priority: 90 });
+    const key = await newKey({ claudeConsoleAccountId: d.id });
+    const m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key)).status, 200);
+    assert.deepEqual(since(m), ['ded-own', 'ded-own', 'ded-own']);
+  } finally {
+    await removeAll();
+  }
+});
+
+test('account groups: CRUD, a bound key uses only the members, a bound group cannot be deleted', async () => {
+  const G = '/admin/account-groups';
+  try {
+    await account('grp-out', { priority: 1 });
+    const m1 = await account('grp-in1', { priority: 50 });
+    const m2 = await account('grp-in2', { priority: 50 });
+    const bad = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'g', platform: 'gemini' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /platform/);
+    const unk = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'g', platform: 'claude', weight: 3 } });
+    assert.equal(unk.status, 400);
+    assert.match(unk.json.error, /weight/);
+    const c = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'team', platform: 'claude', description: 'd' } });
+    assert.equal(c.status, 200, c.text);
+    const gid = c.json.data.id;
+    assert.equal(c.json.data.platform, 'claude');
+    assert.equal(await redis('SISMEMBER', 'account_groups', gid), 1);
+    for (const m of [m1, m2]) {
+      const r = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: m.id } });
+      assert.equal(r.status, 200, r.text);
+    }
+    const arr = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: [m1.id] });
+    assert.equal(arr.status, 400);
+    const extra = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: m1.id, priority: 1 } });
+    assert.equal(extra.status, 400);
+    assert.match(extra.json.error, /priority/);
+    const noacc = await api(st.relay, 'POST', `${G}/${gid}/members`, { token: st.token, body: { accountId: '00000000-0000-4000-8000-000000000000' } });
+    assert.equal(noacc.status, 400);
+    assert.deepEqual((await redis('SMEMBERS', `account_group_members:${gid}`)).sort(), [m1.id, m2.id].sort());
+    const list = await api(st.relay, 'GET', `${G}?platform=claude`, { token: st.token });
+    assert.equal(list.json.data.find((g) => g.id === gid).memberCount, 2);
+    const members = await api(st.relay, 'GET', `${G}/${gid}/members`, { token: st.token });
+    assert.deepEqual(members.json.data.map((a) => a.id).sort(), [m1.id, m2.id].sort());
+    const up = await api(st.relay, 'PUT', `${G}/${gid}`, { token: st.token, body: { name: 'team2' } });
+    assert.equal(up.json.data.name, 'team2');
+    const plat = await api(st.relay, 'PUT', `${G}/${gid}`, { token: st.token, body: { platform: 'openai' } });
+    assert.equal(plat.status, 400);
+
+    const nog = await api(st.relay, 'POST', '/admin/api-keys', { token: st.token, body: { name: 'x', claudeConsoleAccountId: 'group:00000000-0000-4000-8000-000000000000' } });
+    assert.equal(nog.status, 400);
+    assert.match(nog.json.error, /claudeConsoleAccountId/);
+    const key = await newKey({ claudeConsoleAccountId: `group:${gid}` });
+    const m = mark();
+    for (let i = 0; i < 4; i++) assert.equal((await send(key)).status, 200);
+    const seen = since(m);
+    assert.ok(seen.every((b) => b === 'grp-in1' || b === 'grp-in2'), seen.join());
+    assert.equal(new Set(seen).size, 2, 'both members share the load');
+
+    const rm = await api(st.relay, 'DELETE', `${G}/${gid}/members/${m1.id}`, { token: st.token });
+    assert.equal(rm.status, 200);
+    const m3 = mark();
+    for (let i = 0; i < 2; i++) assert.equal((await send(key)).status, 200);
+    assert.deepEqual(since(m3), ['grp-in2', 'grp-in2'], 'a removed member is no longer used');
+
+    const del = await api(st.relay, 'DELETE', `${G}/${gid}`, { token: st.token });
+    assert.equal(del.status, 400, del.text);
+    assert.match(del.json.error, /API key/);
+    await api(st.relay, 'PUT', `/admin/api-keys/${key.id}`, { token: st.token, body: { claudeConsoleAccountId: '' } });
+    await api(st.relay, 'DELETE', `${G}/${gid}/members/${m2.id}`, { token: st.token });
+    const del2 = await api(st.relay, 'DELETE', `${G}/${gid}`, { token: st.token });
+    assert.equal(del2.status, 200, del2.text);
+    assert.equal(await redis('EXISTS', `account_group:${gid}`), 0);
+    assert.equal((await api(st.relay, 'GET', `${G}/${gid}`, { token: st.token })).status, 404);
+  } finally {
+    await removeAll();
+  }
+});
+
+const tagOf = (id, accs) => accs.find((a) => a.id === id).tag;
+
+test('sticky sessions: a metadata.user_id session stays on one account; a 429 rebinds it once', async () => {
+  try {
+    const accs = [];
+    for (const tag of ['st-a', 'st-b', 'st-c']) accs.push({ tag, ...(await account(tag)) });
+    const key = await newKey();
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'a'.repeat(64), account_uuid: '', session_id: sid });
+    const body = messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } });
+    let m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, body)).status, 200);
+    let seen = since(m);
+    assert.equal(new Set(seen).size, 1, `one account for the session: ${seen.join()}`);
+    const bound = await redis('GET', `sticky_session:${sid}`);
+    assert.equal(tagOf(bound, accs), seen[0]);
+    const ttl = Number(await redis('TTL', `sticky_session:${sid}`));
+    assert.ok(ttl > 3500 && ttl <= 3600, `TTL ${ttl}`);
+
+    // Without the session the same key is spread by LRU.
+    m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, messageBody('claude-sonnet-4-5', { messages: [{ role: 'user', content: `q${i}-${sid}` }] }))).status, 200);
+    assert.ok(new Set(since(m)).size > 1, 'distinct prompts are different sessions');
+
+    const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${bound}`, { token: st.token, body: { apiUrl: `${st.mock.url}/b/error-429` } });
+    assert.equal(up.status, 200, up.text);
+    m = mark();
+    assert.equal((await send(key, body)).status, 200);
+    seen = since(m);
+    assert.equal(seen.length, 2, seen.join());
+    assert.equal(seen[0], 'error-429');
+    const moved = await redis('GET', `sticky_session:${sid}`);
+    assert.notEqual(moved, bound);
+    assert.equal(tagOf(moved, accs), seen[1]);
+    m = mark();
+    for (let i = 0; i < 3; i++) assert.equal((await send(key, body)).status, 200);
+    assert.deepEqual(since(m), [seen[1], seen[1], seen[1]], 'the session continues on its new account');
+    const lines = st.relay.logs().split('\n').filter((l) => l.includes(`sticky session ${sid.slice(0, 8)} rebound`));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(lines[0].includes(bound) && lines[0].includes(moved), lines[0]);
+
+    // A binding to an account that cannot take requests is dropped at once.
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${moved}/toggle-schedulable`, { token: st.token });
+    m = mark();
+    assert.equal((await send(key, body)).status, 200);
+    seen = since(m);
+    assert.equal(seen.length, 1);
+    assert.notEqual(seen[0], tagOf(moved, accs));
+    assert.equal(tagOf(await redis('GET', `sticky_session:${sid}`), accs), seen[0]);
+  } finally {
+    await removeAll();
+  }
+});
+
+test('explain: every account eligible or skipped with its reason, and the pick', async () => {
+  try {
+    const ok = await account('ex-ok', { priority: 60 });
+    const broken = await account('ex-broken', { priority: 60 });
+    const paused = await account('ex-paused', { priority: 60 });
+    const unsched = await account('ex-unsched', { priority: 60, schedulable: false });
+    const cool = await createConsoleAccount(st.relay, st.token, { name: 'ex-cool', apiUrl: `${st.mock.url}/b/error-429`, priority: 1 });
+    created.push(cool.id);
+    const unauth = await createConsoleAccount(st.relay, st.token, { name: 'ex-unauth', apiUrl: `${st.mock.url}/b/error-401`, priority: 2 });
+    created.push(unauth.id);
+    const key = await newKey();
+    // one request: 429 (cooling), 401 (unauthorized), then a healthy account answers
+    assert.equal((await send(key)).status, 200);
+    await redis('HSET', `claude_console_account:${broken.id}`, 'apiKey', 's1:0:not-a-sealed-blob');
+    const t = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${paused.id}/toggle`, { token: st.token }); // refreshes the snapshot
+    assert.equal(t.status, 200);
+
+    const ex = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}&model=claude-sonnet-4-5`, { token: st.token });
+    assert.equal(ex.status, 200, ex.text);
+    const by = Object.fromEntries(ex.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by[ok.id].eligible, true);
+    assert.equal(by[paused.id].reason, 'paused');
+    assert.equal(by[unsched.id].reason, 'not schedulable');
+    assert.equal(by[broken.id].reason, 'credential unavailable');
+    assert.equal(by[cool.id].reason, 'cooling');
+    assert.equal(by[cool.id].status, 'rate_limited');
+    assert.ok(Date.parse(by[cool.id].until) > Date.now(), by[cool.id].until);
+    assert.equal(by[unauth.id].reason, 'unauthorized');
+    for (const id of [paused.id, unsched.id, broken.id, cool.id, unauth.id]) assert.equal(by[id].eligible, false);
+    assert.equal(ex.json.data.picked.id, ok.id);
+    assert.equal(ex.json.data.model, 'claude-sonnet-4-5');
+
+    const ded = await newKey({ claudeConsoleAccountId: unsched.id });
+    const ex2 = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${ded.id}`, { token: st.token });
+    const by2 = Object.fromEntries(ex2.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by2[ok.id].reason, 'not the dedicated account');
+    assert.equal(by2[unsched.id].reason, 'not schedulable');
+    assert.equal(ex2.json.data.picked, null);
+
+    const g = await api(st.relay, 'POST', '/admin/account-groups', { token: st.token, body: { name: 'ex', platform: 'claude' } });
+    const gid = g.json.data.id;
+    await api(st.relay, 'POST', `/admin/account-groups/${gid}/members`, { token: st.token, body: { accountId: ok.id } });
+    const gk = await newKey({ claudeConsoleAccountId: `group:${gid}` });
+    const ex3 = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${gk.id}`, { token: st.token });
+    const by3 = Object.fromEntries(ex3.json.data.accounts.map((a) => [a.id, a]));
+    assert.equal(by3[paused.id].reason, 'not in the bound group');
+    assert.equal(by3[ok.id].eligible, true);
+    assert.equal(ex3.json.data.picked.id, ok.id);
+
+    assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=00000000-0000-4000-8000-000000000000', { token: st.token })).status, 404);
+    assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=nope', { token: st.token })).status, 404);
+    assert.equal((await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}`)).status, 401);
+  } finally {
+    await removeAll();
+  }
+});
