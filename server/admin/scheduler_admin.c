@@ -81,6 +81,13 @@ static cJSON *explain(struct app *app, const char *bound, const char *model)
     return d;
 }
 
+/* The key's binding: an OAuth account or group first, then a Console one. */
+static const char *key_binding(const cJSON *item)
+{
+    const char *oauth = json_str(item, "claudeAccountId", "");
+    return *oauth ? oauth : json_str(item, "claudeConsoleAccountId", "");
+}
+
 static void h_explain(struct reqctx *rq)
 {
     const char *id = reqctx_query(rq, "keyId"), *model = reqctx_query(rq, "model");
@@ -102,10 +109,7 @@ static void h_explain(struct reqctx *rq)
             admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
         return;
     }
-    const char *bound = *json_str(item, "claudeAccountId", "")
-                            ? json_str(item, "claudeAccountId", "")
-                            : json_str(item, "claudeConsoleAccountId", "");
-    cJSON *d = explain(reqctx_app(rq), bound, model && *model ? model : NULL);
+    cJSON *d = explain(reqctx_app(rq), key_binding(item), model && *model ? model : NULL);
     cJSON_AddStringToObject(d, "keyId", id);
     cJSON_Delete(item);
     admin_ok(rq, "data", d);

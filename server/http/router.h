@@ -37,7 +37,7 @@ struct route {
     /* Optional: true when this request's handler will not block (no Redis,
      * no waiting), so the I/O thread may run it at once instead of handing
      * it to a worker - one thread hop less. Pure and cheap. */
-    bool (*inline_ok)(const struct reqctx *rq);
+    bool (*inline_ok)(struct reqctx *rq);
 };
 
 #define ROUTER_MAX_PARAMS 4

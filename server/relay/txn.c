@@ -812,7 +812,15 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
     return NULL;
 }
 
-bool txn_inline_ok(const struct reqctx *rq)
+/* A sticky session's binding is read from Redis in the schedule step. */
+static bool has_session(struct reqctx *rq)
+{
+    char session[SESSION_HASH_MAX];
+    struct client_facts f = {reqctx_path(rq), no_header, NULL, reqctx_json(rq)};
+    return session_hash(&f, session, sizeof(session)) == 0;
+}
+
+bool txn_inline_ok(struct reqctx *rq)
 {
     struct app *app = reqctx_app(rq);
     char hash[SECRET_HASH_HEX + 1];
@@ -822,7 +830,7 @@ bool txn_inline_ok(const struct reqctx *rq)
     struct api_key *k = key_cache_get(app->keys, hash, cache_ttl(app));
     bool ok = k && keys_admit(k, wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    return ok;
+    return ok && !has_session(rq); /* the body is parsed once: intake reuses it */
 }
 
 long long txn_live(struct app *app)

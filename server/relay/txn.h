@@ -44,8 +44,9 @@ struct api_key;
 struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt);
 /* True when rq's transaction would send Redis nothing and never wait until
  * its upstream attempt: its key is cached, usable and has no stateful
- * limits (route_inline_ok; the I/O thread may then run it). */
-bool txn_inline_ok(const struct reqctx *rq);
+ * limits, and it carries no sticky session (whose binding lives in Redis).
+ * The I/O thread may then run it (route.inline_ok). */
+bool txn_inline_ok(struct reqctx *rq);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 
