@@ -212,7 +212,7 @@ int rds_read_push(struct rds_conn *c, int timeout_ms, redisReply **out)
     if (c->fail_rc)
         return c->fail_rc;
     redisReply *r = NULL;
-    int rc = read_reply(c, rds_mono_ms() + timeout_ms, &r);
+    int rc = read_reply(c, clock_mono_ms() + timeout_ms, &r);
     if (rc == -ERR_TIMEOUT)
         return rc; /* nothing came: a partial reply stays in the reader */
     if (rc != 0) {
@@ -236,7 +236,7 @@ int rds_flush_replies(struct rds_conn *c, int n, redisReply **replies)
         out_reset(c);
         return -ERR_INVAL;
     }
-    long long deadline = rds_mono_ms() + c->timeout_ms;
+    long long deadline = clock_mono_ms() + c->timeout_ms;
     int rc = send_all(c, deadline);
     for (int i = 0; rc == 0 && i < n; i++)
         rc = read_reply(c, deadline, &replies[i]);
@@ -442,7 +442,7 @@ int rds_connect(const struct rds_opts *o, struct rds_conn **out, char *errbuf, s
         errlen = 0;
     if (errlen)
         errbuf[0] = '\0';
-    long long deadline = rds_mono_ms() + ms_or_default(o->connect_timeout_ms);
+    long long deadline = clock_mono_ms() + ms_or_default(o->connect_timeout_ms);
     struct rds_conn *c = xcalloc(1, sizeof(*c));
     c->io.fd = -1;
     c->timeout_ms = ms_or_default(o->command_timeout_ms);

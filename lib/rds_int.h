@@ -8,6 +8,7 @@
 #ifndef RELAY_RDS_INT_H
 #define RELAY_RDS_INT_H
 
+#include "clock.h"
 #include "rds.h"
 
 #include <openssl/ssl.h>
@@ -19,11 +20,8 @@ struct rds_io {
     SSL *ssl;
 };
 
-/* Milliseconds on the monotonic clock. */
-long long rds_mono_ms(void);
-
 /* Connect to o (TCP or unix, then the TLS handshake when o->tls) before
- * deadline (rds_mono_ms). On failure io is left closed, err gets the
+ * deadline (clock_mono_ms). On failure io is left closed, err gets the
  * reason, and the result is -ERR_INVAL / -ERR_IO / -ERR_TIMEOUT /
  * -ERR_CRYPTO. */
 int rds_io_open(struct rds_io *io, const struct rds_opts *o, long long deadline, char *err,

@@ -37,17 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-long long rds_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int rds_io_wait(const struct rds_io *io, short ev, long long deadline)
 {
     for (;;) {
-        long long left = deadline - rds_mono_ms();
+        long long left = deadline - clock_mono_ms();
         if (left <= 0)
             return -ERR_TIMEOUT;
         struct pollfd p = {.fd = io->fd, .events = ev};
@@ -119,7 +112,7 @@ static int connect_tcp(const struct rds_opts *o, long long deadline, int *fd_out
         return -ERR_IO;
     }
     int fd = -1, sys_err = ETIMEDOUT;
-    for (struct addrinfo *ai = res; ai && fd < 0 && rds_mono_ms() < deadline; ai = ai->ai_next)
+    for (struct addrinfo *ai = res; ai && fd < 0 && clock_mono_ms() < deadline; ai = ai->ai_next)
         fd = connect_addr(ai->ai_addr, ai->ai_addrlen, deadline, &sys_err);
     freeaddrinfo(res);
     if (fd < 0)

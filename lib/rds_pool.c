@@ -46,7 +46,7 @@ struct rds_pool {
     struct rds_slot *slots;
     int size;
     long long backoff_ms; /* 0 while healthy */
-    long long retry_at;   /* rds_mono_ms before which no new connect is tried */
+    long long retry_at;   /* clock_mono_ms before which no new connect is tried */
     bool probing;         /* a thread is retrying during an outage */
     long failures;        /* failed connects in the current outage */
     bool warned;
@@ -183,7 +183,7 @@ static void slot_set(struct rds_pool *p, int i, struct rds_conn *c, bool busy)
 static bool may_connect(struct rds_pool *p, bool *probe)
 {
     pthread_mutex_lock(&p->mu);
-    bool ok = p->backoff_ms == 0 || (!p->probing && rds_mono_ms() >= p->retry_at);
+    bool ok = p->backoff_ms == 0 || (!p->probing && clock_mono_ms() >= p->retry_at);
     *probe = ok && p->backoff_ms != 0;
     if (*probe)
         p->probing = true;
@@ -208,7 +208,7 @@ static void connect_ok(struct rds_pool *p, int i, struct rds_conn *c)
 
 static void connect_failed(struct rds_pool *p, int i, bool probe, const char *err)
 {
-    long long now = rds_mono_ms();
+    long long now = clock_mono_ms();
     pthread_mutex_lock(&p->mu);
     p->slots[i].busy = false;
     pthread_cond_signal(&p->cv);

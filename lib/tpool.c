@@ -22,6 +22,7 @@
  * tp->mu is held.
  */
 #include "compat.h"
+#include "clock.h"
 #include "errs.h"
 #include "tpool.h"
 #include "xmalloc.h"
@@ -54,13 +55,6 @@ struct tpool {
     int nthreads; /* written before the pool is shared; read-only after */
     pthread_t *threads;
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void heap_swap(struct timed *h, size_t a, size_t b)
 {
@@ -100,7 +94,7 @@ static struct job heap_pop_locked(struct tpool *tp)
 /* Move due delayed jobs (all of them when stopping) into the ring. */
 static void promote_due_locked(struct tpool *tp)
 {
-    long long now = mono_ms();
+    long long now = clock_mono_ms();
     while (tp->nheap && tp->len < tp->cap && (tp->stop || tp->heap[0].due_ms <= now)) {
         tp->ring[(tp->head + tp->len) % tp->cap] = heap_pop_locked(tp);
         tp->len++;
@@ -229,7 +223,7 @@ int tpool_submit_after(struct tpool *tp, long delay_ms, tpool_fn fn, void *arg)
     else if (tp->nheap == tp->cap)
         rc = -ERR_BUSY;
     else
-        heap_push_locked(tp, (struct timed){mono_ms() + delay_ms, {fn, arg}});
+        heap_push_locked(tp, (struct timed){clock_mono_ms() + delay_ms, {fn, arg}});
     if (rc == 0)
         pthread_cond_signal(&tp->work); /* a sleeping worker may need an earlier wake-up */
     pthread_mutex_unlock(&tp->mu);

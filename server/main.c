@@ -8,6 +8,7 @@
  * count is fixed at start.
  */
 #include "compat.h"
+#include "clock.h"
 #include "accounts.h"
 #include "app.h"
 #include "auth.h"
@@ -199,13 +200,6 @@ static void start_all(struct runtime *rt)
              rt->cfg->host, rt->cfg->port, workers, rt->cfg->http_threads);
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reverse order. Streams get SHUTDOWN_GRACE_MS to finish before they are cut. */
 static void stop_all(struct runtime *rt)
 {
@@ -213,8 +207,8 @@ static void stop_all(struct runtime *rt)
     log_info("main", "shutting down: no new connections, %ld requests in flight",
              httpd_inflight(rt->httpd));
     httpd_quiesce(rt->httpd);
-    long long until = mono_ms() + rt->cfg->shutdown_grace_ms;
-    while (httpd_inflight(rt->httpd) > 0 && mono_ms() < until) {
+    long long until = clock_mono_ms() + rt->cfg->shutdown_grace_ms;
+    while (httpd_inflight(rt->httpd) > 0 && clock_mono_ms() < until) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

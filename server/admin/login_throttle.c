@@ -11,6 +11,7 @@
  * name is keyed-hashed into the key name: it is attacker text of any length.
  */
 #include "compat.h"
+#include "clock.h"
 #include "app.h"
 #include "config.h"
 #include "errs.h"
@@ -47,13 +48,6 @@ static const char throttle_lua[] =
     "end\n"
     "return 0\n";
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pair_key(struct reqctx *rq, const char *username, char out[STORE_KEY_MAX])
 {
     char h[SECRET_HASH_HEX + 1];
@@ -71,7 +65,7 @@ int login_throttle_begin(struct reqctx *rq, struct rds_conn *c, const char *user
     pair_key(rq, username, pair);
     store_key(addr, SK_LOGIN_THROTTLE_ADDR,
               reqctx_client_ip(rq)[0] ? reqctx_client_ip(rq) : "unknown");
-    snprintf(now, sizeof(now), "%lld", now_ms());
+    snprintf(now, sizeof(now), "%lld", clock_wall_ms());
     snprintf(budget, sizeof(budget), "%lld", cfg->login_max_failures);
     snprintf(abudget, sizeof(abudget), "%lld", cfg->login_max_failures * ADDR_BUDGET_FACTOR);
     snprintf(cap, sizeof(cap), "%lld", cfg->login_lockout_seconds * 1000);

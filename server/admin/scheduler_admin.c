@@ -6,6 +6,7 @@
  * Read-only; one Redis round trip (the key record).
  */
 #include "compat.h"
+#include "clock.h"
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
@@ -19,13 +20,6 @@
 #include "scheduler.h"
 
 #include <time.h>
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The health state behind a cooling / unauthorized / blocked skip. */
 static void add_state(cJSON *o, const struct account *a, long long now)
@@ -63,7 +57,7 @@ static cJSON *account_view(const struct account_list *snap, const struct account
 static cJSON *explain(struct app *app, const char *bound, const char *model)
 {
     struct account_list *snap = accounts_snapshot(app->accounts);
-    struct sched_request req = {format_anthropic.family, model, now_ms(), bound, NULL};
+    struct sched_request req = {format_anthropic.family, model, clock_wall_ms(), bound, NULL};
     cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "accounts");
     cJSON_AddStringToObject(d, "binding", bound);
     if (model)

@@ -16,6 +16,7 @@
  * PING runs with it released.
  */
 #include "compat.h"
+#include "clock.h"
 #include "accounts.h"
 #include "app.h"
 #include "httpc.h"
@@ -41,13 +42,6 @@ static struct {
     bool ok;
     double latency_ms;
 } probe = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, false, 0};
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void iso_now(char out[32])
 {
@@ -75,7 +69,7 @@ static void probe_job(void *arg)
 static void probe_result(struct app *app, bool *ok, double *latency_ms)
 {
     pthread_mutex_lock(&probe.mu);
-    long long now = mono_ms();
+    long long now = clock_mono_ms();
     if (!probe.running && (!probe.started || now - probe.started >= PROBE_INTERVAL_MS)) {
         probe.running = true;
         probe.started = now;
@@ -91,7 +85,7 @@ static void probe_result(struct app *app, bool *ok, double *latency_ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000;
     }
-    while (probe.running && mono_ms() < probe.started + PROBE_WAIT_MS)
+    while (probe.running && clock_mono_ms() < probe.started + PROBE_WAIT_MS)
         if (pthread_cond_timedwait(&probe.done, &probe.mu, &until) != 0)
             break;
     *ok = probe.ok && !probe.running;

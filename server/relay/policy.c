@@ -1,5 +1,6 @@
 /* policy.c - key rules for one request (see policy.h). */
 #include "compat.h"
+#include "clock.h"
 #include "admission.h"
 #include "admin_util.h"
 #include "clients.h"
@@ -98,9 +99,7 @@ static void add_reset(cJSON *o, long long reset_ms)
 
 static void window_refusal(const struct admit_result *ar, struct refusal *r)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    long long left = ar->reset_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    long long left = ar->reset_ms - clock_wall_ms();
     long long minutes = left > 0 ? (left + 59999) / 60000 : 0;
     char msg[256];
     const char *cur = "currentRequests", *lim = "requestLimit";

@@ -11,6 +11,7 @@
  * a leaf lock, never held across Redis or the done callback.
  */
 #include "compat.h"
+#include "clock.h"
 #include "admission.h"
 #include "app.h"
 #include "config.h"
@@ -95,13 +96,6 @@ static const char leave_lua[] =
     "  redis.call('HSET',KEYS[2],'p50',p(0.5),'p90',p(0.9),'p99',p(0.99))\n"
     "end\n"
     "return 1\n";
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long max_waiting(const struct app *app, const struct api_key *k)
 {
@@ -218,7 +212,7 @@ static void finish(struct queue *q, struct waiter *w, enum queue_outcome o,
     w->done = true;
     struct waiter *next = line_remove_locked(q, w);
     pthread_mutex_unlock(&q->mu);
-    long long waited = mono_ms() - w->entered_ms;
+    long long waited = clock_mono_ms() - w->entered_ms;
     leave_redis(q, w, outcome_stat(o), waited);
     struct queue_info info = {.max = max_waiting(q->app, w->key),
                               .waited_ms = waited,
@@ -280,7 +274,7 @@ static void waiter_job(void *arg)
     }
     if (client_gone(w->fd))
         finish(q, w, QUEUE_CANCELLED, NULL);
-    else if (mono_ms() - w->entered_ms >= q->app->cfg->queue_timeout_ms)
+    else if (clock_mono_ms() - w->entered_ms >= q->app->cfg->queue_timeout_ms)
         finish(q, w, QUEUE_TIMEOUT, NULL);
     else if (head)
         try_admit(q, w);
@@ -356,7 +350,7 @@ int queue_enter(struct queue *q, struct api_key *k, const struct admit_request *
     w->key = keys_ref(k);
     w->ar = *ar;
     w->fd = client_fd;
-    w->entered_ms = mono_ms();
+    w->entered_ms = clock_mono_ms();
     w->backoff_ms = BACKOFF_FIRST_MS;
     w->fn = done;
     w->owner = owner;

@@ -18,6 +18,7 @@
  * completed (platform notes, check 1).
  */
 #include "compat.h"
+#include "clock.h"
 #include "app.h"
 #include "errs.h"
 #include "log.h"
@@ -247,13 +248,6 @@ static void commit_body(struct stream *st)
     pthread_mutex_unlock(&st->mu);
 }
 
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The uncommitted answer, moved out of the stream (see DESIGN). */
 struct held {
     int status;
@@ -324,7 +318,7 @@ static void decide_uncommitted(struct stream *st, int result)
                                   .nheaders = held.hdrs.n,
                                   .body = held.body.data ? held.body.data : "",
                                   .body_len = held.body.len,
-                                  .now_ms = wall_ms()};
+                                  .now_ms = clock_wall_ms()};
     struct stream_reply rep = {0};
     enum stream_verdict v = st->hooks.decide(st->arg, &ans, &rep);
     if (v != SV_RETRY)

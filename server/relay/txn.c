@@ -9,6 +9,7 @@
  * connection may be gone, which the stream reports as -ERR_CLOSED.
  */
 #include "compat.h"
+#include "clock.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -98,20 +99,6 @@ struct txn {
     struct last_answer last;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- replies ---- */
 
 /* An error in the client's shape: a plain reply before the stream exists,
@@ -199,7 +186,7 @@ static void attempt_begin(struct txn *t)
     struct attempt *a = &t->att[t->natt < ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP - 1];
     snprintf(a->account, sizeof(a->account), "%.8s", t->acc->id);
     a->status = -1;
-    t->att_t0 = mono_ms();
+    t->att_t0 = clock_mono_ms();
     t->natt++;
 }
 
@@ -207,7 +194,7 @@ static void attempt_end(struct txn *t, int status)
 {
     struct attempt *a = &t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1];
     a->status = status;
-    a->ms = mono_ms() - t->att_t0;
+    a->ms = clock_mono_ms() - t->att_t0;
 }
 
 /* "acc1:429:12ms,acc2:200:80ms" for the access line. */
@@ -256,7 +243,7 @@ static void account_for(struct txn *t)
     if (usage)
         cost_of(t, &a);
     struct admit_request periods;
-    admission_periods(t->key, t->app->tz_offset_min, wall_ms(), &periods);
+    admission_periods(t->key, t->app->tz_offset_min, clock_wall_ms(), &periods);
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
     a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : t->req.model);
@@ -390,7 +377,7 @@ static int lookup_key(struct reqctx *rq, struct api_key **key, enum relay_err *e
 /* May the key be used now: 0, or the error to answer with. */
 static int admit_key(const struct api_key *key, enum relay_err *e)
 {
-    enum key_check kc = keys_admit(key, wall_ms());
+    enum key_check kc = keys_admit(key, clock_wall_ms());
     if (kc == KEY_OK)
         return 0;
     *e = kc == KEY_EXPIRED ? RERR_KEY_EXPIRED : RERR_KEY_DISABLED;
@@ -484,7 +471,7 @@ static enum step_rc wait_in_queue(struct txn *t, const struct admit_request *ar)
  * may take it: *ar and *res filled), -ERR_REDIS. */
 static int admit_limits(struct txn *t, struct admit_request *ar, struct refusal *r)
 {
-    *ar = (struct admit_request){.now_ms = wall_ms(),
+    *ar = (struct admit_request){.now_ms = clock_wall_ms(),
                                  .lease_ms = t->app->cfg->concurrency_lease_s * 1000,
                                  .claude_family = policy_claude_family(t->req.model)};
     snprintf(t->lease_member, sizeof(t->lease_member), "%s-%s", t->app->instance_id,
@@ -598,7 +585,7 @@ static enum step_rc step_schedule(struct txn *t)
         t->snap = accounts_snapshot(t->app->accounts);
         sticky_lookup(t);
     }
-    struct sched_request sreq = sched_req(t, wall_ms());
+    struct sched_request sreq = sched_req(t, clock_wall_ms());
     struct account *a =
         t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried) : NULL;
     if (!a) {
@@ -828,7 +815,8 @@ bool txn_inline_ok(struct reqctx *rq)
     if (!plain || !keys_hash(app, plain, hash))
         return false;
     struct api_key *k = key_cache_get(app->keys, hash, cache_ttl(app));
-    bool ok = k && keys_admit(k, wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
+    bool ok =
+        k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
     return ok && !has_session(rq); /* the body is parsed once: intake reuses it */
 }

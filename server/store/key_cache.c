@@ -4,6 +4,7 @@
  * another lock). Entries hold a reference on their api_key.
  */
 #include "compat.h"
+#include "clock.h"
 #include "key_cache.h"
 #include "keys.h"
 #include "xmalloc.h"
@@ -25,13 +26,6 @@ struct key_cache {
     struct entry *table[BUCKETS];
     long n;
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned bucket(const char *hash)
 {
@@ -75,7 +69,7 @@ void key_cache_free(struct key_cache *kc)
 struct api_key *key_cache_get(struct key_cache *kc, const char *hash, long long fresh_ms)
 {
     struct api_key *k = NULL;
-    long long now = mono_ms();
+    long long now = clock_mono_ms();
     pthread_mutex_lock(&kc->mu);
     for (struct entry *e = kc->table[bucket(hash)]; e; e = e->next)
         if (strcmp(e->hash, hash) == 0) {
@@ -104,7 +98,7 @@ void key_cache_put(struct key_cache *kc, const char *hash, struct api_key *k)
 {
     struct entry *e = xcalloc(1, sizeof(*e));
     snprintf(e->hash, sizeof(e->hash), "%s", hash);
-    e->at_ms = mono_ms();
+    e->at_ms = clock_mono_ms();
     e->key = keys_ref(k);
     pthread_mutex_lock(&kc->mu);
     remove_hash_locked(kc, hash);

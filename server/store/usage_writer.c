@@ -25,6 +25,7 @@
  * a leaf lock (no I/O, no other lock while held). dropped is atomic.
  */
 #include "compat.h"
+#include "clock.h"
 #include "app.h"
 #include "errs.h"
 #include "log.h"
@@ -62,13 +63,6 @@ struct usage_writer {
     long long backoff;  /* the next back-off, ms */
     atomic_ullong dropped;
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct usage_writer *usage_writer_new(struct app *app)
 {
@@ -109,7 +103,7 @@ static void requeue_locked(struct usage_writer *w, struct item *first, struct it
     if (!w->tail)
         w->tail = last;
     w->len += n;
-    w->retry_at = mono_ms() + w->backoff;
+    w->retry_at = clock_mono_ms() + w->backoff;
     w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
 }
 
@@ -205,7 +199,7 @@ static void maybe_submit(struct usage_writer *w)
 {
     bool submit = false;
     pthread_mutex_lock(&w->mu);
-    if (!w->scheduled && w->len && (!w->retry_at || mono_ms() >= w->retry_at))
+    if (!w->scheduled && w->len && (!w->retry_at || clock_mono_ms() >= w->retry_at))
         submit = w->scheduled = true;
     pthread_mutex_unlock(&w->mu);
     if (submit && tpool_submit(w->app->workers, flush_job, w) != 0) {
@@ -252,12 +246,12 @@ void usage_writer_counts(struct usage_writer *w, size_t *spooled, unsigned long 
 /* At exit: keep trying for FINAL_FLUSH_MS, then count what is left as dropped. */
 static void final_flush(struct usage_writer *w)
 {
-    long long until = mono_ms() + FINAL_FLUSH_MS;
+    long long until = clock_mono_ms() + FINAL_FLUSH_MS;
     struct item *batch;
     while ((batch = take_batch(w, false))) {
         if (write_batch(w, batch))
             continue;
-        if (mono_ms() >= until)
+        if (clock_mono_ms() >= until)
             break;
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
