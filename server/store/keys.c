@@ -578,6 +578,21 @@ static char *new_secret(struct app *app, cJSON *rec, char hk[STORE_KEY_MAX])
     return key;
 }
 
+/* The end of a create or regenerate that wrote with result rc: on success
+ * the stored item and the plaintext (the caller's now), else key is freed. */
+static int hand_out(struct rds_conn *c, const char *id, int rc, char *key, cJSON **item,
+                    char **plaintext)
+{
+    if (rc == 0)
+        rc = keys_load_item(c, id, item);
+    if (rc != 0) {
+        secret_free(key);
+        return rc;
+    }
+    *plaintext = key;
+    return 0;
+}
+
 int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **item,
                 char **plaintext, char *msg, size_t len)
 {
@@ -602,14 +617,7 @@ int keys_create(struct app *app, struct rds_conn *c, const cJSON *body, cJSON **
     cJSON_AddStringToObject(rec, "createdBy", "admin");
     rc = write_key(c, id, rec, hk, true);
     cJSON_Delete(rec);
-    if (rc == 0)
-        rc = keys_load_item(c, id, item);
-    if (rc != 0) {
-        secret_free(key);
-        return rc;
-    }
-    *plaintext = key;
-    return 0;
+    return hand_out(c, id, rc, key, item, plaintext);
 }
 
 int keys_regenerate(struct app *app, struct rds_conn *c, const char *id, cJSON **item,
@@ -635,14 +643,7 @@ int keys_regenerate(struct app *app, struct rds_conn *c, const char *id, cJSON *
     if (rc == 0)
         key_changed(app, c, id);
     cJSON_Delete(rec);
-    if (rc == 0)
-        rc = keys_load_item(c, id, item);
-    if (rc != 0) {
-        secret_free(key);
-        return rc;
-    }
-    *plaintext = key;
-    return 0;
+    return hand_out(c, id, rc, key, item, plaintext);
 }
 
 /* ---- admin: reads and changes ---- */
