@@ -5,6 +5,9 @@
  *   POST /admin/claude-accounts/generate-auth-url  -> {authUrl, sessionId, instructions}
  *   POST /admin/claude-accounts/exchange-code      {sessionId, authorizationCode | callbackUrl,
  *                                                   name, ...account fields} -> the new account
+ *   POST /admin/claude-accounts/generate-setup-token-url, exchange-setup-token-code
+ *        the same for a long-lived inference-only token (scope user:inference,
+ *        one year, no refresh token)
  *
  * The session (verifier sealed, state) lives in Redis `oauth:{sessionId}` for
  * 600 s, so any instance can finish the flow. The code exchange is an
@@ -36,6 +39,17 @@
 
 #define SESSION_TTL_S 600
 #define CODE_MAX 512
+#define SETUP_TOKEN_LIFETIME_S 31536000 /* what Claude Code's setup-token asks for */
+
+/* The two flows differ only in scope and token lifetime (crs-relay-spec 9.1). */
+struct flow {
+    const char *kind; /* stored in the session: a code is exchanged by the flow that made it */
+    const char *scope; /* NULL: CLAUDE_OAUTH_SCOPES */
+    long expires_in;   /* asked of the token endpoint; 0: its default */
+};
+
+static const struct flow oauth_flow = {"oauth", NULL, 0};
+static const struct flow setup_flow = {"setup-token", "user:inference", SETUP_TOKEN_LIFETIME_S};
 
 static void bad_request(struct reqctx *rq, const char *msg)
 {
@@ -50,11 +64,12 @@ static char *url_escape(const char *s)
     return out;
 }
 
-static char *auth_url(const struct relay_config *cfg, const char *challenge, const char *state)
+static char *auth_url(const struct relay_config *cfg, const struct flow *f, const char *challenge,
+                      const char *state)
 {
     char *cid = url_escape(cfg->claude_oauth_client_id);
     char *redir = url_escape(cfg->claude_oauth_redirect_uri);
-    char *scope = url_escape(cfg->claude_oauth_scopes);
+    char *scope = url_escape(f->scope ? f->scope : cfg->claude_oauth_scopes);
     char *u = xasprintf("%s?code=true&client_id=%s&response_type=code&redirect_uri=%s&scope=%s"
                         "&code_challenge=%s&code_challenge_method=S256&state=%s",
                         cfg->claude_oauth_authorize_url, cid, redir, scope, challenge, state);
@@ -69,9 +84,9 @@ static void session_ad(char *ad, size_t len, const char *sid)
     snprintf(ad, len, "oauth:%s:codeVerifier", sid); /* binds the blob to its session */
 }
 
-/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, createdAt, expiresAt}, EX 600. */
-static int session_save(struct app *app, struct rds_conn *c, const char *sid, const char *verifier,
-                        const char *state, const char *challenge)
+/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, kind, createdAt, expiresAt}, EX 600. */
+static int session_save(struct app *app, struct rds_conn *c, const char *sid, const struct flow *f,
+                        const char *verifier, const char *state, const char *challenge)
 {
     char key[STORE_KEY_MAX], ad[128], created[24], expires[24], *blob = NULL;
     session_ad(ad, sizeof(ad), sid);
@@ -83,8 +98,10 @@ static int session_save(struct app *app, struct rds_conn *c, const char *sid, co
     store_key(key, SK_OAUTH_SESSION, sid);
     redisReply *r[2] = {0};
     int rc = -ERR_REDIS;
-    if (rds_append(c, "HSET %s codeVerifier %s state %s codeChallenge %s createdAt %s expiresAt %s",
-                   key, blob, state, challenge, created, expires) == 0 &&
+    if (rds_append(c,
+                   "HSET %s codeVerifier %s state %s codeChallenge %s kind %s createdAt %s "
+                   "expiresAt %s",
+                   key, blob, state, challenge, f->kind, created, expires) == 0 &&
         rds_append(c, "EXPIRE %s %d", key, SESSION_TTL_S) == 0 && rds_flush_replies(c, 2, r) == 0)
         rc = 0;
     for (int i = 0; i < 2; i++)
@@ -119,7 +136,7 @@ static bool auth_body_ok(struct reqctx *rq)
     return true;
 }
 
-static void h_generate(struct reqctx *rq)
+static void generate(struct reqctx *rq, const struct flow *f)
 {
     struct app *app = reqctx_app(rq);
     struct rds_conn *c = auth_body_ok(rq) ? admin_conn(rq) : NULL;
@@ -130,24 +147,35 @@ static void h_generate(struct reqctx *rq)
     secret_random_b64url32(verifier);
     secret_random_b64url32(state);
     secret_sha256_b64url(verifier, challenge);
-    int rc = session_save(app, c, sid, verifier, state, challenge);
+    int rc = session_save(app, c, sid, f, verifier, state, challenge);
     sodium_memzero(verifier, sizeof(verifier));
     admin_conn_put(rq, c);
     if (rc != 0) {
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
         return;
     }
-    char *url = auth_url(app->cfg, challenge, state);
+    char *url = auth_url(app->cfg, f, challenge, state);
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "authUrl", url);
     cJSON_AddStringToObject(d, "sessionId", sid);
     cJSON_AddStringToObject(d, "instructions",
                             "1. Open the URL and sign in to Claude. 2. Approve the access. "
                             "3. Copy the code shown (or the whole callback URL) and submit it "
-                            "with the sessionId to exchange-code within 10 minutes.");
+                            "with the sessionId to the matching exchange endpoint within 10 "
+                            "minutes.");
     free(url);
-    log_info("admin", "claude oauth session %s started by %s", sid, reqctx_admin(rq));
+    log_info("admin", "claude %s session %s started by %s", f->kind, sid, reqctx_admin(rq));
     admin_ok(rq, "data", d);
+}
+
+static void h_generate(struct reqctx *rq)
+{
+    generate(rq, &oauth_flow);
+}
+
+static void h_generate_setup(struct reqctx *rq)
+{
+    generate(rq, &setup_flow);
 }
 
 /* ---- exchange-code ---- */
@@ -234,7 +262,8 @@ static cJSON *exchange_record(struct reqctx *rq, const cJSON *body)
 /* The session's verifier (caller frees with secret_free) if the session exists
  * and state (when given) is its state; an empty state gets the session's.
  * NULL after a 400 / 503. */
-static char *session_verifier(struct reqctx *rq, const char *sid, char *state, size_t len)
+static char *session_verifier(struct reqctx *rq, const struct flow *f, const char *sid, char *state,
+                              size_t len)
 {
     struct rds_conn *c = admin_conn(rq);
     if (!c)
@@ -250,6 +279,10 @@ static char *session_verifier(struct reqctx *rq, const char *sid, char *state, s
         bad_request(rq, "sessionId: unknown or expired OAuth session (generate a new URL)");
     else if (rc != 0)
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+    else if (strcmp(json_str(s, "kind", oauth_flow.kind), f->kind) != 0)
+        bad_request(rq, f == &setup_flow ? "sessionId: made by generate-auth-url; use exchange-code"
+                                         : "sessionId: made by generate-setup-token-url; use "
+                                           "exchange-setup-token-code");
     else if (*state && !secret_equal(state, json_str(s, "state", "")))
         bad_request(rq, "state does not match the OAuth session");
     else if (secret_open(reqctx_app(rq)->box, ad, json_str(s, "codeVerifier", ""), &verifier,
@@ -261,8 +294,8 @@ static char *session_verifier(struct reqctx *rq, const char *sid, char *state, s
     return verifier;
 }
 
-static char *token_body(const struct relay_config *cfg, const char *code, const char *verifier,
-                        const char *state)
+static char *token_body(const struct relay_config *cfg, const struct flow *f, const char *code,
+                        const char *verifier, const char *state)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "grant_type", "authorization_code");
@@ -271,6 +304,8 @@ static char *token_body(const struct relay_config *cfg, const char *code, const 
     cJSON_AddStringToObject(j, "redirect_uri", cfg->claude_oauth_redirect_uri);
     cJSON_AddStringToObject(j, "code_verifier", verifier);
     cJSON_AddStringToObject(j, "state", state);
+    if (f->expires_in)
+        cJSON_AddNumberToObject(j, "expires_in", (double)f->expires_in);
     char *s = json_print(j);
     cJSON_Delete(j);
     return s;
@@ -353,7 +388,7 @@ static void exchange_start(void *arg)
         exchange_fail(ex, 503, "The relay is shutting down");
 }
 
-static void h_exchange(struct reqctx *rq)
+static void exchange(struct reqctx *rq, const struct flow *f)
 {
     const cJSON *body = reqctx_json(rq);
     const char *sid = json_str(body, "sessionId", "");
@@ -365,7 +400,7 @@ static void h_exchange(struct reqctx *rq)
     if (pasted_code(rq, body, code, state, sizeof(code)) != 0)
         return;
     cJSON *rec = exchange_record(rq, body);
-    char *verifier = rec ? session_verifier(rq, sid, state, sizeof(state)) : NULL;
+    char *verifier = rec ? session_verifier(rq, f, sid, state, sizeof(state)) : NULL;
     if (!verifier) {
         cJSON_Delete(rec);
         return;
@@ -374,16 +409,28 @@ static void h_exchange(struct reqctx *rq)
     ex->rq = rq;
     ex->app = reqctx_app(rq);
     ex->rec = rec;
-    ex->token = token_body(ex->app->cfg, code, verifier, state);
+    ex->token = token_body(ex->app->cfg, f, code, verifier, state);
     ex->proxy = account_proxy_url(ex->app, &provider_claude_official, rec);
     snprintf(ex->sid, sizeof(ex->sid), "%s", sid);
     secret_free(verifier);
     reqctx_defer(rq, exchange_start, ex);
 }
 
+static void h_exchange(struct reqctx *rq)
+{
+    exchange(rq, &oauth_flow);
+}
+
+static void h_exchange_setup(struct reqctx *rq)
+{
+    exchange(rq, &setup_flow);
+}
+
 #define CLA "/admin/claude-accounts"
 const struct route claude_oauth_routes[] = {
     {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL, NULL},
     {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", CLA "/generate-setup-token-url", h_generate_setup, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", CLA "/exchange-setup-token-code", h_exchange_setup, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

@@ -91,8 +91,8 @@ async function redisCmd(...args) {
 }
 
 // generate-auth-url, with the code registered at the mock for the URL's challenge.
-async function startFlow(relay = st.relay, token = st.token) {
-  const r = await api(relay, 'POST', '/admin/claude-accounts/generate-auth-url', { token, body: {} });
+async function startFlow(relay = st.relay, token = st.token, path = 'generate-auth-url') {
+  const r = await api(relay, 'POST', `/admin/claude-accounts/${path}`, { token, body: {} });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.success, true);
   const { authUrl, sessionId, instructions } = r.json.data;
@@ -176,6 +176,39 @@ test('exchange-code: a pasted code#state and a callback URL create accounts; tok
   } finally {
     await removeAccount(a1.id);
     await removeAccount(a2.id);
+  }
+});
+
+test('setup token: inference scope, one year, no refresh token; each flow exchanges only its own sessions', async () => {
+  const f = await startFlow(st.relay, st.token, 'generate-setup-token-url');
+  assert.equal(f.u.searchParams.get('scope'), 'user:inference');
+  assert.equal(f.u.searchParams.get('code_challenge_method'), 'S256');
+  // A setup session cannot be finished by the other flow's endpoint (and vice versa).
+  let r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name: 'wrong-flow' } });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /exchange-setup-token-code/);
+  const g = await startFlow();
+  r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-setup-token-code', { token: st.token, body: { sessionId: g.sessionId, authorizationCode: g.code, name: 'wrong-flow' } });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /exchange-code/);
+  r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-setup-token-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name: 'setup' } });
+  assert.equal(r.status, 200, r.text);
+  const acc = r.json.data;
+  try {
+    assert.equal(mock.oauth.calls().at(-1).body.expires_in, 31536000);
+    assert.equal(acc.scopes, 'user:inference');
+    assert.ok(Math.abs(acc.expiresAt - (Date.now() + 31536000e3)) < 5000, `expiresAt ${acc.expiresAt}`);
+    const t = mock.oauth.issued().at(-1);
+    assert.equal(t.refresh_token, undefined);
+    assert.equal(await redisCmd('HEXISTS', `claude_account:${acc.id}`, 'refreshToken'), 0);
+    const dump = JSON.stringify(await dumpRedis(st.redis.port));
+    assert.ok(!dump.includes(t.access_token), 'token sealed at rest');
+    mock.reset();
+    const msg = await sdk().messages.create(PARAMS);
+    assert.equal(msg.content[0].text, MOCK_TEXT);
+    assert.equal(mock.messageRequests()[0].headers.authorization, `Bearer ${t.access_token}`);
+  } finally {
+    await removeAccount(acc.id);
   }
 });
 

@@ -195,17 +195,19 @@ function makeOAuth() {
       calls.length = 0;
     },
   };
-  const mint = () => {
+  // A request naming expires_in is a setup token: long-lived, inference only, no refresh token.
+  const mint = (expiresIn) => {
     const t = {
       access_token: 'sk-ant-oat01-mock' + crypto.randomBytes(16).toString('hex'),
       refresh_token: 'sk-ant-ort01-mock' + crypto.randomBytes(16).toString('hex'),
-      expires_in: o.expiresIn,
+      expires_in: expiresIn || o.expiresIn,
       token_type: 'Bearer',
-      scope: 'user:inference user:profile',
+      scope: expiresIn ? 'user:inference' : 'user:inference user:profile',
       organization: { uuid: 'org-mock-uuid', name: 'Mock Org' },
       account: { uuid: 'acct-mock-uuid', email_address: 'mock@example.com' },
     };
-    live.add(t.refresh_token);
+    if (expiresIn) delete t.refresh_token;
+    else live.add(t.refresh_token);
     issued.push(t);
     return t;
   };
@@ -218,7 +220,7 @@ function makeOAuth() {
       const got = crypto.createHash('sha256').update(String(body.code_verifier || '')).digest('base64url');
       if (got !== challenge) return invalid(res, 'code_verifier does not match the challenge');
       codes.delete(body.code);
-      return sendJsonRaw(res, 200, mint());
+      return sendJsonRaw(res, 200, mint(Number.isInteger(body.expires_in) ? body.expires_in : 0));
     }
     if (body.grant_type === 'refresh_token') {
       if (o.failRefresh || !live.has(body.refresh_token)) return invalid(res, 'Refresh token not found or invalid');
