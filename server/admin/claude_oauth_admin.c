@@ -43,7 +43,7 @@
 
 /* The two flows differ only in scope and token lifetime (crs-relay-spec 9.1). */
 struct flow {
-    const char *kind; /* stored in the session: a code is exchanged by the flow that made it */
+    const char *kind;  /* stored in the session: a code is exchanged by the flow that made it */
     const char *scope; /* NULL: CLAUDE_OAUTH_SCOPES */
     long expires_in;   /* asked of the token endpoint; 0: its default */
 };
@@ -84,7 +84,8 @@ static void session_ad(char *ad, size_t len, const char *sid)
     snprintf(ad, len, "oauth:%s:codeVerifier", sid); /* binds the blob to its session */
 }
 
-/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, kind, createdAt, expiresAt}, EX 600. */
+/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, kind, createdAt, expiresAt}, EX 600.
+ */
 static int session_save(struct app *app, struct rds_conn *c, const char *sid, const struct flow *f,
                         const char *verifier, const char *state, const char *challenge)
 {
