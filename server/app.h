@@ -23,6 +23,7 @@ struct key_cache;
 struct leases;
 struct queue;
 struct pricing_sync;
+struct token_refresh;
 
 struct app_stats {
     atomic_ullong requests;       /* every HTTP request */
@@ -51,6 +52,7 @@ struct app {
     struct queue *queue;               /* requests waiting for a concurrency slot */
     char instance_id[17];              /* random, per process: skips our own notices */
     struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
+    struct token_refresh *refresh;     /* requests waiting for an OAuth token refresh */
     struct app_stats stats;
     time_t started_at;
     const char *version;

@@ -26,6 +26,7 @@
 #include "redis_embed.h"
 #include "secret.h"
 #include "stream.h"
+#include "token_refresh.h"
 #include "tpool.h"
 #include "usage_stats.h"
 #include "usage_writer.h"
@@ -175,6 +176,7 @@ static void start_all(struct runtime *rt)
     app->keys = key_cache_new();
     app->leases = leases_new();
     app->queue = queue_new(app);
+    app->refresh = token_refresh_new(app);
     app->usage_writer = usage_writer_new(app);
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
@@ -218,6 +220,8 @@ static void stop_all(struct runtime *rt)
     stream_shutdown_all();     /* nor a retry: attempts are refused from now on */
     httpc_stop(app->httpc);    /* cancels what still runs; usage jobs get queued */
     tpool_free(app->workers);  /* runs them: usage is flushed before exit */
+    token_refresh_free(app->refresh); /* every waiter was woken by its job */
+    app->refresh = NULL;
     httpc_free(app->httpc);
     httpd_stop(rt->httpd);
     usage_writer_free(app->usage_writer); /* what no worker wrote */

@@ -10,6 +10,14 @@
  * must not kill a live account). Failures also go to
  * LOG_DIR/token-refresh-error.log. The lock is released compare-and-delete;
  * if this instance dies it ends by itself (PX).
+ *
+ * On demand: a request whose account's token is about to expire waits for
+ * the refresh without holding a thread. Waiters are kept per account in
+ * app->refresh; the first one starts the refresh on a worker (this
+ * instance's, through the same lock); every waiter is woken once, when
+ * this instance's refresh ended, when the snapshot shows a fresh token
+ * (another instance refreshed it: a delayed job polls the snapshot, no
+ * Redis), or after WAIT_MAX_MS.
  */
 #include "compat.h"
 #include "account_record.h"
@@ -27,14 +35,40 @@
 #include "store.h"
 #include "store_keys.h"
 #include "token_refresh.h"
+#include "tpool.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LOCK_MS 60000
 #define ERROR_LOG "token-refresh-error.log"
+#define DEMAND_LEAD_MS 60000 /* the original: refresh when it expires within a minute */
+#define WAIT_MAX_MS 35000    /* the token call's own timeout (30 s) and some */
+#define POLL_MS 250
+
+struct waiter {
+    token_refresh_wake_fn wake;
+    void *arg;
+    struct waiter *next;
+};
+
+/* Requests waiting for one account's token. */
+struct pending {
+    char id[37];
+    long long since_ms; /* monotonic */
+    struct waiter *waiters;
+    struct pending *next;
+};
+
+struct token_refresh {
+    struct app *app;
+    pthread_mutex_t mu; /* guards: head */
+    struct pending *head;
+};
 
 struct refresh {
     struct app *app;
@@ -130,6 +164,8 @@ static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_
     return rc;
 }
 
+static void wake_account(struct app *app, const char *id);
+
 static void refresh_done(void *arg, const struct claude_token_result *res)
 {
     struct refresh *r = arg;
@@ -137,6 +173,7 @@ static void refresh_done(void *arg, const struct claude_token_result *res)
     char err[300] = "";
     if (!c) { /* no Redis here: the lock ends by itself */
         log_warn("refresh", "account %s: refresh answer dropped (no worker or Redis)", r->id);
+        wake_account(r->app, r->id);
         return refresh_free(r);
     }
     bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
@@ -152,13 +189,21 @@ static void refresh_done(void *arg, const struct claude_token_result *res)
     }
     lock_release(c, r);
     rds_pool_put(r->app->redis, c);
+    wake_account(r->app, r->id); /* after the save refreshed the snapshot */
     refresh_free(r);
+}
+
+/* The proactive lead, never shorter than the on-demand one. */
+static long long lead_ms(const struct app *app)
+{
+    long long l = app->cfg->token_refresh_lead_s * 1000;
+    return l > DEMAND_LEAD_MS ? l : DEMAND_LEAD_MS;
 }
 
 static bool is_due(const struct app *app, const char *expires_at)
 {
     long long at = expires_at ? strtoll(expires_at, NULL, 10) : 0;
-    return at > 0 && at - now_ms() < app->cfg->token_refresh_lead_s * 1000;
+    return at > 0 && at - now_ms() < lead_ms(app);
 }
 
 /* Take the lock and confirm from Redis that the token is still due. */
@@ -193,14 +238,19 @@ static char *refresh_body(const struct relay_config *cfg, const char *token)
     return s;
 }
 
-static void start_one(struct app *app, struct rds_conn *c, const struct account *a)
+/* 0 when this instance's refresh of a started (its answer wakes the
+ * account's waiters), else -ERR_BUSY (another instance has it, or it is
+ * not due any more) or -ERR_CLOSED. */
+static int start_one(struct app *app, struct rds_conn *c, const struct account *a)
 {
     struct refresh *r = xcalloc(1, sizeof(*r));
     r->app = app;
     snprintf(r->id, sizeof(r->id), "%s", a->id);
     secret_random_hex(r->owner, 16);
-    if (!lock_take(app, c, r))
-        return refresh_free(r);
+    if (!lock_take(app, c, r)) {
+        refresh_free(r);
+        return -ERR_BUSY;
+    }
     r->old_refresh = xstrdup(account_field(a, "refreshToken"));
     r->body = refresh_body(app->cfg, r->old_refresh);
     r->proxy = a->proxy_url ? xstrdup(a->proxy_url) : NULL;
@@ -208,7 +258,9 @@ static void start_one(struct app *app, struct rds_conn *c, const struct account 
     if (claude_token_call(app, r->body, r->proxy, refresh_done, r) != 0) {
         lock_release(c, r);
         refresh_free(r);
+        return -ERR_CLOSED;
     }
+    return 0;
 }
 
 void token_refresh_due(struct app *app, struct rds_conn *c)
@@ -222,7 +274,160 @@ void token_refresh_due(struct app *app, struct rds_conn *c)
             st == ACC_UNAUTHORIZED || st == ACC_BLOCKED ||
             !is_due(app, account_field(a, "expiresAt")))
             continue;
-        start_one(app, c, a);
+        (void)start_one(app, c, a); /* busy: another instance has it */
     }
     accounts_list_release(l);
+}
+
+/* ---- on demand ---- */
+
+bool token_refresh_stale(const struct account *a, long long now)
+{
+    const char *rt = account_field(a, "refreshToken");
+    const char *at = account_field(a, "expiresAt");
+    long long exp = at ? strtoll(at, NULL, 10) : 0;
+    return a->prov == &provider_claude_official && rt && *rt && exp > 0 &&
+           exp - now < DEMAND_LEAD_MS;
+}
+
+struct token_refresh *token_refresh_new(struct app *app)
+{
+    struct token_refresh *tr = xcalloc(1, sizeof(*tr));
+    tr->app = app;
+    pthread_mutex_init(&tr->mu, NULL);
+    return tr;
+}
+
+/* Unlink the account's waiters (NULL when none wait). */
+static struct waiter *take_waiters(struct token_refresh *tr, const char *id)
+{
+    struct waiter *w = NULL;
+    pthread_mutex_lock(&tr->mu);
+    for (struct pending **pp = &tr->head; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->id, id) != 0)
+            continue;
+        struct pending *p = *pp;
+        *pp = p->next;
+        w = p->waiters;
+        free(p);
+        break;
+    }
+    pthread_mutex_unlock(&tr->mu);
+    return w;
+}
+
+static void wake_list(struct waiter *w)
+{
+    while (w) {
+        struct waiter *next = w->next;
+        w->wake(w->arg);
+        free(w);
+        w = next;
+    }
+}
+
+static void wake_account(struct app *app, const char *id)
+{
+    if (app->refresh)
+        wake_list(take_waiters(app->refresh, id));
+}
+
+void token_refresh_free(struct token_refresh *tr)
+{
+    if (!tr)
+        return;
+    while (tr->head) {
+        char id[37];
+        snprintf(id, sizeof(id), "%s", tr->head->id);
+        wake_list(take_waiters(tr, id));
+    }
+    pthread_mutex_destroy(&tr->mu);
+    free(tr);
+}
+
+struct poll {
+    struct app *app;
+    char id[37];
+    long long since_ms;
+};
+
+/* Still waiting for another instance's refresh: is the token fresh in the
+ * snapshot now (the notify listener reloaded it), or has it taken too long? */
+static void poll_job(void *arg)
+{
+    struct poll *p = arg;
+    struct account_list *l = accounts_snapshot(p->app->accounts);
+    const struct account *a = account_list_find(l, p->id);
+    bool over = !a || !token_refresh_stale(a, now_ms()) ||
+                clock_mono_ms() - p->since_ms > WAIT_MAX_MS;
+    accounts_list_release(l);
+    if (!over && tpool_submit_after(p->app->workers, POLL_MS, poll_job, p) == 0)
+        return;
+    wake_account(p->app, p->id);
+    free(p);
+}
+
+/* Worker: the first waiter's job. Start the refresh here, or watch another's. */
+static void demand_job(void *arg)
+{
+    struct poll *p = arg;
+    struct rds_conn *c = rds_pool_get(p->app->redis, 1000);
+    struct account_list *l = accounts_snapshot(p->app->accounts);
+    const struct account *a = account_list_find(l, p->id);
+    int rc = a && c ? start_one(p->app, c, a) : -ERR_NOTFOUND;
+    accounts_list_release(l);
+    if (c)
+        rds_pool_put(p->app->redis, c);
+    if (rc == 0) { /* its answer wakes them */
+        free(p);
+        return;
+    }
+    if (rc == -ERR_BUSY)
+        return poll_job(p);
+    wake_account(p->app, p->id);
+    free(p);
+}
+
+int token_refresh_demand(struct app *app, const struct account *a, token_refresh_wake_fn wake,
+                         void *arg)
+{
+    struct token_refresh *tr = app->refresh;
+    struct waiter *w = xcalloc(1, sizeof(*w));
+    w->wake = wake;
+    w->arg = arg;
+    pthread_mutex_lock(&tr->mu);
+    struct pending *p = tr->head;
+    while (p && strcmp(p->id, a->id) != 0)
+        p = p->next;
+    bool first = !p;
+    if (first) {
+        p = xcalloc(1, sizeof(*p));
+        snprintf(p->id, sizeof(p->id), "%s", a->id);
+        p->since_ms = clock_mono_ms();
+        p->next = tr->head;
+        tr->head = p;
+    }
+    w->next = p->waiters;
+    p->waiters = w;
+    pthread_mutex_unlock(&tr->mu);
+    if (!first)
+        return 0;
+    struct poll *job = xcalloc(1, sizeof(*job));
+    job->app = app;
+    job->since_ms = p->since_ms;
+    snprintf(job->id, sizeof(job->id), "%s", a->id);
+    log_info("refresh", "account %s (%s): token expires within a minute; requests wait for it",
+             a->id, a->name);
+    if (tpool_submit(app->workers, demand_job, job) == 0)
+        return 0;
+    free(job);
+    /* Nobody can run it: undo (the caller goes on with the token it has). */
+    struct waiter *all = take_waiters(tr, a->id), **wp = &all;
+    while (*wp && *wp != w)
+        wp = &(*wp)->next;
+    if (*wp)
+        *wp = w->next;
+    free(w);
+    wake_list(all); /* others that joined meanwhile: none can have, but never lose one */
+    return -ERR_BUSY;
 }

@@ -8,12 +8,33 @@
 #ifndef RELAY_TOKEN_REFRESH_H
 #define RELAY_TOKEN_REFRESH_H
 
+#include <stdbool.h>
+
 struct app;
 struct rds_conn;
+struct account;
+struct token_refresh;
+
+typedef void (*token_refresh_wake_fn)(void *arg);
 
 /* Start a refresh for every claude-official account whose token expires
  * within TOKEN_REFRESH_LEAD_SECONDS and whose lock this instance takes.
  * Returns at once (no upstream wait). Maintenance thread. */
 void token_refresh_due(struct app *app, struct rds_conn *c);
+
+/* The waiters of on-demand refreshes (app->refresh). free wakes any left. */
+struct token_refresh *token_refresh_new(struct app *app);
+void token_refresh_free(struct token_refresh *tr);
+/* True when a's token (claude-official, refreshable) expires within a
+ * minute: a request should wait for its refresh before using it. Pure. */
+bool token_refresh_stale(const struct account *a, long long now_ms);
+/* Wait for a's token to be renewed: wake(arg) runs once, on a worker (or
+ * at shutdown on the thread tearing down), when this instance's refresh
+ * ended, when the snapshot holds a fresh token, or after a bounded wait -
+ * whatever the outcome; the caller re-reads the snapshot. Never blocks:
+ * the refresh itself starts on a worker. 0, or -ERR_BUSY when no worker
+ * can take it (wake never runs: go on with the token as it is). */
+int token_refresh_demand(struct app *app, const struct account *a, token_refresh_wake_fn wake,
+                         void *arg) __attribute__((warn_unused_result));
 
 #endif

@@ -26,9 +26,21 @@ const char *scheduler_skip_name(enum sched_skip s)
 static bool was_tried(const struct sched_tried *tried, const struct account *a)
 {
     for (size_t i = 0; tried && i < tried->n; i++)
-        if (tried->items[i] == a)
+        if (strcmp(tried->ids[i], a->id) == 0)
             return true;
     return false;
+}
+
+void sched_tried_add(struct sched_tried *tried, const struct account *a)
+{
+    if (tried->n < SCHED_TRIED_MAX)
+        snprintf(tried->ids[tried->n++], sizeof(tried->ids[0]), "%s", a->id);
+}
+
+void sched_tried_drop_last(struct sched_tried *tried)
+{
+    if (tried->n)
+        tried->n--;
 }
 
 /* Outside the key's binding: a dedicated account or a group's members. A

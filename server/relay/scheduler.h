@@ -34,10 +34,16 @@ struct sched_request {
     const char *sticky; /* the session's account id; NULL: none */
 };
 
+/* Accounts by id, not by pointer: a request may move to a newer snapshot
+ * (after waiting for a token refresh) and keep what it tried. */
 struct sched_tried {
-    const struct account *items[SCHED_TRIED_MAX];
+    char ids[SCHED_TRIED_MAX][37];
     size_t n;
 };
+
+/* Add a (no-op when full); drop the last one added. */
+void sched_tried_add(struct sched_tried *tried, const struct account *a);
+void sched_tried_drop_last(struct sched_tried *tried);
 
 /* Why an account is not a candidate, in the order they are checked. */
 enum sched_skip {

@@ -35,6 +35,7 @@
 #include "sticky.h"
 #include "stream.h"
 #include "tpool.h"
+#include "token_refresh.h"
 #include "txn.h"
 #include "usage_writer.h"
 #include "xmalloc.h"
@@ -88,6 +89,7 @@ struct txn {
     struct account *acc;
     struct upstream_req ureq;
     bool leased;
+    bool refresh_waited; /* waited once for an account's token refresh */
     int client_fd;
     struct sched_tried tried;
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
@@ -598,13 +600,54 @@ static enum step_rc step_schedule(struct txn *t)
     account_touch(a, sreq.now_ms);
     sticky_bind(t, a);
     t->acc = a;
-    t->tried.items[t->tried.n++] = a;
+    sched_tried_add(&t->tried, a);
     reqctx_note_account(t->rq, a->id);
     return STEP_NEXT;
 }
 
+/* Woken after waiting for the token refresh (a worker): take the newest
+ * snapshot; the same account again when its token is fresh, else choose
+ * anew without it (an expired token is not worth sending). */
+static void refresh_woken(void *arg)
+{
+    struct txn *t = arg;
+    char id[37];
+    log_set_reqid(reqctx_id(t->rq));
+    snprintf(id, sizeof(id), "%s", t->acc->id);
+    accounts_list_release(t->snap);
+    t->snap = accounts_snapshot(t->app->accounts);
+    long long now = clock_wall_ms();
+    struct account *a = account_list_find(t->snap, id);
+    t->acc = NULL;
+    t->step = TS_SCHEDULE;
+    if (a && !token_refresh_stale(a, now)) {
+        sched_tried_drop_last(&t->tried);
+        struct sched_request sreq = sched_req(t, now);
+        if (scheduler_skip(t->snap, a, &sreq, &t->tried) == SKIP_NONE) {
+            sched_tried_add(&t->tried, a);
+            t->acc = a;
+            t->step = TS_PREPARE;
+        }
+    }
+    txn_run(t);
+    log_set_reqid(NULL);
+}
+
+/* An OAuth token about to expire: wait (no thread held) for its refresh. */
+static bool wait_for_token(struct txn *t)
+{
+    if (t->refresh_waited || !token_refresh_stale(t->acc, clock_wall_ms()))
+        return false;
+    t->refresh_waited = true;
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t); /* keeps the connection until we answer */
+    return token_refresh_demand(t->app, t->acc, refresh_woken, t) == 0;
+}
+
 static enum step_rc step_prepare(struct txn *t)
 {
+    if (wait_for_token(t))
+        return STEP_WAIT;
     size_t len = 0;
     const char *body = reqctx_body(t->rq, &len);
     struct upstream_call call = {t->rq, t->op->endpoint, body, len};

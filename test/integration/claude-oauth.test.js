@@ -290,6 +290,40 @@ test('refresh by maintenance: two relays racing make exactly one token call; the
   }
 });
 
+test('refresh on demand: requests on two relays wait for one token call (no thread held) and all use the new token', async () => {
+  // The second relay starts before the account exists: neither start-up check refreshes it.
+  const b = await startRelay({ redisPort: st.redis.port, env: sharedEnv() });
+  mock.oauth.expiresIn = 30; // within the on-demand minute; the next maintenance run is 15 min away
+  const { acc, tokens: old } = await exchangeAccount('oauth-demand');
+  mock.oauth.expiresIn = 3600;
+  mock.oauth.delayMs = 1200; // requests arriving meanwhile join the wait
+  mock.oauth.reset();
+  try {
+    await waitFor(async () => (await getAccount(acc.id, b, await login(b))) !== undefined, { what: 'b knows the account' });
+    mock.reset();
+    const replies = await Promise.all([st.relay, st.relay, st.relay, b, b, b].map((r) => sdk(r).messages.create(PARAMS)));
+    for (const m of replies) assert.equal(m.content[0].text, MOCK_TEXT);
+    const calls = mock.oauth.calls().filter((x) => x.grant_type === 'refresh_token');
+    assert.equal(calls.length, 1, JSON.stringify(calls.map((x) => x.at)));
+    assert.equal(calls[0].body.refresh_token, old.refresh_token);
+    const fresh = mock.oauth.issued().at(-1);
+    const auths = mock.messageRequests().map((x) => x.headers.authorization);
+    assert.deepEqual(auths, Array(6).fill(`Bearer ${fresh.access_token}`), 'no request went out with the old token');
+    assert.equal(await redisCmd('EXISTS', `token_refresh_lock:claude:${acc.id}`), 0, 'lock released');
+    assert.equal((await getAccount(acc.id)).status, 'active');
+    for (const relay of [st.relay, b]) {
+      await waitFor(async () => {
+        const u = (await api(relay, 'GET', '/health')).json.components.upstream;
+        return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0;
+      }, { timeout: 3000, what: 'every transaction, lease and stream released' });
+    }
+  } finally {
+    mock.oauth.delayMs = 0;
+    await b.stop();
+    await removeAccount(acc.id);
+  }
+});
+
 test('a refused refresh marks the account unauthorized with a reason, appends the event and writes the error log', async () => {
   mock.oauth.expiresIn = 120;
   const { acc } = await exchangeAccount('oauth-dead');
