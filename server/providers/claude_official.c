@@ -36,7 +36,38 @@ static const struct account_field official_fields[] = {
     {"scopes", FT_STR, 0, "", 0, 1000},
     {"organization", FT_STR, FIELD_READONLY, "", 0, 200}, /* from the token answer */
     {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40},
+    /* Stop scheduling the account when the 5-hour window warns (crs 5.3). */
+    {"autoStopOnWarning", FT_BOOL, 0, "false", 0, 0},
 };
+
+#define WINDOW_MAX_MS (5LL * 3600 * 1000 + 60000) /* a reset further away is not this window's */
+
+/* The 5-hour window from a success's headers (crs-relay-spec 5.3): tracked
+ * for the admin view; with autoStopOnWarning, "allowed_warning" stops the
+ * account until the window resets (a cooling mark: it resumes by itself). */
+static void official_observe(const struct account *acc, const struct upstream_answer *ans,
+                             struct verdict *v)
+{
+    const char *status = upstream_header(ans, "anthropic-ratelimit-unified-5h-status");
+    const char *reset = upstream_header(ans, "anthropic-ratelimit-unified-5h-reset");
+    if (!status || !*status || strlen(status) >= sizeof(v->window))
+        return;
+    long long end = reset && *reset && strspn(reset, "0123456789") == strlen(reset) &&
+                            strlen(reset) < 12
+                        ? strtoll(reset, NULL, 10) * 1000
+                        : 0;
+    if (end <= ans->now_ms || end - ans->now_ms > WINDOW_MAX_MS)
+        end = 0;
+    snprintf(v->window, sizeof(v->window), "%s", status);
+    v->window_end_ms = end;
+    const char *stop = account_field(acc, "autoStopOnWarning");
+    if (end && strcmp(status, "allowed_warning") == 0 && stop && strcmp(stop, "true") == 0) {
+        v->mark = ACC_RATE_LIMITED;
+        v->until_ms = end;
+        snprintf(v->reason, sizeof(v->reason),
+                 "5-hour window warning (autoStopOnWarning): resumes when the window resets");
+    }
+}
 
 static char *official_url(const char *base, const char *endpoint)
 {
@@ -112,6 +143,7 @@ const struct provider provider_claude_official = {
     .nfields = ARRAY_SIZE(official_fields),
     .prepare = official_prepare,
     .classify = anthropic_classify,
+    .observe = official_observe,
     .keep_header = anthropic_keep_header,
     .usage_event = usage_from_anthropic_event,
     .usage_body = usage_from_anthropic_body,

@@ -101,6 +101,10 @@ struct verdict {
     enum account_state mark; /* ACC_ACTIVE: leave the account as it is */
     long long until_ms;      /* end of a cooling mark (wall clock ms) */
     char reason[160];
+    /* A usage window the upstream reported on a success (e.g. Claude's
+     * 5-hour window): its status ("" = none reported) and end. */
+    char window[24];
+    long long window_end_ms;
 };
 
 struct provider {
@@ -116,6 +120,11 @@ struct provider {
     /* The account's reaction to an answer (config gives the TTLs). */
     void (*classify)(const struct relay_config *cfg, const struct upstream_answer *ans,
                      struct verdict *v);
+    /* A committed 2xx answer (headers only, body ""): the usage window it
+     * reports and any mark it calls for (v is zeroed with action OK
+     * first). NULL: nothing to learn from successes. */
+    void (*observe)(const struct account *acc, const struct upstream_answer *ans,
+                    struct verdict *v);
     /* Upstream response headers the client may see. */
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);

@@ -114,7 +114,7 @@ static void on_headers(void *arg, int status, const struct httpc_header *h, size
     struct stream *st = arg;
     bool sse = status >= 200 && status < 300 && is_event_stream(h, n);
     if (sse) /* an event stream is committed at its headers */
-        st->hooks.on_commit(st->arg, status);
+        st->hooks.on_commit(st->arg, status, h, n);
     pthread_mutex_lock(&st->mu);
     st->status = status;
     for (size_t i = 0; i < n; i++)
@@ -238,7 +238,11 @@ static void finish_committed(struct stream *st, int result)
 /* A complete 2xx body: commit it. */
 static void commit_body(struct stream *st)
 {
-    st->hooks.on_commit(st->arg, st->status);
+    struct httpc_header *h = xcalloc(st->hdrs.n + 1, sizeof(*h));
+    for (size_t i = 0; i < st->hdrs.n; i++)
+        h[i] = (struct httpc_header){st->hdrs.items[i].name, st->hdrs.items[i].value};
+    st->hooks.on_commit(st->arg, st->status, h, st->hdrs.n);
+    free(h);
     st->hooks.on_body(st->arg, st->status, st->out.data ? st->out.data : "", st->out.len);
     st->hooks.on_finish(st->arg, 0);
     pthread_mutex_lock(&st->mu);

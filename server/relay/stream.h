@@ -51,8 +51,9 @@ struct stream_reply {
 };
 
 struct stream_hooks {
-    /* An attempt's 2xx answer is committed (status). */
-    void (*on_commit)(void *arg, int status);
+    /* An attempt's 2xx answer is committed: its status and headers
+     * (valid during the call only). */
+    void (*on_commit)(void *arg, int status, const struct httpc_header *h, size_t n);
     /* An answer that is not a usable 2xx, before any byte of it was sent. */
     enum stream_verdict (*decide)(void *arg, const struct upstream_answer *ans,
                                   struct stream_reply *reply);

@@ -725,10 +725,26 @@ static void resume_job(void *arg)
 
 /* ---- stream hooks (upstream loop) ---- */
 
-static void hook_commit(void *arg, int status)
+/* What the provider learns from a success: the usage window, a mark. */
+static void observe(struct txn *t, int status, const struct httpc_header *h, size_t n)
+{
+    if (!t->acc->prov->observe)
+        return;
+    struct upstream_answer ans = {.status = status, .headers = h, .nheaders = n, .body = "",
+                                  .now_ms = clock_wall_ms()};
+    struct verdict v = {.action = VERDICT_OK};
+    t->acc->prov->observe(t->acc, &ans, &v);
+    if (v.window[0])
+        account_set_window(t->acc, v.window, v.window_end_ms);
+    if (v.mark != ACC_ACTIVE && account_state(t->acc, ans.now_ms, NULL) == ACC_ACTIVE)
+        mark_account(t, &v, ans.now_ms);
+}
+
+static void hook_commit(void *arg, int status, const struct httpc_header *h, size_t n)
 {
     struct txn *t = arg;
     attempt_end(t, status);
+    observe(t, status, h, n);
     t->step = TS_RELAY;
 }
 

@@ -250,6 +250,17 @@ static void add_state(cJSON *o, const struct account *a)
     cJSON_AddStringToObject(o, "status", account_state_name(st));
     cJSON_AddStringToObject(o, "statusReason", reason);
     cJSON_AddItemToObject(o, "statusUntil", until ? cJSON_CreateString(iso) : cJSON_CreateNull());
+    char window[24] = "";
+    long long end = 0;
+    if (a)
+        account_window(a, window, sizeof(window), &end);
+    if (!window[0])
+        return;
+    cJSON *w = cJSON_AddObjectToObject(o, "sessionWindow"); /* as this instance last saw it */
+    cJSON_AddStringToObject(w, "status", window);
+    if (end)
+        admin_iso_from_ms(end, iso);
+    cJSON_AddItemToObject(w, "resetsAt", end ? cJSON_CreateString(iso) : cJSON_CreateNull());
 }
 
 cJSON *account_record_render(const struct provider *p, const cJSON *rec,

@@ -42,8 +42,10 @@ struct account_rt {
     atomic_llong until_ms;
     atomic_llong last_used_ms;
     atomic_int inflight;
-    pthread_mutex_t mu; /* guards: reason */
+    pthread_mutex_t mu; /* guards: reason, window */
     char reason[160];
+    char window[24];         /* the upstream's usage window status, "" = unknown */
+    long long window_end_ms; /* its end */
 };
 
 struct accounts {
@@ -123,6 +125,22 @@ void account_state_reason(const struct account *a, char *out, size_t len)
 {
     pthread_mutex_lock(&a->rt->mu);
     snprintf(out, len, "%s", a->rt->reason);
+    pthread_mutex_unlock(&a->rt->mu);
+}
+
+void account_set_window(const struct account *a, const char *status, long long end_ms)
+{
+    pthread_mutex_lock(&a->rt->mu);
+    snprintf(a->rt->window, sizeof(a->rt->window), "%s", status ? status : "");
+    a->rt->window_end_ms = end_ms;
+    pthread_mutex_unlock(&a->rt->mu);
+}
+
+void account_window(const struct account *a, char *status, size_t len, long long *end_ms)
+{
+    pthread_mutex_lock(&a->rt->mu);
+    snprintf(status, len, "%s", a->rt->window);
+    *end_ms = a->rt->window_end_ms;
     pthread_mutex_unlock(&a->rt->mu);
 }
 

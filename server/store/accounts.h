@@ -109,6 +109,10 @@ const char *account_state_name(enum account_state st);
 /* Parse a state name; -1 when unknown. */
 int account_state_parse(const char *name);
 
+/* The usage window last reported for the account (status "" when none). Thread-safe. */
+void account_set_window(const struct account *a, const char *status, long long end_ms);
+void account_window(const struct account *a, char *status, size_t len, long long *end_ms);
+
 long long account_last_used(const struct account *a);
 void account_touch(const struct account *a, long long now_ms);
 /* In-flight count of this account: take one, give it back (exactly once). */

@@ -235,9 +235,9 @@ test('exchange-code refusals: wrong state, bad verifier at the upstream, token f
   assert.equal(list.json.data.length, 0);
 });
 
-async function exchangeAccount(name) {
+async function exchangeAccount(name, extra = {}) {
   const f = await startFlow();
-  const r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name } });
+  const r = await api(st.relay, 'POST', '/admin/claude-accounts/exchange-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name, ...extra } });
   assert.equal(r.status, 200, r.text);
   return { acc: r.json.data, tokens: mock.oauth.issued().at(-1) };
 }
@@ -321,6 +321,49 @@ test('refresh on demand: requests on two relays wait for one token call (no thre
     mock.oauth.delayMs = 0;
     await b.stop();
     await removeAccount(acc.id);
+  }
+});
+
+test('5-hour window: tracked per account; autoStopOnWarning stops the account at the warning and it resumes when the window resets', async () => {
+  const { acc: stop } = await exchangeAccount('oauth-autostop', { autoStopOnWarning: true, priority: 1 });
+  const { acc: keep } = await exchangeAccount('oauth-keepgoing', { priority: 2 });
+  assert.equal(stop.autoStopOnWarning, true);
+  assert.equal(keep.autoStopOnWarning, false);
+  const resetS = Math.floor(Date.now() / 1000) + 4;
+  mock.setAnswerHeaders({ 'anthropic-ratelimit-unified-5h-status': 'allowed_warning', 'anthropic-ratelimit-unified-5h-reset': String(resetS) });
+  try {
+    mock.reset();
+    const first = await sdk().messages.create(PARAMS); // served by the preferred account, which then stops
+    assert.equal(first.content[0].text, MOCK_TEXT);
+    let view = await getAccount(stop.id);
+    assert.equal(view.status, 'rate_limited');
+    assert.match(view.statusReason, /5-hour window warning/);
+    assert.equal(Date.parse(view.statusUntil), resetS * 1000);
+    assert.deepEqual(view.sessionWindow, { status: 'allowed_warning', resetsAt: new Date(resetS * 1000).toISOString() });
+    // Streaming too: the next requests go to the other account, which warns but keeps going.
+    const stream = await sdk().messages.create({ ...PARAMS, stream: true });
+    for await (const ev of stream) void ev;
+    await sdk().messages.create(PARAMS);
+    const seen = mock.messageRequests().map((x) => x.headers.authorization);
+    assert.equal(seen.length, 3);
+    assert.notEqual(seen[1], seen[0]);
+    assert.equal(seen[2], seen[1]);
+    view = await getAccount(keep.id);
+    assert.equal(view.status, 'active');
+    assert.equal(view.sessionWindow.status, 'allowed_warning');
+    const events = JSON.stringify(await redisCmd('XRANGE', 'account_events', '-', '+'));
+    assert.ok(events.includes(stop.id) && events.includes('5-hour window warning'), events.slice(-400));
+    // The window passes: the stopped account is scheduled again by itself.
+    mock.setAnswerHeaders({ 'anthropic-ratelimit-unified-5h-status': 'allowed' });
+    await waitFor(async () => (await getAccount(stop.id)).status === 'active', { timeout: 10000, what: 'resumed after the reset' });
+    mock.reset(); // a new conversation (the last one is sticky on the other account now)
+    await sdk().messages.create({ ...PARAMS, messages: [{ role: 'user', content: 'A new conversation.' }] });
+    assert.equal(mock.messageRequests()[0].headers.authorization, seen[0], 'the preferred account serves again');
+    assert.equal((await getAccount(stop.id)).sessionWindow.status, 'allowed');
+  } finally {
+    mock.setAnswerHeaders({});
+    await removeAccount(stop.id);
+    await removeAccount(keep.id);
   }
 });
 

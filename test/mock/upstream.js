@@ -32,6 +32,8 @@
 // challenge) and refresh_token (a refresh token this mock issued and not yet used: rotated;
 // else 400 invalid_grant). mock.oauth: { expectCode, calls(), issued(), failRefresh, delayMs,
 // expiresIn }.
+// mock.setAnswerHeaders({...}) adds those headers to every 2xx answer (e.g. the unified 5-hour
+// window headers); setAnswerHeaders({}) stops it.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -269,12 +271,15 @@ function startMockUpstream(opts = {}) {
     abortWaiters = still;
   }
 
+  let answerHeaders = {}; // added to every 2xx answer (mock.setAnswerHeaders)
+
   function sendJson(res, status, obj, extraHeaders) {
     const body = JSON.stringify(obj);
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'request-id': rid('req_mock_'),
+      ...(status >= 200 && status < 300 ? answerHeaders : {}),
       ...(extraHeaders || {}),
     });
     res.end(body);
@@ -291,6 +296,7 @@ function startMockUpstream(opts = {}) {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       'request-id': rid('req_mock_'),
+      ...answerHeaders,
     });
   }
 
@@ -587,6 +593,9 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         oauth,
+        setAnswerHeaders: (h) => {
+          answerHeaders = { ...(h || {}) };
+        },
         reset: () => {
           recorded = [];
           aborted = [];
