@@ -358,8 +358,8 @@ static void poll_job(void *arg)
     struct poll *p = arg;
     struct account_list *l = accounts_snapshot(p->app->accounts);
     const struct account *a = account_list_find(l, p->id);
-    bool over = !a || !token_refresh_stale(a, now_ms()) ||
-                clock_mono_ms() - p->since_ms > WAIT_MAX_MS;
+    bool over =
+        !a || !token_refresh_stale(a, now_ms()) || clock_mono_ms() - p->since_ms > WAIT_MAX_MS;
     accounts_list_release(l);
     if (!over && tpool_submit_after(p->app->workers, POLL_MS, poll_job, p) == 0)
         return;

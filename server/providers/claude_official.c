@@ -52,10 +52,10 @@ static void official_observe(const struct account *acc, const struct upstream_an
     const char *reset = upstream_header(ans, "anthropic-ratelimit-unified-5h-reset");
     if (!status || !*status || strlen(status) >= sizeof(v->window))
         return;
-    long long end = reset && *reset && strspn(reset, "0123456789") == strlen(reset) &&
-                            strlen(reset) < 12
-                        ? strtoll(reset, NULL, 10) * 1000
-                        : 0;
+    long long end =
+        reset && *reset && strspn(reset, "0123456789") == strlen(reset) && strlen(reset) < 12
+            ? strtoll(reset, NULL, 10) * 1000
+            : 0;
     if (end <= ans->now_ms || end - ans->now_ms > WINDOW_MAX_MS)
         end = 0;
     snprintf(v->window, sizeof(v->window), "%s", status);

@@ -730,8 +730,8 @@ static void observe(struct txn *t, int status, const struct httpc_header *h, siz
 {
     if (!t->acc->prov->observe)
         return;
-    struct upstream_answer ans = {.status = status, .headers = h, .nheaders = n, .body = "",
-                                  .now_ms = clock_wall_ms()};
+    struct upstream_answer ans = {
+        .status = status, .headers = h, .nheaders = n, .body = "", .now_ms = clock_wall_ms()};
     struct verdict v = {.action = VERDICT_OK};
     t->acc->prov->observe(t->acc, &ans, &v);
     if (v.window[0])
