@@ -95,6 +95,9 @@ static const struct conf_var config_vars[] = {
 
     {"MAX_UPSTREAM_ATTEMPTS", CONF_INT, "3", 1, 10, OFF(max_upstream_attempts), 0, "Failover",
      "Accounts one request may try before the first byte reaches the client", NULL},
+    {"RATE_LIMIT_CLEANUP_INTERVAL", CONF_INT, "5", 0, 1440, OFF(rate_limit_cleanup_min), 0,
+     "Failover", "Minutes between sweeps that record ended cooldowns in Redis (the event, the "
+     "mark removed); 0: every second. Scheduling resumes at the end time regardless", NULL},
     {"UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS", CONF_INT, "300", 1, 604800,
      OFF(ttl_rate_limit_s), 0, "Failover",
      "429 without a reset header: how long the account cools", NULL},

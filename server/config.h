@@ -91,6 +91,7 @@ struct relay_config {
     char *claude_oauth_scopes;
     char *claude_oauth_redirect_uri;
     long long token_refresh_interval_min;
+    long long rate_limit_cleanup_min; /* 0: every second */
     long long token_refresh_lead_s;
 };
 

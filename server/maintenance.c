@@ -46,7 +46,10 @@ static void job_accounts(struct app *app, struct rds_conn *c)
 }
 
 /* A cooling state whose time has passed: recorded as over, once across
- * instances (account_state_recover). Reads no Redis unless one is due. */
+ * instances (account_state_recover). Reads no Redis unless one is due.
+ * Scheduling does not wait for it: a cooldown whose time passed reads as
+ * active everywhere (account_state); this sweep writes the event and
+ * clears the mark, every RATE_LIMIT_CLEANUP_INTERVAL. */
 static void job_recover(struct app *app, struct rds_conn *c)
 {
     struct account_list *l = accounts_snapshot(app->accounts);
@@ -101,6 +104,7 @@ static void job_token_refresh(struct app *app, struct rds_conn *c)
 
 #define EVERY_PRICING 0  /* PRICING_RELOAD_INTERVAL */
 #define EVERY_REFRESH -1 /* TOKEN_REFRESH_INTERVAL minutes */
+#define EVERY_CLEANUP -2 /* RATE_LIMIT_CLEANUP_INTERVAL minutes (0: every second) */
 
 static const struct {
     const char *name;
@@ -109,7 +113,7 @@ static const struct {
     void (*fn)(struct app *app, struct rds_conn *c);
 } jobs[] = {
     {"accounts-refresh", 5, false, job_accounts},
-    {"account-recovery", 1, false, job_recover},
+    {"account-recovery", EVERY_CLEANUP, false, job_recover},
     {"lease-renewal", 1, false, job_leases},
     {"usage-flush", 2, false, job_usage_flush},
     {"pricing-reload", EVERY_PRICING, false, job_pricing},
@@ -120,6 +124,8 @@ static long long job_interval(const struct app *app, size_t i)
 {
     if (jobs[i].interval_s == EVERY_REFRESH)
         return app->cfg->token_refresh_interval_min * 60;
+    if (jobs[i].interval_s == EVERY_CLEANUP)
+        return app->cfg->rate_limit_cleanup_min ? app->cfg->rate_limit_cleanup_min * 60 : 1;
     return jobs[i].interval_s > 0 ? jobs[i].interval_s : app->cfg->pricing_reload_interval;
 }
 

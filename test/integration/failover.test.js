@@ -26,6 +26,7 @@ const {
 
 const TTL = 3; // seconds: every cooldown in this file
 const ENV = {
+  RATE_LIMIT_CLEANUP_INTERVAL: '0', // recovery events at once (the default sweep is every 5 min)
   REQUEST_TIMEOUT: '1000',
   UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: String(TTL),
   UPSTREAM_ERROR_OVERLOAD_TTL_SECONDS: String(TTL),
