@@ -3,7 +3,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, runClaude, randomHex, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, runClaude, randomHex, createConsoleAccount, api, mkTmp, rmTmp, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
 
 let st;
 
@@ -57,3 +57,55 @@ test('claude -p with a bad key exits non-zero within 30 s (x-should-retry: false
     assert.notEqual(r.code, 0, `${variant}: ${describe(r)}`);
   }
 });
+
+test('a two-turn session (claude -p, then --continue) stays on one account of three; a 429 there rebinds it once', { timeout: 300000 }, async () => {
+  const ids = [];
+  for (const tag of ['cc-a', 'cc-b', 'cc-c']) ids.push((await createConsoleAccount(st.relay, st.token, { name: tag, apiUrl: `${st.mock.url}/b/${tag}` })).id);
+  // The stack's own account would be a fourth: pause it for this test.
+  await api(st.relay, 'PUT', `/admin/claude-console-accounts/${st.account.id}`, { token: st.token, body: { schedulable: false } });
+  const home = mkTmp('relay-cc-session-');
+  const turn = async (prompt, extraArgs = []) => {
+    const m = st.mock.requests().length;
+    const r = await runClaude({ baseUrl: st.relay.url + '/api', apiKey: st.key.apiKey, prompt, home, extraArgs, timeout: 90000 });
+    assert.equal(r.code, 0, describe(r));
+    assert.ok(String(r.json && r.json.result).includes(MOCK_TEXT), describe(r));
+    const reqs = st.mock.requests().slice(m).filter((q) => q.path === '/v1/messages');
+    return { tags: reqs.map((q) => q.behave), sessions: reqs.map((q) => sessionOf(q.body)) };
+  };
+  try {
+    const one = await turn('first question');
+    const two = await turn('second question', ['--continue']);
+    const sessions = new Set([...one.sessions, ...two.sessions].filter(Boolean));
+    assert.equal(sessions.size, 1, `one Claude Code session: ${[...sessions].join()}`);
+    const all = [...one.tags, ...two.tags];
+    assert.equal(new Set(all).size, 1, `both turns on one account: ${all.join()}`);
+    const bound = all[0];
+    const boundId = ids[['cc-a', 'cc-b', 'cc-c'].indexOf(bound)];
+    // That account starts answering 429: the session moves once and goes on there.
+    const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${boundId}`, { token: st.token, body: { apiUrl: `${st.mock.url}/b/error-429` } });
+    assert.equal(up.status, 200, up.text);
+    const three = await turn('third question', ['--continue']);
+    assert.equal(three.tags[0], 'error-429', three.tags.join());
+    const after429 = three.tags.slice(1);
+    assert.ok(after429.length >= 1 && new Set(after429).size === 1 && after429[0] !== bound, three.tags.join());
+    const sid = [...sessions][0];
+    const lines = st.relay.logs().split('\n').filter((l) => l.includes(`sticky session ${sid.slice(0, 8)} rebound`));
+    assert.equal(lines.length, 1, lines.join('\n'));
+  } finally {
+    rmTmp(home);
+    for (const id of ids) await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${id}`, { token: st.token });
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${st.account.id}`, { token: st.token, body: { schedulable: true } });
+  }
+});
+
+// The session id Claude Code puts in metadata.user_id (JSON form or the older string form).
+function sessionOf(body) {
+  const u = body && body.metadata && body.metadata.user_id;
+  if (typeof u !== 'string') return null;
+  try {
+    return JSON.parse(u).session_id || null;
+  } catch (_) {
+    const m = u.match(/_session_([0-9a-f-]{36})$/);
+    return m ? m[1] : null;
+  }
+}

@@ -947,8 +947,9 @@ const CLAUDE_BIN = path.join(TEST_ROOT, 'node_modules', '.bin', 'claude');
 // Runs `claude -p <prompt> --output-format json` non-interactively against baseUrl with a throwaway
 // HOME/TMPDIR. Pass authToken (ANTHROPIC_AUTH_TOKEN) or apiKey (ANTHROPIC_API_KEY).
 // Resolves {code, signal, stdout, stderr, json, durationMs, timedOut}.
-function runClaude({ baseUrl, authToken, apiKey, prompt = 'say hi', timeout = 90000, extraArgs = [], env = {} } = {}) {
-  const home = mkTmp('relay-cc-home-');
+// home: reuse a throwaway HOME (and cwd) from an earlier run, e.g. for `--continue`.
+function runClaude({ baseUrl, authToken, apiKey, prompt = 'say hi', timeout = 90000, extraArgs = [], env = {}, home: reuseHome } = {}) {
+  const home = reuseHome || mkTmp('relay-cc-home-');
   const tmp = mkTmp('relay-cc-tmp-');
   const ccTmp = mkTmp('relay-cc-cctmp-');
   const childEnv = {
@@ -992,7 +993,7 @@ function runClaude({ baseUrl, authToken, apiKey, prompt = 'say hi', timeout = 90
       } catch (_) {
         json = undefined;
       }
-      for (const d of [home, tmp, ccTmp]) rmTmp(d);
+      for (const d of reuseHome ? [tmp, ccTmp] : [home, tmp, ccTmp]) rmTmp(d);
       resolve({ code, signal, stdout, stderr, json, durationMs: Date.now() - started, timedOut });
     });
   });
