@@ -193,6 +193,11 @@ const char *reqctx_body(const struct reqctx *rq, size_t *len)
     return rq->body.data ? rq->body.data : "";
 }
 
+const struct cJSON *reqctx_json_parsed(const struct reqctx *rq)
+{
+    return rq->json_done ? rq->json : NULL;
+}
+
 struct cJSON *reqctx_json(struct reqctx *rq)
 {
     if (!rq->json_done) {

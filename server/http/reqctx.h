@@ -45,6 +45,9 @@ const char *reqctx_body(const struct reqctx *rq, size_t *len);
  * Parsed once and cached; borrowed. NULL when empty or invalid, or when an
  * object repeats a member name. */
 struct cJSON *reqctx_json(struct reqctx *rq);
+/* The parse reqctx_json made, for readers that hold a const request (the
+ * relay's intake always parses first); NULL when none was made. */
+const struct cJSON *reqctx_json_parsed(const struct reqctx *rq);
 /* Client address: the socket peer, or with TRUST_PROXY the X-Forwarded-For
  * entry TRUST_PROXY_HOPS from the right (clientaddr.h). */
 const char *reqctx_client_ip(const struct reqctx *rq);

@@ -6,7 +6,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Anthropic = require('@anthropic-ai/sdk');
-const { stack, startMockUpstream, startRelay, login, api, dumpRedis, RespClient, waitFor, sleep, MOCK_TEXT } = require('../lib/env');
+const { stack, startMockUpstream, startRelay, login, api, dumpRedis, RespClient, waitFor, sleep, runClaude, MOCK_TEXT } = require('../lib/env');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,6 +26,8 @@ after(async () => {
 });
 
 const PARAMS = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello.' }] };
+const CC_BETAS = 'claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14';
+const CC_IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
 
 function sdk(relay = st.relay) {
   return new Anthropic({ apiKey: st.key.apiKey, baseURL: relay.url + '/api', maxRetries: 0 });
@@ -66,15 +68,64 @@ test('an admin-made account: Bearer token, the OAuth beta merged into the client
     assert.equal(seen.length, 1);
     assert.equal(seen[0].headers.authorization, `Bearer ${accessToken}`);
     assert.equal(seen[0].headers['x-api-key'], undefined);
-    assert.equal(seen[0].headers['anthropic-beta'], 'fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20');
+    // Not Claude Code: Claude Code's betas first, then the client's, deduplicated.
+    assert.equal(seen[0].headers['anthropic-beta'], `${CC_BETAS}`);
     assert.equal(seen[0].url, '/v1/messages?beta=true');
-    // Without a client list the beta is still sent.
     mock.reset();
-    await sdk().messages.create(PARAMS);
-    assert.equal(mock.messageRequests()[0].headers['anthropic-beta'], 'oauth-2025-04-20');
+    await new Anthropic({ apiKey: st.key.apiKey, baseURL: st.relay.url + '/api', maxRetries: 0, defaultHeaders: { 'anthropic-beta': 'context-1m-2025-08-07' } }).messages.create({ ...PARAMS, model: 'claude-haiku-4-5' });
+    assert.equal(mock.messageRequests()[0].headers['anthropic-beta'], 'oauth-2025-04-20,interleaved-thinking-2025-05-14,context-1m-2025-08-07');
     const dump = JSON.stringify(await dumpRedis(st.redis.port));
     assert.ok(dump.includes(`claude_account:${acc.id}`));
     assert.ok(!dump.includes(accessToken) && !dump.includes(refreshToken), 'tokens sealed at rest');
+  } finally {
+    await removeAccount(acc.id);
+  }
+});
+
+test('request shaping: another client is dressed as Claude Code; real Claude Code (claude -p) goes as sent', { timeout: 120000 }, async () => {
+  const { acc, tokens } = await exchangeAccount('oauth-shaping');
+  try {
+    mock.reset();
+    await sdk().messages.create({ ...PARAMS, system: [{ type: 'text', text: 'Be terse.' }, { type: 'text', text: 'Answer in French.' }], temperature: 0.5 });
+    let seen = mock.messageRequests()[0];
+    assert.equal(seen.headers.authorization, `Bearer ${tokens.access_token}`);
+    assert.equal(seen.body.system, CC_IDENTITY);
+    assert.deepEqual(seen.body.messages.slice(0, 3), [
+      { role: 'user', content: '[System Instructions - follow these strictly]\nBe terse.\n\nAnswer in French.' },
+      { role: 'assistant', content: 'Understood. I will follow these instructions.' },
+      PARAMS.messages[0],
+    ]);
+    assert.equal(seen.body.temperature, 0.5, 'the rest of the body kept');
+    const uid = JSON.parse(seen.body.metadata.user_id);
+    assert.match(uid.device_id, /^[0-9a-f]{64}$/);
+    assert.match(uid.session_id, /^[0-9a-f-]{36}$/);
+    assert.match(seen.headers['user-agent'], /^claude-cli\//);
+    assert.equal(seen.headers['x-app'], 'cli');
+    assert.equal(seen.headers['x-stainless-lang'], 'js');
+    assert.equal(seen.headers['anthropic-beta'], CC_BETAS);
+    // A client's own metadata.user_id is kept.
+    mock.reset();
+    const own = JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: crypto.randomUUID() });
+    await sdk().messages.create({ ...PARAMS, metadata: { user_id: own } });
+    seen = mock.messageRequests()[0];
+    assert.equal(seen.body.metadata.user_id, own);
+    assert.equal(seen.body.system, CC_IDENTITY);
+    assert.equal(seen.body.messages.length, 1, 'no system prompt: nothing moved');
+
+    // The real Claude Code CLI: forwarded as it sent it, with the OAuth beta added.
+    mock.reset();
+    const r = await runClaude({ baseUrl: st.relay.url + '/api', apiKey: st.key.apiKey, prompt: 'say hi', timeout: 90000 });
+    assert.equal(r.code, 0, `${r.stdout.slice(-1000)} ${r.stderr.slice(-1000)}`);
+    assert.ok(String(r.json && r.json.result).includes(MOCK_TEXT));
+    const streams = mock.messageRequests().filter((q) => q.body && q.body.stream === true);
+    assert.ok(streams.length >= 1);
+    const cc = streams[0];
+    assert.equal(cc.headers.authorization, `Bearer ${tokens.access_token}`);
+    assert.ok(Array.isArray(cc.body.system), 'its system blocks untouched');
+    assert.ok(cc.body.system.some((b) => /Claude (Code|agent)/.test(b.text)));
+    assert.match(cc.headers['user-agent'], /^claude-cli\/2\./, 'its own user-agent');
+    const betas = cc.headers['anthropic-beta'].split(',');
+    assert.ok(betas.includes('oauth-2025-04-20') && betas.includes('claude-code-20250219'), cc.headers['anthropic-beta']);
   } finally {
     await removeAccount(acc.id);
   }
@@ -172,7 +223,7 @@ test('exchange-code: a pasted code#state and a callback URL create accounts; tok
     assert.equal(msg.content[0].text, MOCK_TEXT);
     const seen = mock.messageRequests()[0];
     assert.equal(seen.headers.authorization, `Bearer ${t1.access_token}`);
-    assert.equal(seen.headers['anthropic-beta'], 'oauth-2025-04-20');
+    assert.equal(seen.headers['anthropic-beta'], CC_BETAS);
   } finally {
     await removeAccount(a1.id);
     await removeAccount(a2.id);
