@@ -129,6 +129,11 @@ static void classify_status(const struct relay_config *cfg, const struct upstrea
     if (a->status == 429) {
         long long until = anthropic_reset_ms(a, cfg->ttl_max_custom_s);
         retry(v, ACC_RATE_LIMITED, until ? until : now + cfg->ttl_rate_limit_s * SEC);
+        /* The limit hit, when the upstream names it ("seven_day_opus"): one
+         * model family's weekly limit leaves the account to the others. */
+        if (until)
+            v->family = model_family_of(
+                upstream_header(a, "anthropic-ratelimit-unified-representative-claim"));
     } else if (a->status == 529) {
         retry(v, ACC_OVERLOADED, now + cfg->ttl_overload_s * SEC);
     } else if (a->status == 401) {

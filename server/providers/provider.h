@@ -90,6 +90,15 @@ enum account_state {
     ACC_BLOCKED = 5,      /* 403 / disabled organisation: until an admin resets it */
 };
 
+/* Model families a subscription limits on their own (Claude's weekly Opus
+ * and Sonnet limits). MF_ANY: the whole account. */
+enum model_family { MF_ANY = 0, MF_OPUS = 1, MF_SONNET = 2, MF_COUNT = 3 };
+
+/* The family a model name (or a limit's name, "seven_day_opus") belongs
+ * to; MF_ANY when none. */
+enum model_family model_family_of(const char *name);
+const char *model_family_name(enum model_family f); /* "opus", "sonnet"; "" for MF_ANY */
+
 enum verdict_action {
     VERDICT_OK = 0,    /* pass the answer to the client */
     VERDICT_RETRY = 1, /* try another account (before the first byte only) */
@@ -98,8 +107,9 @@ enum verdict_action {
 
 struct verdict {
     enum verdict_action action;
-    enum account_state mark; /* ACC_ACTIVE: leave the account as it is */
-    long long until_ms;      /* end of a cooling mark (wall clock ms) */
+    enum account_state mark;  /* ACC_ACTIVE: leave the account as it is */
+    long long until_ms;       /* end of a cooling mark (wall clock ms) */
+    enum model_family family; /* a rate limit on this family only; MF_ANY: the account */
     char reason[160];
     /* A usage window the upstream reported on a success (e.g. Claude's
      * 5-hour window): its status ("" = none reported) and end. */

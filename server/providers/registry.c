@@ -74,3 +74,18 @@ void upstream_req_release(struct upstream_req *r)
     free(r->body);
     memset(r, 0, sizeof(*r));
 }
+
+static const char *const family_names[MF_COUNT] = {"", "opus", "sonnet"};
+
+enum model_family model_family_of(const char *name)
+{
+    for (int f = MF_COUNT - 1; name && f > MF_ANY; f--)
+        if (strcasestr(name, family_names[f]))
+            return (enum model_family)f;
+    return MF_ANY;
+}
+
+const char *model_family_name(enum model_family f)
+{
+    return (unsigned)f < MF_COUNT ? family_names[f] : "";
+}

@@ -16,6 +16,7 @@ static const char *const skip_names[] = {
     [SKIP_COOLING] = "cooling",
     [SKIP_UNAUTHORIZED] = "unauthorized",
     [SKIP_BLOCKED] = "blocked",
+    [SKIP_MODEL_LIMIT] = "model family rate limited",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -57,14 +58,17 @@ static enum sched_skip binding_skip(const struct account_list *list, const struc
     return account_group_has(g, a->id) ? SKIP_NONE : SKIP_NOT_IN_GROUP;
 }
 
-static enum sched_skip state_skip(const struct account *a, long long now_ms)
+static enum sched_skip state_skip(const struct account *a, const struct sched_request *req)
 {
-    enum account_state st = account_state(a, now_ms, NULL);
+    enum account_state st = account_state(a, req->now_ms, NULL);
     if (st == ACC_UNAUTHORIZED)
         return SKIP_UNAUTHORIZED;
     if (st == ACC_BLOCKED)
         return SKIP_BLOCKED;
-    return st == ACC_ACTIVE ? SKIP_NONE : SKIP_COOLING;
+    if (st != ACC_ACTIVE)
+        return SKIP_COOLING;
+    enum model_family f = model_family_of(req->model);
+    return f != MF_ANY && account_family_until(a, f) > req->now_ms ? SKIP_MODEL_LIMIT : SKIP_NONE;
 }
 
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
@@ -83,7 +87,7 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
         return SKIP_WRONG_FAMILY;
-    return state_skip(a, req->now_ms);
+    return state_skip(a, req);
 }
 
 static struct account *priority_lru_select(const struct account_list *list,

@@ -58,6 +58,7 @@ enum sched_skip {
     SKIP_COOLING = 8,      /* temp_error, overloaded or rate_limited until a time */
     SKIP_UNAUTHORIZED = 9,
     SKIP_BLOCKED = 10,
+    SKIP_MODEL_LIMIT = 11, /* rate limited on the request's model family (weekly Opus, ...) */
 };
 
 struct sched_strategy {

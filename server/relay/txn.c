@@ -304,11 +304,18 @@ static void mark_account(struct txn *t, const struct verdict *v, long long now_m
 {
     long long until = 0;
     enum account_state from = account_state(t->acc, now_ms, &until);
-    if (from == v->mark && (v->until_ms <= until || !until))
+    if (v->family != MF_ANY) { /* one model family only: the account goes on for the others */
+        if (account_family_until(t->acc, v->family) >= v->until_ms)
+            return;
+        account_set_family_until(t->acc, v->family, v->until_ms);
+    } else if (from == v->mark && (v->until_ms <= until || !until)) {
         return; /* another request marked it already */
-    account_set_state(t->acc, v->mark, v->until_ms, v->reason);
-    log_warn("relay", "account %s (%s) is now %s: %s", t->acc->id, t->acc->name,
-             account_state_name(v->mark), v->reason);
+    } else {
+        account_set_state(t->acc, v->mark, v->until_ms, v->reason);
+    }
+    log_warn("relay", "account %s (%s) is now %s%s%s: %s", t->acc->id, t->acc->name,
+             account_state_name(v->mark), v->family ? " for " : "", model_family_name(v->family),
+             v->reason);
     struct mark_job *j = xcalloc(1, sizeof(*j));
     *j = (struct mark_job){t->app, accounts_snapshot(t->app->accounts), NULL, from, *v, now_ms};
     j->acc = account_list_find(j->snap, t->acc->id);

@@ -250,6 +250,15 @@ static void add_state(cJSON *o, const struct account *a)
     cJSON_AddStringToObject(o, "status", account_state_name(st));
     cJSON_AddStringToObject(o, "statusReason", reason);
     cJSON_AddItemToObject(o, "statusUntil", until ? cJSON_CreateString(iso) : cJSON_CreateNull());
+    cJSON *limits = cJSON_AddObjectToObject(o, "modelLimits"); /* family -> until */
+    long long now = (long long)time(NULL) * 1000;
+    for (int f = MF_ANY + 1; a && f < MF_COUNT; f++) {
+        long long fu = account_family_until(a, (enum model_family)f);
+        if (fu > now) {
+            admin_iso_from_ms(fu, iso);
+            cJSON_AddStringToObject(limits, model_family_name((enum model_family)f), iso);
+        }
+    }
     char window[24] = "";
     long long end = 0;
     if (a)

@@ -49,20 +49,19 @@ static const char recover_lua[] =
     "redis.call('PUBLISH',ARGV[6],ARGV[7])\n"
     "return 1\n";
 
-/* KEYS: record, 3 state keys, events. ARGV: id, type, from, now, maxlen,
- * channel, by, payload. */
+/* KEYS: record, the state keys, events (last). ARGV: id, type, from, now,
+ * maxlen, channel, by, payload. */
 static const char reset_lua[] =
     "if redis.call('EXISTS',KEYS[1])==0 then return 0 end\n"
-    "redis.call('DEL',KEYS[2],KEYS[3],KEYS[4])\n"
+    "for i=2,#KEYS-1 do redis.call('DEL',KEYS[i]) end\n"
     "redis.call('HSET',KEYS[1],'status','active','statusReason','','statusSince',ARGV[4])\n"
-    "redis.call('XADD',KEYS[5],'MAXLEN','~',ARGV[5],'*','time',ARGV[4],'account',ARGV[1],"
+    "redis.call('XADD',KEYS[#KEYS],'MAXLEN','~',ARGV[5],'*','time',ARGV[4],'account',ARGV[1],"
     "'type',ARGV[2],'from',ARGV[3],'to','active','reason','reset by '..ARGV[7],'until','0')\n"
     "redis.call('PUBLISH',ARGV[6],ARGV[8])\n"
     "return 1\n";
 
 /* The cooling states, in the order of their reads. */
-static const enum account_state cooling[ACCOUNT_STATE_READS] = {ACC_TEMP_ERROR, ACC_OVERLOADED,
-                                                                ACC_RATE_LIMITED};
+static const enum account_state cooling[] = {ACC_TEMP_ERROR, ACC_OVERLOADED, ACC_RATE_LIMITED};
 
 static void state_key(char out[STORE_KEY_MAX], enum account_state st, const struct provider *p,
                       const char *id)
@@ -75,11 +74,30 @@ static void state_key(char out[STORE_KEY_MAX], enum account_state st, const stru
         store_key(out, SK_TEMP_UNAVAILABLE, p->name, id);
 }
 
+#define NCOOLING ARRAY_SIZE(cooling)
+
+/* rate_limit_state:{id}:{family} */
+static void family_key(char out[STORE_KEY_MAX], const char *id, enum model_family f)
+{
+    char base[STORE_KEY_MAX];
+    store_key(base, SK_RATE_LIMIT_STATE, id);
+    snprintf(out, STORE_KEY_MAX, "%.*s:%s", STORE_KEY_MAX - 12, base, model_family_name(f));
+}
+
+/* The i-th read's key (the cooling states, then the model families). */
+static void read_key(char out[STORE_KEY_MAX], size_t i, const struct provider *p, const char *id)
+{
+    if (i < NCOOLING)
+        state_key(out, cooling[i], p, id);
+    else
+        family_key(out, id, (enum model_family)(i - NCOOLING + 1));
+}
+
 int account_state_append_reads(struct rds_conn *c, const struct provider *p, const char *id)
 {
     for (size_t i = 0; i < ACCOUNT_STATE_READS; i++) {
         char key[STORE_KEY_MAX];
-        state_key(key, cooling[i], p, id);
+        read_key(key, i, p, id);
         if (rds_append(c, "GET %s", key) != 0)
             return -ERR_REDIS;
     }
@@ -102,15 +120,21 @@ void account_state_decode(const char *status, const char *reason,
                           redisReply *const r[ACCOUNT_STATE_READS], struct account_health *h)
 {
     memset(h, 0, sizeof(*h));
+    long long now = (long long)time(NULL) * 1000;
+    for (int f = MF_ANY + 1; f < MF_COUNT; f++) {
+        long long until = 0;
+        char why[sizeof(h->reason)];
+        if (decode_mark(r[NCOOLING + f - 1], &until, why, sizeof(why)) && until > now)
+            h->family_until[f] = until;
+    }
     int perm = account_state_parse(status);
     if (perm == ACC_UNAUTHORIZED || perm == ACC_BLOCKED) {
         h->state = (enum account_state)perm;
         snprintf(h->reason, sizeof(h->reason), "%s", reason ? reason : "");
         return;
     }
-    long long now = (long long)time(NULL) * 1000;
     bool live_found = false;
-    for (int i = ACCOUNT_STATE_READS - 1; i >= 0; i--) { /* most severe first */
+    for (int i = (int)NCOOLING - 1; i >= 0; i--) { /* most severe first */
         long long until = 0;
         char why[sizeof(h->reason)];
         if (!decode_mark(r[i], &until, why, sizeof(why)))
@@ -143,7 +167,10 @@ int account_state_mark(struct app *app, struct rds_conn *c, const struct account
 {
     char skey[STORE_KEY_MAX], rkey[STORE_KEY_MAX], until[24], now[24], maxlen[24];
     bool permanent = v->mark == ACC_UNAUTHORIZED || v->mark == ACC_BLOCKED;
-    state_key(skey, permanent ? ACC_TEMP_ERROR : v->mark, a->prov, a->id);
+    if (v->family != MF_ANY && v->mark == ACC_RATE_LIMITED)
+        family_key(skey, a->id, v->family);
+    else
+        state_key(skey, permanent ? ACC_TEMP_ERROR : v->mark, a->prov, a->id);
     store_key(rkey, SK_ACCOUNT_RECORD, a->prov->record_prefix, a->id);
     snprintf(until, sizeof(until), "%lld", permanent ? 0 : v->until_ms);
     snprintf(now, sizeof(now), "%lld", now_ms);
@@ -188,10 +215,10 @@ int account_state_recover(struct app *app, struct rds_conn *c, const struct acco
 int account_state_reset(struct app *app, struct rds_conn *c, const struct provider *p,
                         const char *id, const char *by)
 {
-    char rkey[STORE_KEY_MAX], k[3][STORE_KEY_MAX], now[24], maxlen[24];
+    char rkey[STORE_KEY_MAX], k[ACCOUNT_STATE_READS][STORE_KEY_MAX], now[24], maxlen[24];
     store_key(rkey, SK_ACCOUNT_RECORD, p->record_prefix, id);
-    for (int i = 0; i < 3; i++)
-        state_key(k[i], cooling[i], p, id);
+    for (size_t i = 0; i < ACCOUNT_STATE_READS; i++)
+        read_key(k[i], i, p, id);
     snprintf(now, sizeof(now), "%lld", (long long)time(NULL) * 1000);
     snprintf(maxlen, sizeof(maxlen), "%lld", app->cfg->account_events_max);
     struct account_list *l = accounts_snapshot(app->accounts);
@@ -200,12 +227,22 @@ int account_state_reset(struct app *app, struct rds_conn *c, const struct provid
     char what[64], payload[128];
     snprintf(what, sizeof(what), "account %s", id);
     notify_payload(app, what, payload, sizeof(payload));
-    const char *argv[] = {rkey,    k[0], k[1], k[2],   SK_ACCOUNT_EVENTS, id,
-                          p->name, from, now,  maxlen, SK_NOTIFY_CHANNEL, by ? by : "admin",
+    const char *argv[2 + ACCOUNT_STATE_READS + 8];
+    size_t n = 0;
+    argv[n++] = rkey;
+    for (size_t i = 0; i < ACCOUNT_STATE_READS; i++)
+        argv[n++] = k[i];
+    argv[n++] = SK_ACCOUNT_EVENTS;
+    const char *rest[] = {id,     p->name, from, now, maxlen, SK_NOTIFY_CHANNEL, by ? by : "admin",
                           payload};
-    int rc = run(c, reset_lua, 5, (int)ARRAY_SIZE(argv), argv);
-    if (rc == 0 && a)
+    for (size_t i = 0; i < ARRAY_SIZE(rest); i++)
+        argv[n++] = rest[i];
+    int rc = run(c, reset_lua, 2 + ACCOUNT_STATE_READS, (int)n, argv);
+    if (rc == 0 && a) {
         account_set_state(a, ACC_ACTIVE, 0, NULL);
+        for (int f = MF_ANY + 1; f < MF_COUNT; f++)
+            account_set_family_until(a, (enum model_family)f, 0);
+    }
     accounts_list_release(l);
     return rc;
 }

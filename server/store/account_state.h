@@ -3,6 +3,7 @@
  * instance on one Redis (crs-relay-spec 5; key names from seed 000):
  *
  *   rate_limit_state:{id}            429, until the upstream's reset (PX)
+ *   rate_limit_state:{id}:{family}   429 on one model family's limit (opus, sonnet)
  *   overload:{id}                    529, for a TTL (PX)
  *   temp_unavailable:{type}:{id}     5xx / connect / timeout, for a TTL (PX)
  *   <record> status, statusReason    unauthorized / blocked: until an admin reset
@@ -27,9 +28,11 @@ struct account_health {
     enum account_state state;
     long long until_ms; /* 0 for permanent states */
     char reason[160];
+    long long family_until[MF_COUNT]; /* live model-family limits; [MF_ANY] unused */
 };
 
-#define ACCOUNT_STATE_READS 3 /* commands account_state_append_reads appends */
+/* Commands account_state_append_reads appends: 3 states, then the families. */
+#define ACCOUNT_STATE_READS (3 + MF_COUNT - 1)
 
 /* Append the reads of one account's cooling marks to c's pipeline (no I/O). */
 int account_state_append_reads(struct rds_conn *c, const struct provider *p, const char *id)

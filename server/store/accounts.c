@@ -42,7 +42,8 @@ struct account_rt {
     atomic_llong until_ms;
     atomic_llong last_used_ms;
     atomic_int inflight;
-    pthread_mutex_t mu; /* guards: reason, window */
+    atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
+    pthread_mutex_t mu;                  /* guards: reason, window */
     char reason[160];
     char window[24];         /* the upstream's usage window status, "" = unknown */
     long long window_end_ms; /* its end */
@@ -126,6 +127,17 @@ void account_state_reason(const struct account *a, char *out, size_t len)
     pthread_mutex_lock(&a->rt->mu);
     snprintf(out, len, "%s", a->rt->reason);
     pthread_mutex_unlock(&a->rt->mu);
+}
+
+long long account_family_until(const struct account *a, enum model_family f)
+{
+    return f > MF_ANY && f < MF_COUNT ? atomic_load(&a->rt->family_until[f]) : 0;
+}
+
+void account_set_family_until(const struct account *a, enum model_family f, long long until_ms)
+{
+    if (f > MF_ANY && f < MF_COUNT)
+        atomic_store(&a->rt->family_until[f], until_ms);
 }
 
 void account_set_window(const struct account *a, const char *status, long long end_ms)
@@ -406,6 +418,8 @@ static struct account *account_from(const struct app *app, const struct provider
 static void apply_health(struct account *a, const struct account_health *h)
 {
     account_set_state(a, h->state, h->until_ms, h->reason);
+    for (int f = MF_ANY + 1; f < MF_COUNT; f++)
+        account_set_family_until(a, (enum model_family)f, h->family_until[f]);
 }
 
 /* Fields sealed under an old ENCRYPTION_KEY are re-sealed under the current

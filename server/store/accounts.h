@@ -109,6 +109,11 @@ const char *account_state_name(enum account_state st);
 /* Parse a state name; -1 when unknown. */
 int account_state_parse(const char *name);
 
+/* End of a live rate limit on one model family of the account (0: none).
+ * Lock-free. */
+long long account_family_until(const struct account *a, enum model_family f);
+void account_set_family_until(const struct account *a, enum model_family f, long long until_ms);
+
 /* The usage window last reported for the account (status "" when none). Thread-safe. */
 void account_set_window(const struct account *a, const char *status, long long end_ms);
 void account_window(const struct account *a, char *status, size_t len, long long *end_ms);

@@ -293,6 +293,54 @@ test('two relays on one Redis: a cooldown set by one is honoured by the other', 
   }
 });
 
+test('a weekly Opus limit (the 429 names it) cools the account for Opus only, on every relay, until reset', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: { ...ENV, ...shared } });
+  // Fresh bodies each time: a repeated prompt is one sticky session.
+  const opus = () => messageBody('claude-opus-4-5');
+  const sonnet = () => messageBody('claude-sonnet-4-5');
+  const via2 = (body) => httpRequest(`${relay2.url}/api/v1/messages`, { method: 'POST', headers: { 'x-api-key': st.key.apiKey, 'anthropic-version': '2023-06-01' }, body });
+  try {
+    const token2 = await login(relay2);
+    const A = await failing('ratelimit-claim-seven_day_opus-600');
+    try {
+      await waitFor(async () => (await account(A.id, relay2, token2)) !== undefined, { what: 'relay2 sees A' });
+      assert.equal((await st.send(opus())).status, 200, 'failed over to B');
+      assert.equal(hits('ratelimit-claim-seven_day_opus-600'), 1);
+      let a = await account(A.id);
+      assert.equal(a.status, 'active', 'the account itself is not cooling');
+      assert.ok(Math.abs(Date.parse(a.modelLimits.opus) - (Date.now() + 600e3)) < 5000, JSON.stringify(a.modelLimits));
+      assert.equal(Number(await redis('EXISTS', `rate_limit_state:${A.id}:opus`)), 1);
+      // A answers normally again: Sonnet goes to A (priority 1), Opus still avoids it.
+      const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${A.id}`, { token: st.token, body: { apiUrl: `${st.mock.url}/b/fam-a` } });
+      assert.equal(up.status, 200, up.text);
+      assert.equal((await st.send(sonnet())).status, 200);
+      assert.equal(hits('fam-a'), 1, 'sonnet served by A');
+      assert.equal((await st.send(opus())).status, 200);
+      assert.equal(hits('fam-a'), 1, 'opus not sent to A');
+      await waitFor(async () => (await account(A.id, relay2, token2)).modelLimits.opus !== undefined, { timeout: 3000, what: 'relay2 sees the opus limit' });
+      assert.equal((await via2(opus())).status, 200);
+      assert.equal((await via2(sonnet())).status, 200);
+      assert.equal(hits('fam-a'), 2, 'relay2: sonnet to A, opus elsewhere');
+      const ex = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${st.key.id}&model=claude-opus-4-5`, { token: st.token });
+      const mine = ex.json.data.accounts.find((x) => x.id === A.id);
+      assert.equal(mine.reason, 'model family rate limited', JSON.stringify(mine));
+      // reset-status clears it everywhere.
+      await api(st.relay, 'POST', `/admin/claude-console-accounts/${A.id}/reset-status`, { token: st.token });
+      a = await account(A.id);
+      assert.deepEqual(a.modelLimits, {});
+      await waitFor(async () => Object.keys((await account(A.id, relay2, token2)).modelLimits).length === 0, { timeout: 3000, what: 'relay2 sees the reset' });
+      assert.equal((await st.send(opus())).status, 200);
+      assert.equal(hits('fam-a'), 3, 'opus back on A');
+    } finally {
+      await remove(A);
+    }
+    await assertReleased(relay2);
+  } finally {
+    await relay2.stop();
+  }
+});
+
 test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
   const cases = [
     ['POST', '/admin/api-keys', { name: 'k', serviceRates: { claude: 2 } }, 'serviceRates'],

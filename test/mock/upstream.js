@@ -16,6 +16,7 @@
 //   mock-hang                    never answers (until the client goes away)
 //   mock-big-<bytes>             non-stream answer whose text is <bytes> bytes long
 //   mock-ratelimit-<s>           429 with anthropic-ratelimit-unified-reset = now + <s> s (no retry-after)
+//   mock-ratelimit-claim-<c>-<s> the same, naming the limit hit: anthropic-ratelimit-unified-representative-claim: <c>
 //   mock-usage-<n>               (as a /b/ behaviour) non-stream answer for the request's model with
 //                                <n> input tokens, 13 output, no cache
 //   mock-huge-event-<bytes>      SSE: message_start, then one content_block_delta whose text is <bytes>
@@ -172,6 +173,7 @@ function parseModel(model) {
   if (model === 'mock-hang') return { kind: 'hang' };
   if ((m = /^mock-big-(\d+)$/.exec(model))) return { kind: 'big', bytes: Number(m[1]) };
   if ((m = /^mock-ratelimit-(\d+)$/.exec(model))) return { kind: 'ratelimit', s: Number(m[1]) };
+  if ((m = /^mock-ratelimit-claim-([a-z0-9_]+)-(\d+)$/.exec(model))) return { kind: 'ratelimit', s: Number(m[2]), claim: m[1] };
   if ((m = /^mock-usage-(\d+)$/.exec(model))) return { kind: 'usage', input: Number(m[1]) };
   if ((m = /^mock-huge-event-(\d+)$/.exec(model))) return { kind: 'huge-event', bytes: Number(m[1]) };
   if (model === 'mock-garbage') return { kind: 'garbage' };
@@ -413,7 +415,8 @@ function startMockUpstream(opts = {}) {
       case 'ratelimit': {
         const reset = String(Math.floor(Date.now() / 1000) + b.s);
         const err = { type: 'error', error: { type: 'rate_limit_error', message: 'mock: account rate limited' } };
-        return sendJson(res, 429, err, { 'anthropic-ratelimit-unified-reset': reset, 'anthropic-ratelimit-unified-status': 'rejected' });
+        const claim = b.claim ? { 'anthropic-ratelimit-unified-representative-claim': b.claim } : {};
+        return sendJson(res, 429, err, { 'anthropic-ratelimit-unified-reset': reset, 'anthropic-ratelimit-unified-status': 'rejected', ...claim });
       }
       case 'big': {
         const text = 'x'.repeat(b.bytes);
@@ -470,7 +473,7 @@ function startMockUpstream(opts = {}) {
       const u = new URL(req.url, 'http://mock');
       let path = u.pathname;
       let behave = null;
-      const bm = /^\/b\/([A-Za-z0-9-]+)(\/.*)$/.exec(path);
+      const bm = /^\/b\/([A-Za-z0-9_-]+)(\/.*)$/.exec(path);
       if (bm) {
         behave = bm[1];
         path = bm[2];
