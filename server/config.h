@@ -92,6 +92,9 @@ struct relay_config {
     char *claude_oauth_redirect_uri;
     long long token_refresh_interval_min;
     long long token_refresh_lead_s;
+    char *claude_oauth_profile_url;
+    char *claude_oauth_usage_url;
+    long long claude_profile_retry_s;
 };
 
 /* Load .env (if present in the working directory, without overriding the

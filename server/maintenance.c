@@ -5,6 +5,7 @@
  */
 #include "compat.h"
 #include "accounts.h"
+#include "claude_profile.h"
 #include "app.h"
 #include "account_state.h"
 #include "config.h"
@@ -99,8 +100,16 @@ static void job_token_refresh(struct app *app, struct rds_conn *c)
     token_refresh_due(app, c);
 }
 
+/* Claude OAuth accounts whose profile lookup failed: tried again, one
+ * instance per account and interval (no Redis while none is due). */
+static void job_profile_retry(struct app *app, struct rds_conn *c)
+{
+    claude_profile_due(app, c);
+}
+
 #define EVERY_PRICING 0  /* PRICING_RELOAD_INTERVAL */
 #define EVERY_REFRESH -1 /* TOKEN_REFRESH_INTERVAL minutes */
+#define EVERY_PROFILE -2 /* CLAUDE_PROFILE_RETRY_SECONDS */
 
 static const struct {
     const char *name;
@@ -114,12 +123,15 @@ static const struct {
     {"usage-flush", 2, false, job_usage_flush},
     {"pricing-reload", EVERY_PRICING, false, job_pricing},
     {"token-refresh", EVERY_REFRESH, true, job_token_refresh},
+    {"profile-retry", EVERY_PROFILE, true, job_profile_retry},
 };
 
 static long long job_interval(const struct app *app, size_t i)
 {
     if (jobs[i].interval_s == EVERY_REFRESH)
         return app->cfg->token_refresh_interval_min * 60;
+    if (jobs[i].interval_s == EVERY_PROFILE)
+        return app->cfg->claude_profile_retry_s;
     return jobs[i].interval_s > 0 ? jobs[i].interval_s : app->cfg->pricing_reload_interval;
 }
 

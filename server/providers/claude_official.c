@@ -3,7 +3,8 @@
  * an OAuth access token used as `Authorization: Bearer`, with the
  * `oauth-2025-04-20` beta the API requires for such tokens. The tokens come
  * from the PKCE flow (server/admin/claude_oauth_admin.c) and are renewed
- * before they expire by server/store/token_refresh.c; the body is forwarded
+ * before they expire by server/token_refresh.c; the profile (subscription
+ * type) is read by server/claude_profile.c; the body is forwarded
  * byte for byte and the client's allowed headers kept, as for Console.
  *
  * DESIGN: what the spec's original does beyond this (system prompt rewrite,
@@ -36,6 +37,12 @@ static const struct account_field official_fields[] = {
     {"scopes", FT_STR, 0, "", 0, 1000},
     {"organization", FT_STR, FIELD_READONLY, "", 0, 200}, /* from the token answer */
     {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40},
+    /* From the profile endpoint (server/claude_profile.c); "" until it answered. */
+    {"subscriptionType", FT_STR, FIELD_READONLY, "", 0, 16}, /* claude_max, claude_pro, free */
+    {"email", FT_STR, FIELD_READONLY, "", 0, 320},
+    {"accountUuid", FT_STR, FIELD_READONLY, "", 0, 64},
+    {"organizationUuid", FT_STR, FIELD_READONLY, "", 0, 64},
+    {"profileUpdatedAt", FT_STR, FIELD_READONLY, "", 0, 40},
 };
 
 static char *official_url(const char *base, const char *endpoint)
