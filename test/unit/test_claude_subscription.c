@@ -60,14 +60,28 @@ TEST(scopes)
 TEST(opus_45_or_newer)
 {
     static const char *const yes[] = {
-        "claude-opus-4-5-20251101", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-5",
-        "claude-opus-latest", "opus-4.5", "claude-opus-4.6-preview", "Claude-Opus-4-5-20251101",
-        "claude-5-opus", "claude-4.5-opus",
+        "claude-opus-4-5-20251101",
+        "claude-opus-4-6",
+        "claude-opus-4-5",
+        "claude-opus-5",
+        "claude-opus-latest",
+        "opus-4.5",
+        "claude-opus-4.6-preview",
+        "Claude-Opus-4-5-20251101",
+        "claude-5-opus",
+        "claude-4.5-opus",
     };
     static const char *const no[] = {
-        "claude-opus-4-1-20250805", "claude-3-opus-20240229", "claude-opus-4-20250514",
-        "claude-opus-4", "opus-4.1", "claude-4-opus", "claude-3-5-opus", "claude-sonnet-4-5",
-        "opus", "",
+        "claude-opus-4-1-20250805",
+        "claude-3-opus-20240229",
+        "claude-opus-4-20250514",
+        "claude-opus-4",
+        "opus-4.1",
+        "claude-4-opus",
+        "claude-3-5-opus",
+        "claude-sonnet-4-5",
+        "opus",
+        "",
     };
     for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
         if (!claude_opus_45_or_newer(yes[i])) {
