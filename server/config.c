@@ -243,6 +243,17 @@ static const struct conf_var config_vars[] = {
      "start)", NULL},
     {"TOKEN_REFRESH_LEAD_SECONDS", CONF_INT, "600", 0, 86400, OFF(token_refresh_lead_s), 0,
      "Claude OAuth", "An OAuth token expiring within this many seconds is refreshed", NULL},
+    {"CLAUDE_OAUTH_PROFILE_URL", CONF_STR, "https://api.anthropic.com/api/oauth/profile", 0, 0,
+     OFF(claude_oauth_profile_url), 0, "Claude OAuth",
+     "Profile endpoint: the account's subscription type (max, pro, free), e-mail and ids",
+     check_http_url},
+    {"CLAUDE_OAUTH_USAGE_URL", CONF_STR, "https://api.anthropic.com/api/oauth/usage", 0, 0,
+     OFF(claude_oauth_usage_url), 0, "Claude OAuth",
+     "Usage endpoint: 5-hour and 7-day utilisation (GET /admin/claude-accounts/usage)",
+     check_http_url},
+    {"CLAUDE_PROFILE_RETRY_SECONDS", CONF_INT, "1800", 1, 86400, OFF(claude_profile_retry_s), 0,
+     "Claude OAuth", "An account whose profile lookup failed is tried again after this many "
+     "seconds (once across all instances)", NULL},
 };
 /* clang-format on */
 

@@ -93,6 +93,9 @@ struct relay_config {
     long long token_refresh_interval_min;
     long long rate_limit_cleanup_min; /* 0: every second */
     long long token_refresh_lead_s;
+    char *claude_oauth_profile_url;
+    char *claude_oauth_usage_url;
+    long long claude_profile_retry_s;
 };
 
 /* Load .env (if present in the working directory, without overriding the

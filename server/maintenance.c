@@ -5,6 +5,7 @@
  */
 #include "compat.h"
 #include "accounts.h"
+#include "claude_profile.h"
 #include "app.h"
 #include "account_state.h"
 #include "config.h"
@@ -102,9 +103,17 @@ static void job_token_refresh(struct app *app, struct rds_conn *c)
     token_refresh_due(app, c);
 }
 
+/* Claude OAuth accounts whose profile lookup failed: tried again, one
+ * instance per account and interval (no Redis while none is due). */
+static void job_profile_retry(struct app *app, struct rds_conn *c)
+{
+    claude_profile_due(app, c);
+}
+
 #define EVERY_PRICING 0  /* PRICING_RELOAD_INTERVAL */
 #define EVERY_REFRESH -1 /* TOKEN_REFRESH_INTERVAL minutes */
 #define EVERY_CLEANUP -2 /* RATE_LIMIT_CLEANUP_INTERVAL minutes (0: every second) */
+#define EVERY_PROFILE -3 /* CLAUDE_PROFILE_RETRY_SECONDS */
 
 static const struct {
     const char *name;
@@ -118,6 +127,7 @@ static const struct {
     {"usage-flush", 2, false, job_usage_flush},
     {"pricing-reload", EVERY_PRICING, false, job_pricing},
     {"token-refresh", EVERY_REFRESH, true, job_token_refresh},
+    {"profile-retry", EVERY_PROFILE, true, job_profile_retry},
 };
 
 static long long job_interval(const struct app *app, size_t i)
@@ -126,6 +136,8 @@ static long long job_interval(const struct app *app, size_t i)
         return app->cfg->token_refresh_interval_min * 60;
     if (jobs[i].interval_s == EVERY_CLEANUP)
         return app->cfg->rate_limit_cleanup_min ? app->cfg->rate_limit_cleanup_min * 60 : 1;
+    if (jobs[i].interval_s == EVERY_PROFILE)
+        return app->cfg->claude_profile_retry_s;
     return jobs[i].interval_s > 0 ? jobs[i].interval_s : app->cfg->pricing_reload_interval;
 }
 

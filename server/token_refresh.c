@@ -25,6 +25,7 @@
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
+#include "claude_profile.h"
 #include "claude_token.h"
 #include "config.h"
 #include "errs.h"
@@ -157,6 +158,8 @@ static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_
         rc = claude_tokens_store(r->app, rec, &t);
     if (rc == 0)
         rc = account_record_save(r->app, c, &provider_claude_official, rec);
+    if (rc == 0)
+        claude_profile_start(r->app, rec); /* the subscription may have changed */
     if (rc != 0 && !*err)
         snprintf(err, len, "could not store the new tokens (%s)", err_str(rc));
     cJSON_Delete(rec);

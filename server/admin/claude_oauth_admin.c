@@ -20,6 +20,7 @@
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
+#include "claude_profile.h"
 #include "claude_token.h"
 #include "config.h"
 #include "errs.h"
@@ -346,6 +347,8 @@ static int exchange_save(struct exchange *ex, const struct claude_tokens *t)
     int rc = claude_tokens_store(ex->app, ex->rec, t);
     if (rc == 0)
         rc = account_record_save(ex->app, c, p, ex->rec);
+    if (rc == 0)
+        claude_profile_start(ex->app, ex->rec); /* its answer patches the record later */
     store_key(key, SK_OAUTH_SESSION, ex->sid);
     redisReply *r = rc == 0 ? rds_command(c, "DEL %s", key) : NULL; /* one exchange per session */
     if (r)

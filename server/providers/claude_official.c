@@ -3,7 +3,8 @@
  * an OAuth access token used as `Authorization: Bearer`, with the
  * `oauth-2025-04-20` beta the API requires for such tokens. The tokens come
  * from the PKCE flow (server/admin/claude_oauth_admin.c) and are renewed
- * before they expire by server/token_refresh.c.
+ * before they expire by server/token_refresh.c; the profile (subscription
+ * type) is read by server/claude_profile.c.
  *
  * Request shaping (crs-relay-spec 6.1): a subscription token serves Claude
  * Code's own requests. Real Claude Code (client_is_real_claude_code) is
@@ -80,6 +81,12 @@ static const struct account_field official_fields[] = {
     {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40},
     /* Stop scheduling the account when the 5-hour window warns (crs 5.3). */
     {"autoStopOnWarning", FT_BOOL, 0, "false", 0, 0},
+    /* From the profile endpoint (server/claude_profile.c); "" until it answered. */
+    {"subscriptionType", FT_STR, FIELD_READONLY, "", 0, 16}, /* claude_max, claude_pro, free */
+    {"email", FT_STR, FIELD_READONLY, "", 0, 320},
+    {"accountUuid", FT_STR, FIELD_READONLY, "", 0, 64},
+    {"organizationUuid", FT_STR, FIELD_READONLY, "", 0, 64},
+    {"profileUpdatedAt", FT_STR, FIELD_READONLY, "", 0, 40},
 };
 
 #define WINDOW_MAX_MS (5LL * 3600 * 1000 + 60000) /* a reset further away is not this window's */

@@ -1,80 +1,32 @@
 /*
- * claude_token.c - the OAuth token endpoint (see claude_token.h).
- * DESIGN: httpc runs the POST on the upstream loop; the answer is collected
- * there (bounded) and handed to a worker, which may use Redis.
+ * claude_token.c - the OAuth token endpoint (see claude_token.h): its
+ * headers and body over the shared side call (claude_call.c), the answer's
+ * parsing and storing.
  */
 #include "compat.h"
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
-#include "buf.h"
+#include "claude_call.h"
 #include "claude_token.h"
 #include "config.h"
 #include "errs.h"
-#include "httpc.h"
 #include "json.h"
-#include "log.h"
 #include "secret.h"
-#include "tpool.h"
 #include "xmalloc.h"
 
-#include <sodium.h>
-
-#define TOKEN_TIMEOUT_MS 30000
-#define TOKEN_ANSWER_MAX (64 * 1024)
-
-struct call {
-    struct app *app;
+/* The token endpoint's callers keep their own result type: adapt. */
+struct token_call {
     claude_token_fn done;
     void *arg;
-    int status;
-    int result;
-    struct buf body;
 };
 
-static void on_headers(void *arg, int status, const struct httpc_header *h, size_t n)
+static void token_done(void *arg, const struct claude_call_result *r)
 {
-    struct call *c = arg;
-    UNUSED(h), UNUSED(n);
-    c->status = status;
-}
-
-static int on_data(void *arg, const char *data, size_t len)
-{
-    struct call *c = arg;
-    if (buf_append(&c->body, data, len) != 0)
-        c->result = -ERR_TOOBIG; /* the rest is dropped; judged as a failure */
-    return 0;
-}
-
-static void finish(struct call *c, bool on_worker)
-{
-    struct claude_token_result res = {c->result, c->status, c->body.data ? c->body.data : "",
-                                      c->body.len, on_worker};
-    c->done(c->arg, &res);
-    /* The answer may hold tokens. */
-    if (c->body.data)
-        sodium_memzero(c->body.data, c->body.len);
-    buf_release(&c->body);
-    free(c);
-}
-
-static void finish_job(void *arg)
-{
-    finish(arg, true);
-}
-
-static void on_done(void *arg, int result, const char *msg)
-{
-    struct call *c = arg;
-    if (result != 0) {
-        log_warn("oauth", "token endpoint transfer failed: %s", msg ? msg : "?");
-        c->result = result;
-    }
-    if (tpool_submit(c->app->workers, finish_job, c) != 0) {
-        c->result = -ERR_BUSY;
-        finish(c, false);
-    }
+    struct token_call tc = *(struct token_call *)arg;
+    free(arg);
+    struct claude_token_result res = {r->result, r->status, r->body, r->len, r->on_worker};
+    tc.done(tc.arg, &res);
 }
 
 int claude_token_call(struct app *app, const char *body, const char *proxy, claude_token_fn done,
@@ -89,29 +41,21 @@ int claude_token_call(struct app *app, const char *body, const char *proxy, clau
         "Origin: https://claude.ai",
         NULL,
     };
-    struct call *c = xcalloc(1, sizeof(*c));
-    c->app = app;
-    c->done = done;
-    c->arg = arg;
-    buf_init(&c->body, TOKEN_ANSWER_MAX);
-    struct httpc_request req = {
+    struct token_call *tc = xmalloc(sizeof(*tc));
+    tc->done = done;
+    tc->arg = arg;
+    struct claude_call_req req = {
         .method = "POST",
         .url = app->cfg->claude_oauth_token_url,
         .headers = headers,
         .body = body,
-        .body_len = strlen(body),
         .proxy = proxy,
-        .connect_timeout_ms = (long)app->cfg->upstream_connect_timeout_ms,
-        .timeout_ms = TOKEN_TIMEOUT_MS,
-        .watch_fd = -1,
+        .what = "token",
     };
-    static const struct httpc_callbacks cb = {on_headers, on_data, on_done};
-    if (httpc_submit(app->httpc, &req, &cb, c) == 0) {
-        buf_release(&c->body);
-        free(c);
-        return -ERR_CLOSED;
-    }
-    return 0;
+    int rc = claude_call(app, &req, token_done, tc);
+    if (rc != 0)
+        free(tc);
+    return rc;
 }
 
 static char *dup_str(const cJSON *o, const char *name)
@@ -151,16 +95,12 @@ int claude_tokens_parse(const char *body, size_t len, long long now_ms, struct c
 
 void claude_token_error(const struct claude_token_result *res, char *out, size_t len)
 {
+    struct claude_call_result r = {res->result, res->status, res->body, res->len, res->on_worker};
     if (res->result != 0 && res->status == 0) {
         snprintf(out, len, "token endpoint unreachable (%s)", err_str(res->result));
         return;
     }
-    cJSON *j = json_parse(res->body, res->len, 8, true);
-    const cJSON *e = cJSON_GetObjectItem(j, "error");
-    const char *code = cJSON_IsString(e) ? e->valuestring : json_str(e, "type", "error");
-    const char *desc = json_str(j, "error_description", json_str(e, "message", ""));
-    snprintf(out, len, "%d %.60s%s%.160s", res->status, code, *desc ? ": " : "", desc);
-    cJSON_Delete(j);
+    claude_call_error(&r, out, len);
 }
 
 int claude_tokens_store(const struct app *app, cJSON *rec, const struct claude_tokens *t)

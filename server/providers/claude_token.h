@@ -1,8 +1,9 @@
 /*
  * claude_token.h - Claude's OAuth token endpoint (crs-relay-spec 9.1), shared
  * by the PKCE code exchange (admin) and the token refresh (maintenance):
- * the request, made through lib/httpc without holding any thread while it
- * runs, and the answer, parsed and written into an account record.
+ * the request, made through the shared side call (claude_call.h: lib/httpc,
+ * no thread held while it runs), and the answer, parsed and written into an
+ * account record.
  */
 #ifndef RELAY_CLAUDE_TOKEN_H
 #define RELAY_CLAUDE_TOKEN_H

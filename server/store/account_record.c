@@ -375,3 +375,30 @@ int account_record_delete(struct app *app, struct rds_conn *c, const struct prov
     }
     return rc;
 }
+
+/* HSET only when the record still exists: a patch must not resurrect a
+ * deleted account as a record with a few fields. */
+static const char patch_lua[] = "if redis.call('EXISTS',KEYS[1])==0 then return 0 end "
+                                "redis.call('HSET',KEYS[1],unpack(ARGV)) return 1";
+
+int account_record_patch(struct app *app, struct rds_conn *c, const struct provider *p,
+                         const char *id, const char *const *kv, size_t n)
+{
+    char key[STORE_KEY_MAX];
+    if (!admin_is_uuid(id) || n == 0 || n % 2 || n > 32)
+        return -ERR_INVAL;
+    const char *argv[33];
+    store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
+    argv[0] = key;
+    memcpy(argv + 1, kv, n * sizeof(*kv));
+    redisReply *r = rds_script(c, patch_lua, 1, (int)n + 1, argv, NULL);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? (r->integer ? 0 : -ERR_NOTFOUND) : -ERR_REDIS;
+    if (r)
+        freeReplyObject(r);
+    if (rc == 0) {
+        notify_publish(app, c, "accounts");
+        if (accounts_refresh(app->accounts, c) != 0)
+            log_warn("admin", "account snapshot refresh failed after a patch");
+    }
+    return rc;
+}

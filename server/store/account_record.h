@@ -33,6 +33,14 @@ struct cJSON *account_record_render(const struct provider *p, const struct cJSON
 /* Write rec, index it, tell the other instances and refresh the snapshot. */
 int account_record_save(struct app *app, struct rds_conn *c, const struct provider *p,
                         struct cJSON *rec) __attribute__((warn_unused_result));
+/* Set some fields of an existing record (kv: n/2 name, value pairs, n <= 32)
+ * without rewriting the rest - fields the relay learns on its own must not
+ * overwrite a concurrent save of the whole record - then tell the other
+ * instances and refresh the snapshot, as account_record_save. 0,
+ * -ERR_NOTFOUND (no such record: nothing written), -ERR_INVAL or -ERR_REDIS. */
+int account_record_patch(struct app *app, struct rds_conn *c, const struct provider *p,
+                         const char *id, const char *const *kv, size_t n)
+    __attribute__((warn_unused_result));
 /* 0 and *out (caller deletes), -ERR_NOTFOUND or -ERR_REDIS. */
 int account_record_load(struct rds_conn *c, const struct provider *p, const char *id,
                         struct cJSON **out) __attribute__((warn_unused_result));

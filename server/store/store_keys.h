@@ -42,6 +42,8 @@
 #define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:claude:%s" /* string: refresh owner (id); PX */
 #define SK_ACCOUNT_EVENTS "account_events"                   /* stream: state changes, bounded */
 #define SK_NOTIFY_CHANNEL "relay:notify" /* pub/sub: "account <id>", "accounts" */
+/* Claude OAuth profile lookups (server/claude_profile.c). */
+#define SK_PROFILE_RETRY "claude_profile_retry:%s" /* string: lookup retried (id); PX interval */
 /* Account groups (crs-admin-spec 2.3): a key binds one with "group:<gid>". */
 #define SK_ACCOUNT_GROUPS "account_groups"                  /* set: group ids */
 #define SK_ACCOUNT_GROUP "account_group:%s"                 /* hash: id, name, platform, ... */

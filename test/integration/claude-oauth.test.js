@@ -17,7 +17,7 @@ let ENV;
 
 before(async () => {
   mock = await startMockUpstream({ port: 0 });
-  ENV = { CLAUDE_API_URL: mock.url, CLAUDE_OAUTH_TOKEN_URL: mock.url + '/v1/oauth/token', CLAUDE_OAUTH_AUTHORIZE_URL: mock.url + '/oauth/authorize' };
+  ENV = { CLAUDE_API_URL: mock.url, CLAUDE_OAUTH_TOKEN_URL: mock.url + '/v1/oauth/token', CLAUDE_OAUTH_AUTHORIZE_URL: mock.url + '/oauth/authorize', CLAUDE_OAUTH_PROFILE_URL: mock.url + '/api/oauth/profile', CLAUDE_OAUTH_USAGE_URL: mock.url + '/api/oauth/usage' };
   st = await stack({ mock, relayEnv: ENV, account: false });
 });
 

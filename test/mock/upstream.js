@@ -32,7 +32,9 @@
 // with mock.oauth.expectCode(code, challenge); the code_verifier must hash to that S256
 // challenge) and refresh_token (a refresh token this mock issued and not yet used: rotated;
 // else 400 invalid_grant). mock.oauth: { expectCode, calls(), issued(), failRefresh, delayMs,
-// expiresIn }.
+// expiresIn }. GET /api/oauth/profile and /api/oauth/usage (Bearer: an issued access token,
+// or one given to acceptToken; the OAuth beta required): mock.oauth.{profileStatus,
+// profileAnswer, usageFail, usageFor, sideCalls(what)} - each call records its Authorization.
 // mock.setAnswerHeaders({...}) adds those headers to every 2xx answer (e.g. the unified 5-hour
 // window headers); setAnswerHeaders({}) stops it.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
@@ -197,7 +199,42 @@ function makeOAuth() {
     issued: () => issued.slice(),
     reset: () => {
       calls.length = 0;
+      sideCalls.length = 0;
     },
+  };
+  // GET /api/oauth/profile and /api/oauth/usage with `Authorization: Bearer <token>`: a token
+  // this mock issued and not yet rotated away (or one named by o.acceptToken) gets the answer,
+  // any other 401. profileStatus / usageFail (a Set of tokens) make them fail with 500.
+  const access = new Set();
+  o.profileStatus = 0;
+  o.profileAnswer = () => ({
+    account: { uuid: 'acct-mock-uuid', email_address: 'mock@example.com', full_name: 'Mock User', has_claude_max: true, has_claude_pro: false },
+    organization: { uuid: 'org-mock-uuid', name: 'Mock Org', organization_type: 'claude_max', rate_limit_tier: 'default_claude_max_20x' },
+  });
+  o.defaultProfileAnswer = o.profileAnswer;
+  o.usageFail = new Set();
+  o.usageFor = new Map(); // token -> answer
+  const sideCalls = [];
+  o.sideCalls = (what) => sideCalls.filter((c) => !what || c.what === what);
+  o.acceptToken = (t) => access.add(t);
+  o.handleSide = (res, what, headers) => {
+    const auth = String(headers.authorization || '');
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    sideCalls.push({ what, token, authorization: auth, beta: headers['anthropic-beta'], userAgent: headers['user-agent'], at: Date.now() });
+    if (!access.has(token)) return sendJsonRaw(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'Invalid bearer token' } });
+    if (headers['anthropic-beta'] !== 'oauth-2025-04-20') return sendJsonRaw(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'OAuth beta header missing' } });
+    if (what === 'profile') {
+      if (o.profileStatus) return sendJsonRaw(res, o.profileStatus, { type: 'error', error: { type: 'api_error', message: 'profile unavailable' } });
+      return sendJsonRaw(res, 200, o.profileAnswer(token));
+    }
+    if (o.usageFail.has(token)) return sendJsonRaw(res, 500, { type: 'error', error: { type: 'api_error', message: 'usage unavailable' } });
+    const answer = o.usageFor.get(token) || {
+      five_hour: { utilization: 12, resets_at: new Date(Date.now() + 3600e3).toISOString() },
+      seven_day: { utilization: 34, resets_at: new Date(Date.now() + 5 * 86400e3).toISOString() },
+      seven_day_sonnet: null,
+      seven_day_opus: null,
+    };
+    return sendJsonRaw(res, 200, answer);
   };
   // A request naming expires_in is a setup token: long-lived, inference only, no refresh token.
   const mint = (expiresIn) => {
@@ -212,6 +249,7 @@ function makeOAuth() {
     };
     if (expiresIn) delete t.refresh_token;
     else live.add(t.refresh_token);
+    access.add(t.access_token);
     issued.push(t);
     return t;
   };
@@ -524,6 +562,10 @@ function startMockUpstream(opts = {}) {
       if (path === '/v1/oauth/token' && req.method === 'POST') {
         record(entry);
         return oauth.handle(res, body);
+      }
+      if ((path === '/api/oauth/profile' || path === '/api/oauth/usage') && req.method === 'GET') {
+        record(entry);
+        return oauth.handleSide(res, path.endsWith('profile') ? 'profile' : 'usage', req.headers);
       }
       if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
         record(entry);
