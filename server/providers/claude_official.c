@@ -30,12 +30,12 @@
 #define BETA_MAX 2048
 
 static const struct account_field official_fields[] = {
-    {"accessToken", FT_SECRET, FIELD_REQUIRED, NULL, 0, 8192},
-    {"refreshToken", FT_SECRET, 0, NULL, 0, 8192},
-    {"expiresAt", FT_INT, 0, "0", 0, 253402300799999LL}, /* ms epoch; 0: unknown */
-    {"scopes", FT_STR, 0, "", 0, 1000},
-    {"organization", FT_STR, FIELD_READONLY, "", 0, 200}, /* from the token answer */
-    {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40},
+    {"accessToken", FT_SECRET, FIELD_REQUIRED, NULL, 0, 8192, NULL},
+    {"refreshToken", FT_SECRET, 0, NULL, 0, 8192, NULL},
+    {"expiresAt", FT_INT, 0, "0", 0, 253402300799999LL, NULL}, /* ms epoch; 0: unknown */
+    {"scopes", FT_STR, 0, "", 0, 1000, NULL},
+    {"organization", FT_STR, FIELD_READONLY, "", 0, 200, NULL}, /* from the token answer */
+    {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40, NULL},
 };
 
 static char *official_url(const char *base, const char *endpoint)

@@ -96,6 +96,7 @@ struct txn {
     int natt;
     long long att_t0;
     struct usage usage;
+    char up_model[96]; /* the model the account was sent, when it maps the client's */
     struct last_answer last;
 };
 
@@ -212,13 +213,19 @@ static void attempts_text(const struct txn *t, char *out, size_t len)
 
 /* ---- finish: the one exit ---- */
 
+/* The model to bill when the answer names none: the one sent upstream. */
+static const char *billed_model(const struct txn *t)
+{
+    return t->up_model[0] ? t->up_model : t->req.model;
+}
+
 /* The request's cost in micro-USD from the shared price table; a model the
  * table lacks is priced at the fallback and flagged, never free. */
 static void cost_of(struct txn *t, struct accounting *a)
 {
     struct pricing *table = pricing_sync_snapshot(t->app->pricing);
     struct pricing_cost c;
-    const char *model = a->u.model[0] ? a->u.model : t->req.model;
+    const char *model = a->u.model[0] ? a->u.model : billed_model(t);
     if (pricing_cost(table, model, &a->u, &c) == 0) {
         a->cost = c.micro;
         a->unpriced = c.unpriced;
@@ -246,7 +253,7 @@ static void account_for(struct txn *t)
     admission_periods(t->key, t->app->tz_offset_min, clock_wall_ms(), &periods);
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
-    a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : t->req.model);
+    a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
     t->lease = NULL;
@@ -579,6 +586,20 @@ static void sticky_bind(struct txn *t, const struct account *a)
     snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
 }
 
+/* Nothing to schedule: a model no account of the key's serves is the
+ * client's to fix (404 naming it); anything else is "try again" (503). */
+static void fail_no_account(struct txn *t, const struct sched_request *sreq)
+{
+    char msg[160];
+    if (!scheduler_model_unsupported(t->snap, sreq)) {
+        fail(t, RERR_NO_ACCOUNT, NULL);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "No available account supports the requested model: %s",
+             t->req.model);
+    fail(t, RERR_MODEL_UNSUPPORTED, msg);
+}
+
 static enum step_rc step_schedule(struct txn *t)
 {
     if (!t->snap) {
@@ -592,7 +613,7 @@ static enum step_rc step_schedule(struct txn *t)
         if (t->natt)
             reply_last(t);
         else
-            fail(t, RERR_NO_ACCOUNT, NULL);
+            fail_no_account(t, &sreq);
         return STEP_DONE;
     }
     account_touch(a, sreq.now_ms);
@@ -607,7 +628,10 @@ static enum step_rc step_prepare(struct txn *t)
 {
     size_t len = 0;
     const char *body = reqctx_body(t->rq, &len);
-    struct upstream_call call = {t->rq, t->op->endpoint, body, len};
+    struct upstream_call call = {t->rq, t->op->endpoint, body, len, t->req.model};
+    const struct provider *p = t->acc->prov;
+    const char *to = p->map_model && t->req.model[0] ? p->map_model(t->acc, t->req.model) : NULL;
+    snprintf(t->up_model, sizeof(t->up_model), "%s", to ? to : "");
     upstream_req_release(&t->ureq);
     if (t->acc->prov->prepare(t->acc, &call, &t->ureq) != 0) {
         log_warn("relay", "account %s: cannot build the upstream request", t->acc->id);
@@ -703,7 +727,8 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     struct txn *t = arg;
     struct verdict v;
     log_set_reqid(reqctx_id(t->rq));
-    t->acc->prov->classify(t->app->cfg, ans, &v);
+    struct judge j = {t->app->cfg, t->acc, t->op->endpoint};
+    t->acc->prov->classify(&j, ans, &v);
     attempt_end(t, ans->status);
     lease_release(t);
     if (ans->result && ans->result != -ERR_CLOSED)

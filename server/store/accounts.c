@@ -96,11 +96,16 @@ enum account_state account_state_raw(const struct account *a, long long *until_m
     return st;
 }
 
+bool account_state_permanent(enum account_state st, long long until_ms)
+{
+    return (st == ACC_UNAUTHORIZED || st == ACC_BLOCKED) && until_ms <= 0;
+}
+
 enum account_state account_state(const struct account *a, long long now_ms, long long *until_ms)
 {
     long long until = 0;
     enum account_state st = account_state_raw(a, &until);
-    bool permanent = st == ACC_UNAUTHORIZED || st == ACC_BLOCKED;
+    bool permanent = account_state_permanent(st, until);
     if (st != ACC_ACTIVE && !permanent && until <= now_ms)
         st = ACC_ACTIVE, until = 0; /* cooled down */
     if (until_ms)
@@ -170,9 +175,12 @@ static void wipe_free(char *s)
 
 static void account_free(struct account *a)
 {
-    for (size_t i = 0; i < a->prov->nfields; i++)
+    for (size_t i = 0; i < a->prov->nfields; i++) {
         wipe_free(a->values[i]);
+        cJSON_Delete(a->json[i]);
+    }
     free(a->values);
+    free(a->json);
     wipe_free(a->proxy_url);
     rt_unref(a->rt);
     free(a);
@@ -258,6 +266,14 @@ const char *account_field(const struct account *a, const char *name)
     for (size_t i = 0; i < a->prov->nfields; i++)
         if (strcmp(a->prov->fields[i].name, name) == 0)
             return a->values[i];
+    return NULL;
+}
+
+const struct cJSON *account_json(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields; i++)
+        if (strcmp(a->prov->fields[i].name, name) == 0)
+            return a->json[i];
     return NULL;
 }
 
@@ -357,6 +373,7 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
 {
     a->usable = true;
     a->values = xcalloc(a->prov->nfields ? a->prov->nfields : 1, sizeof(char *));
+    a->json = xcalloc(a->prov->nfields ? a->prov->nfields : 1, sizeof(cJSON *));
     for (size_t i = 0; i < a->prov->nfields; i++) {
         const struct account_field *f = &a->prov->fields[i];
         const char *v = json_str(rec, f->name, NULL);
@@ -364,6 +381,8 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
             a->values[i] = account_unseal(app, a->prov, rec, f->name);
         else if (v)
             a->values[i] = xstrdup(v);
+        if (f->type == FT_JSON && v && *v) /* parsed here once, read by every request */
+            a->json[i] = json_parse(v, strlen(v), 8, false);
         if ((f->flags & FIELD_REQUIRED) && !a->values[i])
             a->usable = false;
     }
