@@ -104,7 +104,7 @@ static void refused(struct refresh *r, struct rds_conn *c, const char *err)
     }
     struct account_list *snap = accounts_snapshot(r->app->accounts);
     const struct account *a = account_list_find(snap, r->id);
-    struct verdict v = {VERDICT_FAIL, ACC_UNAUTHORIZED, 0, ""};
+    struct verdict v = {.action = VERDICT_FAIL, .mark = ACC_UNAUTHORIZED};
     snprintf(v.reason, sizeof(v.reason), "token refresh failed: %.130s", err);
     if (a && account_state_mark(r->app, c, a, account_state(a, now_ms(), NULL), &v, now_ms()) == 0)
         account_set_state(a, ACC_UNAUTHORIZED, 0, v.reason);

@@ -28,8 +28,12 @@ static const struct account_field console_fields[] = {
     {"apiKey", FT_SECRET, FIELD_REQUIRED, NULL, 0, 4096, NULL},
     {"userAgent", FT_STR, 0, "", 0, 512, NULL},
     {"supportedModels", FT_JSON, 0, "[]", 0, 16384, models_check},
-    {"rateLimitDuration", FT_INT, 0, "60", 0, 43200, NULL}, /* minutes */
+    {"rateLimitDuration", FT_INT, 0, "60", 0, 43200, NULL},                /* minutes */
+    {"countTokensUnavailable", FT_BOOL, FIELD_READONLY, NULL, 0, 0, NULL}, /* learnt: a 404 */
 };
+
+/* What a count_tokens call gets from an account without the endpoint. */
+#define NO_COUNT_TOKENS "{\"input_tokens\":0}"
 
 /* A 400 with one of these is the account's fault, not the request's. */
 static const char *const blocked_phrases[] = {
@@ -74,6 +78,12 @@ static int console_prepare(const struct account *acc, const struct upstream_call
     const struct reqctx *rq = call->rq;
     const char *ua = account_field(acc, "userAgent");
     const char *key = account_field(acc, "apiKey");
+    if (strcmp(call->endpoint, "count_tokens") == 0 &&
+        account_flag(acc, "countTokensUnavailable")) {
+        out->local_status = 200; /* the original's answer: counting is optional for clients */
+        out->local_body = xstrdup(NO_COUNT_TOKENS);
+        return 0;
+    }
     if (!key || !*key)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
     out->url = console_url(account_field(acc, "apiUrl"), call->endpoint);
@@ -144,6 +154,8 @@ static void console_classify(const struct judge *j, const struct upstream_answer
         console_rate_limited(j, ans, v);
     else if (ans->status == 400)
         console_blocked(j, ans, v);
+    else if (ans->status == 404 && strcmp(j->endpoint, "count_tokens") == 0)
+        v->learn = "countTokensUnavailable"; /* this one passes; later ones are answered here */
 }
 
 const struct provider provider_claude_console = {

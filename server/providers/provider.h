@@ -63,13 +63,17 @@ struct upstream_call {
 };
 
 /* What prepare builds; owned, released by upstream_req_release. body NULL
- * means the call's body is sent unchanged (no copy). */
+ * means the call's body is sent unchanged (no copy). A local_status means
+ * prepare answered by itself: no upstream call, the client gets
+ * local_status and the JSON local_body. */
 struct upstream_req {
     char *url;
     char **headers; /* "Name: value", NULL-terminated */
     size_t nheaders, cap;
     char *body;
     size_t body_len;
+    int local_status;
+    char *local_body;
 };
 
 /* ---- judging an answer before any byte of it reaches the client ---- */
@@ -108,6 +112,10 @@ struct verdict {
     long long until_ms;      /* end of a cooling mark (wall clock ms); 0 for a permanent
                               * unauthorized / blocked (until an admin reset) */
     char reason[160];
+    /* A relay-set flag of the account's schema (FIELD_READONLY FT_BOOL) the
+     * answer taught us, e.g. "countTokensUnavailable"; NULL: none. The
+     * transaction sets it (account_learn) and writes it to the record. */
+    const char *learn;
 };
 
 /* What an answer is judged against: the relay's TTLs, the account (its own

@@ -75,6 +75,7 @@ void upstream_req_release(struct upstream_req *r)
     free(r->headers);
     free(r->url);
     free(r->body);
+    free(r->local_body);
     memset(r, 0, sizeof(*r));
 }
 

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "leases.h"
 #include "log.h"
+#include "marks.h"
 #include "notify.h"
 #include "policy.h"
 #include "pricing.h"
@@ -277,50 +278,6 @@ static void txn_finish(struct txn *t)
     reqctx_unref(t->rq);
     atomic_fetch_sub(&t->app->stats.transactions, 1);
     free(t);
-}
-
-/* ---- account health ---- */
-
-struct mark_job {
-    struct app *app;
-    struct account_list *snap; /* keeps acc alive */
-    const struct account *acc;
-    enum account_state from;
-    struct verdict v;
-    long long now_ms;
-};
-
-static void mark_run(void *arg)
-{
-    struct mark_job *j = arg;
-    struct rds_conn *c = rds_pool_get(j->app->redis, REDIS_WAIT_MS);
-    int rc = c ? account_state_mark(j->app, c, j->acc, j->from, &j->v, j->now_ms) : -ERR_REDIS;
-    rds_pool_put(j->app->redis, c);
-    if (rc == -ERR_REDIS)
-        log_warn("relay", "account %s: state %s kept in memory only (Redis unavailable)",
-                 j->acc->id, account_state_name(j->v.mark));
-    accounts_list_release(j->snap);
-    free(j);
-}
-
-/* The account's new state applies here at once; Redis (and so the other
- * instances) gets it from a worker, never from the upstream loop. */
-static void mark_account(struct txn *t, const struct verdict *v, long long now_ms)
-{
-    long long until = 0;
-    enum account_state from = account_state(t->acc, now_ms, &until);
-    if (from == v->mark && (v->until_ms <= until || !until))
-        return; /* another request marked it already */
-    account_set_state(t->acc, v->mark, v->until_ms, v->reason);
-    log_warn("relay", "account %s (%s) is now %s: %s", t->acc->id, t->acc->name,
-             account_state_name(v->mark), v->reason);
-    struct mark_job *j = xcalloc(1, sizeof(*j));
-    *j = (struct mark_job){t->app, accounts_snapshot(t->app->accounts), NULL, from, *v, now_ms};
-    j->acc = account_list_find(j->snap, t->acc->id);
-    if (!j->acc || tpool_submit(t->app->workers, mark_run, j) != 0) {
-        accounts_list_release(j->snap);
-        free(j);
-    }
 }
 
 /* ---- steps (worker) ---- */
@@ -624,6 +581,21 @@ static enum step_rc step_schedule(struct txn *t)
     return STEP_NEXT;
 }
 
+/* prepare answered by itself: no upstream call, no attempt. */
+static enum step_rc answer_locally(struct txn *t)
+{
+    char *body = t->ureq.local_body ? t->ureq.local_body : xstrdup("{}");
+    size_t len = strlen(body);
+    t->ureq.local_body = NULL;
+    if (!t->st) {
+        reqctx_reply(t->rq, t->ureq.local_status, "application/json", body, len);
+        return STEP_DONE;
+    }
+    struct stream_reply rep = {t->ureq.local_status, body, len, "application/json", NULL, NULL};
+    stream_reply(t->st, &rep);
+    return STEP_DONE;
+}
+
 static enum step_rc step_prepare(struct txn *t)
 {
     size_t len = 0;
@@ -638,7 +610,7 @@ static enum step_rc step_prepare(struct txn *t)
         fail(t, RERR_INTERNAL, NULL);
         return STEP_DONE;
     }
-    return STEP_NEXT;
+    return t->ureq.local_status ? answer_locally(t) : STEP_NEXT;
 }
 
 static enum step_rc step_attempt(struct txn *t)
@@ -734,7 +706,9 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     if (ans->result && ans->result != -ERR_CLOSED)
         log_warn("relay", "upstream attempt failed: account=%s %s", t->acc->id, v.reason);
     if (v.mark != ACC_ACTIVE)
-        mark_account(t, &v, ans->now_ms);
+        marks_state(t->app, t->acc, &v, ans->now_ms);
+    if (v.learn)
+        marks_learn(t->app, t->acc, v.learn);
     enum stream_verdict sv = SV_REPLY;
     if (v.action == VERDICT_RETRY && retry_possible(t, ans->now_ms)) {
         keep_last(t, ans); /* before the job: it may run at once */

@@ -62,6 +62,12 @@ static const char reset_lua[] =
     "redis.call('PUBLISH',ARGV[6],ARGV[8])\n"
     "return 1\n";
 
+/* KEYS: record. ARGV: field, channel, payload. */
+static const char learn_lua[] = "if redis.call('EXISTS',KEYS[1])==0 then return 0 end\n"
+                                "redis.call('HSET',KEYS[1],ARGV[1],'true')\n"
+                                "redis.call('PUBLISH',ARGV[2],ARGV[3])\n"
+                                "return 1\n";
+
 /* The cooling states, in the order of their reads. */
 static const enum account_state cooling[ACCOUNT_STATE_READS] = {ACC_TEMP_ERROR, ACC_OVERLOADED,
                                                                 ACC_RATE_LIMITED};
@@ -175,6 +181,17 @@ int account_state_mark(struct app *app, struct rds_conn *c, const struct account
                           SK_NOTIFY_CHANNEL,
                           payload};
     return run(c, mark_lua, 3, (int)ARRAY_SIZE(argv), argv);
+}
+
+int account_state_learn(struct app *app, struct rds_conn *c, const struct account *a,
+                        const char *field)
+{
+    char rkey[STORE_KEY_MAX], payload[128];
+    store_key(rkey, SK_ACCOUNT_RECORD, a->prov->record_prefix, a->id);
+    notify_payload(app, "accounts", payload, sizeof(payload));
+    const char *argv[] = {rkey, field, SK_NOTIFY_CHANNEL, payload};
+    int rc = run(c, learn_lua, 1, (int)ARRAY_SIZE(argv), argv);
+    return rc == -ERR_NOTFOUND ? 0 : rc;
 }
 
 int account_state_recover(struct app *app, struct rds_conn *c, const struct account *a,

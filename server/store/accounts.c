@@ -42,6 +42,7 @@ struct account_rt {
     atomic_llong until_ms;
     atomic_llong last_used_ms;
     atomic_int inflight;
+    atomic_uint learnt; /* bit i: prov->fields[i], a relay-set flag, learnt true */
     pthread_mutex_t mu; /* guards: reason */
     char reason[160];
 };
@@ -267,6 +268,32 @@ const char *account_field(const struct account *a, const char *name)
         if (strcmp(a->prov->fields[i].name, name) == 0)
             return a->values[i];
     return NULL;
+}
+
+/* Schema index of a relay-set flag (bits of rt->learnt), or -1. */
+static int flag_index(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields && i < 32; i++)
+        if (strcmp(a->prov->fields[i].name, name) == 0)
+            return a->prov->fields[i].type == FT_BOOL ? (int)i : -1;
+    return -1;
+}
+
+bool account_flag(const struct account *a, const char *name)
+{
+    int i = flag_index(a, name);
+    if (i < 0)
+        return false;
+    if (a->rt && (atomic_load(&a->rt->learnt) & (1u << i)))
+        return true;
+    return a->values[i] && strcmp(a->values[i], "true") == 0;
+}
+
+void account_learn(const struct account *a, const char *name)
+{
+    int i = flag_index(a, name);
+    if (i >= 0)
+        atomic_fetch_or(&a->rt->learnt, 1u << i);
 }
 
 const struct cJSON *account_json(const struct account *a, const char *name)

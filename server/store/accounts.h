@@ -94,6 +94,14 @@ char *account_proxy_url(const struct app *app, const struct provider *prov,
                         const struct cJSON *rec);
 /* A schema field's value (secrets in clear), or NULL. */
 const char *account_field(const struct account *a, const char *name);
+/* A relay-set boolean of the account's schema (FIELD_READONLY FT_BOOL):
+ * true when the record says so or this instance learnt it since
+ * (account_learn). Lock-free. */
+bool account_flag(const struct account *a, const char *name);
+/* Set such a flag in memory at once (every snapshot sharing the account's
+ * runtime sees it); the record is the caller's to write
+ * (account_state_learn). Lock-free. */
+void account_learn(const struct account *a, const char *name);
 /* An FT_JSON field's parsed value (borrowed from the snapshot, read-only),
  * or NULL when absent or empty. */
 const struct cJSON *account_json(const struct account *a, const char *name);

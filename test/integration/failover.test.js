@@ -367,6 +367,34 @@ test('Console rateLimitDuration: a 429 without a reset header cools for its minu
   await assertReleased();
 });
 
+test('Console count_tokens 404: remembered (countTokensUnavailable), later counts answer 0 without the upstream', async () => {
+  const count = () => st.send(messageBody(), { path: '/api/v1/messages/count_tokens' });
+  const A = await failing('error-404');
+  try {
+    const n = hits('error-404');
+    const r1 = await count();
+    assert.equal(r1.status, 404, 'the first answer passes through');
+    await waitFor(async () => (await redis('HGET', `claude_console_account:${A.id}`, 'countTokensUnavailable')) === 'true', { what: 'the record learnt it' });
+    const acc = await account(A.id);
+    assert.equal(acc.countTokensUnavailable, true);
+    assert.equal(acc.status, 'active', 'not a health mark');
+    for (let i = 0; i < 2; i++) {
+      const r = await count();
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { input_tokens: 0 });
+    }
+    assert.equal(hits('error-404') - n, 1, 'no upstream call after the first');
+    const ro = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${A.id}`, { token: st.token, body: { countTokensUnavailable: false } });
+    assert.equal(ro.status, 400);
+    assert.equal(ro.json.error, 'countTokensUnavailable is read-only');
+  } finally {
+    await remove(A);
+  }
+  const r = await count();
+  assert.deepEqual(r.json, { input_tokens: 42 }, 'the healthy account still counts upstream');
+  await assertReleased();
+});
+
 test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
   const cases = [
     ['POST', '/admin/api-keys', { name: 'k', serviceRates: { claude: 2 } }, 'serviceRates'],
