@@ -281,6 +281,13 @@ test('supportedModels: a list and a mapping; the upstream sees the mapped model,
       assert.deepEqual(up[0].body, { ...body, model: 'upstream-model-y' });
       assert.equal(up[0].bodyBytes, Buffer.byteLength(JSON.stringify(body)) - asked.length + 'upstream-model-y'.length);
     }
+    // a stream too (what Claude Code sends)
+    const sm = mark();
+    const s1 = await st.stream(messageBody('claude-client-x'), { key: mapKey.apiKey });
+    assert.equal(s1.status, 200);
+    assert.equal(s1.events.at(-1).event, 'message_stop');
+    assert.equal(st.mock.requests()[sm].body.model, 'upstream-model-y');
+    assert.equal(st.mock.requests()[sm].body.stream, true);
     // usage is counted under the model the upstream used
     await waitFor(async () => (await redis('KEYS', `usage:daily:*:${mapKey.id}:*`)).length > 0, { what: 'daily usage written' });
     const daily = await redis('KEYS', `usage:daily:*:${mapKey.id}:*`);
