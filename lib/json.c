@@ -18,6 +18,7 @@
  * (cJSON_GetErrorPtr) that we never read; everything else is per call.
  */
 #include "compat.h"
+#include "errs.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -178,4 +179,85 @@ void json_set_str(cJSON *obj, const char *name, const char *value)
 {
     cJSON_DeleteItemFromObject(obj, name);
     cJSON_AddStringToObject(obj, name, value);
+}
+
+/* ---- splicing one member's value ---- */
+
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+    while (i < len && is_json_space(s[i]))
+        i++;
+    return i;
+}
+
+/* One past the bracket closing the container that opens at s[i], or 0. */
+static size_t container_end(const char *s, size_t i, size_t len)
+{
+    int depth = 0;
+    for (; i < len; i++) {
+        if (s[i] == '"')
+            i = skip_string(s, i + 1, len);
+        else if (s[i] == '{' || s[i] == '[')
+            depth++;
+        else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* One past the end of the value that starts at s[i], or 0 when the text
+ * ends first. Containers are matched by bracket depth outside strings; the
+ * value's own validity was cJSON's to judge. */
+static size_t value_end(const char *s, size_t i, size_t len)
+{
+    if (i >= len)
+        return 0;
+    if (s[i] == '{' || s[i] == '[')
+        return container_end(s, i, len);
+    if (s[i] == '"') {
+        size_t e = skip_string(s, i + 1, len);
+        return e < len ? e + 1 : 0;
+    }
+    while (i < len && !is_json_space(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']')
+        i++;
+    return i;
+}
+
+static int splice(const char *text, size_t len, size_t from, size_t to, const char *value,
+                  char **out, size_t *out_len)
+{
+    size_t vlen = strlen(value), n = from + vlen + (len - to);
+    char *o = xmalloc(n + 1);
+    memcpy(o, text, from);
+    memcpy(o + from, value, vlen);
+    memcpy(o + from + vlen, text + to, len - to);
+    o[n] = '\0';
+    *out = o;
+    *out_len = n;
+    return 0;
+}
+
+int json_replace_member(const char *text, size_t len, const char *name, const char *value,
+                        char **out, size_t *out_len)
+{
+    size_t nlen = strlen(name), i = skip_space(text, 0, len);
+    if (i >= len || text[i] != '{')
+        return -ERR_PARSE;
+    for (i = skip_space(text, i + 1, len); i < len && text[i] == '"';) {
+        size_t kend = skip_string(text, i + 1, len);
+        bool match = kend - i - 1 == nlen && memcmp(text + i + 1, name, nlen) == 0;
+        size_t colon = skip_space(text, kend + 1, len);
+        if (kend >= len || colon >= len || text[colon] != ':')
+            return -ERR_PARSE;
+        size_t vstart = skip_space(text, colon + 1, len), vend = value_end(text, vstart, len);
+        if (!vend)
+            return -ERR_PARSE;
+        if (match)
+            return splice(text, len, vstart, vend, value, out, out_len);
+        i = skip_space(text, vend, len);
+        if (i >= len || text[i] != ',')
+            break;
+        i = skip_space(text, i + 1, len);
+    }
+    return -ERR_NOTFOUND;
 }

@@ -34,5 +34,12 @@ const cJSON *json_get(const cJSON *obj, const char *name);
 char *json_print(const cJSON *item);
 /* Set obj[name] to the string value, replacing what was there. */
 void json_set_str(cJSON *obj, const char *name, const char *value);
+/* A copy of the JSON object text (len bytes) whose top-level member name
+ * has the raw JSON text value instead of its own: every other byte is kept
+ * as it was. The name is compared as written (an escaped spelling does not
+ * match). 0 and *out (malloc'd, NUL-terminated; *out_len without the NUL),
+ * -ERR_NOTFOUND (no such member) or -ERR_PARSE (not an object's text). */
+int json_replace_member(const char *text, size_t len, const char *name, const char *value,
+                        char **out, size_t *out_len) __attribute__((warn_unused_result));
 
 #endif

@@ -130,6 +130,11 @@ static const struct conf_var config_vars[] = {
     {"CONCURRENT_REQUEST_QUEUE_HEALTH_THRESHOLD_PERCENT", CONF_INT, "80", 1, 100,
      OFF(queue_health_percent), 0, "Key policy",
      "The p90 wait, as a percentage of the timeout, above which the queue is overloaded", NULL},
+    {"CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES", CONF_INT, "0", 0, 10080,
+     OFF(console_blocked_min), 0, "Failover",
+     "A Console account whose upstream says it is disabled (a 400 naming a disabled "
+     "organisation or account): blocked this many minutes; 0: until an admin resets it",
+     NULL},
     {"ACCOUNT_EVENTS_MAX", CONF_INT, "10000", 100, 1000000, OFF(account_events_max), 0,
      "Failover", "Entries kept in the account_events stream (account state changes)", NULL},
     {"STICKY_SESSION_TTL_HOURS", CONF_INT, "1", 1, 8760, OFF(sticky_ttl_hours), 0, "Scheduler",

@@ -36,6 +36,7 @@ struct relay_config {
     long long ttl_5xx_s;
     long long ttl_timeout_s;
     long long account_events_max;
+    long long console_blocked_min;
     /* scheduler */
     long long sticky_ttl_hours;
     long long sticky_renewal_min;

@@ -59,7 +59,7 @@ static void job_recover(struct app *app, struct rds_conn *c)
         const struct account *a = l->items[i];
         long long until = 0;
         enum account_state st = account_state_raw(a, &until);
-        if (st == ACC_ACTIVE || st == ACC_UNAUTHORIZED || st == ACC_BLOCKED || until > now)
+        if (st == ACC_ACTIVE || account_state_permanent(st, until) || until > now)
             continue;
         if (account_state_recover(app, c, a, st, now) == 0) {
             account_set_state(a, ACC_ACTIVE, 0, NULL);

@@ -51,6 +51,11 @@ static cJSON *account_view(const struct account_list *snap, const struct account
         cJSON_AddStringToObject(o, "reason", scheduler_skip_name(s));
     if (s == SKIP_COOLING || s == SKIP_UNAUTHORIZED || s == SKIP_BLOCKED)
         add_state(o, a, req->now_ms);
+    const char *to = s == SKIP_NONE && req->model && a->prov->map_model
+                         ? a->prov->map_model(a, req->model)
+                         : NULL;
+    if (to) /* the name the upstream would be sent */
+        cJSON_AddStringToObject(o, "upstreamModel", to);
     return o;
 }
 

@@ -21,6 +21,7 @@ struct cJSON;
     X(KEY_EXPIRED, 401, "authentication_error", "API key has expired")                             \
     X(FORBIDDEN, 403, "permission_error", "Forbidden")                                             \
     X(NOT_FOUND, 404, "not_found_error", "Not found")                                              \
+    X(MODEL_UNSUPPORTED, 404, "not_found_error", "No available account supports the model")        \
     X(METHOD, 405, "invalid_request_error", "Method not allowed")                                  \
     X(TOO_LARGE, 413, "request_too_large", "Request body exceeds the size limit")                  \
     X(RATE_LIMITED, 429, "rate_limit_error", "Rate limit exceeded")                                \

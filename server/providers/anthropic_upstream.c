@@ -147,14 +147,24 @@ static void classify_status(const struct relay_config *cfg, const struct upstrea
     }
 }
 
-void anthropic_classify(const struct relay_config *cfg, const struct upstream_answer *ans,
-                        struct verdict *v)
+void anthropic_classify(const struct judge *j, const struct upstream_answer *ans, struct verdict *v)
 {
     memset(v, 0, sizeof(*v));
     if (ans->status == 0)
-        classify_transport(cfg, ans, v);
+        classify_transport(j->cfg, ans, v);
     else if (ans->status >= 200 && ans->status < 300)
         v->action = VERDICT_OK;
     else
-        classify_status(cfg, ans, v);
+        classify_status(j->cfg, ans, v);
+}
+
+const char *anthropic_body_mentions(const struct upstream_answer *ans, const char *const *phrases)
+{
+    for (; phrases && *phrases; phrases++) {
+        size_t n = strlen(*phrases);
+        for (size_t i = 0; n && i + n <= ans->body_len; i++)
+            if (strncasecmp(ans->body + i, *phrases, n) == 0)
+                return *phrases;
+    }
+    return NULL;
 }

@@ -16,8 +16,11 @@
  * TTL); 529 overloaded; 401 unauthorized and 403 blocked (until an admin
  * reset); other 5xx, connect failures and timeouts before the first byte a
  * temporary error; every other status is the client's own error. */
-void anthropic_classify(const struct relay_config *cfg, const struct upstream_answer *ans,
+void anthropic_classify(const struct judge *j, const struct upstream_answer *ans,
                         struct verdict *v);
+/* The first of phrases (NULL-terminated) the answer's body contains,
+ * case-insensitive, or NULL. */
+const char *anthropic_body_mentions(const struct upstream_answer *ans, const char *const *phrases);
 /* Copy the client's headers an Anthropic upstream may see (hdrfilter_claude,
  * minus those its Connection header names) into out, except the names in
  * skip (NULL-terminated, case-insensitive; may be NULL). */

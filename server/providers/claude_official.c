@@ -27,7 +27,9 @@
 #include "errs.h"
 #include "hdrfilter.h"
 #include "provider.h"
+#include "claude_subscription.h"
 #include "json.h"
+#include "models.h"
 #include "reqctx.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -73,20 +75,21 @@ static const char *base_betas(const char *model)
 }
 
 static const struct account_field official_fields[] = {
-    {"accessToken", FT_SECRET, FIELD_REQUIRED, NULL, 0, 8192},
-    {"refreshToken", FT_SECRET, 0, NULL, 0, 8192},
-    {"expiresAt", FT_INT, 0, "0", 0, 253402300799999LL}, /* ms epoch; 0: unknown */
-    {"scopes", FT_STR, 0, "", 0, 1000},
-    {"organization", FT_STR, FIELD_READONLY, "", 0, 200}, /* from the token answer */
-    {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40},
+    {"accessToken", FT_SECRET, FIELD_REQUIRED, NULL, 0, 8192, NULL},
+    {"refreshToken", FT_SECRET, 0, NULL, 0, 8192, NULL},
+    {"expiresAt", FT_INT, 0, "0", 0, 253402300799999LL, NULL}, /* ms epoch; 0: unknown */
+    {"scopes", FT_STR, 0, "", 0, 1000, NULL},
+    {"organization", FT_STR, FIELD_READONLY, "", 0, 200, NULL}, /* from the token answer */
+    {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40, NULL},
     /* Stop scheduling the account when the 5-hour window warns (crs 5.3). */
-    {"autoStopOnWarning", FT_BOOL, 0, "false", 0, 0},
+    {"autoStopOnWarning", FT_BOOL, 0, "false", 0, 0, NULL},
     /* From the profile endpoint (server/claude_profile.c); "" until it answered. */
-    {"subscriptionType", FT_STR, FIELD_READONLY, "", 0, 16}, /* claude_max, claude_pro, free */
-    {"email", FT_STR, FIELD_READONLY, "", 0, 320},
-    {"accountUuid", FT_STR, FIELD_READONLY, "", 0, 64},
-    {"organizationUuid", FT_STR, FIELD_READONLY, "", 0, 64},
-    {"profileUpdatedAt", FT_STR, FIELD_READONLY, "", 0, 40},
+    {"subscriptionType", FT_STR, FIELD_READONLY, "", 0, 16,
+     NULL}, /* claude_max, claude_pro, free */
+    {"email", FT_STR, FIELD_READONLY, "", 0, 320, NULL},
+    {"accountUuid", FT_STR, FIELD_READONLY, "", 0, 64, NULL},
+    {"organizationUuid", FT_STR, FIELD_READONLY, "", 0, 64, NULL},
+    {"profileUpdatedAt", FT_STR, FIELD_READONLY, "", 0, 40, NULL},
 };
 
 #define WINDOW_MAX_MS (5LL * 3600 * 1000 + 60000) /* a reset further away is not this window's */
@@ -299,6 +302,14 @@ static int official_prepare(const struct account *acc, const struct upstream_cal
     return 0;
 }
 
+/* A Claude model the subscription allows (crs-relay-spec 4.4: Opus by tier;
+ * an unknown tier allows everything until its profile is read). */
+static bool official_supports(const struct account *acc, const char *model)
+{
+    return models_claude_like(model) &&
+           claude_subscription_allows(account_field(acc, "subscriptionType"), model);
+}
+
 const struct provider provider_claude_official = {
     .name = "claude-official",
     .family = "claude",
@@ -306,6 +317,7 @@ const struct provider provider_claude_official = {
     .admin_path = "claude-accounts",
     .fields = official_fields,
     .nfields = ARRAY_SIZE(official_fields),
+    .supports_model = official_supports,
     .prepare = official_prepare,
     .classify = anthropic_classify,
     .observe = official_observe,

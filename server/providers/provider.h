@@ -24,6 +24,7 @@
 struct account;
 struct reqctx;
 struct relay_config;
+struct cJSON;
 
 /* ---- the account schema ---- */
 
@@ -33,6 +34,8 @@ enum field_type {
     FT_SECRET = 2, /* sealed at rest, never returned (a preview is), unsealed in the snapshot */
     FT_INT = 3,    /* integer in [min, max] */
     FT_BOOL = 4,
+    FT_JSON = 5, /* a JSON value, checked by the field's check hook, stored as compact text of
+                  * at most max bytes; the admin view and the snapshot get it parsed */
 };
 
 #define FIELD_REQUIRED 1u /* must be given at creation */
@@ -44,6 +47,8 @@ struct account_field {
     unsigned flags;
     const char *dflt; /* stored when absent at creation (NULL: nothing) */
     long long min, max;
+    /* FT_JSON: 0, or -ERR_INVAL with msg completing "<name>..." (" must be ..."). */
+    int (*check)(const struct cJSON *v, char *msg, size_t len);
 };
 
 /* ---- a call and its upstream request ---- */
@@ -54,16 +59,21 @@ struct upstream_call {
     const char *endpoint; /* "messages" or "count_tokens" */
     const char *body;
     size_t body_len;
+    const char *model; /* the client's model ("" when none) */
 };
 
 /* What prepare builds; owned, released by upstream_req_release. body NULL
- * means the call's body is sent unchanged (no copy). */
+ * means the call's body is sent unchanged (no copy). A local_status means
+ * prepare answered by itself: no upstream call, the client gets
+ * local_status and the JSON local_body. */
 struct upstream_req {
     char *url;
     char **headers; /* "Name: value", NULL-terminated */
     size_t nheaders, cap;
     char *body;
     size_t body_len;
+    int local_status;
+    char *local_body;
 };
 
 /* ---- judging an answer before any byte of it reaches the client ---- */
@@ -108,13 +118,26 @@ enum verdict_action {
 struct verdict {
     enum verdict_action action;
     enum account_state mark;  /* ACC_ACTIVE: leave the account as it is */
-    long long until_ms;       /* end of a cooling mark (wall clock ms) */
+    long long until_ms;       /* end of a cooling mark (wall clock ms); 0 for a permanent
+                               * unauthorized / blocked (until an admin reset) */
     enum model_family family; /* a rate limit on this family only; MF_ANY: the account */
     char reason[160];
     /* A usage window the upstream reported on a success (e.g. Claude's
      * 5-hour window): its status ("" = none reported) and end. */
     char window[24];
     long long window_end_ms;
+    /* A relay-set flag of the account's schema (FIELD_READONLY FT_BOOL) the
+     * answer taught us, e.g. "countTokensUnavailable"; NULL: none. The
+     * transaction sets it (account_learn) and writes it to the record. */
+    const char *learn;
+};
+
+/* What an answer is judged against: the relay's TTLs, the account (its own
+ * overrides win) and the endpoint called. */
+struct judge {
+    const struct relay_config *cfg;
+    const struct account *acc;
+    const char *endpoint;
 };
 
 struct provider {
@@ -127,9 +150,15 @@ struct provider {
     /* URL, headers and (optionally) body for one attempt. 0 or -ERR_*. */
     int (*prepare)(const struct account *acc, const struct upstream_call *call,
                    struct upstream_req *out);
-    /* The account's reaction to an answer (config gives the TTLs). */
-    void (*classify)(const struct relay_config *cfg, const struct upstream_answer *ans,
-                     struct verdict *v);
+    /* Can acc serve model (never NULL or "")? The scheduler skips it when not
+     * ("model not supported"). NULL hook: every model. */
+    bool (*supports_model)(const struct account *acc, const char *model);
+    /* The model acc sends upstream for the client's model, borrowed from
+     * the snapshot, or NULL: the same. prepare applies it to the body
+     * (upstream_req_set_model); usage falls back to it. NULL hook: never. */
+    const char *(*map_model)(const struct account *acc, const char *model);
+    /* The account's reaction to an answer. */
+    void (*classify)(const struct judge *j, const struct upstream_answer *ans, struct verdict *v);
     /* A committed 2xx answer (headers only, body ""): the usage window it
      * reports and any mark it calls for (v is zeroed with action OK
      * first). NULL: nothing to learn from successes. */
@@ -151,6 +180,11 @@ const struct provider *provider_at(size_t i);
 const struct account_field *provider_field(const struct provider *p, const char *name);
 
 void upstream_req_add(struct upstream_req *r, const char *name, const char *value);
+/* When acc's provider maps call->model to another model, out->body becomes
+ * the call's body with only its top-level "model" replaced (every other byte
+ * kept). 0 (nothing to do, or done). */
+int upstream_req_set_model(const struct account *acc, const struct upstream_call *call,
+                           struct upstream_req *out);
 /* Wipes header lines (they may carry the credential) and frees everything. */
 void upstream_req_release(struct upstream_req *r);
 

@@ -1,5 +1,8 @@
 /* registry.c - THE list of upstream providers (see provider.h). */
 #include "compat.h"
+#include "accounts.h"
+#include "errs.h"
+#include "json.h"
 #include "provider.h"
 #include "xmalloc.h"
 
@@ -72,7 +75,44 @@ void upstream_req_release(struct upstream_req *r)
     free(r->headers);
     free(r->url);
     free(r->body);
+    free(r->local_body);
     memset(r, 0, sizeof(*r));
+}
+
+/* A body whose "model" key is spelt with escapes: cJSON read it, so the
+ * whole body is printed again (rare; no byte-for-byte promise then). */
+static int reprint_with_model(const struct upstream_call *call, const char *model,
+                              struct upstream_req *out)
+{
+    cJSON *j = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return -ERR_PARSE;
+    }
+    json_set_str(j, "model", model);
+    out->body = json_print(j);
+    out->body_len = strlen(out->body);
+    cJSON_Delete(j);
+    return 0;
+}
+
+int upstream_req_set_model(const struct account *acc, const struct upstream_call *call,
+                           struct upstream_req *out)
+{
+    const char *to = acc->prov->map_model && call->model && *call->model
+                         ? acc->prov->map_model(acc, call->model)
+                         : NULL;
+    if (!to || strcmp(to, call->model) == 0)
+        return 0;
+    cJSON *s = cJSON_CreateString(to);
+    char *quoted = json_print(s);
+    cJSON_Delete(s);
+    free(out->body);
+    out->body = NULL;
+    int rc = json_replace_member(call->body, call->body_len, "model", quoted, &out->body,
+                                 &out->body_len);
+    free(quoted);
+    return rc == -ERR_NOTFOUND ? reprint_with_model(call, to, out) : rc;
 }
 
 static const char *const family_names[MF_COUNT] = {"", "opus", "sonnet"};

@@ -17,6 +17,7 @@ static const char *const skip_names[] = {
     [SKIP_UNAUTHORIZED] = "unauthorized",
     [SKIP_BLOCKED] = "blocked",
     [SKIP_MODEL_LIMIT] = "model family rate limited",
+    [SKIP_WRONG_MODEL] = "model not supported",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -58,6 +59,12 @@ static enum sched_skip binding_skip(const struct account_list *list, const struc
     return account_group_has(g, a->id) ? SKIP_NONE : SKIP_NOT_IN_GROUP;
 }
 
+/* No model named (explain without one): nothing to check. */
+static bool supports(const struct account *a, const char *model)
+{
+    return !model || !*model || !a->prov->supports_model || a->prov->supports_model(a, model);
+}
+
 static enum sched_skip state_skip(const struct account *a, const struct sched_request *req)
 {
     enum account_state st = account_state(a, req->now_ms, NULL);
@@ -87,7 +94,26 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
         return SKIP_WRONG_FAMILY;
+    if (!supports(a, req->model))
+        return SKIP_WRONG_MODEL;
     return state_skip(a, req);
+}
+
+bool scheduler_model_unsupported(const struct account_list *list, const struct sched_request *req)
+{
+    size_t family = 0;
+    if (!req->model || !*req->model)
+        return false;
+    for (size_t i = 0; i < list->n; i++) {
+        const struct account *a = list->items[i];
+        if (binding_skip(list, a, req->bound) != SKIP_NONE ||
+            strcmp(a->prov->family, req->family) != 0)
+            continue;
+        if (supports(a, req->model))
+            return false;
+        family++;
+    }
+    return family > 0;
 }
 
 static struct account *priority_lru_select(const struct account_list *list,

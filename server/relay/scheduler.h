@@ -45,7 +45,9 @@ struct sched_tried {
 void sched_tried_add(struct sched_tried *tried, const struct account *a);
 void sched_tried_drop_last(struct sched_tried *tried);
 
-/* Why an account is not a candidate, in the order they are checked. */
+/* Why an account is not a candidate. scheduler_skip checks them in this
+ * order, except SKIP_WRONG_MODEL (checked right after the family; numbered
+ * last so the values stay stable). */
 enum sched_skip {
     SKIP_NONE = 0,
     SKIP_NOT_DEDICATED = 1, /* the key is bound to another account */
@@ -57,8 +59,9 @@ enum sched_skip {
     SKIP_WRONG_FAMILY = 7, /* not the request's API family */
     SKIP_COOLING = 8,      /* temp_error, overloaded or rate_limited until a time */
     SKIP_UNAUTHORIZED = 9,
-    SKIP_BLOCKED = 10,
-    SKIP_MODEL_LIMIT = 11, /* rate limited on the request's model family (weekly Opus, ...) */
+    SKIP_BLOCKED = 10,     /* until an admin reset, or a timed block until its end */
+    SKIP_WRONG_MODEL = 11, /* the provider's supports_model refuses the request's model */
+    SKIP_MODEL_LIMIT = 12, /* rate limited on the request's model family (weekly Opus, ...) */
 };
 
 struct sched_strategy {
@@ -76,6 +79,10 @@ extern const struct sched_strategy sched_priority_lru;
  * Pure and lock-free; the one filter of every pick. */
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
                                const struct sched_request *req, const struct sched_tried *tried);
+/* True when req names a model, the key's binding holds accounts of the
+ * request's family, and not one of them supports the model, whatever its
+ * state: the request can never be served (a clear 404, not a 503). Pure. */
+bool scheduler_model_unsupported(const struct account_list *list, const struct sched_request *req);
 /* The skip reason as the admin API shows it ("cooling", "not schedulable", ...). */
 const char *scheduler_skip_name(enum sched_skip s);
 /* Pick an account from list (borrowed from it), or NULL when none fits:

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "leases.h"
 #include "log.h"
+#include "marks.h"
 #include "notify.h"
 #include "policy.h"
 #include "pricing.h"
@@ -98,6 +99,7 @@ struct txn {
     int natt;
     long long att_t0;
     struct usage usage;
+    char up_model[96]; /* the model the account was sent, when it maps the client's */
     struct last_answer last;
 };
 
@@ -214,13 +216,19 @@ static void attempts_text(const struct txn *t, char *out, size_t len)
 
 /* ---- finish: the one exit ---- */
 
+/* The model to bill when the answer names none: the one sent upstream. */
+static const char *billed_model(const struct txn *t)
+{
+    return t->up_model[0] ? t->up_model : t->req.model;
+}
+
 /* The request's cost in micro-USD from the shared price table; a model the
  * table lacks is priced at the fallback and flagged, never free. */
 static void cost_of(struct txn *t, struct accounting *a)
 {
     struct pricing *table = pricing_sync_snapshot(t->app->pricing);
     struct pricing_cost c;
-    const char *model = a->u.model[0] ? a->u.model : t->req.model;
+    const char *model = a->u.model[0] ? a->u.model : billed_model(t);
     if (pricing_cost(table, model, &a->u, &c) == 0) {
         a->cost = c.micro;
         a->unpriced = c.unpriced;
@@ -248,7 +256,7 @@ static void account_for(struct txn *t)
     admission_periods(t->key, t->app->tz_offset_min, clock_wall_ms(), &periods);
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
-    a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : t->req.model);
+    a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
     t->lease = NULL;
@@ -272,57 +280,6 @@ static void txn_finish(struct txn *t)
     reqctx_unref(t->rq);
     atomic_fetch_sub(&t->app->stats.transactions, 1);
     free(t);
-}
-
-/* ---- account health ---- */
-
-struct mark_job {
-    struct app *app;
-    struct account_list *snap; /* keeps acc alive */
-    const struct account *acc;
-    enum account_state from;
-    struct verdict v;
-    long long now_ms;
-};
-
-static void mark_run(void *arg)
-{
-    struct mark_job *j = arg;
-    struct rds_conn *c = rds_pool_get(j->app->redis, REDIS_WAIT_MS);
-    int rc = c ? account_state_mark(j->app, c, j->acc, j->from, &j->v, j->now_ms) : -ERR_REDIS;
-    rds_pool_put(j->app->redis, c);
-    if (rc == -ERR_REDIS)
-        log_warn("relay", "account %s: state %s kept in memory only (Redis unavailable)",
-                 j->acc->id, account_state_name(j->v.mark));
-    accounts_list_release(j->snap);
-    free(j);
-}
-
-/* The account's new state applies here at once; Redis (and so the other
- * instances) gets it from a worker, never from the upstream loop. */
-static void mark_account(struct txn *t, const struct verdict *v, long long now_ms)
-{
-    long long until = 0;
-    enum account_state from = account_state(t->acc, now_ms, &until);
-    if (v->family != MF_ANY) { /* one model family only: the account goes on for the others */
-        if (account_family_until(t->acc, v->family) >= v->until_ms)
-            return;
-        account_set_family_until(t->acc, v->family, v->until_ms);
-    } else if (from == v->mark && (v->until_ms <= until || !until)) {
-        return; /* another request marked it already */
-    } else {
-        account_set_state(t->acc, v->mark, v->until_ms, v->reason);
-    }
-    log_warn("relay", "account %s (%s) is now %s%s%s: %s", t->acc->id, t->acc->name,
-             account_state_name(v->mark), v->family ? " for " : "", model_family_name(v->family),
-             v->reason);
-    struct mark_job *j = xcalloc(1, sizeof(*j));
-    *j = (struct mark_job){t->app, accounts_snapshot(t->app->accounts), NULL, from, *v, now_ms};
-    j->acc = account_list_find(j->snap, t->acc->id);
-    if (!j->acc || tpool_submit(t->app->workers, mark_run, j) != 0) {
-        accounts_list_release(j->snap);
-        free(j);
-    }
 }
 
 /* ---- steps (worker) ---- */
@@ -588,6 +545,20 @@ static void sticky_bind(struct txn *t, const struct account *a)
     snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
 }
 
+/* Nothing to schedule: a model no account of the key's serves is the
+ * client's to fix (404 naming it); anything else is "try again" (503). */
+static void fail_no_account(struct txn *t, const struct sched_request *sreq)
+{
+    char msg[160];
+    if (!scheduler_model_unsupported(t->snap, sreq)) {
+        fail(t, RERR_NO_ACCOUNT, NULL);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "No available account supports the requested model: %s",
+             t->req.model);
+    fail(t, RERR_MODEL_UNSUPPORTED, msg);
+}
+
 static enum step_rc step_schedule(struct txn *t)
 {
     if (!t->snap) {
@@ -601,7 +572,7 @@ static enum step_rc step_schedule(struct txn *t)
         if (t->natt)
             reply_last(t);
         else
-            fail(t, RERR_NO_ACCOUNT, NULL);
+            fail_no_account(t, &sreq);
         return STEP_DONE;
     }
     account_touch(a, sreq.now_ms);
@@ -651,20 +622,38 @@ static bool wait_for_token(struct txn *t)
     return token_refresh_demand(t->app, t->acc, refresh_woken, t) == 0;
 }
 
+/* prepare answered by itself: no upstream call, no attempt. */
+static enum step_rc answer_locally(struct txn *t)
+{
+    char *body = t->ureq.local_body ? t->ureq.local_body : xstrdup("{}");
+    size_t len = strlen(body);
+    t->ureq.local_body = NULL;
+    if (!t->st) {
+        reqctx_reply(t->rq, t->ureq.local_status, "application/json", body, len);
+        return STEP_DONE;
+    }
+    struct stream_reply rep = {t->ureq.local_status, body, len, "application/json", NULL, NULL};
+    stream_reply(t->st, &rep);
+    return STEP_DONE;
+}
+
 static enum step_rc step_prepare(struct txn *t)
 {
     if (wait_for_token(t))
         return STEP_WAIT;
     size_t len = 0;
     const char *body = reqctx_body(t->rq, &len);
-    struct upstream_call call = {t->rq, t->op->endpoint, body, len};
+    struct upstream_call call = {t->rq, t->op->endpoint, body, len, t->req.model};
+    const struct provider *p = t->acc->prov;
+    const char *to = p->map_model && t->req.model[0] ? p->map_model(t->acc, t->req.model) : NULL;
+    snprintf(t->up_model, sizeof(t->up_model), "%s", to ? to : "");
     upstream_req_release(&t->ureq);
     if (t->acc->prov->prepare(t->acc, &call, &t->ureq) != 0) {
         log_warn("relay", "account %s: cannot build the upstream request", t->acc->id);
         fail(t, RERR_INTERNAL, NULL);
         return STEP_DONE;
     }
-    return STEP_NEXT;
+    return t->ureq.local_status ? answer_locally(t) : STEP_NEXT;
 }
 
 static enum step_rc step_attempt(struct txn *t)
@@ -744,7 +733,7 @@ static void observe(struct txn *t, int status, const struct httpc_header *h, siz
     if (v.window[0])
         account_set_window(t->acc, v.window, v.window_end_ms);
     if (v.mark != ACC_ACTIVE && account_state(t->acc, ans.now_ms, NULL) == ACC_ACTIVE)
-        mark_account(t, &v, ans.now_ms);
+        marks_state(t->app, t->acc, &v, ans.now_ms);
 }
 
 static void hook_commit(void *arg, int status, const struct httpc_header *h, size_t n)
@@ -769,13 +758,16 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     struct txn *t = arg;
     struct verdict v;
     log_set_reqid(reqctx_id(t->rq));
-    t->acc->prov->classify(t->app->cfg, ans, &v);
+    struct judge j = {t->app->cfg, t->acc, t->op->endpoint};
+    t->acc->prov->classify(&j, ans, &v);
     attempt_end(t, ans->status);
     lease_release(t);
     if (ans->result && ans->result != -ERR_CLOSED)
         log_warn("relay", "upstream attempt failed: account=%s %s", t->acc->id, v.reason);
     if (v.mark != ACC_ACTIVE)
-        mark_account(t, &v, ans->now_ms);
+        marks_state(t->app, t->acc, &v, ans->now_ms);
+    if (v.learn)
+        marks_learn(t->app, t->acc, v.learn);
     enum stream_verdict sv = SV_REPLY;
     if (v.action == VERDICT_RETRY && retry_possible(t, ans->now_ms)) {
         keep_last(t, ans); /* before the job: it may run at once */

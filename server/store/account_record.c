@@ -20,9 +20,11 @@
 
 /* The fields every account type has. */
 static const struct account_field common_fields[] = {
-    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100}, {"description", FT_STR, 0, "", 0, 500},
-    {"priority", FT_INT, 0, "50", 1, 100},          {"schedulable", FT_BOOL, 0, "true", 0, 0},
-    {"isActive", FT_BOOL, 0, "true", 0, 0},
+    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100, NULL},
+    {"description", FT_STR, 0, "", 0, 500, NULL},
+    {"priority", FT_INT, 0, "50", 1, 100, NULL},
+    {"schedulable", FT_BOOL, 0, "true", 0, 0, NULL},
+    {"isActive", FT_BOOL, 0, "true", 0, 0, NULL},
 };
 
 static const struct account_field *common_field(const char *name)
@@ -111,11 +113,37 @@ static int apply_number(cJSON *rec, const struct account_field *f, const cJSON *
     return 0;
 }
 
+/* A JSON value checked by the field's hook, stored compact; null restores
+ * the default. */
+static int apply_json(cJSON *rec, const struct account_field *f, const cJSON *v, char *msg,
+                      size_t len)
+{
+    char what[160];
+    if (cJSON_IsNull(v)) {
+        json_set_str(rec, f->name, f->dflt ? f->dflt : "");
+        return 0;
+    }
+    if (f->check && f->check(v, what, sizeof(what)) != 0)
+        return bad(msg, len, f->name, what);
+    char *text = json_print(v);
+    int rc = 0;
+    if (strlen(text) > (size_t)f->max) {
+        snprintf(msg, len, "%s must be at most %lld bytes of JSON", f->name, f->max);
+        rc = -ERR_INVAL;
+    } else {
+        json_set_str(rec, f->name, text);
+    }
+    free(text);
+    return rc;
+}
+
 static int apply_field(const struct app *app, const struct provider *p, cJSON *rec,
                        const struct account_field *f, const cJSON *v, char *msg, size_t len)
 {
     if (f->type == FT_INT)
         return apply_number(rec, f, v, msg, len);
+    if (f->type == FT_JSON)
+        return apply_json(rec, f, v, msg, len);
     if (f->type == FT_BOOL) {
         if (!cJSON_IsBool(v))
             return bad(msg, len, f->name, " must be a boolean");
@@ -232,6 +260,8 @@ static cJSON *typed(const struct provider *p, const char *k, const char *v)
         return cJSON_CreateNumber(strtod(v, NULL));
     if (f && f->type == FT_BOOL)
         return cJSON_CreateBool(!strcmp(v, "true"));
+    if (f && f->type == FT_JSON) /* as it was given; a broken value shows as null */
+        return *v ? json_parse(v, strlen(v), 8, false) : cJSON_CreateNull();
     if (!strcmp(k, "proxy"))
         return *v ? json_parse(v, strlen(v), 8, true) : cJSON_CreateNull();
     return cJSON_CreateString(v);

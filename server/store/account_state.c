@@ -6,7 +6,9 @@
  * Redis forgets it by itself; the grace lets the first instance that sees
  * the time pass append the one recovery event (recover_lua is atomic: one
  * instance wins). Permanent states live in the record, where an admin
- * reset clears them. Each change is one EVALSHA: SET/HSET, XADD, PUBLISH.
+ * reset clears them; a timed block (CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES)
+ * is a cooling mark in the temp_unavailable key whose JSON names its state.
+ * Each change is one EVALSHA: SET/HSET, XADD, PUBLISH.
  */
 #include "compat.h"
 #include "account_state.h"
@@ -60,6 +62,12 @@ static const char reset_lua[] =
     "redis.call('PUBLISH',ARGV[6],ARGV[8])\n"
     "return 1\n";
 
+/* KEYS: record. ARGV: field, channel, payload. */
+static const char learn_lua[] = "if redis.call('EXISTS',KEYS[1])==0 then return 0 end\n"
+                                "redis.call('HSET',KEYS[1],ARGV[1],'true')\n"
+                                "redis.call('PUBLISH',ARGV[2],ARGV[3])\n"
+                                "return 1\n";
+
 /* The cooling states, in the order of their reads. */
 static const enum account_state cooling[] = {ACC_TEMP_ERROR, ACC_OVERLOADED, ACC_RATE_LIMITED};
 
@@ -70,7 +78,7 @@ static void state_key(char out[STORE_KEY_MAX], enum account_state st, const stru
         store_key(out, SK_RATE_LIMIT_STATE, id);
     else if (st == ACC_OVERLOADED)
         store_key(out, SK_OVERLOAD, id);
-    else
+    else /* temp_error, and a timed unauthorized / blocked */
         store_key(out, SK_TEMP_UNAVAILABLE, p->name, id);
 }
 
@@ -104,13 +112,19 @@ int account_state_append_reads(struct rds_conn *c, const struct provider *p, con
     return 0;
 }
 
-static bool decode_mark(const redisReply *r, long long *until, char *reason, size_t len)
+/* One cooling mark; *st is the key's state unless the mark names another
+ * (a timed block lives in the temp_unavailable key). */
+static bool decode_mark(const redisReply *r, enum account_state *st, long long *until, char *reason,
+                        size_t len)
 {
     const char *s = rds_reply_str(r);
     cJSON *j = s ? json_parse(s, strlen(s), 4, true) : NULL;
     if (!j)
         return false;
     *until = json_int(j, "until", 0);
+    int named = account_state_parse(json_str(j, "status", NULL));
+    if (named > ACC_ACTIVE && *until > 0)
+        *st = (enum account_state)named;
     snprintf(reason, len, "%s", json_str(j, "reason", ""));
     cJSON_Delete(j);
     return true;
@@ -123,8 +137,9 @@ void account_state_decode(const char *status, const char *reason,
     long long now = (long long)time(NULL) * 1000;
     for (int f = MF_ANY + 1; f < MF_COUNT; f++) {
         long long until = 0;
+        enum account_state st = ACC_RATE_LIMITED;
         char why[sizeof(h->reason)];
-        if (decode_mark(r[NCOOLING + f - 1], &until, why, sizeof(why)) && until > now)
+        if (decode_mark(r[NCOOLING + f - 1], &st, &until, why, sizeof(why)) && until > now)
             h->family_until[f] = until;
     }
     int perm = account_state_parse(status);
@@ -136,13 +151,14 @@ void account_state_decode(const char *status, const char *reason,
     bool live_found = false;
     for (int i = (int)NCOOLING - 1; i >= 0; i--) { /* most severe first */
         long long until = 0;
+        enum account_state st = cooling[i];
         char why[sizeof(h->reason)];
-        if (!decode_mark(r[i], &until, why, sizeof(why)))
+        if (!decode_mark(r[i], &st, &until, why, sizeof(why)))
             continue;
         bool live = until > now;
         if (h->state != ACC_ACTIVE && (live_found || !live))
             continue; /* keep the more severe (or the live) one */
-        h->state = cooling[i];
+        h->state = st;
         h->until_ms = until;
         snprintf(h->reason, sizeof(h->reason), "%s", why);
         live_found = live;
@@ -166,7 +182,7 @@ int account_state_mark(struct app *app, struct rds_conn *c, const struct account
                        enum account_state from, const struct verdict *v, long long now_ms)
 {
     char skey[STORE_KEY_MAX], rkey[STORE_KEY_MAX], until[24], now[24], maxlen[24];
-    bool permanent = v->mark == ACC_UNAUTHORIZED || v->mark == ACC_BLOCKED;
+    bool permanent = account_state_permanent(v->mark, v->until_ms);
     if (v->family != MF_ANY && v->mark == ACC_RATE_LIMITED)
         family_key(skey, a->id, v->family);
     else
@@ -193,6 +209,17 @@ int account_state_mark(struct app *app, struct rds_conn *c, const struct account
                           SK_NOTIFY_CHANNEL,
                           payload};
     return run(c, mark_lua, 3, (int)ARRAY_SIZE(argv), argv);
+}
+
+int account_state_learn(struct app *app, struct rds_conn *c, const struct account *a,
+                        const char *field)
+{
+    char rkey[STORE_KEY_MAX], payload[128];
+    store_key(rkey, SK_ACCOUNT_RECORD, a->prov->record_prefix, a->id);
+    notify_payload(app, "accounts", payload, sizeof(payload));
+    const char *argv[] = {rkey, field, SK_NOTIFY_CHANNEL, payload};
+    int rc = run(c, learn_lua, 1, (int)ARRAY_SIZE(argv), argv);
+    return rc == -ERR_NOTFOUND ? 0 : rc;
 }
 
 int account_state_recover(struct app *app, struct rds_conn *c, const struct account *a,

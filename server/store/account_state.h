@@ -47,6 +47,11 @@ void account_state_decode(const char *status, const char *reason,
 int account_state_mark(struct app *app, struct rds_conn *c, const struct account *a,
                        enum account_state from, const struct verdict *v, long long now_ms)
     __attribute__((warn_unused_result));
+/* Write a relay-set flag (account_learn) to the record as "true" and tell
+ * the other instances to reload their snapshots. One round trip; nothing
+ * when the record is gone. 0, -ERR_REDIS. */
+int account_state_learn(struct app *app, struct rds_conn *c, const struct account *a,
+                        const char *field) __attribute__((warn_unused_result));
 /* An admin clears every mark of the account (reset-status). One round trip. */
 int account_state_reset(struct app *app, struct rds_conn *c, const struct provider *p,
                         const char *id, const char *by) __attribute__((warn_unused_result));

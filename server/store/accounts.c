@@ -43,6 +43,7 @@ struct account_rt {
     atomic_llong last_used_ms;
     atomic_int inflight;
     atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
+    atomic_uint learnt;                  /* bit i: prov->fields[i], a relay-set flag, learnt true */
     pthread_mutex_t mu;                  /* guards: reason, window */
     char reason[160];
     char window[24];         /* the upstream's usage window status, "" = unknown */
@@ -99,11 +100,16 @@ enum account_state account_state_raw(const struct account *a, long long *until_m
     return st;
 }
 
+bool account_state_permanent(enum account_state st, long long until_ms)
+{
+    return (st == ACC_UNAUTHORIZED || st == ACC_BLOCKED) && until_ms <= 0;
+}
+
 enum account_state account_state(const struct account *a, long long now_ms, long long *until_ms)
 {
     long long until = 0;
     enum account_state st = account_state_raw(a, &until);
-    bool permanent = st == ACC_UNAUTHORIZED || st == ACC_BLOCKED;
+    bool permanent = account_state_permanent(st, until);
     if (st != ACC_ACTIVE && !permanent && until <= now_ms)
         st = ACC_ACTIVE, until = 0; /* cooled down */
     if (until_ms)
@@ -200,9 +206,12 @@ static void wipe_free(char *s)
 
 static void account_free(struct account *a)
 {
-    for (size_t i = 0; i < a->prov->nfields; i++)
+    for (size_t i = 0; i < a->prov->nfields; i++) {
         wipe_free(a->values[i]);
+        cJSON_Delete(a->json[i]);
+    }
     free(a->values);
+    free(a->json);
     wipe_free(a->proxy_url);
     rt_unref(a->rt);
     free(a);
@@ -288,6 +297,40 @@ const char *account_field(const struct account *a, const char *name)
     for (size_t i = 0; i < a->prov->nfields; i++)
         if (strcmp(a->prov->fields[i].name, name) == 0)
             return a->values[i];
+    return NULL;
+}
+
+/* Schema index of a relay-set flag (bits of rt->learnt), or -1. */
+static int flag_index(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields && i < 32; i++)
+        if (strcmp(a->prov->fields[i].name, name) == 0)
+            return a->prov->fields[i].type == FT_BOOL ? (int)i : -1;
+    return -1;
+}
+
+bool account_flag(const struct account *a, const char *name)
+{
+    int i = flag_index(a, name);
+    if (i < 0)
+        return false;
+    if (a->rt && (atomic_load(&a->rt->learnt) & (1u << i)))
+        return true;
+    return a->values[i] && strcmp(a->values[i], "true") == 0;
+}
+
+void account_learn(const struct account *a, const char *name)
+{
+    int i = flag_index(a, name);
+    if (i >= 0)
+        atomic_fetch_or(&a->rt->learnt, 1u << i);
+}
+
+const struct cJSON *account_json(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields; i++)
+        if (strcmp(a->prov->fields[i].name, name) == 0)
+            return a->json[i];
     return NULL;
 }
 
@@ -387,6 +430,7 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
 {
     a->usable = true;
     a->values = xcalloc(a->prov->nfields ? a->prov->nfields : 1, sizeof(char *));
+    a->json = xcalloc(a->prov->nfields ? a->prov->nfields : 1, sizeof(cJSON *));
     for (size_t i = 0; i < a->prov->nfields; i++) {
         const struct account_field *f = &a->prov->fields[i];
         const char *v = json_str(rec, f->name, NULL);
@@ -394,6 +438,8 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
             a->values[i] = account_unseal(app, a->prov, rec, f->name);
         else if (v)
             a->values[i] = xstrdup(v);
+        if (f->type == FT_JSON && v && *v) /* parsed here once, read by every request */
+            a->json[i] = json_parse(v, strlen(v), 8, false);
         if ((f->flags & FIELD_REQUIRED) && !a->values[i])
             a->usable = false;
     }

@@ -33,9 +33,10 @@ struct account {
     int priority; /* 1..100, lower is preferred */
     bool schedulable;
     bool active;
-    bool usable;     /* every required secret could be unsealed */
-    char *proxy_url; /* curl proxy URL with credentials, or NULL */
-    char **values;   /* one per prov->fields entry (NULL when absent); secrets unsealed */
+    bool usable;         /* every required secret could be unsealed */
+    char *proxy_url;     /* curl proxy URL with credentials, or NULL */
+    char **values;       /* one per prov->fields entry (NULL when absent); secrets unsealed */
+    struct cJSON **json; /* one per prov->fields entry: FT_JSON values parsed once, else NULL */
     struct account_rt *rt;
 };
 
@@ -93,7 +94,21 @@ char *account_proxy_url(const struct app *app, const struct provider *prov,
                         const struct cJSON *rec);
 /* A schema field's value (secrets in clear), or NULL. */
 const char *account_field(const struct account *a, const char *name);
+/* A relay-set boolean of the account's schema (FIELD_READONLY FT_BOOL):
+ * true when the record says so or this instance learnt it since
+ * (account_learn). Lock-free. */
+bool account_flag(const struct account *a, const char *name);
+/* Set such a flag in memory at once (every snapshot sharing the account's
+ * runtime sees it); the record is the caller's to write
+ * (account_state_learn). Lock-free. */
+void account_learn(const struct account *a, const char *name);
+/* An FT_JSON field's parsed value (borrowed from the snapshot, read-only),
+ * or NULL when absent or empty. */
+const struct cJSON *account_json(const struct account *a, const char *name);
 
+/* Unauthorized or blocked with no end: until an admin resets the account.
+ * The same states with an end (a timed block) cool like the others. */
+bool account_state_permanent(enum account_state st, long long until_ms);
 /* Health state as this instance knows it. A cooling state whose time has
  * passed reads as ACC_ACTIVE. *until_ms (may be NULL) gets its end (0 for
  * permanent states and for ACC_ACTIVE). Lock-free. */

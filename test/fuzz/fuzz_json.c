@@ -1,4 +1,4 @@
-/* fuzz_json.c - bounded JSON parsing, typed getters and body usage. */
+/* fuzz_json.c - bounded JSON parsing, typed getters, body usage and the model splice. */
 #include "compat.h"
 #include "json.h"
 #include "usage.h"
@@ -18,6 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
         cJSON_Delete(j);
     }
+    char *out = NULL;
+    size_t n = 0;
+    if (json_replace_member((const char *)data, size, "model", "\"m\"", &out, &n) == 0)
+        free(out); /* any text: never reads past size */
     struct usage u = {0};
     usage_from_anthropic_body(&u, (const char *)data, size);
     return 0;

@@ -229,6 +229,34 @@ test('maintenance retries a failed lookup once per interval across two relays, t
   }
 });
 
+test('model gating by subscription: a Pro account serves Opus 4.5 and newer only, a free one no Opus', async () => {
+  const send = (model) => st.send({ model, max_tokens: 16, messages: [{ role: 'user', content: `gating ${model} ${crypto.randomUUID()}` }] });
+  mock.oauth.profileAnswer = () => ({ account: { uuid: 'acct-pro', has_claude_pro: true }, organization: { uuid: 'org-pro' } });
+  const { acc } = await exchangeAccount('gating-pro');
+  try {
+    await waitFor(async () => (await getAccount(acc.id)).subscriptionType === 'claude_pro', { timeout: 5000, what: 'pro type' });
+    for (const model of ['claude-opus-4-5-20251101', 'claude-sonnet-4-5', 'claude-haiku-4-5']) assert.equal((await send(model)).status, 200, model);
+    for (const model of ['claude-opus-4-1-20250805', 'claude-3-opus-20240229', 'gpt-4o']) {
+      const r = await send(model);
+      assert.equal(r.status, 404, `${model}: ${r.text}`);
+      assert.equal(r.json.error.type, 'not_found_error');
+      assert.match(r.json.error.message, new RegExp(model));
+    }
+    const ex = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${st.key.id}&model=claude-opus-4-1-20250805`, { token: st.token });
+    assert.equal(ex.json.data.accounts.find((x) => x.id === acc.id).reason, 'model not supported');
+    // The tier changes to free (a later profile read): no Opus at all.
+    mock.oauth.profileAnswer = () => ({ account: { uuid: 'acct-pro' }, organization: { uuid: 'org-pro' } });
+    const up = await api(st.relay, 'POST', `/admin/claude-accounts/${acc.id}/update-profile`, { token: st.token });
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json.data.subscriptionType, 'free');
+    assert.equal((await send('claude-opus-4-5-20251101')).status, 404);
+    assert.equal((await send('claude-sonnet-4-5')).status, 200);
+  } finally {
+    mock.oauth.profileAnswer = mock.oauth.defaultProfileAnswer;
+    await removeAccount(acc.id);
+  }
+});
+
 test('a token refresh looks the profile up again with the new token', async () => {
   mock.oauth.expiresIn = 120; // inside the refresh lead: due at once
   const { acc, tokens: old } = await exchangeAccount('profile-refresh');

@@ -341,6 +341,109 @@ test('a weekly Opus limit (the 429 names it) cools the account for Opus only, on
   }
 });
 
+const DISABLED = [
+  'organization has been disabled',
+  'account has been disabled',
+  'account is disabled',
+  'no account supporting',
+  'account not found',
+  'invalid account',
+  'too many active sessions',
+];
+
+test('Console: a 400 naming a disabled account (each phrase) blocks it until a reset, the request fails over', async () => {
+  for (const phrase of DISABLED) {
+    const behave = `error-400-this-${phrase.replace(/ /g, '-')}`;
+    const A = await failing(behave);
+    try {
+      const n = hits(behave);
+      const r = await st.send(messageBody());
+      assert.equal(r.status, 200, `${phrase}: ${r.text}`);
+      assert.equal(hits(behave) - n, 1);
+      const acc = await account(A.id);
+      assert.equal(acc.status, 'blocked', phrase);
+      assert.ok(acc.statusReason.includes(phrase), acc.statusReason);
+      assert.equal(acc.statusUntil, null, 'CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES=0: until an admin reset');
+      await waitFor(async () => (await redis('HGET', `claude_console_account:${A.id}`, 'status')) === 'blocked', { what: 'blocked in the record' });
+      assert.equal((await st.send(messageBody())).status, 200);
+      assert.equal(hits(behave) - n, 1, 'a blocked account gets nothing');
+    } finally {
+      await remove(A);
+    }
+  }
+  await assertReleased();
+});
+
+test('Console rateLimitDuration: a 429 without a reset header cools for its minutes (default 60); 0 never marks', async () => {
+  const behave = 'error-429-slow-down'; // no retry-after, no unified reset
+  for (const [extra, minutes] of [[{}, 60], [{ rateLimitDuration: 7 }, 7]]) {
+    const A = await failing(behave, extra);
+    try {
+      assert.equal(A.data.rateLimitDuration, minutes);
+      const t0 = Date.now();
+      assert.equal((await st.send(messageBody())).status, 200);
+      const acc = await account(A.id);
+      assert.equal(acc.status, 'rate_limited');
+      const want = t0 + minutes * 60000;
+      assert.ok(Math.abs(Date.parse(acc.statusUntil) - want) < 5000, `statusUntil ${acc.statusUntil} ~ ${new Date(want).toISOString()}`);
+    } finally {
+      await remove(A);
+    }
+  }
+  // A reset header still wins (the mock's plain 429 sends retry-after: 7).
+  const R = await failing('error-429', { rateLimitDuration: 30 });
+  try {
+    const t0 = Date.now();
+    assert.equal((await st.send(messageBody())).status, 200);
+    const until = Date.parse((await account(R.id)).statusUntil);
+    assert.ok(Math.abs(until - (t0 + 7000)) < 2500, `statusUntil ${new Date(until).toISOString()}`);
+  } finally {
+    await remove(R);
+  }
+  const Z = await failing(behave, { rateLimitDuration: 0 });
+  try {
+    const n = hits(behave);
+    for (let i = 0; i < 2; i++) assert.equal((await st.send(messageBody())).status, 200);
+    assert.equal(hits(behave) - n, 2, 'never cooled: tried first each time, then the next account');
+    assert.equal((await account(Z.id)).status, 'active');
+    assert.equal((await events(Z.id)).length, 0, 'no state change recorded');
+    const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${Z.id}`, { token: st.token, body: { rateLimitDuration: 2 } });
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json.data.rateLimitDuration, 2);
+  } finally {
+    await remove(Z);
+  }
+  await assertReleased();
+});
+
+test('Console count_tokens 404: remembered (countTokensUnavailable), later counts answer 0 without the upstream', async () => {
+  const count = () => st.send(messageBody(), { path: '/api/v1/messages/count_tokens' });
+  const A = await failing('error-404');
+  try {
+    const n = hits('error-404');
+    const r1 = await count();
+    assert.equal(r1.status, 404, 'the first answer passes through');
+    await waitFor(async () => (await redis('HGET', `claude_console_account:${A.id}`, 'countTokensUnavailable')) === 'true', { what: 'the record learnt it' });
+    const acc = await account(A.id);
+    assert.equal(acc.countTokensUnavailable, true);
+    assert.equal(acc.status, 'active', 'not a health mark');
+    for (let i = 0; i < 2; i++) {
+      const r = await count();
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { input_tokens: 0 });
+    }
+    assert.equal(hits('error-404') - n, 1, 'no upstream call after the first');
+    const ro = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${A.id}`, { token: st.token, body: { countTokensUnavailable: false } });
+    assert.equal(ro.status, 400);
+    assert.equal(ro.json.error, 'countTokensUnavailable is read-only');
+  } finally {
+    await remove(A);
+  }
+  const r = await count();
+  assert.deepEqual(r.json, { input_tokens: 42 }, 'the healthy account still counts upstream');
+  await assertReleased();
+});
+
 test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
   const cases = [
     ['POST', '/admin/api-keys', { name: 'k', serviceRates: { claude: 2 } }, 'serviceRates'],
@@ -354,6 +457,12 @@ test('admin API refuses unknown and not-yet-enforced fields, naming them', async
     assert.equal(r.status, 400, `${method} ${p} ${field}: ${r.text}`);
     assert.equal(r.json.error, `unsupported field: ${field}`, r.text);
   }
+  // Enforced now (scheduler.test.js, the Console tests above): accepted.
+  const ok = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${st.account.id}`, {
+    token: st.token,
+    body: { supportedModels: [], rateLimitDuration: 60 },
+  });
+  assert.equal(ok.status, 200, ok.text);
 });
 
 test('cost of one failover hop: time and Redis commands (printed)', async () => {

@@ -10,7 +10,11 @@ const { stack, api, createConsoleAccount, createKey, messageBody, RespClient, wa
 
 let st;
 before(async () => {
-  st = await stack({ account: false, key: false, relayEnv: { UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: '60' } });
+  st = await stack({
+    account: false,
+    key: false,
+    relayEnv: { UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: '60', CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES: '2' },
+  });
 });
 after(async () => {
   if (st) await st.teardown();
@@ -245,6 +249,154 @@ test('explain: every account eligible or skipped with its reason, and the pick',
     assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=00000000-0000-4000-8000-000000000000', { token: st.token })).status, 404);
     assert.equal((await api(st.relay, 'GET', '/admin/scheduler/explain?keyId=nope', { token: st.token })).status, 404);
     assert.equal((await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}`)).status, 401);
+  } finally {
+    await removeAll();
+  }
+});
+
+const accountView = async (id) => (await api(st.relay, 'GET', '/admin/claude-console-accounts', { token: st.token })).json.data.find((a) => a.id === id);
+const byId = (ex) => Object.fromEntries(ex.json.data.accounts.map((a) => [a.id, a]));
+const explain = (key, model) =>
+  api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}${model ? `&model=${encodeURIComponent(model)}` : ''}`, { token: st.token });
+
+test('supportedModels: a list and a mapping; the upstream sees the mapped model, byte for byte otherwise', async () => {
+  try {
+    const list = await account('mdl-list', { supportedModels: ['claude-list-a', 'claude-list-b'] });
+    // on the plain mock URL: the mock answers with the model it was sent, as Anthropic does
+    const map = await account('mdl-map', { apiUrl: st.mock.url, supportedModels: { 'claude-client-x': 'upstream-model-y' } });
+    assert.deepEqual((await accountView(map.id)).supportedModels, { 'claude-client-x': 'upstream-model-y' }, 'the admin view gives JSON, not a string');
+    assert.equal(await redis('HGET', `claude_console_account:${map.id}`, 'supportedModels'), '{"claude-client-x":"upstream-model-y"}');
+    assert.deepEqual(list.data.supportedModels, ['claude-list-a', 'claude-list-b']);
+
+    // The mapping: exact, then any case; only "model" changes on the way up.
+    const mapKey = await newKey({ claudeConsoleAccountId: map.id });
+    for (const asked of ['claude-client-x', 'Claude-Client-X']) {
+      const body = messageBody(asked, { metadata: { note: 'model "claude-client-x" stays here' }, temperature: 0.5 });
+      const m = mark();
+      const r = await send(mapKey, body);
+      assert.equal(r.status, 200, r.text);
+      const up = st.mock.requests().slice(m);
+      assert.equal(up.length, 1);
+      assert.equal(up[0].body.model, 'upstream-model-y');
+      assert.deepEqual(up[0].body, { ...body, model: 'upstream-model-y' });
+      assert.equal(up[0].bodyBytes, Buffer.byteLength(JSON.stringify(body)) - asked.length + 'upstream-model-y'.length);
+    }
+    // a stream too (what Claude Code sends)
+    const sm = mark();
+    const s1 = await st.stream(messageBody('claude-client-x'), { key: mapKey.apiKey });
+    assert.equal(s1.status, 200);
+    assert.equal(s1.events.at(-1).event, 'message_stop');
+    assert.equal(st.mock.requests()[sm].body.model, 'upstream-model-y');
+    assert.equal(st.mock.requests()[sm].body.stream, true);
+    // usage is counted under the model the upstream used
+    await waitFor(async () => (await redis('KEYS', `usage:daily:*:${mapKey.id}:*`)).length > 0, { what: 'daily usage written' });
+    const daily = await redis('KEYS', `usage:daily:*:${mapKey.id}:*`);
+    assert.ok(daily.every((k) => k.endsWith(':upstream-model-y')), daily.join());
+
+    // The list: exact names, the model unchanged.
+    const listKey = await newKey({ claudeConsoleAccountId: list.id });
+    let m = mark();
+    assert.equal((await send(listKey, messageBody('claude-list-b'))).status, 200);
+    assert.equal(st.mock.requests()[m].body.model, 'claude-list-b');
+
+    // A model no account of the key supports: a clear 404 naming it, and no upstream call.
+    m = mark();
+    for (const [key, model] of [[listKey, 'Claude-List-A'], [mapKey, 'claude-list-a']]) {
+      const r = await send(key, messageBody(model));
+      assert.equal(r.status, 404, r.text);
+      assert.equal(r.json.type, 'error');
+      assert.equal(r.json.error.type, 'not_found_error');
+      assert.ok(r.json.error.message.includes(model), r.json.error.message);
+    }
+    const pool = await newKey();
+    const r = await send(pool, messageBody('claude-nobody-has'));
+    assert.equal(r.status, 404, r.text);
+    assert.match(r.json.error.message, /claude-nobody-has/);
+    assert.equal(st.mock.requests().length, m, 'nothing went upstream');
+
+    // Explain: "model not supported" for the accounts that do not serve it, the upstream name for a mapping.
+    const ex = await explain(pool, 'claude-client-x');
+    assert.equal(ex.status, 200, ex.text);
+    const by = byId(ex);
+    assert.equal(by[list.id].eligible, false);
+    assert.equal(by[list.id].reason, 'model not supported');
+    assert.equal(by[map.id].eligible, true);
+    assert.equal(by[map.id].upstreamModel, 'upstream-model-y');
+    assert.equal(ex.json.data.picked.id, map.id);
+    // ...while a supported model on an account that cannot take it now stays a 503
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${list.id}/toggle-schedulable`, { token: st.token });
+    const busy = await send(listKey, messageBody('claude-list-a'));
+    assert.equal(busy.status, 503, busy.text);
+    assert.equal(busy.json.error.type, 'overloaded_error');
+    const ex2 = byId(await explain(pool, 'claude-list-a'));
+    assert.equal(ex2[map.id].reason, 'model not supported');
+    assert.equal(ex2[list.id].reason, 'not schedulable', 'checked in order: schedulable before the model');
+    const ex3 = byId(await explain(pool));
+    assert.equal(ex3[map.id].eligible, true, 'no model named: nothing to check');
+
+    // Emptied (null or []): every model again.
+    const up = await api(st.relay, 'PUT', `/admin/claude-console-accounts/${map.id}`, { token: st.token, body: { supportedModels: null } });
+    assert.equal(up.status, 200, up.text);
+    assert.deepEqual(up.json.data.supportedModels, []);
+    m = mark();
+    assert.equal((await send(mapKey, messageBody('claude-anything'))).status, 200);
+    assert.equal(st.mock.requests()[m].body.model, 'claude-anything');
+  } finally {
+    await removeAll();
+  }
+});
+
+test('admin: a bad supportedModels is refused with 400 naming the field', async () => {
+  const base = { name: 'bad-models', apiUrl: st.mock.url, apiKey: 'sk-ant-x' };
+  const long = 'm'.repeat(201);
+  const many = Array.from({ length: 501 }, (_, i) => `m${i}`);
+  for (const supportedModels of ['claude-a', 42, true, [1], ['ok', null], [''], { a: 2 }, { a: ['b'] }, [long], many, { k: long }]) {
+    const r = await api(st.relay, 'POST', '/admin/claude-console-accounts', { token: st.token, body: { ...base, supportedModels } });
+    assert.equal(r.status, 400, `${JSON.stringify(supportedModels).slice(0, 60)}: ${r.text}`);
+    assert.match(r.json.error, /^supportedModels /, r.text);
+  }
+  const rl = await api(st.relay, 'POST', '/admin/claude-console-accounts', { token: st.token, body: { ...base, rateLimitDuration: -1 } });
+  assert.equal(rl.status, 400);
+  assert.match(rl.json.error, /^rateLimitDuration /);
+  const list = await api(st.relay, 'GET', '/admin/claude-console-accounts', { token: st.token });
+  assert.ok(!list.json.data.some((a) => a.name === 'bad-models'), 'nothing was created');
+});
+
+test('a timed block: a 400 naming a disabled account blocks it for CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES', async () => {
+  try {
+    const bad = await account('error-400-this-organization-has-been-disabled', { priority: 1 });
+    const good = await account('blk-good', { priority: 50 });
+    const key = await newKey();
+    const t0 = Date.now();
+    const m = mark();
+    const r = await send(key);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(since(m), ['error-400-this-organization-has-been-disabled', 'blk-good']);
+    const acc = await accountView(bad.id);
+    assert.equal(acc.status, 'blocked');
+    assert.match(acc.statusReason, /organization has been disabled/);
+    const until = Date.parse(acc.statusUntil);
+    assert.ok(Math.abs(until - (t0 + 120000)) < 5000, `statusUntil ${acc.statusUntil}`);
+    const mk = JSON.parse(await redis('GET', `temp_unavailable:claude-console:${bad.id}`));
+    assert.equal(mk.status, 'blocked');
+    assert.equal(await redis('HGET', `claude_console_account:${bad.id}`, 'status'), 'active', 'a timed block is not the permanent mark');
+    const ex = byId(await explain(key, 'claude-sonnet-4-5'));
+    assert.equal(ex[bad.id].reason, 'blocked');
+    assert.ok(Date.parse(ex[bad.id].until) > Date.now());
+    assert.equal(ex[good.id].eligible, true);
+
+    // Its end passes (moved into the past, as another instance would announce it): it recovers
+    // by itself, with one recovery event, and takes requests again.
+    const k = `temp_unavailable:claude-console:${bad.id}`;
+    await redis('SET', k, JSON.stringify({ ...mk, until: Date.now() - 1000 }), 'PX', '60000');
+    await redis('PUBLISH', 'relay:notify', `account ${bad.id} another-instance`);
+    await waitFor(async () => (await accountView(bad.id)).status === 'active', { timeout: 5000, what: 'the block ends' });
+    await waitFor(async () => (await redis('EXISTS', k)) === 0, { timeout: 5000, what: 'the mark removed' });
+    const evs = (await redis('XRANGE', 'account_events', '-', '+')).map(([, kv]) => kv).filter((kv) => kv[kv.indexOf('account') + 1] === bad.id);
+    assert.deepEqual(evs.map((kv) => kv[kv.indexOf('to') + 1]), ['blocked', 'active']);
+    const m2 = mark();
+    assert.equal((await send(key)).status, 200);
+    assert.equal(since(m2)[0], 'error-400-this-organization-has-been-disabled', 'tried again');
   } finally {
     await removeAll();
   }

@@ -10,6 +10,8 @@
 // Behaviour of POST /v1/messages is selected by the body's `model`:
 //   <any other model>            normal answer (JSON or SSE when stream:true)
 //   mock-error-<status>          Anthropic error JSON with that status (429 adds retry-after: 7)
+//   mock-error-<status>-<words>  the same with the message "<words>" (dashes as spaces), no
+//                                retry-after (e.g. mock-error-400-account-is-disabled)
 //   mock-slow-first-byte-<ms>    wait <ms> before the headers, then a normal answer
 //   mock-slow-chunks-<n>-<ms>    SSE with n content_block_delta events <ms> apart (output_tokens = n)
 //   mock-drop-after-<k>          SSE: the first k events, then the socket is destroyed (no message_stop)
@@ -169,6 +171,7 @@ function parseModel(model) {
   if (typeof model !== 'string') return { kind: 'normal' };
   let m;
   if ((m = /^mock-error-(\d{3})$/.exec(model))) return { kind: 'error', status: Number(m[1]) };
+  if ((m = /^mock-error-(\d{3})-([a-z0-9-]+)$/.exec(model))) return { kind: 'error', status: Number(m[1]), message: m[2].replace(/-/g, ' ') };
   if ((m = /^mock-slow-first-byte-(\d+)$/.exec(model))) return { kind: 'slow-first-byte', ms: Number(m[1]) };
   if ((m = /^mock-slow-chunks-(\d+)-(\d+)$/.exec(model))) return { kind: 'slow-chunks', n: Number(m[1]), ms: Number(m[2]) };
   if ((m = /^mock-drop-after-(\d+)$/.exec(model))) return { kind: 'drop-after', k: Number(m[1]) };
@@ -327,7 +330,7 @@ function startMockUpstream(opts = {}) {
 
   function sendError(res, status, message) {
     const type = ERROR_TYPES[status] || (status >= 500 ? 'api_error' : 'invalid_request_error');
-    const extra = status === 429 ? { 'retry-after': '7' } : undefined;
+    const extra = status === 429 && !message ? { 'retry-after': '7' } : undefined;
     sendJson(res, status, { type: 'error', error: { type, message: message || `mock error ${status}` } }, extra);
   }
 
@@ -388,7 +391,7 @@ function startMockUpstream(opts = {}) {
     const b = parseModel(model);
     switch (b.kind) {
       case 'error':
-        return sendError(res, b.status);
+        return sendError(res, b.status, b.message);
       case 'slow-first-byte':
         ctx.timer = setTimeout(() => {
           ctx.timer = null;
@@ -571,7 +574,7 @@ function startMockUpstream(opts = {}) {
         record(entry);
         counters.requests++;
         const cb = behave ? parseModel(`mock-${behave}`) : { kind: 'normal' };
-        if (cb.kind === 'error') return sendError(res, cb.status);
+        if (cb.kind === 'error') return sendError(res, cb.status, cb.message);
         return sendJson(res, 200, { input_tokens: COUNT_TOKENS_RESULT });
       }
       if (path === '/v1/models' && req.method === 'GET') {

@@ -6,6 +6,7 @@
 #include "compat.h"
 #include "buf.h"
 #include "harness.h"
+#include "errs.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -282,6 +283,49 @@ TEST(duplicate_keys_found_at_any_depth)
     CHECK(!json_has_duplicate_keys(NULL));
 }
 
+/* Only the named top-level member's value changes; every other byte stays. */
+static void replaced(const char *in, const char *name, const char *value, const char *want)
+{
+    char *out = NULL;
+    size_t n = 0;
+    int rc = json_replace_member(in, strlen(in), name, value, &out, &n);
+    CHECK_INT(rc, 0);
+    CHECK_STR(out, want);
+    CHECK_INT(n, out ? strlen(out) : 0);
+    free(out);
+}
+
+TEST(replace_member_keeps_the_rest)
+{
+    replaced("{\"model\":\"a\",\"x\":1}", "model", "\"b\"", "{\"model\":\"b\",\"x\":1}");
+    replaced(" { \"stream\" : true ,\n \"model\" :\t\"claude-x\" } ", "model", "\"up-y\"",
+             " { \"stream\" : true ,\n \"model\" :\t\"up-y\" } ");
+    /* nested "model" members and strings with brackets and quotes are skipped */
+    replaced("{\"metadata\":{\"model\":\"n\"},\"s\":\"}\\\"{\",\"a\":[1,{\"model\":2}],"
+             "\"model\":\"m\"}",
+             "model", "\"z\"",
+             "{\"metadata\":{\"model\":\"n\"},\"s\":\"}\\\"{\",\"a\":[1,{\"model\":2}],"
+             "\"model\":\"z\"}");
+    replaced("{\"n\":-1.5e3,\"b\":null,\"model\":\"m\"}", "model", "\"q\"",
+             "{\"n\":-1.5e3,\"b\":null,\"model\":\"q\"}");
+}
+
+TEST(replace_member_refusals)
+{
+    char *out = NULL;
+    size_t n = 0;
+    const char *absent = "{\"models\":\"a\",\"x\":{\"model\":1}}";
+    CHECK_INT(json_replace_member(absent, strlen(absent), "model", "\"b\"", &out, &n),
+              -ERR_NOTFOUND);
+    const char *escaped = "{\"mod\\u0065l\":\"a\"}"; /* cJSON reads "model": caller's fallback */
+    CHECK_INT(json_replace_member(escaped, strlen(escaped), "model", "\"b\"", &out, &n),
+              -ERR_NOTFOUND);
+    CHECK_INT(json_replace_member("[1]", 3, "model", "1", &out, &n), -ERR_PARSE);
+    CHECK_INT(json_replace_member("{\"model\":\"a", 11, "model", "1", &out, &n), -ERR_PARSE);
+    CHECK_INT(json_replace_member("{\"model\" 1}", 11, "model", "1", &out, &n), -ERR_PARSE);
+    CHECK(out == NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -296,6 +340,8 @@ int main(int argc, char **argv)
         T(no_read_past_len_guard_page),
         T(print_round_trip),
         T(duplicate_keys_found_at_any_depth),
+        T(replace_member_keeps_the_rest),
+        T(replace_member_refusals),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
