@@ -13,7 +13,7 @@ before(async () => {
   st = await stack({
     account: false,
     key: false,
-    relayEnv: { UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: '60', CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES: '2' },
+    relayEnv: { UPSTREAM_ERROR_RATE_LIMIT_TTL_SECONDS: '60', CLAUDE_CONSOLE_BLOCKED_HANDLING_MINUTES: '2', RATE_LIMIT_CLEANUP_INTERVAL: '0' },
   });
 });
 after(async () => {
