@@ -37,6 +37,7 @@
 #include "tpool.h"
 #include "txn.h"
 #include "usage_writer.h"
+#include "usermsg.h"
 #include "xmalloc.h"
 
 #include <strings.h>
@@ -50,10 +51,11 @@ enum txn_step {
     TS_AUTHENTICATE = 1,
     TS_ADMIT = 2,
     TS_SCHEDULE = 3,
-    TS_PREPARE = 4,
-    TS_ATTEMPT = 5,
-    TS_DECIDE = 6, /* upstream loop: stream hooks */
-    TS_RELAY = 7,  /* upstream loop: committed bytes flow */
+    TS_USER_TURN = 4, /* the account's user-turn lock (usermsg.h); may wait on a timer */
+    TS_PREPARE = 5,
+    TS_ATTEMPT = 6,
+    TS_DECIDE = 7, /* upstream loop: stream hooks */
+    TS_RELAY = 8,  /* upstream loop: committed bytes flow */
 };
 
 enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2 };
@@ -90,6 +92,7 @@ struct txn {
     bool leased;
     int client_fd;
     struct sched_tried tried;
+    struct usermsg_turn turn;       /* the account's user-turn lock, when the queue applies */
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
     char sticky[37];                /* the account the session is bound to; "" = none */
     struct attempt att[ATTEMPTS_CAP];
@@ -256,6 +259,7 @@ static void txn_finish(struct txn *t)
 {
     char att[256];
     lease_release(t);
+    usermsg_release(t->app, &t->turn); /* when no answer gave it back */
     if (t->key)
         account_for(t);
     attempts_text(t, att, sizeof(att));
@@ -320,6 +324,7 @@ static void mark_account(struct txn *t, const struct verdict *v, long long now_m
 
 static const struct stream_hooks txn_hooks;
 static void txn_run(struct txn *t);
+static void resume_job(void *arg);
 
 static const char *client_key(const struct reqctx *rq)
 {
@@ -603,6 +608,50 @@ static enum step_rc step_schedule(struct txn *t)
     return STEP_NEXT;
 }
 
+/* A failed wait on the user-turn lock: 503 queue_timeout (with the
+ * original's header) or 500 queue_backend_error, in the client's shape. */
+static void refuse_turn(struct txn *t, int rc)
+{
+    struct refusal r;
+    usermsg_refusal(rc, &r);
+    if (rc == -ERR_TIMEOUT)
+        reqctx_set_header(t->rq, "x-user-message-queue-error", "queue_timeout");
+    else
+        log_warn("relay", "account %s: user-turn lock unavailable (Redis)", t->acc->id);
+    refuse(t, &r);
+}
+
+/* A user turn on an account with the user message queue waits for the
+ * account's turn (usermsg.h), on a timer: no thread is held. Re-run by
+ * that timer's job until the turn is ours, the wait times out or the
+ * client hangs up. Nothing happens (and Redis hears nothing) otherwise. */
+static enum step_rc step_user_turn(struct txn *t)
+{
+    if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
+        return STEP_NEXT;
+    if (t->st && reqctx_client_gone(t->client_fd)) { /* woken by the timer: nobody to answer */
+        fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
+        return STEP_DONE;
+    }
+    char owner[48];
+    long retry_ms = 0;
+    snprintf(owner, sizeof(owner), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    int rc = usermsg_try(t->app, &t->turn, t->acc, owner, &retry_ms);
+    if (rc != 0) {
+        refuse_turn(t, rc);
+        return STEP_DONE;
+    }
+    if (retry_ms == 0)
+        return STEP_NEXT;
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t); /* keeps the connection while it waits */
+    if (tpool_submit_after(t->app->workers, retry_ms, resume_job, t) != 0) {
+        fail(t, RERR_UNAVAILABLE, "The relay could not wait for the account's turn");
+        return STEP_DONE;
+    }
+    return STEP_WAIT; /* the timer has the transaction now */
+}
+
 static enum step_rc step_prepare(struct txn *t)
 {
     size_t len = 0;
@@ -654,6 +703,7 @@ static const struct {
     [TS_AUTHENTICATE] = {"authenticate", step_authenticate},
     [TS_ADMIT] = {"admit", step_admit},
     [TS_SCHEDULE] = {"schedule", step_schedule},
+    [TS_USER_TURN] = {"user turn", step_user_turn},
     [TS_PREPARE] = {"prepare", step_prepare},
     [TS_ATTEMPT] = {"attempt", step_attempt},
 };
@@ -686,6 +736,7 @@ static void hook_commit(void *arg, int status)
 {
     struct txn *t = arg;
     attempt_end(t, status);
+    usermsg_release(t->app, &t->turn); /* answered: the next user turn may go */
     t->step = TS_RELAY;
 }
 
@@ -706,6 +757,7 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     t->acc->prov->classify(t->app->cfg, ans, &v);
     attempt_end(t, ans->status);
     lease_release(t);
+    usermsg_release(t->app, &t->turn); /* before a failover queues on the next account */
     if (ans->result && ans->result != -ERR_CLOSED)
         log_warn("relay", "upstream attempt failed: account=%s %s", t->acc->id, v.reason);
     if (v.mark != ACC_ACTIVE)
@@ -818,7 +870,9 @@ bool txn_inline_ok(struct reqctx *rq)
     bool ok =
         k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    return ok && !has_session(rq); /* the body is parsed once: intake reuses it */
+    /* the body is parsed once: intake reuses it */
+    return ok && !has_session(rq) &&
+           !usermsg_may_apply(app, anthropic_is_user_turn(reqctx_json(rq)));
 }
 
 long long txn_live(struct app *app)

@@ -20,9 +20,13 @@
 
 /* The fields every account type has. */
 static const struct account_field common_fields[] = {
-    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100}, {"description", FT_STR, 0, "", 0, 500},
-    {"priority", FT_INT, 0, "50", 1, 100},          {"schedulable", FT_BOOL, 0, "true", 0, 0},
+    {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100},
+    {"description", FT_STR, 0, "", 0, 500},
+    {"priority", FT_INT, 0, "50", 1, 100},
+    {"schedulable", FT_BOOL, 0, "true", 0, 0},
     {"isActive", FT_BOOL, 0, "true", 0, 0},
+    /* user turns queue on this account even with USER_MESSAGE_QUEUE_ENABLED off */
+    {"userMessageQueue", FT_BOOL, 0, "false", 0, 0},
 };
 
 static const struct account_field *common_field(const char *name)
