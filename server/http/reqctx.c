@@ -138,6 +138,11 @@ int reqctx_client_fd(const struct reqctx *rq)
     return ci ? ci->connect_fd : -1;
 }
 
+bool reqctx_inline(const struct reqctx *rq)
+{
+    return rq->inline_run;
+}
+
 bool reqctx_client_gone(int fd)
 {
     struct pollfd p = {fd, POLLRDHUP, 0};

@@ -93,6 +93,7 @@ struct txn {
     int client_fd;
     struct sched_tried tried;
     struct usermsg_turn turn;       /* the account's user-turn lock, when the queue applies */
+    bool on_io;                     /* steps run on the I/O thread: no Redis before a worker hop */
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
     char sticky[37];                /* the account the session is bound to; "" = none */
     struct attempt att[ATTEMPTS_CAP];
@@ -629,6 +630,15 @@ static enum step_rc step_user_turn(struct txn *t)
 {
     if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
         return STEP_NEXT;
+    if (t->on_io) { /* the fast path ran this far without Redis: go on from a worker */
+        t->on_io = false;
+        t->st = t->st ? t->st : stream_new(t->rq, &txn_hooks, t);
+        if (tpool_submit(t->app->workers, resume_job, t) != 0) {
+            fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
+            return STEP_DONE;
+        }
+        return STEP_WAIT;
+    }
     if (t->st && reqctx_client_gone(t->client_fd)) { /* woken by the timer: nobody to answer */
         fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
         return STEP_DONE;
@@ -725,6 +735,7 @@ static void txn_run(struct txn *t)
 static void resume_job(void *arg)
 {
     struct txn *t = arg;
+    t->on_io = false; /* a worker runs it */
     log_set_reqid(reqctx_id(t->rq));
     txn_run(t);
     log_set_reqid(NULL);
@@ -832,6 +843,7 @@ void txn_start(struct reqctx *rq, const struct relay_op *op)
     t->rq = reqctx_ref(rq);
     t->op = op;
     t->client_fd = reqctx_client_fd(rq);
+    t->on_io = reqctx_inline(rq);
     atomic_fetch_add(&t->app->stats.transactions, 1);
     txn_run(t);
 }
@@ -870,9 +882,7 @@ bool txn_inline_ok(struct reqctx *rq)
     bool ok =
         k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    /* the body is parsed once: intake reuses it */
-    return ok && !has_session(rq) &&
-           !usermsg_may_apply(app, anthropic_is_user_turn(reqctx_json(rq)));
+    return ok && !has_session(rq); /* the body is parsed once: intake reuses it */
 }
 
 long long txn_live(struct app *app)

@@ -34,20 +34,6 @@ bool usermsg_applies(const struct relay_config *cfg, const struct account *a, co
     return cfg->umq_enabled || a->user_queue;
 }
 
-bool usermsg_may_apply(struct app *app, bool user_turn)
-{
-    if (!user_turn)
-        return false;
-    if (app->cfg->umq_enabled)
-        return true;
-    struct account_list *list = accounts_snapshot(app->accounts);
-    bool any = false;
-    for (size_t i = 0; i < list->n && !any; i++)
-        any = list->items[i]->user_queue;
-    accounts_list_release(list);
-    return any;
-}
-
 /* A new account (the first try, or a failover) starts a new wait. */
 static void turn_begin(struct usermsg_turn *u, const struct account *a, const char *owner)
 {

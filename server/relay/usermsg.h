@@ -52,9 +52,6 @@ struct usermsg_turn {
 /* Does a request (endpoint, user_turn) queue on account a? Pure. */
 bool usermsg_applies(const struct relay_config *cfg, const struct account *a, const char *endpoint,
                      bool user_turn);
-/* Could a user turn queue on some account (for the I/O-thread fast path,
- * which must not touch Redis)? Thread-safe. */
-bool usermsg_may_apply(struct app *app, bool user_turn);
 /* Try to take a's turn for owner (a worker: one script call). 0 with
  * *retry_ms 0 (held: u->held) or > 0 (try again after that many ms);
  * -ERR_TIMEOUT once the wait on a exceeded the timeout; -ERR_REDIS. A new

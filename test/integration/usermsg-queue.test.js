@@ -126,6 +126,30 @@ test('two user turns on one account are serialised: the second reaches the upstr
   await assertReleased(st.relay);
 });
 
+// No text, so no sticky session: such a request runs its first steps on the I/O thread, and hops
+// to a worker before its turn is taken.
+function imageTurn(model = 'claude-sonnet-4-5') {
+  const tag = `umq-${process.pid}-${++seq}`;
+  const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: Buffer.from(tag).toString('base64') } };
+  return { tag: Buffer.from(tag).toString('base64'), body: messageBody(model, { messages: [{ role: 'user', content: [image] }] }) };
+}
+
+test('user turns that take the I/O-thread fast path (no session) are serialised too', async () => {
+  await sleep(DELAY);
+  const HOLD = 600;
+  const a = imageTurn(`mock-slow-first-byte-${HOLD}`);
+  const b = imageTurn();
+  const first = send(st.relay, a.body);
+  await heldBy(st.account.id);
+  const [r1, r2] = await Promise.all([first, send(st.relay, b.body)]);
+  assert.equal(r1.status, 200, r1.text);
+  assert.equal(r2.status, 200, r2.text);
+  const gap = upstreamArrival(b.tag) - (upstreamArrival(a.tag) + HOLD);
+  assert.ok(gap >= DELAY - 5, `gap ${gap} ms >= delay ${DELAY} ms`);
+  await waitFor(async () => (await redis('EXISTS', lockKey(st.account.id))) === 0, { what: 'lock gone' });
+  await assertReleased(st.relay);
+});
+
 test('a stream is released at its 2xx headers: the next turn starts while the stream still runs', async () => {
   const a = turn('mock-slow-chunks-30-150'); // headers at once, then 4.5 s of events
   const b = turn();
