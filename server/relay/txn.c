@@ -58,7 +58,8 @@ enum txn_step {
     TS_RELAY = 8,  /* upstream loop: committed bytes flow */
 };
 
-enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2 };
+/* STEP_AGAIN: the step set t->step itself (back to an earlier one). */
+enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2, STEP_AGAIN = 3 };
 
 struct attempt {
     char account[9]; /* id prefix, enough to grep */
@@ -92,8 +93,9 @@ struct txn {
     bool leased;
     int client_fd;
     struct sched_tried tried;
-    struct usermsg_turn turn;       /* the account's user-turn lock, when the queue applies */
-    bool on_io;                     /* steps run on the I/O thread: no Redis before a worker hop */
+    struct usermsg_turn turn; /* the account's user-turn lock, when the queue applies */
+    bool on_io;               /* steps run on the I/O thread: no Redis before a worker hop */
+    bool turn_waiting;        /* on a timer for the turn: counted in stats.user_turns_waiting */
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
     char sticky[37];                /* the account the session is bound to; "" = none */
     struct attempt att[ATTEMPTS_CAP];
@@ -622,27 +624,66 @@ static void refuse_turn(struct txn *t, int rc)
     refuse(t, &r);
 }
 
+/* Hand the transaction to a job (a worker now, or a timer's): STEP_WAIT, or
+ * STEP_DONE after an answer when the pool refuses. The stream keeps the
+ * connection meanwhile (run_handler arms it). */
+static void turn_waited(struct txn *t)
+{
+    if (t->turn_waiting)
+        atomic_fetch_sub(&t->app->stats.user_turns_waiting, 1);
+    t->turn_waiting = false;
+}
+
+static enum step_rc hand_over(struct txn *t, long delay_ms)
+{
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t);
+    t->turn_waiting = delay_ms > 0; /* its job runs the step again, which counts it out */
+    if (t->turn_waiting)
+        atomic_fetch_add(&t->app->stats.user_turns_waiting, 1);
+    int rc = delay_ms ? tpool_submit_after(t->app->workers, delay_ms, resume_job, t)
+                      : tpool_submit(t->app->workers, resume_job, t);
+    if (rc != 0) {
+        turn_waited(t);
+        fail(t, RERR_UNAVAILABLE, "The relay could not wait for the account's turn");
+        return STEP_DONE;
+    }
+    return STEP_WAIT;
+}
+
+/* Woken by the timer: the client left (STEP_DONE), the account began
+ * cooling meanwhile (STEP_AGAIN: schedule anew, it is in `tried`), or try
+ * again (STEP_NEXT). */
+static enum step_rc turn_woken(struct txn *t)
+{
+    if (reqctx_client_gone(t->client_fd)) {
+        fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
+        return STEP_DONE;
+    }
+    if (account_state(t->acc, clock_wall_ms(), NULL) != ACC_ACTIVE) {
+        log_info("relay", "account %s began cooling while a user turn waited: scheduling again",
+                 t->acc->id);
+        t->step = TS_SCHEDULE;
+        return STEP_AGAIN;
+    }
+    return STEP_NEXT;
+}
+
 /* A user turn on an account with the user message queue waits for the
  * account's turn (usermsg.h), on a timer: no thread is held. Re-run by
  * that timer's job until the turn is ours, the wait times out or the
  * client hangs up. Nothing happens (and Redis hears nothing) otherwise. */
 static enum step_rc step_user_turn(struct txn *t)
 {
+    turn_waited(t); /* the timer's job runs it */
     if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
         return STEP_NEXT;
-    if (t->on_io) { /* the fast path ran this far without Redis: go on from a worker */
-        t->on_io = false;
-        t->st = t->st ? t->st : stream_new(t->rq, &txn_hooks, t);
-        if (tpool_submit(t->app->workers, resume_job, t) != 0) {
-            fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
-            return STEP_DONE;
-        }
-        return STEP_WAIT;
-    }
-    if (t->st && reqctx_client_gone(t->client_fd)) { /* woken by the timer: nobody to answer */
-        fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
-        return STEP_DONE;
-    }
+    if (t->on_io) /* the fast path ran this far without Redis: go on from a worker */
+        return hand_over(t, 0);
+    bool woken = strcmp(t->turn.account, t->acc->id) == 0;
+    enum step_rc wrc = woken ? turn_woken(t) : STEP_NEXT;
+    if (wrc != STEP_NEXT)
+        return wrc;
     char owner[48];
     long retry_ms = 0;
     snprintf(owner, sizeof(owner), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
@@ -651,15 +692,7 @@ static enum step_rc step_user_turn(struct txn *t)
         refuse_turn(t, rc);
         return STEP_DONE;
     }
-    if (retry_ms == 0)
-        return STEP_NEXT;
-    if (!t->st)
-        t->st = stream_new(t->rq, &txn_hooks, t); /* keeps the connection while it waits */
-    if (tpool_submit_after(t->app->workers, retry_ms, resume_job, t) != 0) {
-        fail(t, RERR_UNAVAILABLE, "The relay could not wait for the account's turn");
-        return STEP_DONE;
-    }
-    return STEP_WAIT; /* the timer has the transaction now */
+    return retry_ms ? hand_over(t, retry_ms) : STEP_NEXT;
 }
 
 static enum step_rc step_prepare(struct txn *t)
@@ -728,7 +761,8 @@ static void txn_run(struct txn *t)
             txn_finish(t);
             return;
         }
-        t->step++;
+        if (rc == STEP_NEXT)
+            t->step++;
     }
 }
 

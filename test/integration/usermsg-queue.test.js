@@ -74,10 +74,14 @@ async function assertReleased(relay) {
   await waitFor(
     async () => {
       const u = (await httpRequest(`${relay.url}/health`)).json.components.upstream;
-      return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0 ? u : null;
+      return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0 && u.userTurnsWaiting === 0 ? u : null;
     },
-    { timeout: 5000, what: 'every transaction, lease and stream released' },
+    { timeout: 5000, what: 'every transaction, lease, stream and waiting turn released' },
   );
+}
+
+async function turnsWaiting(relay, n) {
+  await waitFor(async () => (await httpRequest(`${relay.url}/health`)).json.components.upstream.userTurnsWaiting === n, { timeout: 5000, what: `${n} user turn(s) waiting` });
 }
 
 // Every command Redis runs (scripts' commands included) while fn runs.
@@ -170,16 +174,7 @@ test('tool-result continuations and count_tokens do not queue', async () => {
   const hold = turn('mock-slow-first-byte-4000');
   const first = send(st.relay, hold.body);
   const owner = await heldBy(st.account.id);
-  const continuation = {
-    model: 'claude-sonnet-4-5',
-    max_tokens: 64,
-    messages: [
-      { role: 'user', content: `what is 6*7 (${++seq})` },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'calc', input: { q: '6*7' } }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '42' }] },
-    ],
-  };
-  const r = await send(st.relay, continuation);
+  const r = await send(st.relay, continuation());
   assert.equal(r.status, 200, r.text);
   const c = await send(st.relay, turn().body, { path: '/api/v1/messages/count_tokens' });
   assert.equal(c.status, 200, c.text);
@@ -208,11 +203,31 @@ test('a wait past USER_MESSAGE_QUEUE_TIMEOUT_MS answers 503 queue_timeout (JSON 
   await assertReleased(st.relay);
 });
 
+test('Redis refusing the turn answers 500 queue_backend_error and sends nothing upstream', async () => {
+  const b = imageTurn(); // no session: no sticky-session write before the turn
+  await redis('CONFIG', 'SET', 'maxmemory', '1'); // every write refused (noeviction)
+  let r;
+  try {
+    r = await send(st.relay, b.body);
+  } finally {
+    await redis('CONFIG', 'SET', 'maxmemory', '0');
+  }
+  assert.equal(r.status, 500, r.text);
+  assert.deepEqual(r.json, {
+    type: 'error',
+    error: { type: 'queue_backend_error', code: 'QUEUE_BACKEND_ERROR', message: 'Queue service temporarily unavailable, please retry later' },
+  });
+  assert.equal(upstreamArrival(b.tag), undefined);
+  await assertReleased(st.relay);
+});
+
 test('a client that hangs up while waiting leaves no lock, no transaction and never reaches the upstream', async () => {
   const first = send(st.relay, turn('mock-slow-first-byte-1500').body);
   await heldBy(st.account.id);
   const gone = turn();
-  await assert.rejects(send(st.relay, gone.body, { timeout: 300 }));
+  const aborted = send(st.relay, gone.body, { timeout: 600 });
+  await turnsWaiting(st.relay, 1);
+  await assert.rejects(aborted);
   assert.equal((await first).status, 200);
   await waitFor(async () => (await redis('EXISTS', lockKey(st.account.id))) === 0, { what: 'lock gone' });
   await assertReleased(st.relay);
@@ -232,6 +247,45 @@ test('a failover gives the failed account its turn back and queues on the next o
     await assertReleased(st.relay);
   } finally {
     await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${F.id}`, { token: st.token });
+  }
+});
+
+function continuation(model = 'claude-sonnet-4-5') {
+  return {
+    model,
+    max_tokens: 64,
+    messages: [
+      { role: 'user', content: `what is 6*7 (${++seq})` },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'calc', input: { q: '6*7' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '42' }] },
+    ],
+  };
+}
+
+test('an account that begins cooling while a user turn waits for it: the turn is scheduled on another account', async () => {
+  const KEY2 = 'sk-ant-api03-mock-upstream-key-0002';
+  const S2 = await createConsoleAccount(st.relay, st.token, { name: 'umq-second', apiUrl: st.mock.url, apiKey: KEY2, priority: 100 });
+  const bound = await createKey(st.relay, st.token, { name: 'umq-dedicated', claudeConsoleAccountId: st.account.id });
+  try {
+    await sleep(DELAY);
+    const first = send(st.relay, turn('mock-slow-first-byte-2500').body);
+    await heldBy(st.account.id);
+    const w = turn();
+    const waiting = send(st.relay, w.body);
+    await turnsWaiting(st.relay, 1);
+    const c = await send(st.relay, continuation('mock-error-429'), { key: bound }); // not queued
+    assert.equal(c.status, 429, c.text);
+    const r = await waiting;
+    assert.equal(r.status, 200, r.text);
+    const rec = st.mock.requests().find((x) => x.path === '/v1/messages' && JSON.stringify(x.body || {}).includes(w.tag));
+    assert.equal(rec.headers['x-api-key'], KEY2, 'answered by the other account');
+    assert.match(st.relay.logs(), /began cooling while a user turn waited: scheduling again/);
+    assert.equal((await first).status, 200);
+    await waitFor(async () => (await redis('EXISTS', lockKey(st.account.id), lockKey(S2.id))) === 0, { what: 'locks gone' });
+    await assertReleased(st.relay);
+  } finally {
+    await api(st.relay, 'POST', `/admin/claude-console-accounts/${st.account.id}/reset-status`, { token: st.token });
+    await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${S2.id}`, { token: st.token });
   }
 });
 
@@ -264,14 +318,7 @@ test('cost: a queued user turn adds 7 Redis commands in 2 round trips (acquire E
   const names = queued.map((l) => (/\] "([A-Z]+)"/.exec(l) || [])[1]);
   console.log(`usermsg_queue: commands_per_request off=${plain.length} on=${queued.length} (${names.join(' ')})`);
   assert.equal(plain.length, 0);
-  const continuation = messageBody('claude-sonnet-4-5', {
-    messages: [
-      { role: 'user', content: `q ${++seq}` },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'f', input: {} }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: 'ok' }] },
-    ],
-  });
-  assert.equal((await queueCommandsOf(st.relay, continuation)).length, 0, 'a continuation costs nothing');
+  assert.equal((await queueCommandsOf(st.relay, continuation())).length, 0, 'a continuation costs nothing');
   assert.equal((await queueCommandsOf(st.relay, turn().body, '/api/v1/messages/count_tokens')).length, 0, 'count_tokens neither');
   assert.deepEqual(names, ['EVALSHA', 'MGET', 'SET', 'EVALSHA', 'GET', 'DEL', 'SET']);
 });
