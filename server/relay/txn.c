@@ -624,9 +624,7 @@ static void refuse_turn(struct txn *t, int rc)
     refuse(t, &r);
 }
 
-/* Hand the transaction to a job (a worker now, or a timer's): STEP_WAIT, or
- * STEP_DONE after an answer when the pool refuses. The stream keeps the
- * connection meanwhile (run_handler arms it). */
+/* A timer's wait for the turn is over (its job runs the step): count it out. */
 static void turn_waited(struct txn *t)
 {
     if (t->turn_waiting)
@@ -634,6 +632,9 @@ static void turn_waited(struct txn *t)
     t->turn_waiting = false;
 }
 
+/* Hand the transaction to a job (a worker now, or a timer's): STEP_WAIT, or
+ * STEP_DONE after an answer when the pool refuses. The stream keeps the
+ * connection meanwhile (run_handler arms it). */
 static enum step_rc hand_over(struct txn *t, long delay_ms)
 {
     if (!t->st)
@@ -675,7 +676,7 @@ static enum step_rc turn_woken(struct txn *t)
  * client hangs up. Nothing happens (and Redis hears nothing) otherwise. */
 static enum step_rc step_user_turn(struct txn *t)
 {
-    turn_waited(t); /* the timer's job runs it */
+    turn_waited(t);
     if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
         return STEP_NEXT;
     if (t->on_io) /* the fast path ran this far without Redis: go on from a worker */
