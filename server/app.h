@@ -26,14 +26,15 @@ struct pricing_sync;
 struct token_refresh;
 
 struct app_stats {
-    atomic_ullong requests;       /* every HTTP request */
-    atomic_ullong errors;         /* responses >= 500 */
-    atomic_ullong relayed;        /* upstream transfers started */
-    atomic_ullong active_streams; /* streams currently open to clients */
-    atomic_llong transactions;    /* relay transactions alive */
-    atomic_ullong failovers;      /* attempts retried on another account */
-    atomic_llong connections;     /* client connections open (owner: httpd) */
-    atomic_llong body_bytes;      /* request body bytes buffered, all requests (owner: httpd) */
+    atomic_ullong requests;          /* every HTTP request */
+    atomic_ullong errors;            /* responses >= 500 */
+    atomic_ullong relayed;           /* upstream transfers started */
+    atomic_ullong active_streams;    /* streams currently open to clients */
+    atomic_llong transactions;       /* relay transactions alive */
+    atomic_ullong failovers;         /* attempts retried on another account */
+    atomic_llong user_turns_waiting; /* transactions on a timer for an account's user turn */
+    atomic_llong connections;        /* client connections open (owner: httpd) */
+    atomic_llong body_bytes;         /* request body bytes buffered, all requests (owner: httpd) */
 };
 
 struct app {

@@ -144,6 +144,19 @@ static const struct conf_var config_vars[] = {
      "Reused with less than this many minutes left, a session's binding is renewed to the full "
      "TTL; 0: never renewed",
      NULL},
+    {"USER_MESSAGE_QUEUE_ENABLED", CONF_BOOL, "false", 0, 0, OFF(umq_enabled), 0, "Scheduler",
+     "New user turns are sent to each account one at a time, spaced by the delay (an account's "
+     "userMessageQueue turns it on for that account alone)",
+     NULL},
+    {"USER_MESSAGE_QUEUE_DELAY_MS", CONF_INT, "200", 0, 10000, OFF(umq_delay_ms), 0, "Scheduler",
+     "Least time between one user turn's answer and the next user turn on the same account", NULL},
+    {"USER_MESSAGE_QUEUE_TIMEOUT_MS", CONF_INT, "60000", 100, 300000, OFF(umq_timeout_ms), 0,
+     "Scheduler", "How long a user turn waits for its account before 503 queue_timeout", NULL},
+    {"USER_MESSAGE_QUEUE_LOCK_TTL_MS", CONF_INT, "120000", 1000, 3600000, OFF(umq_lock_ttl_ms), 0,
+     "Scheduler",
+     "Lifetime of an account's user-turn lock: a relay that died holding one blocks the account "
+     "this long at most",
+     NULL},
 
     {"JWT_SECRET", CONF_STR, "", 0, 0, OFF(jwt_secret), CONF_SECRET | CONF_REQUIRED, "Security",
      "Secret for admin session tokens, at least 32 characters (openssl rand -hex 64)",

@@ -40,6 +40,10 @@ struct relay_config {
     /* scheduler */
     long long sticky_ttl_hours;
     long long sticky_renewal_min;
+    bool umq_enabled; /* the user message queue (relay/usermsg.h) */
+    long long umq_delay_ms;
+    long long umq_timeout_ms;
+    long long umq_lock_ttl_ms;
     /* key policy */
     long long concurrency_lease_s;
     bool queue_enabled;

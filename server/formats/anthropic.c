@@ -13,6 +13,30 @@
 #include "txn.h"
 #include "xmalloc.h"
 
+static bool is_tool_result(const cJSON *block)
+{
+    const char *type = json_str(block, "type", "");
+    return strcmp(type, "tool_result") == 0 || strcmp(type, "tool_use_result") == 0;
+}
+
+bool anthropic_is_user_turn(const cJSON *body)
+{
+    const cJSON *msgs = json_get(body, "messages");
+    int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
+    const cJSON *last = n ? cJSON_GetArrayItem(msgs, n - 1) : NULL;
+    if (!cJSON_IsObject(last) || strcmp(json_str(last, "role", ""), "user") != 0)
+        return false;
+    const cJSON *content = json_get(last, "content"), *block;
+    if (!cJSON_IsArray(content))
+        return true; /* a string prompt */
+    cJSON_ArrayForEach(block, content)
+    {
+        if (is_tool_result(block))
+            return false;
+    }
+    return true;
+}
+
 static int anthropic_validate(struct reqctx *rq, const char *endpoint, struct format_request *out,
                               enum relay_err *e, char *msg, size_t len)
 {
@@ -32,6 +56,7 @@ static int anthropic_validate(struct reqctx *rq, const char *endpoint, struct fo
     }
     snprintf(out->model, sizeof(out->model), "%s", json_str(j, "model", ""));
     out->stream = json_bool(j, "stream", false);
+    out->user_turn = anthropic_is_user_turn(j); /* the same parse, read once more */
     return 0;
 }
 

@@ -26,6 +26,7 @@ struct reqctx;
 struct format_request {
     char model[96];
     bool stream;
+    bool user_turn; /* a new prompt from the user, not a tool result (relay/usermsg.h) */
 };
 
 /* A refusal by key policy, described once and rendered by each format in
@@ -69,5 +70,10 @@ struct relay_op {
 };
 
 extern const struct client_format format_anthropic;
+
+/* True when an Anthropic Messages body is a new user turn: its last message
+ * has role "user" and its content is a string, or an array without a
+ * tool_result (or tool_use_result) block. Pure; body may be NULL. */
+bool anthropic_is_user_turn(const struct cJSON *body);
 
 #endif

@@ -141,6 +141,8 @@ static cJSON *upstream_component(struct app *app)
     cJSON_AddNumberToObject(u, "transactions", (double)txn_live(app));
     cJSON_AddNumberToObject(u, "accountLeases", (double)accounts_leases(app->accounts));
     cJSON_AddNumberToObject(u, "failovers", (double)atomic_load(&app->stats.failovers));
+    cJSON_AddNumberToObject(u, "userTurnsWaiting",
+                            (double)atomic_load(&app->stats.user_turns_waiting));
     accounts_list_release(list);
     return u;
 }

@@ -198,6 +198,7 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
     MHD_suspend_connection(rq->conn);
     const struct route *r = rq->match.route;
     if (r->inline_ok && rq->body.len <= INLINE_BODY_MAX && r->inline_ok(rq)) {
+        rq->inline_run = true;
         run_handler(rq); /* nothing in it blocks: spare the worker hop */
         return MHD_YES;
     }

@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "xmalloc.h"
 
+#include <poll.h>
 #include <strings.h>
 
 void kvlist_add(struct kvlist *l, const char *name, const char *value)
@@ -135,6 +136,17 @@ int reqctx_client_fd(const struct reqctx *rq)
     const union MHD_ConnectionInfo *ci =
         rq->conn ? MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
     return ci ? ci->connect_fd : -1;
+}
+
+bool reqctx_inline(const struct reqctx *rq)
+{
+    return rq->inline_run;
+}
+
+bool reqctx_client_gone(int fd)
+{
+    struct pollfd p = {fd, POLLRDHUP, 0};
+    return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 struct app *reqctx_app(const struct reqctx *rq)

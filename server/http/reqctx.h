@@ -89,5 +89,12 @@ void reqctx_resume(struct reqctx *rq);
 /* The client socket (for hang-up detection), or -1. Only while the handler
  * runs. */
 int reqctx_client_fd(const struct reqctx *rq);
+/* True when the handler was started on the I/O thread (route.inline_ok):
+ * whatever may touch Redis or wait must move to a worker first. */
+bool reqctx_inline(const struct reqctx *rq);
+/* True when the client behind fd (reqctx_client_fd, taken while the handler
+ * ran) hung up. Valid while the connection stays suspended: libmicrohttpd
+ * neither reads nor closes a suspended connection's socket. */
+bool reqctx_client_gone(int fd);
 
 #endif

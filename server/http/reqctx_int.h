@@ -51,6 +51,7 @@ struct reqctx {
     size_t body_counted; /* bytes of body in app->stats.body_bytes, given back when freed */
     struct cJSON *json;
     bool json_done;
+    bool inline_run; /* the handler runs on the I/O thread (route.inline_ok) */
     char client_ip[64];
     /* response */
     int status;

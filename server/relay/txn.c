@@ -39,6 +39,7 @@
 #include "token_refresh.h"
 #include "txn.h"
 #include "usage_writer.h"
+#include "usermsg.h"
 #include "xmalloc.h"
 
 #include <strings.h>
@@ -52,13 +53,15 @@ enum txn_step {
     TS_AUTHENTICATE = 1,
     TS_ADMIT = 2,
     TS_SCHEDULE = 3,
-    TS_PREPARE = 4,
-    TS_ATTEMPT = 5,
-    TS_DECIDE = 6, /* upstream loop: stream hooks */
-    TS_RELAY = 7,  /* upstream loop: committed bytes flow */
+    TS_USER_TURN = 4, /* the account's user-turn lock (usermsg.h); may wait on a timer */
+    TS_PREPARE = 5,
+    TS_ATTEMPT = 6,
+    TS_DECIDE = 7, /* upstream loop: stream hooks */
+    TS_RELAY = 8,  /* upstream loop: committed bytes flow */
 };
 
-enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2 };
+/* STEP_AGAIN: the step set t->step itself (back to an earlier one). */
+enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2, STEP_AGAIN = 3 };
 
 struct attempt {
     char account[9]; /* id prefix, enough to grep */
@@ -93,6 +96,9 @@ struct txn {
     bool refresh_waited; /* waited once for an account's token refresh */
     int client_fd;
     struct sched_tried tried;
+    struct usermsg_turn turn; /* the account's user-turn lock, when the queue applies */
+    bool on_io;               /* steps run on the I/O thread: no Redis before a worker hop */
+    bool turn_waiting;        /* on a timer for the turn: counted in stats.user_turns_waiting */
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
     char sticky[37];                /* the account the session is bound to; "" = none */
     struct attempt att[ATTEMPTS_CAP];
@@ -266,6 +272,7 @@ static void txn_finish(struct txn *t)
 {
     char att[256];
     lease_release(t);
+    usermsg_release(t->app, &t->turn); /* when no answer gave it back */
     if (t->key)
         account_for(t);
     attempts_text(t, att, sizeof(att));
@@ -286,6 +293,7 @@ static void txn_finish(struct txn *t)
 
 static const struct stream_hooks txn_hooks;
 static void txn_run(struct txn *t);
+static void resume_job(void *arg);
 
 static const char *client_key(const struct reqctx *rq)
 {
@@ -604,9 +612,11 @@ static void refresh_woken(void *arg)
         if (scheduler_skip(t->snap, a, &sreq, &t->tried) == SKIP_NONE) {
             sched_tried_add(&t->tried, a);
             t->acc = a;
-            t->step = TS_PREPARE;
+            t->step = TS_PREPARE; /* still holding its user turn, if it took one */
         }
     }
+    if (t->step == TS_SCHEDULE)
+        usermsg_release(t->app, &t->turn); /* another account: its own turn */
     txn_run(t);
     log_set_reqid(NULL);
 }
@@ -635,6 +645,91 @@ static enum step_rc answer_locally(struct txn *t)
     struct stream_reply rep = {t->ureq.local_status, body, len, "application/json", NULL, NULL};
     stream_reply(t->st, &rep);
     return STEP_DONE;
+}
+
+/* A failed wait on the user-turn lock: 503 queue_timeout (with the
+ * original's header) or 500 queue_backend_error, in the client's shape. */
+static void refuse_turn(struct txn *t, int rc)
+{
+    struct refusal r;
+    usermsg_refusal(rc, &r);
+    if (rc == -ERR_TIMEOUT)
+        reqctx_set_header(t->rq, "x-user-message-queue-error", "queue_timeout");
+    else
+        log_warn("relay", "account %s: user-turn lock unavailable (Redis)", t->acc->id);
+    refuse(t, &r);
+}
+
+/* A timer's wait for the turn is over (its job runs the step): count it out. */
+static void turn_waited(struct txn *t)
+{
+    if (t->turn_waiting)
+        atomic_fetch_sub(&t->app->stats.user_turns_waiting, 1);
+    t->turn_waiting = false;
+}
+
+/* Hand the transaction to a job (a worker now, or a timer's): STEP_WAIT, or
+ * STEP_DONE after an answer when the pool refuses. The stream keeps the
+ * connection meanwhile (run_handler arms it). */
+static enum step_rc hand_over(struct txn *t, long delay_ms)
+{
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t);
+    t->turn_waiting = delay_ms > 0; /* its job runs the step again, which counts it out */
+    if (t->turn_waiting)
+        atomic_fetch_add(&t->app->stats.user_turns_waiting, 1);
+    int rc = delay_ms ? tpool_submit_after(t->app->workers, delay_ms, resume_job, t)
+                      : tpool_submit(t->app->workers, resume_job, t);
+    if (rc != 0) {
+        turn_waited(t);
+        fail(t, RERR_UNAVAILABLE, "The relay could not wait for the account's turn");
+        return STEP_DONE;
+    }
+    return STEP_WAIT;
+}
+
+/* Woken by the timer: the client left (STEP_DONE), the account began
+ * cooling meanwhile (STEP_AGAIN: schedule anew, it is in `tried`), or try
+ * again (STEP_NEXT). */
+static enum step_rc turn_woken(struct txn *t)
+{
+    if (reqctx_client_gone(t->client_fd)) {
+        fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
+        return STEP_DONE;
+    }
+    if (account_state(t->acc, clock_wall_ms(), NULL) != ACC_ACTIVE) {
+        log_info("relay", "account %s began cooling while a user turn waited: scheduling again",
+                 t->acc->id);
+        t->step = TS_SCHEDULE;
+        return STEP_AGAIN;
+    }
+    return STEP_NEXT;
+}
+
+/* A user turn on an account with the user message queue waits for the
+ * account's turn (usermsg.h), on a timer: no thread is held. Re-run by
+ * that timer's job until the turn is ours, the wait times out or the
+ * client hangs up. Nothing happens (and Redis hears nothing) otherwise. */
+static enum step_rc step_user_turn(struct txn *t)
+{
+    turn_waited(t);
+    if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
+        return STEP_NEXT;
+    if (t->on_io) /* the fast path ran this far without Redis: go on from a worker */
+        return hand_over(t, 0);
+    bool woken = strcmp(t->turn.account, t->acc->id) == 0;
+    enum step_rc wrc = woken ? turn_woken(t) : STEP_NEXT;
+    if (wrc != STEP_NEXT)
+        return wrc;
+    char owner[48];
+    long retry_ms = 0;
+    snprintf(owner, sizeof(owner), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    int rc = usermsg_try(t->app, &t->turn, t->acc, owner, &retry_ms);
+    if (rc != 0) {
+        refuse_turn(t, rc);
+        return STEP_DONE;
+    }
+    return retry_ms ? hand_over(t, retry_ms) : STEP_NEXT;
 }
 
 static enum step_rc step_prepare(struct txn *t)
@@ -693,6 +788,7 @@ static const struct {
     [TS_AUTHENTICATE] = {"authenticate", step_authenticate},
     [TS_ADMIT] = {"admit", step_admit},
     [TS_SCHEDULE] = {"schedule", step_schedule},
+    [TS_USER_TURN] = {"user turn", step_user_turn},
     [TS_PREPARE] = {"prepare", step_prepare},
     [TS_ATTEMPT] = {"attempt", step_attempt},
 };
@@ -707,13 +803,15 @@ static void txn_run(struct txn *t)
             txn_finish(t);
             return;
         }
-        t->step++;
+        if (rc == STEP_NEXT)
+            t->step++;
     }
 }
 
 static void resume_job(void *arg)
 {
     struct txn *t = arg;
+    t->on_io = false; /* a worker runs it */
     log_set_reqid(reqctx_id(t->rq));
     txn_run(t);
     log_set_reqid(NULL);
@@ -741,6 +839,7 @@ static void hook_commit(void *arg, int status, const struct httpc_header *h, siz
     struct txn *t = arg;
     attempt_end(t, status);
     observe(t, status, h, n);
+    usermsg_release(t->app, &t->turn); /* answered: the next user turn may go */
     t->step = TS_RELAY;
 }
 
@@ -762,6 +861,7 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     t->acc->prov->classify(&j, ans, &v);
     attempt_end(t, ans->status);
     lease_release(t);
+    usermsg_release(t->app, &t->turn); /* before a failover queues on the next account */
     if (ans->result && ans->result != -ERR_CLOSED)
         log_warn("relay", "upstream attempt failed: account=%s %s", t->acc->id, v.reason);
     if (v.mark != ACC_ACTIVE)
@@ -838,6 +938,7 @@ void txn_start(struct reqctx *rq, const struct relay_op *op)
     t->rq = reqctx_ref(rq);
     t->op = op;
     t->client_fd = reqctx_client_fd(rq);
+    t->on_io = reqctx_inline(rq);
     atomic_fetch_add(&t->app->stats.transactions, 1);
     txn_run(t);
 }

@@ -11,6 +11,7 @@
  *   authenticate  worker (Redis)  -                    -
  *   admit         worker          -                    -
  *   schedule      worker          -                    -
+ *   user turn     worker (Redis)  a timer (usermsg.h)  -
  *   prepare       worker          -                    -
  *   attempt       worker          the upstream answer  -
  *   decide        upstream loop   -                    schedule (retry, via a worker job)
@@ -45,6 +46,8 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
 /* True when rq's transaction would send Redis nothing and never wait until
  * its upstream attempt: its key is cached, usable and has no stateful
  * limits, and it carries no sticky session (whose binding lives in Redis).
+ * A user turn the user message queue holds moves to a worker before its
+ * account's turn is taken (reqctx_inline).
  * The I/O thread may then run it (route.inline_ok). */
 bool txn_inline_ok(struct reqctx *rq);
 /* Transactions alive now (for /health and the tests). */

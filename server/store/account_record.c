@@ -25,6 +25,8 @@ static const struct account_field common_fields[] = {
     {"priority", FT_INT, 0, "50", 1, 100, NULL},
     {"schedulable", FT_BOOL, 0, "true", 0, 0, NULL},
     {"isActive", FT_BOOL, 0, "true", 0, 0, NULL},
+    /* user turns queue on this account even with USER_MESSAGE_QUEUE_ENABLED off */
+    {"userMessageQueue", FT_BOOL, 0, "false", 0, 0, NULL},
 };
 
 static const struct account_field *common_field(const char *name)

@@ -455,6 +455,7 @@ static struct account *account_from(const struct app *app, const struct provider
     a->priority = (int)strtol(json_str(rec, "priority", "50"), NULL, 10);
     a->schedulable = strcmp(json_str(rec, "schedulable", "true"), "true") == 0;
     a->active = strcmp(json_str(rec, "isActive", "true"), "true") == 0;
+    a->user_queue = strcmp(json_str(rec, "userMessageQueue", "false"), "true") == 0;
     a->proxy_url = account_proxy_url(app, prov, rec);
     a->rt = rt_carry(old, a->id);
     load_values(app, a, rec);

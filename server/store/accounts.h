@@ -34,6 +34,7 @@ struct account {
     bool schedulable;
     bool active;
     bool usable;         /* every required secret could be unsealed */
+    bool user_queue;     /* userMessageQueue: its user turns are serialised (relay/usermsg.h) */
     char *proxy_url;     /* curl proxy URL with credentials, or NULL */
     char **values;       /* one per prov->fields entry (NULL when absent); secrets unsealed */
     struct cJSON **json; /* one per prov->fields entry: FT_JSON values parsed once, else NULL */

@@ -50,6 +50,10 @@
 #define SK_ACCOUNT_GROUP_MEMBERS "account_group_members:%s" /* set: account ids (gid) */
 /* Sticky sessions: session hash -> account id, EX STICKY_SESSION_TTL_HOURS */
 #define SK_STICKY_SESSION "sticky_session:%s"
+/* User message queue (relay/usermsg.h): an account's user-turn lock (owner, PX
+ * USER_MESSAGE_QUEUE_LOCK_TTL_MS) and its last release (ms epoch, EX 60) */
+#define SK_USER_MSG_LOCK "user_msg_queue_lock:%s"
+#define SK_USER_MSG_LAST "user_msg_queue_last:%s"
 
 /* Admins and sessions */
 #define SK_ADMIN_CREDENTIALS "admin_credentials" /* hash: username, argon2id hash */
