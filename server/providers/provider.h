@@ -33,6 +33,8 @@ enum field_type {
     FT_SECRET = 2, /* sealed at rest, never returned (a preview is), unsealed in the snapshot */
     FT_INT = 3,    /* integer in [min, max] */
     FT_BOOL = 4,
+    FT_USD = 5,  /* money: a number of USD (at most 6 decimals) in [min, max], stored as text */
+    FT_HHMM = 6, /* a time of day "HH:mm" */
 };
 
 #define FIELD_REQUIRED 1u /* must be given at creation */

@@ -16,6 +16,8 @@ static const char *const skip_names[] = {
     [SKIP_COOLING] = "cooling",
     [SKIP_UNAUTHORIZED] = "unauthorized",
     [SKIP_BLOCKED] = "blocked",
+    [SKIP_OVER_QUOTA] = "daily quota reached",
+    [SKIP_OVER_CONCURRENCY] = "over concurrency",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -55,6 +57,18 @@ static enum sched_skip state_skip(const struct account *a, long long now_ms)
     return st == ACC_ACTIVE ? SKIP_NONE : SKIP_COOLING;
 }
 
+/* The shared limits, from memory only: the quota stop travels in the
+ * runtime object; the in-flight count is this instance's (the Redis lease
+ * at the attempt counts the others'). */
+static enum sched_skip limit_skip(const struct account *a, long long now_ms)
+{
+    if (a->daily_quota_micro > 0 && account_quota_until(a) > now_ms)
+        return SKIP_OVER_QUOTA;
+    if (a->max_tasks > 0 && account_inflight(a) >= a->max_tasks)
+        return SKIP_OVER_CONCURRENCY;
+    return SKIP_NONE;
+}
+
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
                                const struct sched_request *req, const struct sched_tried *tried)
 {
@@ -71,7 +85,17 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
         return SKIP_WRONG_FAMILY;
-    return state_skip(a, req->now_ms);
+    s = state_skip(a, req->now_ms);
+    return s != SKIP_NONE ? s : limit_skip(a, req->now_ms);
+}
+
+bool scheduler_any_full(const struct account_list *list, const struct sched_request *req,
+                        const struct sched_tried *tried)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (scheduler_skip(list, list->items[i], req, tried) == SKIP_OVER_CONCURRENCY)
+            return true;
+    return false;
 }
 
 static struct account *priority_lru_select(const struct account_list *list,

@@ -52,6 +52,8 @@ enum sched_skip {
     SKIP_COOLING = 8,      /* temp_error, overloaded or rate_limited until a time */
     SKIP_UNAUTHORIZED = 9,
     SKIP_BLOCKED = 10,
+    SKIP_OVER_QUOTA = 11,       /* dailyQuota reached: stopped until the next reset */
+    SKIP_OVER_CONCURRENCY = 12, /* maxConcurrentTasks in flight on this instance already */
 };
 
 struct sched_strategy {
@@ -69,6 +71,10 @@ extern const struct sched_strategy sched_priority_lru;
  * Pure and lock-free; the one filter of every pick. */
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
                                const struct sched_request *req, const struct sched_tried *tried);
+/* True when some account within req's binding is skipped only because it
+ * is at its concurrency limit (SKIP_OVER_CONCURRENCY, the last check). */
+bool scheduler_any_full(const struct account_list *list, const struct sched_request *req,
+                        const struct sched_tried *tried);
 /* The skip reason as the admin API shows it ("cooling", "not schedulable", ...). */
 const char *scheduler_skip_name(enum sched_skip s);
 /* Pick an account from list (borrowed from it), or NULL when none fits:

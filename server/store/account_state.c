@@ -9,6 +9,7 @@
  * reset clears them. Each change is one EVALSHA: SET/HSET, XADD, PUBLISH.
  */
 #include "compat.h"
+#include "account_limits.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -49,12 +50,14 @@ static const char recover_lua[] =
     "redis.call('PUBLISH',ARGV[6],ARGV[7])\n"
     "return 1\n";
 
-/* KEYS: record, 3 state keys, events. ARGV: id, type, from, now, maxlen,
- * channel, by, payload. */
+/* KEYS: record, 3 state keys, events, the account's day cost. ARGV: id,
+ * type, from, now, maxlen, channel, by, payload. A daily-quota stop ends
+ * too, and the day's count starts again. */
 static const char reset_lua[] =
     "if redis.call('EXISTS',KEYS[1])==0 then return 0 end\n"
-    "redis.call('DEL',KEYS[2],KEYS[3],KEYS[4])\n"
-    "redis.call('HSET',KEYS[1],'status','active','statusReason','','statusSince',ARGV[4])\n"
+    "redis.call('DEL',KEYS[2],KEYS[3],KEYS[4],KEYS[6])\n"
+    "redis.call('HSET',KEYS[1],'status','active','statusReason','','statusSince',ARGV[4],"
+    "'quotaStoppedAt','','quotaStoppedUntil','')\n"
     "redis.call('XADD',KEYS[5],'MAXLEN','~',ARGV[5],'*','time',ARGV[4],'account',ARGV[1],"
     "'type',ARGV[2],'from',ARGV[3],'to','active','reason','reset by '..ARGV[7],'until','0')\n"
     "redis.call('PUBLISH',ARGV[6],ARGV[8])\n"
@@ -185,27 +188,52 @@ int account_state_recover(struct app *app, struct rds_conn *c, const struct acco
     return rc == -ERR_NOTFOUND ? 0 : rc;
 }
 
+/* The account's day-cost counter of today (account_limits.h). */
+static void day_cost_key(const struct app *app, const struct account *a, const char *id,
+                         long long now_ms, char out[STORE_KEY_MAX])
+{
+    char day[QUOTA_DAY_MAX];
+    long long next;
+    account_quota_day(now_ms, app->tz_offset_min, a ? a->quota_reset_min : 0, day, &next);
+    store_key(out, SK_ACCOUNT_DAILY_COST, id, day);
+}
+
 int account_state_reset(struct app *app, struct rds_conn *c, const struct provider *p,
                         const char *id, const char *by)
 {
-    char rkey[STORE_KEY_MAX], k[3][STORE_KEY_MAX], now[24], maxlen[24];
+    char rkey[STORE_KEY_MAX], k[3][STORE_KEY_MAX], dkey[STORE_KEY_MAX], now[24], maxlen[24];
+    long long now_ms = (long long)time(NULL) * 1000;
     store_key(rkey, SK_ACCOUNT_RECORD, p->record_prefix, id);
     for (int i = 0; i < 3; i++)
         state_key(k[i], cooling[i], p, id);
-    snprintf(now, sizeof(now), "%lld", (long long)time(NULL) * 1000);
+    snprintf(now, sizeof(now), "%lld", now_ms);
     snprintf(maxlen, sizeof(maxlen), "%lld", app->cfg->account_events_max);
     struct account_list *l = accounts_snapshot(app->accounts);
     const struct account *a = account_list_find(l, id);
+    day_cost_key(app, a, id, now_ms, dkey);
     const char *from = account_state_name(a ? account_state_raw(a, NULL) : ACC_ACTIVE);
     char what[64], payload[128];
     snprintf(what, sizeof(what), "account %s", id);
     notify_payload(app, what, payload, sizeof(payload));
-    const char *argv[] = {rkey,    k[0], k[1], k[2],   SK_ACCOUNT_EVENTS, id,
-                          p->name, from, now,  maxlen, SK_NOTIFY_CHANNEL, by ? by : "admin",
+    const char *argv[] = {rkey,
+                          k[0],
+                          k[1],
+                          k[2],
+                          SK_ACCOUNT_EVENTS,
+                          dkey,
+                          id,
+                          p->name,
+                          from,
+                          now,
+                          maxlen,
+                          SK_NOTIFY_CHANNEL,
+                          by ? by : "admin",
                           payload};
-    int rc = run(c, reset_lua, 5, (int)ARRAY_SIZE(argv), argv);
-    if (rc == 0 && a)
+    int rc = run(c, reset_lua, 6, (int)ARRAY_SIZE(argv), argv);
+    if (rc == 0 && a) {
         account_set_state(a, ACC_ACTIVE, 0, NULL);
+        account_set_quota_until(a, 0);
+    }
     accounts_list_release(l);
     return rc;
 }

@@ -36,6 +36,9 @@ struct account {
     bool usable;     /* every required secret could be unsealed */
     char *proxy_url; /* curl proxy URL with credentials, or NULL */
     char **values;   /* one per prov->fields entry (NULL when absent); secrets unsealed */
+    int max_tasks;   /* maxConcurrentTasks: requests in flight across instances; 0 unlimited */
+    long long daily_quota_micro; /* dailyQuota in micro-USD; 0: none */
+    int quota_reset_min;         /* quotaResetTime, minutes after local midnight */
     struct account_rt *rt;
 };
 
@@ -115,5 +118,9 @@ void account_touch(const struct account *a, long long now_ms);
 void account_lease_take(struct accounts *accs, const struct account *a);
 void account_lease_release(struct accounts *accs, const struct account *a);
 int account_inflight(const struct account *a);
+/* The end (wall ms) of the account's daily-quota stop; 0 or a past time:
+ * not stopped. Lock-free. */
+long long account_quota_until(const struct account *a);
+void account_set_quota_until(const struct account *a, long long until_ms);
 
 #endif
