@@ -15,7 +15,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { stack, api, createConsoleAccount, messageBody, waitFor, startRelay, login, redisCmd, httpRequest, ownRedisCommands, sleep } = require('../lib/env');
+const { stack, api, createConsoleAccount, messageBody, waitFor, startRelay, login, redisCmd, httpRequest, ownRedisCommands, keyUsage, waitForUsage } = require('../lib/env');
 
 const ACC = '/admin/claude-console-accounts';
 let st;
@@ -147,6 +147,28 @@ test('maxConcurrentTasks 1 on the only account: the second request gets 503 at o
   await assertReleased();
 });
 
+test('a sticky session bound to a full account rebinds to the account that takes it', async () => {
+  const A = await account('sA', { priority: 1, maxConcurrentTasks: 1 });
+  const B = await account('sB', { priority: 2 });
+  try {
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'b'.repeat(64), account_uuid: '', session_id: sid });
+    const body = messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } });
+    assert.equal((await send(st.relay, body)).status, 200);
+    assert.equal(await redis('GET', `sticky_session:${sid}`), A.id, 'the session is bound to A');
+    const h = await hold(); // another session fills A
+    assert.equal(h.upstreamKey, A.upstreamKey);
+    const n = st.mock.messageRequests().length;
+    assert.equal((await send(st.relay, body)).status, 200);
+    assert.deepEqual(served(n), [B.upstreamKey]);
+    assert.equal(await redis('GET', `sticky_session:${sid}`), B.id, 'rebound to B');
+    h.abort();
+    await assertReleased();
+  } finally {
+    await remove(A, B);
+  }
+});
+
 test('two relays on one Redis: the limit holds across them, a full account fails over', async () => {
   const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
   const relay2 = await startRelay({ redisPort: st.redis.port, env: shared });
@@ -227,8 +249,9 @@ test('dailyQuota: the request that reaches it stops the account on every relay; 
     assert.equal(up.json.data.quotaStoppedUntil, null);
     assert.equal((await explained(A.id)).eligible, true);
     await waitFor(async () => (await explained(A.id, relay2, token2)).eligible === true, { timeout: 5000, what: 'relay2 sees the new quota' });
+    const base = (await keyUsage(st.redis.port, st.key.id)).requests || 0;
     assert.equal((await send()).status, 200);
-    await sleep(300);
+    await waitForUsage(st.redis.port, st.key.id, base + 1, 5000);
     assert.equal((await explained(A.id)).eligible, true, 'far below the new quota');
 
     // the only account over its quota: 503
@@ -288,13 +311,14 @@ test('admin API: limit fields accepted and typed, bad values refused naming the 
   }
 });
 
-// Redis commands of N sequential requests, by command, less this process's own.
+// Redis commands of N sequential requests, by command, less this process's own (its usage polls).
 async function commandsOf(N) {
+  const base = (await keyUsage(st.redis.port, st.key.id)).requests || 0;
   const before0 = await st.redis.commandCalls();
   const own0 = { ...ownRedisCommands };
   for (let i = 0; i < N; i++) assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, st.key.id, base + N, 5000); // the group-committed accounting landed
   await assertReleased();
-  await sleep(300); // the group-committed accounting lands
   const after0 = await st.redis.commandCalls();
   const per = {};
   for (const [k, v] of Object.entries(after0.per)) {
@@ -304,16 +328,21 @@ async function commandsOf(N) {
   return per;
 }
 
+// One request, its accounting landed (scripts loaded, the quota day's counter created).
+async function warmUp() {
+  const base = (await keyUsage(st.redis.port, st.key.id)).requests || 0;
+  assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, st.key.id, base + 1, 5000);
+}
+
 test('Redis commands: a limited account costs a lease script + ZREM + INCRBY per request, an unlimited one nothing extra (printed)', async () => {
   const N = 10;
   const A = await account('cost', { maxConcurrentTasks: 5, dailyQuota: 1000 });
   try {
-    await send(); // warm-up: scripts loaded, the quota day's counter created (its EXPIRE)
-    await sleep(300);
+    await warmUp();
     const lim = await commandsOf(N);
     await api(st.relay, 'PUT', `${ACC}/${A.id}`, { token: st.token, body: { maxConcurrentTasks: 0, dailyQuota: 0 } });
-    await send();
-    await sleep(300);
+    await warmUp();
     const plain = await commandsOf(N);
     console.log(`account_limits_commands: limited=${JSON.stringify(lim)} plain=${JSON.stringify(plain)}`);
     for (const c of ['zremrangebyscore', 'zcard', 'zadd', 'pexpire', 'zrem', 'incrby']) {
