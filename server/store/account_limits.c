@@ -156,13 +156,14 @@ void account_limits_quota_reached(struct app *app, struct rds_conn *c, const cha
 {
     struct account_list *l = accounts_snapshot(app->accounts);
     const struct account *a = account_list_find(l, id);
-    if (a && a->daily_quota_micro > 0 && account_quota_until(a) < until_ms) {
+    bool stop = a && a->daily_quota_micro > 0 && account_quota_until(a) < until_ms;
+    if (stop) {
         char cost[32], quota[32], reason[160], iso[32];
         account_usd_format(cost_micro, cost);
         account_usd_format(a->daily_quota_micro, quota);
         admin_iso_from_ms(until_ms, iso);
         snprintf(reason, sizeof(reason), "daily quota reached: $%s of $%s", cost, quota);
-        account_set_quota_until(a, until_ms);
+        account_set_quota_until(a, until_ms); /* this instance stops at once */
         log_warn("accounts", "account %s (%s) %s; not scheduled until %s", a->id, a->name, reason,
                  iso);
         if (!c || write_stop(app, c, a, reason, until_ms) != 0)
@@ -170,4 +171,6 @@ void account_limits_quota_reached(struct app *app, struct rds_conn *c, const cha
                      a->id);
     }
     accounts_list_release(l);
+    if (stop) /* again after the write: a refresh that read the record before it may have run */
+        accounts_quota_stop(app->accounts, id, until_ms);
 }

@@ -619,6 +619,17 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
     return rc;
 }
 
+void accounts_quota_stop(struct accounts *accs, const char *id, long long until_ms)
+{
+    pthread_mutex_lock(&accs->refresh_mu);
+    struct account_list *l = accounts_snapshot(accs);
+    const struct account *a = account_list_find(l, id);
+    if (a)
+        account_set_quota_until(a, until_ms);
+    accounts_list_release(l);
+    pthread_mutex_unlock(&accs->refresh_mu);
+}
+
 int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char *id)
 {
     struct account_list *l = accounts_snapshot(accs);

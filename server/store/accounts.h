@@ -122,5 +122,9 @@ int account_inflight(const struct account *a);
  * not stopped. Lock-free. */
 long long account_quota_until(const struct account *a);
 void account_set_quota_until(const struct account *a, long long until_ms);
+/* Set account id's quota stop after it was written to its record: ordered
+ * with snapshot refreshes, so one that read the record before the write
+ * cannot undo it. Thread-safe; may wait for a running refresh. */
+void accounts_quota_stop(struct accounts *accs, const char *id, long long until_ms);
 
 #endif
