@@ -667,6 +667,8 @@ static void resume_job(void *arg);
 static enum step_rc account_slot_take(struct txn *t)
 {
     if (!tpool_on_worker(t->app->workers)) {
+        if (!t->st) /* keeps the connection until we answer (as the wait queue does) */
+            t->st = stream_new(t->rq, &txn_hooks, t);
         if (tpool_submit(t->app->workers, resume_job, t) == 0)
             return STEP_WAIT; /* step_attempt runs again there */
         fail(t, RERR_UNAVAILABLE, "The relay is overloaded");

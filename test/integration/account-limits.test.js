@@ -66,9 +66,13 @@ function send(relay = st.relay, body = messageBody()) {
 // A long stream (the mock's slow chunks), in flight once its headers arrived; abort() is the client
 // leaving. (A never-answering upstream would do too, but curl holds a second request to the same
 // plain-http host until the first one's answer shows it is HTTP/1.1: CURLOPT_PIPEWAIT.)
-function hold(relay = st.relay) {
+// A body without text has no session: with a cached key it runs inline on the I/O thread, which
+// must hand the Redis slot-taking over to a worker.
+const SESSIONLESS = { messages: [{ role: 'user', content: [] }] };
+
+function hold(relay = st.relay, extra = {}) {
   const seen = st.mock.messageRequests().length;
-  const body = JSON.stringify({ ...messageBody('mock-slow-chunks-2000-50'), stream: true });
+  const body = JSON.stringify({ ...messageBody('mock-slow-chunks-2000-50', extra), stream: true });
   return new Promise((resolve, reject) => {
     const req = http.request(`${relay.url}/api/v1/messages`, {
       method: 'POST',
@@ -127,9 +131,10 @@ test('maxConcurrentTasks 1 on two accounts: two concurrent requests land on diff
 test('maxConcurrentTasks 1 on the only account: the second request gets 503 at once, leases return to 0', async () => {
   const A = await account('solo', { maxConcurrentTasks: 1 });
   try {
-    const h = await hold();
+    const h = await hold(st.relay, SESSIONLESS);
+    assert.equal(await leasesInRedis(A.id), 1, 'the inline path took the shared slot too');
     const n = st.mock.messageRequests().length;
-    const r = await send();
+    const r = await send(st.relay, messageBody('claude-sonnet-4-5', SESSIONLESS));
     assert.equal(r.status, 503, r.text);
     assert.equal(r.json.type, 'error');
     assert.equal(r.json.error.type, 'overloaded_error');
