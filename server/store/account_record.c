@@ -315,6 +315,16 @@ static void add_state(cJSON *o, const struct account *a)
     cJSON_AddItemToObject(o, "statusUntil", until ? cJSON_CreateString(iso) : cJSON_CreateNull());
 }
 
+/* A record older than a common field shows the default in force. */
+static void add_defaults_view(const struct provider *p, cJSON *o)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(common_fields); i++) {
+        const struct account_field *f = &common_fields[i];
+        if (f->dflt && !cJSON_GetObjectItem(o, f->name))
+            cJSON_AddItemToObject(o, f->name, typed(p, f->name, f->dflt));
+    }
+}
+
 /* The daily-quota stop as this instance knows it: null when not stopped. */
 static void add_quota_stop(cJSON *o, const struct account *a)
 {
@@ -355,6 +365,7 @@ cJSON *account_record_render(const struct provider *p, const cJSON *rec,
     cJSON *proxy = cJSON_GetObjectItem(o, "proxy");
     if (cJSON_IsObject(proxy))
         cJSON_AddBoolToObject(proxy, "hasPassword", *json_str(rec, "proxyPassword", "") != '\0');
+    add_defaults_view(p, o);
     const struct account *a = account_list_find(snap, json_str(rec, "id", ""));
     add_state(o, a);
     add_quota_stop(o, a);
