@@ -131,10 +131,20 @@ static bool next_job_locked(struct tpool *tp, struct job *j)
     return true;
 }
 
+/* The pool the calling thread works for (NULL outside any pool). Per
+ * thread, written once by the thread itself: no sharing, no lock. */
+static _Thread_local const struct tpool *current_pool;
+
+bool tpool_on_worker(const struct tpool *tp)
+{
+    return tp && current_pool == tp;
+}
+
 static void *worker_main(void *arg)
 {
     struct tpool *tp = arg;
     struct job j;
+    current_pool = tp;
     pthread_mutex_lock(&tp->mu);
     while (next_job_locked(tp, &j)) {
         pthread_mutex_unlock(&tp->mu);

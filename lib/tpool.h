@@ -9,6 +9,7 @@
 #ifndef RELAY_TPOOL_H
 #define RELAY_TPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tpool;
@@ -28,6 +29,9 @@ int tpool_submit_after(struct tpool *tp, long delay_ms, tpool_fn fn, void *arg)
     __attribute__((warn_unused_result));
 /* Jobs waiting (not running). Thread-safe. */
 size_t tpool_pending(struct tpool *tp);
+/* True when the calling thread is one of tp's workers (a caller that may
+ * run elsewhere, e.g. on an I/O thread, can hand blocking work over). */
+bool tpool_on_worker(const struct tpool *tp);
 /* Wait until the queue is empty and no job is running (new jobs may still be
  * submitted meanwhile; the caller stops its producers first). Thread-safe. */
 void tpool_drain(struct tpool *tp);

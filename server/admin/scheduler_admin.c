@@ -37,6 +37,19 @@ static void add_state(cJSON *o, const struct account *a, long long now)
         cJSON_AddStringToObject(o, "statusReason", reason);
 }
 
+/* What stops an account that is over one of its limits. */
+static void add_limit(cJSON *o, const struct account *a, enum sched_skip s)
+{
+    char iso[32];
+    if (s == SKIP_OVER_QUOTA) {
+        admin_iso_from_ms(account_quota_until(a), iso);
+        cJSON_AddStringToObject(o, "until", iso);
+    } else {
+        cJSON_AddNumberToObject(o, "inflight", account_inflight(a));
+        cJSON_AddNumberToObject(o, "maxConcurrentTasks", a->max_tasks);
+    }
+}
+
 static cJSON *account_view(const struct account_list *snap, const struct account *a,
                            const struct sched_request *req)
 {
@@ -56,6 +69,8 @@ static cJSON *account_view(const struct account_list *snap, const struct account
                          : NULL;
     if (to) /* the name the upstream would be sent */
         cJSON_AddStringToObject(o, "upstreamModel", to);
+    if (s == SKIP_OVER_QUOTA || s == SKIP_OVER_CONCURRENCY)
+        add_limit(o, a, s);
     return o;
 }
 

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "httpc.h"
 #include "json.h"
+#include "leases.h"
 #include "rds.h"
 #include "reqctx.h"
 #include "router.h"
@@ -140,6 +141,8 @@ static cJSON *upstream_component(struct app *app)
     cJSON_AddNumberToObject(u, "activeStreams", (double)atomic_load(&app->stats.active_streams));
     cJSON_AddNumberToObject(u, "transactions", (double)txn_live(app));
     cJSON_AddNumberToObject(u, "accountLeases", (double)accounts_leases(app->accounts));
+    /* Redis concurrency leases held (keys' and accounts' limits): renewed while held */
+    cJSON_AddNumberToObject(u, "concurrencyLeases", (double)leases_count(app->leases));
     cJSON_AddNumberToObject(u, "failovers", (double)atomic_load(&app->stats.failovers));
     cJSON_AddNumberToObject(u, "userTurnsWaiting",
                             (double)atomic_load(&app->stats.user_turns_waiting));

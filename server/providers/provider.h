@@ -36,6 +36,8 @@ enum field_type {
     FT_BOOL = 4,
     FT_JSON = 5, /* a JSON value, checked by the field's check hook, stored as compact text of
                   * at most max bytes; the admin view and the snapshot get it parsed */
+    FT_USD = 6,  /* money: a number of USD (at most 6 decimals) in [min, max], stored as text */
+    FT_HHMM = 7, /* a time of day "HH:mm" */
 };
 
 #define FIELD_REQUIRED 1u /* must be given at creation */

@@ -18,6 +18,8 @@ static const char *const skip_names[] = {
     [SKIP_BLOCKED] = "blocked",
     [SKIP_MODEL_LIMIT] = "model family rate limited",
     [SKIP_WRONG_MODEL] = "model not supported",
+    [SKIP_OVER_QUOTA] = "daily quota reached",
+    [SKIP_OVER_CONCURRENCY] = "over concurrency",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -78,6 +80,18 @@ static enum sched_skip state_skip(const struct account *a, const struct sched_re
     return f != MF_ANY && account_family_until(a, f) > req->now_ms ? SKIP_MODEL_LIMIT : SKIP_NONE;
 }
 
+/* The shared limits, from memory only: the quota stop travels in the
+ * runtime object; the in-flight count is this instance's (the Redis lease
+ * at the attempt counts the others'). */
+static enum sched_skip limit_skip(const struct account *a, long long now_ms)
+{
+    if (a->daily_quota_micro > 0 && account_quota_until(a) > now_ms)
+        return SKIP_OVER_QUOTA;
+    if (a->max_tasks > 0 && account_inflight(a) >= a->max_tasks)
+        return SKIP_OVER_CONCURRENCY;
+    return SKIP_NONE;
+}
+
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
                                const struct sched_request *req, const struct sched_tried *tried)
 {
@@ -96,7 +110,8 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_WRONG_FAMILY;
     if (!supports(a, req->model))
         return SKIP_WRONG_MODEL;
-    return state_skip(a, req);
+    s = state_skip(a, req);
+    return s != SKIP_NONE ? s : limit_skip(a, req->now_ms);
 }
 
 bool scheduler_model_unsupported(const struct account_list *list, const struct sched_request *req)
@@ -114,6 +129,15 @@ bool scheduler_model_unsupported(const struct account_list *list, const struct s
         family++;
     }
     return family > 0;
+}
+
+bool scheduler_any_full(const struct account_list *list, const struct sched_request *req,
+                        const struct sched_tried *tried)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (scheduler_skip(list, list->items[i], req, tried) == SKIP_OVER_CONCURRENCY)
+            return true;
+    return false;
 }
 
 static struct account *priority_lru_select(const struct account_list *list,

@@ -59,9 +59,11 @@ enum sched_skip {
     SKIP_WRONG_FAMILY = 7, /* not the request's API family */
     SKIP_COOLING = 8,      /* temp_error, overloaded or rate_limited until a time */
     SKIP_UNAUTHORIZED = 9,
-    SKIP_BLOCKED = 10,     /* until an admin reset, or a timed block until its end */
-    SKIP_WRONG_MODEL = 11, /* the provider's supports_model refuses the request's model */
-    SKIP_MODEL_LIMIT = 12, /* rate limited on the request's model family (weekly Opus, ...) */
+    SKIP_BLOCKED = 10,          /* until an admin reset, or a timed block until its end */
+    SKIP_WRONG_MODEL = 11,      /* the provider's supports_model refuses the request's model */
+    SKIP_MODEL_LIMIT = 12,      /* rate limited on the request's model family (weekly Opus, ...) */
+    SKIP_OVER_QUOTA = 13,       /* dailyQuota reached: stopped until the next reset */
+    SKIP_OVER_CONCURRENCY = 14, /* maxConcurrentTasks in flight on this instance already */
 };
 
 struct sched_strategy {
@@ -83,6 +85,10 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
  * request's family, and not one of them supports the model, whatever its
  * state: the request can never be served (a clear 404, not a 503). Pure. */
 bool scheduler_model_unsupported(const struct account_list *list, const struct sched_request *req);
+/* True when some account within req's binding is skipped only because it
+ * is at its concurrency limit (SKIP_OVER_CONCURRENCY, the last check). */
+bool scheduler_any_full(const struct account_list *list, const struct sched_request *req,
+                        const struct sched_tried *tried);
 /* The skip reason as the admin API shows it ("cooling", "not schedulable", ...). */
 const char *scheduler_skip_name(enum sched_skip s);
 /* Pick an account from list (borrowed from it), or NULL when none fits:

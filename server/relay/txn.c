@@ -10,6 +10,7 @@
  */
 #include "compat.h"
 #include "clock.h"
+#include "account_limits.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -47,6 +48,8 @@
 
 #define REDIS_WAIT_MS 3000
 #define ATTEMPTS_CAP SCHED_TRIED_MAX
+#define ACCOUNTS_FULL_MSG                                                                          \
+    "All available Claude accounts have reached their concurrency limit. Please try again later."
 
 enum txn_step {
     TS_INTAKE = 0,
@@ -60,8 +63,8 @@ enum txn_step {
     TS_RELAY = 8,  /* upstream loop: committed bytes flow */
 };
 
-/* STEP_AGAIN: the step set t->step itself (back to an earlier one). */
-enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2, STEP_AGAIN = 3 };
+/* STEP_GOTO: the step set t->step to the one to run next (a way back). */
+enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2, STEP_GOTO = 3 };
 
 struct attempt {
     char account[9]; /* id prefix, enough to grep */
@@ -91,6 +94,10 @@ struct txn {
     char lease_member[48]; /* its member in concurrency:{keyId} */
     struct account_list *snap;
     struct account *acc;
+    struct lease *acc_lease; /* a slot of an account with maxConcurrentTasks */
+    char acc_lease_id[37];   /* that account: its concurrency:{id} holds acc_member */
+    char acc_member[48];
+    int full; /* accounts that refused this request at their concurrency limit */
     struct upstream_req ureq;
     bool leased;
     bool refresh_waited; /* waited once for an account's token refresh */
@@ -248,16 +255,22 @@ static void cost_of(struct txn *t, struct accounting *a)
 static void account_for(struct txn *t)
 {
     bool usage = t->op->record_usage && t->usage.seen && t->acc;
-    if (!usage && !t->lease)
+    if (!usage && !t->lease && !t->acc_lease)
         return;
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
     snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
     snprintf(a.lease, sizeof(a.lease), "%s", t->lease ? t->lease_member : "");
+    snprintf(a.acc_lease, sizeof(a.acc_lease), "%s", t->acc_lease ? t->acc_member : "");
     a.u.seen = usage;
     if (usage)
         cost_of(t, &a);
+    if (usage && t->acc->daily_quota_micro > 0) {
+        a.quota_micro = t->acc->daily_quota_micro;
+        account_quota_day(clock_wall_ms(), t->app->tz_offset_min, t->acc->quota_reset_min,
+                          a.quota_day, &a.quota_until_ms);
+    }
     struct admit_request periods;
     admission_periods(t->key, t->app->tz_offset_min, clock_wall_ms(), &periods);
     memcpy(a.day, periods.day, sizeof(a.day));
@@ -265,7 +278,9 @@ static void account_for(struct txn *t)
     a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
+    leases_remove(t->app->leases, t->acc_lease);
     t->lease = NULL;
+    t->acc_lease = NULL;
 }
 
 static void txn_finish(struct txn *t)
@@ -553,18 +568,38 @@ static void sticky_bind(struct txn *t, const struct account *a)
     snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
 }
 
-/* Nothing to schedule: a model no account of the key's serves is the
- * client's to fix (404 naming it); anything else is "try again" (503). */
-static void fail_no_account(struct txn *t, const struct sched_request *sreq)
+/* A failover leaves an account with a concurrency limit: its slot goes
+ * back now (one ZREM on a worker), not when the request ends. */
+static void account_slot_return(struct txn *t)
+{
+    if (!t->acc_lease)
+        return;
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    if (!c || admission_release(c, t->acc_lease_id, t->acc_member) != 0)
+        log_warn("relay", "account %s: slot not returned (Redis unavailable); its lease ends",
+                 t->acc_lease_id);
+    rds_pool_put(t->app->redis, c);
+    leases_remove(t->app->leases, t->acc_lease);
+    t->acc_lease = NULL;
+}
+
+/* Nothing to schedule: the last upstream failure, else why none - a model
+ * no account of the key's serves is the client's to fix (404 naming it);
+ * anything else is "try again" (503). */
+static void no_account(struct txn *t, const struct sched_request *sreq)
 {
     char msg[160];
-    if (!scheduler_model_unsupported(t->snap, sreq)) {
+    if (t->natt) {
+        reply_last(t);
+    } else if (scheduler_model_unsupported(t->snap, sreq)) {
+        snprintf(msg, sizeof(msg), "No available account supports the requested model: %s",
+                 t->req.model);
+        fail(t, RERR_MODEL_UNSUPPORTED, msg);
+    } else if (t->full || scheduler_any_full(t->snap, sreq, &t->tried)) {
+        fail(t, RERR_NO_ACCOUNT, ACCOUNTS_FULL_MSG);
+    } else {
         fail(t, RERR_NO_ACCOUNT, NULL);
-        return;
     }
-    snprintf(msg, sizeof(msg), "No available account supports the requested model: %s",
-             t->req.model);
-    fail(t, RERR_MODEL_UNSUPPORTED, msg);
 }
 
 static enum step_rc step_schedule(struct txn *t)
@@ -573,14 +608,12 @@ static enum step_rc step_schedule(struct txn *t)
         t->snap = accounts_snapshot(t->app->accounts);
         sticky_lookup(t);
     }
+    account_slot_return(t);
     struct sched_request sreq = sched_req(t, clock_wall_ms());
     struct account *a =
         t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried) : NULL;
     if (!a) {
-        if (t->natt)
-            reply_last(t);
-        else
-            fail_no_account(t, &sreq);
+        no_account(t, &sreq);
         return STEP_DONE;
     }
     account_touch(a, sreq.now_ms);
@@ -689,7 +722,7 @@ static enum step_rc hand_over(struct txn *t, long delay_ms)
 }
 
 /* Woken by the timer: the client left (STEP_DONE), the account began
- * cooling meanwhile (STEP_AGAIN: schedule anew, it is in `tried`), or try
+ * cooling meanwhile (STEP_GOTO: schedule anew, it is in `tried`), or try
  * again (STEP_NEXT). */
 static enum step_rc turn_woken(struct txn *t)
 {
@@ -701,7 +734,7 @@ static enum step_rc turn_woken(struct txn *t)
         log_info("relay", "account %s began cooling while a user turn waited: scheduling again",
                  t->acc->id);
         t->step = TS_SCHEDULE;
-        return STEP_AGAIN;
+        return STEP_GOTO;
     }
     return STEP_NEXT;
 }
@@ -751,8 +784,55 @@ static enum step_rc step_prepare(struct txn *t)
     return t->ureq.local_status ? answer_locally(t) : STEP_NEXT;
 }
 
+static void resume_job(void *arg);
+
+/* maxConcurrentTasks across instances: take a slot in concurrency:{id}
+ * (one script call, on a worker: an inline run hands over first). A full
+ * account is skipped like a tried one - no attempt, no mark - and the
+ * schedule step picks the next. Without Redis only this instance's count
+ * (the scheduler's) limits it. */
+static enum step_rc account_slot_take(struct txn *t)
+{
+    if (!tpool_on_worker(t->app->workers)) {
+        if (!t->st) /* keeps the connection until we answer (as the wait queue does) */
+            t->st = stream_new(t->rq, &txn_hooks, t);
+        if (tpool_submit(t->app->workers, resume_job, t) == 0)
+            return STEP_WAIT; /* step_attempt runs again there */
+        fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
+        return STEP_DONE;
+    }
+    long long now = clock_wall_ms(), end = now + t->app->cfg->concurrency_lease_s * 1000;
+    bool taken = false;
+    snprintf(t->acc_member, sizeof(t->acc_member), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    int rc =
+        c ? account_limits_take(c, t->acc->id, t->acc_member, t->acc->max_tasks, now, end, &taken)
+          : -ERR_REDIS;
+    rds_pool_put(t->app->redis, c);
+    if (rc != 0) {
+        log_warn("relay", "account %s: no shared slot (Redis unavailable), local limit only",
+                 t->acc->id);
+        return STEP_NEXT;
+    }
+    if (!taken) {
+        log_info("relay", "account %s is at its concurrency limit (%d): trying another", t->acc->id,
+                 t->acc->max_tasks);
+        t->full++;
+        t->step = TS_SCHEDULE;
+        return STEP_GOTO;
+    }
+    t->acc_lease = leases_add(t->app->leases, t->acc->id, t->acc_member);
+    snprintf(t->acc_lease_id, sizeof(t->acc_lease_id), "%s", t->acc->id);
+    return STEP_NEXT;
+}
+
 static enum step_rc step_attempt(struct txn *t)
 {
+    if (t->acc->max_tasks > 0) {
+        enum step_rc rc = account_slot_take(t);
+        if (rc != STEP_NEXT)
+            return rc;
+    }
     size_t len = 0;
     const char *body = reqctx_body(t->rq, &len);
     struct httpc_request hr = {.method = "POST",

@@ -3,6 +3,7 @@
  * account_record.h). Records are hashes of strings; typing happens here.
  */
 #include "compat.h"
+#include "account_limits.h"
 #include "account_record.h"
 #include "accounts.h"
 #include "admin_util.h"
@@ -17,8 +18,9 @@
 #include "xmalloc.h"
 
 #include <ctype.h>
+#include <math.h>
 
-/* The fields every account type has. */
+/* The fields every account type has; the limits are account_limits.h's. */
 static const struct account_field common_fields[] = {
     {"name", FT_STR, FIELD_REQUIRED, NULL, 1, 100, NULL},
     {"description", FT_STR, 0, "", 0, 500, NULL},
@@ -27,6 +29,11 @@ static const struct account_field common_fields[] = {
     {"isActive", FT_BOOL, 0, "true", 0, 0, NULL},
     /* user turns queue on this account even with USER_MESSAGE_QUEUE_ENABLED off */
     {"userMessageQueue", FT_BOOL, 0, "false", 0, 0, NULL},
+    {"maxConcurrentTasks", FT_INT, 0, "0", 0, 10000, NULL}, /* 0: unlimited */
+    {"dailyQuota", FT_USD, 0, "0", 0, 1000000, NULL},       /* USD; 0: none */
+    {"quotaResetTime", FT_HHMM, 0, "00:00", 0, 0, NULL},    /* in TIMEZONE_OFFSET */
+    {"quotaStoppedAt", FT_STR, FIELD_READONLY, NULL, 0, 40, NULL},
+    {"quotaStoppedUntil", FT_INT, FIELD_READONLY, NULL, 0, 0, NULL}, /* ms; rendered as ISO */
 };
 
 static const struct account_field *common_field(const char *name)
@@ -139,6 +146,27 @@ static int apply_json(cJSON *rec, const struct account_field *f, const cJSON *v,
     return rc;
 }
 
+/* USD as a JSON number or a decimal string, kept as its shortest text. */
+static int apply_usd(cJSON *rec, const struct account_field *f, const cJSON *v, char *msg,
+                     size_t len)
+{
+    char text[64];
+    long long micro = -1;
+    double m = cJSON_IsNumber(v) ? v->valuedouble * 1e6 : -1;
+    if (m >= 0 && m <= (double)f->max * 1e6 && fabs(m - nearbyint(m)) < 1e-3) /* 6 decimals */
+        snprintf(text, sizeof(text), "%.6f", v->valuedouble);
+    else
+        snprintf(text, sizeof(text), "%s", cJSON_IsString(v) ? v->valuestring : "-");
+    if (account_usd_parse(text, &micro) != 0 || micro > f->max * 1000000) {
+        snprintf(msg, len, "%s must be a number of USD from %lld to %lld (at most 6 decimals)",
+                 f->name, f->min, f->max);
+        return -ERR_INVAL;
+    }
+    account_usd_format(micro, text);
+    json_set_str(rec, f->name, text);
+    return 0;
+}
+
 static int apply_field(const struct app *app, const struct provider *p, cJSON *rec,
                        const struct account_field *f, const cJSON *v, char *msg, size_t len)
 {
@@ -152,8 +180,16 @@ static int apply_field(const struct app *app, const struct provider *p, cJSON *r
         json_set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
         return 0;
     }
+    if (f->type == FT_USD)
+        return apply_usd(rec, f, v, msg, len);
     if (!cJSON_IsString(v))
         return bad(msg, len, f->name, " must be a string");
+    if (f->type == FT_HHMM && account_hhmm_parse(v->valuestring) < 0)
+        return bad(msg, len, f->name, " must be a time of day HH:mm (00:00 to 23:59)");
+    if (f->type == FT_HHMM) {
+        json_set_str(rec, f->name, v->valuestring);
+        return 0;
+    }
     if (f->type == FT_URL)
         return apply_url(rec, f, v->valuestring, msg, len);
     if (f->type == FT_SECRET)
@@ -219,11 +255,20 @@ static int check_required(const struct provider *p, const cJSON *rec, char *msg,
     return 0;
 }
 
-int account_record_apply(const struct app *app, const struct provider *p, cJSON *rec,
-                         const cJSON *body, bool create, char *msg, size_t len)
+/* A stop was judged against the old quota: a new quota or reset time ends
+ * it (the next request's cost is compared with the new one). */
+static void clear_stop_if_changed(cJSON *rec, const char *old_quota, const char *old_reset)
 {
-    if (!cJSON_IsObject(body))
-        return bad(msg, len, "Request body must be a JSON object", "");
+    if (!strcmp(old_quota, json_str(rec, "dailyQuota", "0")) &&
+        !strcmp(old_reset, json_str(rec, "quotaResetTime", "00:00")))
+        return;
+    json_set_str(rec, "quotaStoppedAt", "");
+    json_set_str(rec, "quotaStoppedUntil", "");
+}
+
+static int apply_body(const struct app *app, const struct provider *p, cJSON *rec,
+                      const cJSON *body, char *msg, size_t len)
+{
     const cJSON *it;
     cJSON_ArrayForEach(it, body)
     {
@@ -242,6 +287,22 @@ int account_record_apply(const struct app *app, const struct provider *p, cJSON 
         if (rc != 0)
             return rc;
     }
+    return 0;
+}
+
+int account_record_apply(const struct app *app, const struct provider *p, cJSON *rec,
+                         const cJSON *body, bool create, char *msg, size_t len)
+{
+    if (!cJSON_IsObject(body))
+        return bad(msg, len, "Request body must be a JSON object", "");
+    char quota[32], reset[8];
+    snprintf(quota, sizeof(quota), "%s", json_str(rec, "dailyQuota", "0"));
+    snprintf(reset, sizeof(reset), "%s", json_str(rec, "quotaResetTime", "00:00"));
+    int rc = apply_body(app, p, rec, body, msg, len);
+    if (rc != 0)
+        return rc;
+    if (!create)
+        clear_stop_if_changed(rec, quota, reset);
     return create ? check_required(p, rec, msg, len) : 0;
 }
 
@@ -258,7 +319,7 @@ static cJSON *typed(const struct provider *p, const char *k, const char *v)
     const struct account_field *f = common_field(k);
     if (!f)
         f = provider_field(p, k);
-    if (f && f->type == FT_INT)
+    if (f && (f->type == FT_INT || f->type == FT_USD))
         return cJSON_CreateNumber(strtod(v, NULL));
     if (f && f->type == FT_BOOL)
         return cJSON_CreateBool(!strcmp(v, "true"));
@@ -304,6 +365,33 @@ static void add_state(cJSON *o, const struct account *a)
     cJSON_AddItemToObject(w, "resetsAt", end ? cJSON_CreateString(iso) : cJSON_CreateNull());
 }
 
+/* A record older than a common field shows the default in force. */
+static void add_defaults_view(const struct provider *p, cJSON *o)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(common_fields); i++) {
+        const struct account_field *f = &common_fields[i];
+        if (f->dflt && !cJSON_GetObjectItem(o, f->name))
+            cJSON_AddItemToObject(o, f->name, typed(p, f->name, f->dflt));
+    }
+}
+
+/* The daily-quota stop as this instance knows it: null when not stopped. */
+static void add_quota_stop(cJSON *o, const struct account *a)
+{
+    long long until = a ? account_quota_until(a) : 0;
+    bool stopped = a && a->daily_quota_micro > 0 && until > (long long)time(NULL) * 1000;
+    char iso[32];
+    cJSON_DeleteItemFromObject(o, "quotaStoppedUntil");
+    if (stopped)
+        admin_iso_from_ms(until, iso);
+    cJSON_AddItemToObject(o, "quotaStoppedUntil",
+                          stopped ? cJSON_CreateString(iso) : cJSON_CreateNull());
+    if (!stopped) {
+        cJSON_DeleteItemFromObject(o, "quotaStoppedAt");
+        cJSON_AddNullToObject(o, "quotaStoppedAt");
+    }
+}
+
 cJSON *account_record_render(const struct provider *p, const cJSON *rec,
                              const struct account_list *snap)
 {
@@ -327,7 +415,10 @@ cJSON *account_record_render(const struct provider *p, const cJSON *rec,
     cJSON *proxy = cJSON_GetObjectItem(o, "proxy");
     if (cJSON_IsObject(proxy))
         cJSON_AddBoolToObject(proxy, "hasPassword", *json_str(rec, "proxyPassword", "") != '\0');
-    add_state(o, account_list_find(snap, json_str(rec, "id", "")));
+    add_defaults_view(p, o);
+    const struct account *a = account_list_find(snap, json_str(rec, "id", ""));
+    add_state(o, a);
+    add_quota_stop(o, a);
     return o;
 }
 

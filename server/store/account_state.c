@@ -11,6 +11,7 @@
  * Each change is one EVALSHA: SET/HSET, XADD, PUBLISH.
  */
 #include "compat.h"
+#include "account_limits.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -51,12 +52,14 @@ static const char recover_lua[] =
     "redis.call('PUBLISH',ARGV[6],ARGV[7])\n"
     "return 1\n";
 
-/* KEYS: record, the state keys, events (last). ARGV: id, type, from, now,
- * maxlen, channel, by, payload. */
+/* KEYS: record, the state keys and the account's day cost (all deleted),
+ * events (last). ARGV: id, type, from, now, maxlen, channel, by, payload.
+ * A daily-quota stop ends too, and the day's count starts again. */
 static const char reset_lua[] =
     "if redis.call('EXISTS',KEYS[1])==0 then return 0 end\n"
     "for i=2,#KEYS-1 do redis.call('DEL',KEYS[i]) end\n"
-    "redis.call('HSET',KEYS[1],'status','active','statusReason','','statusSince',ARGV[4])\n"
+    "redis.call('HSET',KEYS[1],'status','active','statusReason','','statusSince',ARGV[4],"
+    "'quotaStoppedAt','','quotaStoppedUntil','')\n"
     "redis.call('XADD',KEYS[#KEYS],'MAXLEN','~',ARGV[5],'*','time',ARGV[4],'account',ARGV[1],"
     "'type',ARGV[2],'from',ARGV[3],'to','active','reason','reset by '..ARGV[7],'until','0')\n"
     "redis.call('PUBLISH',ARGV[6],ARGV[8])\n"
@@ -239,34 +242,49 @@ int account_state_recover(struct app *app, struct rds_conn *c, const struct acco
     return rc == -ERR_NOTFOUND ? 0 : rc;
 }
 
+/* The account's day-cost counter of today (account_limits.h). */
+static void day_cost_key(const struct app *app, const struct account *a, const char *id,
+                         long long now_ms, char out[STORE_KEY_MAX])
+{
+    char day[QUOTA_DAY_MAX];
+    long long next;
+    account_quota_day(now_ms, app->tz_offset_min, a ? a->quota_reset_min : 0, day, &next);
+    store_key(out, SK_ACCOUNT_DAILY_COST, id, day);
+}
+
 int account_state_reset(struct app *app, struct rds_conn *c, const struct provider *p,
                         const char *id, const char *by)
 {
-    char rkey[STORE_KEY_MAX], k[ACCOUNT_STATE_READS][STORE_KEY_MAX], now[24], maxlen[24];
+    char rkey[STORE_KEY_MAX], k[ACCOUNT_STATE_READS][STORE_KEY_MAX], dkey[STORE_KEY_MAX], now[24],
+        maxlen[24];
+    long long now_ms = (long long)time(NULL) * 1000;
     store_key(rkey, SK_ACCOUNT_RECORD, p->record_prefix, id);
     for (size_t i = 0; i < ACCOUNT_STATE_READS; i++)
         read_key(k[i], i, p, id);
-    snprintf(now, sizeof(now), "%lld", (long long)time(NULL) * 1000);
+    snprintf(now, sizeof(now), "%lld", now_ms);
     snprintf(maxlen, sizeof(maxlen), "%lld", app->cfg->account_events_max);
     struct account_list *l = accounts_snapshot(app->accounts);
     const struct account *a = account_list_find(l, id);
+    day_cost_key(app, a, id, now_ms, dkey);
     const char *from = account_state_name(a ? account_state_raw(a, NULL) : ACC_ACTIVE);
     char what[64], payload[128];
     snprintf(what, sizeof(what), "account %s", id);
     notify_payload(app, what, payload, sizeof(payload));
-    const char *argv[2 + ACCOUNT_STATE_READS + 8];
+    const char *argv[3 + ACCOUNT_STATE_READS + 8];
     size_t n = 0;
     argv[n++] = rkey;
     for (size_t i = 0; i < ACCOUNT_STATE_READS; i++)
         argv[n++] = k[i];
+    argv[n++] = dkey;
     argv[n++] = SK_ACCOUNT_EVENTS;
     const char *rest[] = {id,     p->name, from, now, maxlen, SK_NOTIFY_CHANNEL, by ? by : "admin",
                           payload};
     for (size_t i = 0; i < ARRAY_SIZE(rest); i++)
         argv[n++] = rest[i];
-    int rc = run(c, reset_lua, 2 + ACCOUNT_STATE_READS, (int)n, argv);
+    int rc = run(c, reset_lua, 3 + ACCOUNT_STATE_READS, (int)n, argv);
     if (rc == 0 && a) {
         account_set_state(a, ACC_ACTIVE, 0, NULL);
+        account_set_quota_until(a, 0);
         for (int f = MF_ANY + 1; f < MF_COUNT; f++)
             account_set_family_until(a, (enum model_family)f, 0);
     }

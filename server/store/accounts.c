@@ -17,6 +17,7 @@
  * rt->mu guards rt->reason; the other runtime fields are atomics.
  */
 #include "compat.h"
+#include "account_limits.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -44,6 +45,7 @@ struct account_rt {
     atomic_int inflight;
     atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
     atomic_uint learnt;                  /* bit i: prov->fields[i], a relay-set flag, learnt true */
+    atomic_llong quota_until_ms;         /* daily-quota stop end (account_limits.h) */
     pthread_mutex_t mu;                  /* guards: reason, window */
     char reason[160];
     char window[24];         /* the upstream's usage window status, "" = unknown */
@@ -187,6 +189,16 @@ void account_lease_release(struct accounts *accs, const struct account *a)
 int account_inflight(const struct account *a)
 {
     return atomic_load(&a->rt->inflight);
+}
+
+long long account_quota_until(const struct account *a)
+{
+    return atomic_load(&a->rt->quota_until_ms);
+}
+
+void account_set_quota_until(const struct account *a, long long until_ms)
+{
+    atomic_store(&a->rt->quota_until_ms, until_ms);
 }
 
 long long accounts_leases(struct accounts *accs)
@@ -445,6 +457,19 @@ static void load_values(const struct app *app, struct account *a, const cJSON *r
     }
 }
 
+/* The shared limits (account_limits.h); the record is authoritative for a
+ * quota stop: an admin change or reset clears it there. */
+static void load_limits(struct account *a, const cJSON *rec)
+{
+    long long quota = 0;
+    int reset = account_hhmm_parse(json_str(rec, "quotaResetTime", "00:00"));
+    a->max_tasks = (int)strtol(json_str(rec, "maxConcurrentTasks", "0"), NULL, 10);
+    if (account_usd_parse(json_str(rec, "dailyQuota", "0"), &quota) == 0)
+        a->daily_quota_micro = quota;
+    a->quota_reset_min = reset < 0 ? 0 : reset;
+    account_set_quota_until(a, strtoll(json_str(rec, "quotaStoppedUntil", "0"), NULL, 10));
+}
+
 static struct account *account_from(const struct app *app, const struct provider *prov,
                                     const cJSON *rec, const struct account_list *old)
 {
@@ -459,6 +484,7 @@ static struct account *account_from(const struct app *app, const struct provider
     a->proxy_url = account_proxy_url(app, prov, rec);
     a->rt = rt_carry(old, a->id);
     load_values(app, a, rec);
+    load_limits(a, rec);
     return a;
 }
 
@@ -672,6 +698,17 @@ int accounts_refresh(struct accounts *accs, struct rds_conn *c)
     return rc;
 }
 
+void accounts_quota_stop(struct accounts *accs, const char *id, long long until_ms)
+{
+    pthread_mutex_lock(&accs->refresh_mu);
+    struct account_list *l = accounts_snapshot(accs);
+    const struct account *a = account_list_find(l, id);
+    if (a)
+        account_set_quota_until(a, until_ms);
+    accounts_list_release(l);
+    pthread_mutex_unlock(&accs->refresh_mu);
+}
+
 int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char *id)
 {
     struct account_list *l = accounts_snapshot(accs);
@@ -681,15 +718,17 @@ int accounts_reload_state(struct accounts *accs, struct rds_conn *c, const char 
     char key[STORE_KEY_MAX];
     if (a) {
         store_key(key, SK_ACCOUNT_RECORD, a->prov->record_prefix, a->id);
-        if (rds_append(c, "HMGET %s status statusReason", key) != 0 ||
+        if (rds_append(c, "HMGET %s status statusReason quotaStoppedUntil", key) != 0 ||
             account_state_append_reads(c, a->prov, a->id) != 0 ||
             rds_flush_replies(c, 1 + ACCOUNT_STATE_READS, r) != 0)
             rc = -ERR_REDIS;
     }
-    if (rc == 0 && r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements == 2) {
+    if (rc == 0 && r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements == 3) {
         struct account_health h;
+        const char *stop = r[0]->element[2]->str;
         account_state_decode(r[0]->element[0]->str, r[0]->element[1]->str, r + 1, &h);
         apply_health(a, &h);
+        account_set_quota_until(a, stop ? strtoll(stop, NULL, 10) : 0);
     }
     for (size_t i = 0; i < ARRAY_SIZE(r); i++)
         if (r[i])

@@ -38,6 +38,9 @@ struct account {
     char *proxy_url;     /* curl proxy URL with credentials, or NULL */
     char **values;       /* one per prov->fields entry (NULL when absent); secrets unsealed */
     struct cJSON **json; /* one per prov->fields entry: FT_JSON values parsed once, else NULL */
+    int max_tasks;       /* maxConcurrentTasks: requests in flight across instances; 0 unlimited */
+    long long daily_quota_micro; /* dailyQuota in micro-USD; 0: none */
+    int quota_reset_min;         /* quotaResetTime, minutes after local midnight */
     struct account_rt *rt;
 };
 
@@ -140,5 +143,13 @@ void account_touch(const struct account *a, long long now_ms);
 void account_lease_take(struct accounts *accs, const struct account *a);
 void account_lease_release(struct accounts *accs, const struct account *a);
 int account_inflight(const struct account *a);
+/* The end (wall ms) of the account's daily-quota stop; 0 or a past time:
+ * not stopped. Lock-free. */
+long long account_quota_until(const struct account *a);
+void account_set_quota_until(const struct account *a, long long until_ms);
+/* Set account id's quota stop after it was written to its record: ordered
+ * with snapshot refreshes, so one that read the record before the write
+ * cannot undo it. Thread-safe; may wait for a running refresh. */
+void accounts_quota_stop(struct accounts *accs, const char *id, long long until_ms);
 
 #endif

@@ -33,6 +33,9 @@
  * "claude_console_account" (seed 000 names one per type). */
 #define SK_ACCOUNT_RECORD "%s:%s"   /* hash: account record (prefix, id) */
 #define SK_ACCOUNT_INDEX "%s:index" /* set: account ids (prefix) */
+/* Per-account limits (account_limits.h): the account's leases are in
+ * SK_CONCURRENCY under its id (seed 000: concurrency:{accountId}). */
+#define SK_ACCOUNT_DAILY_COST "account_daily_cost:%s:%s" /* string: micro-USD (id, quota day) */
 /* Account health (see account_state.h); JSON values with a PX expiry. */
 #define SK_RATE_LIMIT_STATE "rate_limit_state:%s"    /* 429 until reset (id) */
 #define SK_OVERLOAD "overload:%s"                    /* 529 (id) */

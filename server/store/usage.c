@@ -17,6 +17,8 @@
 #include "usage.h"
 #include "xmalloc.h"
 
+#define QUOTA_TTL "172800" /* s: an account's day counter outlives its day */
+
 #include <time.h>
 
 /* A token count from the upstream: a negative (or absurd) value is a broken
@@ -101,11 +103,14 @@ long long usage_total(const struct usage *u)
 }
 
 /* KEYS: 1 api_key_usage, 2 api_key_cost, 3 rate_limit, 4 concurrency,
- * 5 usage_done, 6 concurrency:queue. ARGV: 1..6 counters, 7 now (ISO),
- * 8 cost (micro-USD), 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen,
- * 14 day, 15 week, 16 channel, 17 "slot <keyId>". The lease goes back
- * first and always (waiters, if any, are told at once); the rest once per
- * request id.
+ * 5 usage_done, 6 concurrency:queue, 7 the account's concurrency, 8 the
+ * account's day cost. ARGV: 1..6 counters, 7 now (ISO), 8 cost (micro-USD),
+ * 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen, 14 day, 15 week,
+ * 16 channel, 17 "slot <keyId>", 18 account lease, 19 account quota ('1':
+ * count its day), 20 the day counter's TTL (s). The leases go back first
+ * and always (waiters, if any, are told at once); the rest once per
+ * request id. Returns the account's cost of the day after this request
+ * when counted now, else -1.
  * Read-add-write of each hash: 2 commands whatever the number of fields. */
 static const char usage_lua[] =
     "if ARGV[12]~='' then\n"
@@ -113,8 +118,9 @@ static const char usage_lua[] =
     "  if tonumber(redis.call('GET',KEYS[6]) or '0')>0 then "
     "redis.call('PUBLISH',ARGV[16],ARGV[17]) end\n"
     "end\n"
-    "if ARGV[13]=='0' then return 0 end\n"
-    "if not redis.call('SET',KEYS[5],'1','NX','EX',3600) then return 0 end\n"
+    "if ARGV[18]~='' then redis.call('ZREM',KEYS[7],ARGV[18]) end\n"
+    "if ARGV[13]=='0' then return -1 end\n"
+    "if not redis.call('SET',KEYS[5],'1','NX','EX',3600) then return -1 end\n"
     "local n={'requests','inputTokens','outputTokens','cacheCreateTokens','cacheReadTokens',"
     "'ephemeral5mTokens','ephemeral1hTokens','allTokens'}\n"
     "local all=tonumber(ARGV[1])+tonumber(ARGV[2])+tonumber(ARGV[3])+tonumber(ARGV[4])\n"
@@ -137,7 +143,12 @@ static const char usage_lua[] =
     "  redis.call('HINCRBY',KEYS[3],'tokens',all)\n"
     "  redis.call('HINCRBY',KEYS[3],'cost',cost)\n"
     "end\n"
-    "return all\n";
+    "local acct=-1\n"
+    "if ARGV[19]=='1' and cost>0 then\n"
+    "  acct=redis.call('INCRBY',KEYS[8],cost)\n"
+    "  if acct==cost then redis.call('EXPIRE',KEYS[8],ARGV[20]) end\n"
+    "end\n"
+    "return acct\n";
 
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 {
@@ -151,13 +162,13 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 
 /* The script's arguments for one request. */
 struct usage_args {
-    char keys[6][STORE_KEY_MAX];
+    char keys[8][STORE_KEY_MAX];
     char nums[9][24];
     char slot[64];
 };
 
-#define USAGE_NKEYS "6"
-#define USAGE_ARGC 23 /* keys and arguments, after "EVALSHA sha 6" */
+#define USAGE_NKEYS "8"
+#define USAGE_ARGC 28 /* keys and arguments, after "EVALSHA sha 8" */
 
 static void usage_args(struct usage_args *x, const struct accounting *a)
 {
@@ -168,6 +179,8 @@ static void usage_args(struct usage_args *x, const struct accounting *a)
     store_key(x->keys[3], SK_CONCURRENCY, a->key_id);
     store_key(x->keys[4], SK_USAGE_DONE, a->request_id);
     store_key(x->keys[5], SK_QUEUE_COUNT, a->key_id);
+    store_key(x->keys[6], SK_CONCURRENCY, a->account_id);
+    store_key(x->keys[7], SK_ACCOUNT_DAILY_COST, a->account_id, a->quota_day);
     snprintf(x->slot, sizeof(x->slot), "slot %s", a->key_id);
     long long vals[] = {u->input,  u->output, u->cache_create, u->cache_read, u->eph_5m,
                         u->eph_1h, a->cost,   a->unpriced,     u->seen};
@@ -183,7 +196,9 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  x->keys[2],
                                  x->keys[3],
                                  x->keys[4],
-                                 x->keys[5], /* KEYS */
+                                 x->keys[5],
+                                 x->keys[6],
+                                 x->keys[7], /* KEYS */
                                  x->nums[0],
                                  x->nums[1],
                                  x->nums[2],
@@ -200,7 +215,10 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  a->day,
                                  a->week,
                                  SK_NOTIFY_CHANNEL,
-                                 x->slot};
+                                 x->slot,
+                                 a->acc_lease,
+                                 a->quota_micro > 0 ? "1" : "0",
+                                 QUOTA_TTL};
     memcpy(argv, v, sizeof(v));
 }
 
@@ -216,17 +234,20 @@ static bool is_transient_error(const redisReply *r)
 }
 
 /* 0 written; -ERR_IO no answer or a passing refusal (retry); -ERR_REDIS refused for good. */
-static int check_reply(const redisReply *r, const char *key_id)
+static int check_reply(const redisReply *r, const char *key_id, long long *val)
 {
-    if (r && r->type == REDIS_REPLY_INTEGER)
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        *val = r->integer;
         return 0;
+    }
     bool err = r && r->type == REDIS_REPLY_ERROR;
     log_warn("usage", "recording usage for key %s failed: %s", key_id, err ? r->str : "no reply");
     return err && !is_transient_error(r) ? -ERR_REDIS : -ERR_IO;
 }
 
 /* One request on its own (EVAL when the script cache lost it). */
-static int usage_record(struct app *app, struct rds_conn *c, const struct accounting *a)
+static int usage_record(struct app *app, struct rds_conn *c, const struct accounting *a,
+                        long long *val)
 {
     char date[16], iso[32];
     struct usage_args x = {0};
@@ -234,8 +255,8 @@ static int usage_record(struct app *app, struct rds_conn *c, const struct accoun
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
     usage_args(&x, a);
     usage_argv(&x, a, iso, argv);
-    redisReply *r = rds_script(c, usage_lua, 6, USAGE_ARGC, argv, NULL);
-    int rc = check_reply(r, a->key_id);
+    redisReply *r = rds_script(c, usage_lua, 8, USAGE_ARGC, argv, NULL);
+    int rc = check_reply(r, a->key_id, val);
     if (r)
         freeReplyObject(r);
     return rc;
@@ -246,8 +267,21 @@ static bool is_noscript(const redisReply *r)
     return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/* One usage's outcome from its pipelined reply, or on its own: after
+ * NOSCRIPT (EVAL loads the script again), or when sent != 0 - either
+ * nothing was sent (append failed), or the flush broke the connection and
+ * these calls fail at once. A request is never counted twice: the script
+ * remembers its id. */
+static int settle_one(struct app *app, struct rds_conn *c, int sent, const redisReply *r,
+                      const struct accounting *a, long long *val)
+{
+    if (sent != 0 || is_noscript(r))
+        return usage_record(app, c, a, val);
+    return check_reply(r, a->key_id, val);
+}
+
 int usage_record_many(struct app *app, struct rds_conn *c, int n,
-                      const struct accounting *const as[], int res[])
+                      const struct accounting *const as[], int res[], long long day_cost[])
 {
     if (n <= 0)
         return 0;
@@ -266,14 +300,10 @@ int usage_record_many(struct app *app, struct rds_conn *c, int n,
     if (rc == 0)
         rc = rds_flush_replies(c, n, replies);
     for (int i = 0; i < n; i++) {
-        /* On its own: after NOSCRIPT (EVAL loads the script again), or when
-         * rc != 0 - either nothing was sent (append failed), or the flush
-         * broke the connection and these calls fail at once. A request is
-         * never counted twice: the script remembers its id. */
-        if (rc != 0 || is_noscript(replies[i]))
-            res[i] = usage_record(app, c, as[i]);
-        else
-            res[i] = check_reply(replies[i], as[i]->key_id);
+        long long val = -1;
+        res[i] = settle_one(app, c, rc, replies[i], as[i], &val);
+        if (day_cost)
+            day_cost[i] = res[i] == 0 && as[i]->quota_micro > 0 ? val : -1;
         failed += res[i] != 0;
         if (replies[i])
             freeReplyObject(replies[i]);

@@ -52,10 +52,17 @@ struct accounting {
     char day[16];   /* the statistics day (TIMEZONE_OFFSET) */
     char week[24];  /* the key's week, "YYYY-MM-DDTHH" of its start */
     char lease[48]; /* concurrency lease member to return, or "" */
+    /* The account's limits (account_limits.h). */
+    char acc_lease[48];       /* its concurrency lease member to return, or "" */
+    long long quota_micro;    /* its dailyQuota; 0: its cost of the day is not counted */
+    char quota_day[16];       /* the quota day the request belongs to */
+    long long quota_until_ms; /* that day's end: the next reset */
 };
 
 /* Settle each of n requests (see struct accounting) in one pipelined round
- * trip: one script call per request.
+ * trip: one script call per request. day_cost (may be NULL) gets, for a
+ * request whose account has a quota (quota_micro > 0) and that was counted
+ * now, the account's cost of the quota day after it (micro-USD); else -1.
  * A usage whose call fails for a lost script cache or a broken pipeline is
  * retried on its own. res[i] gets usage i's outcome: 0 written, -ERR_IO not
  * written for now (no answer, or LOADING/BUSY/READONLY...: try again later),
@@ -63,7 +70,7 @@ struct accounting {
  * written, else -ERR_IO. Negative token counts never reach here: extraction
  * counts them as 0. */
 int usage_record_many(struct app *app, struct rds_conn *c, int n,
-                      const struct accounting *const as[], int res[]);
+                      const struct accounting *const as[], int res[], long long day_cost[]);
 /* The statistics date (YYYY-MM-DD in the configured offset) and the UTC ISO time. */
 void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32]);
 

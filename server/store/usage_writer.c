@@ -25,6 +25,7 @@
  * a leaf lock (no I/O, no other lock while held). dropped is atomic.
  */
 #include "compat.h"
+#include "account_limits.h"
 #include "clock.h"
 #include "app.h"
 #include "errs.h"
@@ -144,22 +145,35 @@ static struct item *sort_out(struct usage_writer *w, struct item *batch, const i
     return keep;
 }
 
+/* Accounts whose quota this batch reached stop now, everywhere. */
+static void check_quotas(struct usage_writer *w, struct rds_conn *c, struct item *batch,
+                         const long long *day_cost)
+{
+    for (int i = 0; batch; batch = batch->next, i++)
+        if (day_cost[i] >= 0 && day_cost[i] >= batch->a.quota_micro)
+            account_limits_quota_reached(w->app, c, batch->a.account_id, day_cost[i],
+                                         batch->a.quota_until_ms);
+}
+
 /* Write one batch. Returns true when every usage is settled (written or
  * dropped), false when some went back to the spool. */
 static bool write_batch(struct usage_writer *w, struct item *batch)
 {
     const struct accounting *as[BATCH];
     int res[BATCH], n = 0;
+    long long day_cost[BATCH];
     for (struct item *it = batch; it; it = it->next, n++) {
         if (!it->in_stats && it->a.u.seen)
             usage_stats_add(w->app->usage_stats, w->app, it->a.key_id, it->a.account_id, &it->a.u);
         it->in_stats = true;
         as[n] = &it->a;
         res[n] = -ERR_IO;
+        day_cost[n] = -1;
     }
     struct rds_conn *c = rds_pool_get(w->app->redis, REDIS_WAIT_MS);
     if (c) {
-        usage_record_many(w->app, c, n, as, res);
+        usage_record_many(w->app, c, n, as, res, day_cost);
+        check_quotas(w, c, batch, day_cost);
         rds_pool_put(w->app->redis, c);
     }
     struct item *last = NULL;

@@ -444,13 +444,12 @@ test('Console count_tokens 404: remembered (countTokensUnavailable), later count
   await assertReleased();
 });
 
-test('admin API refuses unknown and not-yet-enforced fields, naming them', async () => {
+test('admin API refuses unknown and not-yet-enforced fields, naming them (maxConcurrentTasks and dailyQuota are enforced now: account-limits.test.js)', async () => {
   const cases = [
     ['POST', '/admin/api-keys', { name: 'k', serviceRates: { claude: 2 } }, 'serviceRates'],
     ['POST', '/admin/api-keys', { name: 'k', frobnicate: true }, 'frobnicate'],
     ['PUT', `/admin/api-keys/${st.key.id}`, { userId: 'u1' }, 'userId'],
-    ['POST', '/admin/claude-console-accounts', { name: 'a', apiUrl: st.mock.url, apiKey: 'sk-ant-x', dailyQuota: 5 }, 'dailyQuota'],
-    ['PUT', `/admin/claude-console-accounts/${st.account.id}`, { maxConcurrentTasks: 2 }, 'maxConcurrentTasks'],
+    ['PUT', `/admin/claude-console-accounts/${st.account.id}`, { autoStopOnWarning: true }, 'autoStopOnWarning'],
   ];
   for (const [method, p, body, field] of cases) {
     const r = await api(st.relay, method, p, { token: st.token, body });
