@@ -167,40 +167,51 @@ static int apply_usd(cJSON *rec, const struct account_field *f, const cJSON *v, 
     return 0;
 }
 
-static int apply_field(const struct app *app, const struct provider *p, cJSON *rec,
-                       const struct account_field *f, const cJSON *v, char *msg, size_t len)
+static int apply_bool(cJSON *rec, const struct account_field *f, const cJSON *v, char *msg,
+                      size_t len)
 {
-    if (f->type == FT_INT)
-        return apply_number(rec, f, v, msg, len);
-    if (f->type == FT_JSON)
-        return apply_json(rec, f, v, msg, len);
-    if (f->type == FT_BOOL) {
-        if (!cJSON_IsBool(v))
-            return bad(msg, len, f->name, " must be a boolean");
-        json_set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
-        return 0;
-    }
-    if (f->type == FT_USD)
-        return apply_usd(rec, f, v, msg, len);
+    if (!cJSON_IsBool(v))
+        return bad(msg, len, f->name, " must be a boolean");
+    json_set_str(rec, f->name, cJSON_IsTrue(v) ? "true" : "false");
+    return 0;
+}
+
+/* The string-valued types: a time of day, a URL, a secret, plain text. */
+static int apply_string(const struct app *app, const struct provider *p, cJSON *rec,
+                        const struct account_field *f, const cJSON *v, char *msg, size_t len)
+{
     if (!cJSON_IsString(v))
         return bad(msg, len, f->name, " must be a string");
     if (f->type == FT_HHMM && account_hhmm_parse(v->valuestring) < 0)
         return bad(msg, len, f->name, " must be a time of day HH:mm (00:00 to 23:59)");
-    if (f->type == FT_HHMM) {
-        json_set_str(rec, f->name, v->valuestring);
-        return 0;
-    }
     if (f->type == FT_URL)
         return apply_url(rec, f, v->valuestring, msg, len);
     if (f->type == FT_SECRET)
         return apply_secret(app, p, rec, f, v->valuestring, msg, len);
     size_t n = strlen(v->valuestring);
-    if (n < (size_t)f->min || n > (size_t)f->max) {
+    if (f->type != FT_HHMM && (n < (size_t)f->min || n > (size_t)f->max)) {
         snprintf(msg, len, "%s must be %lld to %lld characters", f->name, f->min, f->max);
         return -ERR_INVAL;
     }
     json_set_str(rec, f->name, v->valuestring);
     return 0;
+}
+
+static int apply_field(const struct app *app, const struct provider *p, cJSON *rec,
+                       const struct account_field *f, const cJSON *v, char *msg, size_t len)
+{
+    switch (f->type) {
+    case FT_INT:
+        return apply_number(rec, f, v, msg, len);
+    case FT_JSON:
+        return apply_json(rec, f, v, msg, len);
+    case FT_BOOL:
+        return apply_bool(rec, f, v, msg, len);
+    case FT_USD:
+        return apply_usd(rec, f, v, msg, len);
+    default:
+        return apply_string(app, p, rec, f, v, msg, len);
+    }
 }
 
 /* ---- the proxy object ---- */
