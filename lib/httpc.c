@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -229,7 +230,12 @@ static int xfer_setup(struct xfer *x, const struct httpc_request *req)
      * streams whose events are small. */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* Wait for a connection that may multiplex only where that is settled
+     * at the TLS handshake (ALPN). Over plain http:// libcurl learns it only
+     * from the first answer's headers, so every new request to a busy
+     * upstream would queue behind a slow first byte. */
+    if (strncasecmp(req->url, "https://", 8) == 0)
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header_line);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

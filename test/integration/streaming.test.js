@@ -80,6 +80,17 @@ test('non-stream: a slow first byte is waited for', async () => {
   assert.ok(Date.now() - t0 >= 650);
 });
 
+test('a request to a busy http:// upstream does not wait for the other request\'s first byte', async () => {
+  // libcurl's PIPEWAIT would hold the second transfer until the first answer's headers told
+  // whether the connection multiplexes; over plain HTTP nothing else can tell it.
+  const done = [];
+  const slow = st.send(messageBody('mock-slow-first-byte-2500')).then((r) => done.push(['slow', r.status]));
+  await sleep(300); // the slow one is in flight first
+  const fast = st.send(messageBody()).then((r) => done.push(['fast', r.status]));
+  await Promise.all([slow, fast]);
+  assert.deepEqual(done, [['fast', 200], ['slow', 200]]);
+});
+
 test('mid-stream upstream death: client gets the first events, then event: error, never message_stop', async () => {
   const r = await st.stream(messageBody('mock-drop-after-3'), { timeout: 15000 });
   assert.equal(r.status, 200);
