@@ -302,6 +302,27 @@ static int official_prepare(const struct account *acc, const struct upstream_cal
     return 0;
 }
 
+/* A 400 saying the organisation or OAuth use is shut off (crs-relay-spec
+ * 5.2): the account is blocked until an admin reset, and the request moves
+ * on. Other 400s are the client's own. */
+static const char *const official_blocked[] = {
+    "this organization has been disabled",
+    "oauth authentication is currently not allowed",
+    NULL,
+};
+
+static void official_classify(const struct judge *j, const struct upstream_answer *ans,
+                              struct verdict *v)
+{
+    anthropic_classify(j, ans, v);
+    const char *hit = ans->status == 400 ? anthropic_body_mentions(ans, official_blocked) : NULL;
+    if (!hit)
+        return;
+    v->action = VERDICT_RETRY;
+    v->mark = ACC_BLOCKED;
+    v->until_ms = 0;
+}
+
 /* A Claude model the subscription allows (crs-relay-spec 4.4: Opus by tier;
  * an unknown tier allows everything until its profile is read). */
 static bool official_supports(const struct account *acc, const char *model)
@@ -319,7 +340,7 @@ const struct provider provider_claude_official = {
     .nfields = ARRAY_SIZE(official_fields),
     .supports_model = official_supports,
     .prepare = official_prepare,
-    .classify = anthropic_classify,
+    .classify = official_classify,
     .observe = official_observe,
     .keep_header = anthropic_keep_header,
     .usage_event = usage_from_anthropic_event,

@@ -194,6 +194,55 @@ TEST(console_blocked_phrases)
     CHECK_INT(v.until_ms, 0); /* a 403 stays the shared rule: until a reset */
 }
 
+static void fake_set(struct fake *f, const char *name, const char *value)
+{
+    for (size_t i = 0; i < f->acc.prov->nfields && i < 16; i++)
+        if (strcmp(f->acc.prov->fields[i].name, name) == 0)
+            f->values[i] = (char *)(uintptr_t)value;
+}
+
+TEST(official_reactions_and_gating)
+{
+    struct relay_config cfg = {.ttl_rate_limit_s = 300, .ttl_max_custom_s = 1800};
+    struct fake f;
+    memset(&f, 0, sizeof(f));
+    f.acc.prov = &provider_claude_official;
+    f.acc.values = f.values;
+    f.acc.json = f.json;
+    const char *off = "{\"type\":\"error\",\"error\":{\"message\":\"OAuth authentication is "
+                      "currently not allowed for this organization.\"}}";
+    struct verdict v = judge_answer(&cfg, &f, 400, off, NULL, 0);
+    CHECK_INT(v.action, VERDICT_RETRY);
+    CHECK_INT(v.mark, ACC_BLOCKED);
+    CHECK_INT(v.until_ms, 0);
+    v = judge_answer(&cfg, &f, 400,
+                     "{\"error\":{\"message\":\"This organization has been disabled.\"}}", NULL, 0);
+    CHECK_INT(v.mark, ACC_BLOCKED);
+    v = judge_answer(&cfg, &f, 400, "{\"error\":{\"message\":\"max_tokens: too big\"}}", NULL, 0);
+    CHECK_INT(v.action, VERDICT_FAIL);
+    CHECK_INT(v.mark, ACC_ACTIVE);
+    /* A 429 naming a weekly family limit cools that family only. */
+    struct httpc_header h[] = {
+        {"anthropic-ratelimit-unified-reset", "1600"},
+        {"anthropic-ratelimit-unified-representative-claim", "seven_day_opus"}};
+    v = judge_answer(&cfg, &f, 429, "{}", h, 2);
+    CHECK_INT(v.mark, ACC_RATE_LIMITED);
+    CHECK_INT(v.family, MF_OPUS);
+    CHECK_INT(v.until_ms, 1600000);
+    v = judge_answer(&cfg, &f, 429, "{}", h, 1); /* no claim: the whole account */
+    CHECK_INT(v.family, MF_ANY);
+    /* Models by subscription (an unknown tier allows every Claude model). */
+    CHECK(f.acc.prov->supports_model(&f.acc, "claude-opus-4-1-20250805"));
+    CHECK(!f.acc.prov->supports_model(&f.acc, "gpt-4o"));
+    fake_set(&f, "subscriptionType", "claude_pro");
+    CHECK(!f.acc.prov->supports_model(&f.acc, "claude-opus-4-1-20250805"));
+    CHECK(f.acc.prov->supports_model(&f.acc, "claude-opus-4-5-20251101"));
+    CHECK(f.acc.prov->supports_model(&f.acc, "claude-sonnet-4-5"));
+    fake_set(&f, "subscriptionType", "free");
+    CHECK(!f.acc.prov->supports_model(&f.acc, "claude-opus-4-5-20251101"));
+    CHECK(f.acc.prov->supports_model(&f.acc, "claude-haiku-4-5"));
+}
+
 TEST(console_maps_and_supports)
 {
     struct fake f;
@@ -221,6 +270,7 @@ int main(int argc, char **argv)
         T(console_rate_limit_duration),
         T(console_blocked_phrases),
         T(console_maps_and_supports),
+        T(official_reactions_and_gating),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
