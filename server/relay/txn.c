@@ -260,6 +260,7 @@ static void account_for(struct txn *t)
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
+    a.used_ms = t->acc ? account_last_used(t->acc) : 0;
     snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
     snprintf(a.lease, sizeof(a.lease), "%s", t->lease ? t->lease_member : "");
     snprintf(a.acc_lease, sizeof(a.acc_lease), "%s", t->acc_lease ? t->acc_member : "");

@@ -354,6 +354,11 @@ static void add_state(cJSON *o, const struct account *a)
     cJSON_AddStringToObject(o, "status", account_state_name(st));
     cJSON_AddStringToObject(o, "statusReason", reason);
     cJSON_AddItemToObject(o, "statusUntil", until ? cJSON_CreateString(iso) : cJSON_CreateNull());
+    long long used = a ? account_last_used(a) : 0; /* any instance's, as of the last reload */
+    if (used)
+        admin_iso_from_ms(used, iso);
+    cJSON_DeleteItemFromObject(o, "lastUsedAt");
+    cJSON_AddItemToObject(o, "lastUsedAt", used ? cJSON_CreateString(iso) : cJSON_CreateNull());
     cJSON *limits = cJSON_AddObjectToObject(o, "modelLimits"); /* family -> until */
     long long now = (long long)time(NULL) * 1000;
     for (int f = MF_ANY + 1; a && f < MF_COUNT; f++) {
@@ -494,12 +499,14 @@ int account_record_delete(struct app *app, struct rds_conn *c, const struct prov
     store_key(rl, SK_RATE_LIMIT_STATE, id);
     store_key(ov, SK_OVERLOAD, id);
     store_key(tu, SK_TEMP_UNAVAILABLE, p->name, id);
-    redisReply *r[2] = {0};
+    redisReply *r[3] = {0};
     int rc = -ERR_REDIS;
     if (rds_append(c, "DEL %s %s %s %s", key, rl, ov, tu) == 0 &&
-        rds_append(c, "SREM %s %s", index, id) == 0 && rds_flush_replies(c, 2, r) == 0)
+        rds_append(c, "SREM %s %s", index, id) == 0 &&
+        rds_append(c, "HDEL %s %s", SK_ACCOUNT_LAST_USED, id) == 0 &&
+        rds_flush_replies(c, 3, r) == 0)
         rc = 0;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (r[i])
             freeReplyObject(r[i]);
     if (rc == 0) {

@@ -534,8 +534,9 @@ static void reseal_old(const struct app *app, struct rds_conn *c, const struct p
     reseal_field(app, c, p, rec, "proxyPassword");
 }
 
-/* Round trip 1: every provider's index, then the group index: ids[i] is
- * provider_at(i)'s, ids[provider_count()] the groups'. */
+/* Round trip 1: every provider's index, then the group index, then the
+ * accounts' last use: ids[i] is provider_at(i)'s, ids[provider_count()]
+ * the groups', ids[provider_count() + 1] the last uses. */
 static int load_indexes(struct rds_conn *c, redisReply **ids)
 {
     size_t np = provider_count();
@@ -546,9 +547,10 @@ static int load_indexes(struct rds_conn *c, redisReply **ids)
             return -ERR_REDIS;
     }
     if (rds_append(c, "SMEMBERS %s", SK_ACCOUNT_GROUPS) != 0 ||
-        rds_flush_replies(c, (int)np + 1, ids) != 0)
+        rds_append(c, "HGETALL %s", SK_ACCOUNT_LAST_USED) != 0 ||
+        rds_flush_replies(c, (int)np + 2, ids) != 0)
         return -ERR_REDIS;
-    for (size_t i = 0; i <= np; i++)
+    for (size_t i = 0; i <= np + 1; i++)
         if (ids[i]->type != REDIS_REPLY_ARRAY)
             return -ERR_REDIS;
     return 0;
@@ -653,12 +655,24 @@ static void refresh_release(struct refresh_ctx *x, redisReply **ids)
     for (size_t i = 0; x->rep && i < x->n * (1 + ACCOUNT_STATE_READS) + x->ng * GROUP_READS; i++)
         if (x->rep[i])
             freeReplyObject(x->rep[i]);
-    for (size_t i = 0; i <= provider_count(); i++)
+    for (size_t i = 0; i <= provider_count() + 1; i++)
         if (ids[i])
             freeReplyObject(ids[i]);
     free(x->rep);
     free(x->prov);
     free(x->id);
+}
+
+/* Another instance's last use of an account counts for least-recently-used
+ * here too (the accounting script writes account_last_used). */
+static void merge_last_used(struct account_list *l, const redisReply *r)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const struct account *a = account_list_find(l, r->element[i]->str);
+        long long at = strtoll(r->element[i + 1]->str, NULL, 10);
+        if (a && at > account_last_used(a))
+            account_touch(a, at);
+    }
 }
 
 static int refresh_locked(struct accounts *accs, struct rds_conn *c)
@@ -670,7 +684,7 @@ static int refresh_locked(struct accounts *accs, struct rds_conn *c)
                             NULL,
                             0,
                             NULL};
-    BUG_ON(provider_count() + 1 > ARRAY_SIZE(ids));
+    BUG_ON(provider_count() + 2 > ARRAY_SIZE(ids));
     int rc = load_indexes(c, ids);
     if (rc == 0)
         rc = load_records(c, ids, &x);
@@ -683,6 +697,7 @@ static int refresh_locked(struct accounts *accs, struct rds_conn *c)
                 l->items[l->n++] = a;
         }
         build_groups(l, &x);
+        merge_last_used(l, ids[provider_count() + 1]);
         accounts_list_release(old);
         swap_in(accs, l);
     }

@@ -48,7 +48,9 @@
 /* Claude OAuth profile lookups (server/claude_profile.c). */
 #define SK_PROFILE_RETRY "claude_profile_retry:%s" /* string: lookup retried (id); PX interval */
 /* Account groups (crs-admin-spec 2.3): a key binds one with "group:<gid>". */
-#define SK_ACCOUNT_GROUPS "account_groups"                  /* set: group ids */
+#define SK_ACCOUNT_GROUPS "account_groups" /* set: group ids */
+#define SK_ACCOUNT_LAST_USED                                                                       \
+    "account_last_used" /* hash: account id -> last use (ms), every instance's */
 #define SK_ACCOUNT_GROUP "account_group:%s"                 /* hash: id, name, platform, ... */
 #define SK_ACCOUNT_GROUP_MEMBERS "account_group_members:%s" /* set: account ids (gid) */
 /* Sticky sessions: session hash -> account id, EX STICKY_SESSION_TTL_HOURS */

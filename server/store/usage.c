@@ -104,10 +104,11 @@ long long usage_total(const struct usage *u)
 
 /* KEYS: 1 api_key_usage, 2 api_key_cost, 3 rate_limit, 4 concurrency,
  * 5 usage_done, 6 concurrency:queue, 7 the account's concurrency, 8 the
- * account's day cost. ARGV: 1..6 counters, 7 now (ISO), 8 cost (micro-USD),
+ * account's day cost, 9 account_last_used. ARGV: 1..6 counters, 7 now (ISO), 8 cost (micro-USD),
  * 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen, 14 day, 15 week,
  * 16 channel, 17 "slot <keyId>", 18 account lease, 19 account quota ('1':
- * count its day), 20 the day counter's TTL (s). The leases go back first
+ * count its day), 20 the day counter's TTL (s), 21 the account id ('' :
+ * none), 22 now (ms): its last use, for every instance's LRU. The leases go back first
  * and always (waiters, if any, are told at once); the rest once per
  * request id. Returns the account's cost of the day after this request
  * when counted now, else -1.
@@ -130,6 +131,7 @@ static const char usage_lua[] =
     "for i=1,#n do out[#out+1]=n[i] out[#out+1]=(tonumber(cur[i]) or 0)+tonumber(add[i]) end\n"
     "out[#out+1]='lastUsedAt' out[#out+1]=ARGV[7]\n"
     "redis.call('HSET',KEYS[1],unpack(out))\n"
+    "if ARGV[21]~='' then redis.call('HSET',KEYS[9],ARGV[21],ARGV[22]) end\n"
     "local cost=tonumber(ARGV[8])\n"
     "local c=redis.call('HMGET',KEYS[2],'totalMicro','day','dayMicro','week','weekMicro',"
     "'unpricedRequests')\n"
@@ -162,13 +164,14 @@ void usage_dates(int tz_offset_min, time_t now, char date[16], char iso[32])
 
 /* The script's arguments for one request. */
 struct usage_args {
-    char keys[8][STORE_KEY_MAX];
-    char nums[9][24];
+    char keys[9][STORE_KEY_MAX];
+    char nums[10][24];
     char slot[64];
 };
 
-#define USAGE_NKEYS "8"
-#define USAGE_ARGC 28 /* keys and arguments, after "EVALSHA sha 8" */
+#define USAGE_NKEY 9
+#define USAGE_NKEYS "9" /* USAGE_NKEY, as EVALSHA wants it */
+#define USAGE_ARGC 31   /* keys and arguments, after "EVALSHA sha 9" */
 
 static void usage_args(struct usage_args *x, const struct accounting *a)
 {
@@ -181,9 +184,10 @@ static void usage_args(struct usage_args *x, const struct accounting *a)
     store_key(x->keys[5], SK_QUEUE_COUNT, a->key_id);
     store_key(x->keys[6], SK_CONCURRENCY, a->account_id);
     store_key(x->keys[7], SK_ACCOUNT_DAILY_COST, a->account_id, a->quota_day);
+    store_key(x->keys[8], SK_ACCOUNT_LAST_USED);
     snprintf(x->slot, sizeof(x->slot), "slot %s", a->key_id);
     long long vals[] = {u->input,  u->output, u->cache_create, u->cache_read, u->eph_5m,
-                        u->eph_1h, a->cost,   a->unpriced,     u->seen};
+                        u->eph_1h, a->cost,   a->unpriced,     u->seen,       a->used_ms};
     for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
         snprintf(x->nums[i], sizeof(x->nums[i]), "%lld", vals[i]);
 }
@@ -198,7 +202,8 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  x->keys[4],
                                  x->keys[5],
                                  x->keys[6],
-                                 x->keys[7], /* KEYS */
+                                 x->keys[7],
+                                 x->keys[8], /* KEYS */
                                  x->nums[0],
                                  x->nums[1],
                                  x->nums[2],
@@ -218,7 +223,9 @@ static void usage_argv(const struct usage_args *x, const struct accounting *a, c
                                  x->slot,
                                  a->acc_lease,
                                  a->quota_micro > 0 ? "1" : "0",
-                                 QUOTA_TTL};
+                                 QUOTA_TTL,
+                                 a->account_id,
+                                 x->nums[9]};
     memcpy(argv, v, sizeof(v));
 }
 
@@ -255,7 +262,7 @@ static int usage_record(struct app *app, struct rds_conn *c, const struct accoun
     usage_dates(app->tz_offset_min, time(NULL), date, iso);
     usage_args(&x, a);
     usage_argv(&x, a, iso, argv);
-    redisReply *r = rds_script(c, usage_lua, 8, USAGE_ARGC, argv, NULL);
+    redisReply *r = rds_script(c, usage_lua, USAGE_NKEY, USAGE_ARGC, argv, NULL);
     int rc = check_reply(r, a->key_id, val);
     if (r)
         freeReplyObject(r);

@@ -6,7 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, api, createConsoleAccount, createKey, messageBody, RespClient, waitFor } = require('../lib/env');
+const { stack, api, createConsoleAccount, createKey, messageBody, RespClient, waitFor, startRelay, login, httpRequest } = require('../lib/env');
 
 let st;
 before(async () => {
@@ -193,6 +193,36 @@ test('sticky sessions: a metadata.user_id session stays on one account; a 429 re
     assert.notEqual(seen[0], tagOf(moved, accs));
     assert.equal(tagOf(await redis('GET', `sticky_session:${sid}`), accs), seen[0]);
   } finally {
+    await removeAll();
+  }
+});
+
+test('least recently used across instances: the last use is written with the accounting and read at every reload', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: shared });
+  try {
+    const x = await account('lru-x', { priority: 7 });
+    const y = await account('lru-y', { priority: 7 });
+    const key = await newKey();
+    const token2 = await login(relay2);
+    await waitFor(async () => (await api(relay2, 'GET', '/admin/claude-console-accounts', { token: token2 })).json.data.some((a) => a.id === y.id), { what: 'relay2 sees both' });
+    let m = mark();
+    assert.equal((await send(key)).status, 200); // relay 1 uses one of them
+    const first = since(m)[0];
+    const usedId = first === 'lru-x' ? x.id : y.id;
+    await waitFor(async () => (await redis('HGET', 'account_last_used', usedId)) !== null, { what: 'the last use written with the accounting' });
+    // Any admin write makes every instance reload its snapshot (and the last uses with it).
+    await api(st.relay, 'PUT', `/admin/claude-console-accounts/${usedId}`, { token: st.token, body: { description: 'touched' } });
+    await waitFor(async () => {
+      const v = (await api(relay2, 'GET', '/admin/claude-console-accounts', { token: token2 })).json.data.find((a) => a.id === usedId);
+      return v && v.lastUsedAt !== null;
+    }, { what: 'relay2 learnt the last use' });
+    m = mark();
+    const r = await httpRequest(`${relay2.url}/api/v1/messages`, { method: 'POST', headers: { 'x-api-key': key.apiKey, 'anthropic-version': '2023-06-01' }, body: messageBody() });
+    assert.equal(r.status, 200, r.text);
+    assert.notEqual(since(m)[0], first, 'relay2 takes the one relay 1 did not use');
+  } finally {
+    await relay2.stop();
     await removeAll();
   }
 });
