@@ -15,7 +15,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { stack, api, createConsoleAccount, messageBody, waitFor, startRelay, login, redisCmd, httpRequest, ownRedisCommands, keyUsage, waitForUsage } = require('../lib/env');
+const { stack, api, createConsoleAccount, messageBody, waitFor, startRelay, login, redisCmd, httpRequest, ownRedisCommands, keyUsage, waitForUsage, assertReleased: released } = require('../lib/env');
 
 const ACC = '/admin/claude-console-accounts';
 let st;
@@ -89,17 +89,7 @@ function hold(relay = st.relay, extra = {}) {
   });
 }
 
-// Nothing held: transactions, in-flight counts, Redis leases (key and account), streams.
-async function assertReleased(relay = st.relay) {
-  await waitFor(
-    async () => {
-      const r = await httpRequest(`${relay.url}/health`);
-      const u = r.json.components.upstream;
-      return u.transactions === 0 && u.accountLeases === 0 && u.concurrencyLeases === 0 && u.activeStreams === 0 ? u : null;
-    },
-    { timeout: 5000, what: 'every transaction and lease released' },
-  );
-}
+const assertReleased = (relay = st.relay) => released(relay);
 
 async function leasesInRedis(id) {
   return Number(await redis('ZCARD', `concurrency:${id}`));

@@ -22,6 +22,7 @@ const {
   redisCmd,
   httpRequest,
   sleep,
+  assertReleased: released,
 } = require('../lib/env');
 
 const TTL = 3; // seconds: every cooldown in this file
@@ -63,17 +64,7 @@ async function remove(acc) {
 
 const hits = (behave) => st.mock.requests().filter((r) => r.behave === behave).length;
 
-// Nothing held after the requests: transactions, account leases, streams.
-async function assertReleased(relay = st.relay) {
-  await waitFor(
-    async () => {
-      const r = await httpRequest(`${relay.url}/health`);
-      const u = r.json.components.upstream;
-      return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0 && u.activeTransfers === 0 ? u : null;
-    },
-    { timeout: 3000, what: 'every transaction, lease and stream released' },
-  );
-}
+const assertReleased = (relay = st.relay) => released(relay);
 
 async function events(id) {
   const arr = await redis('XRANGE', 'account_events', '-', '+');

@@ -11,7 +11,7 @@
 const net = require('node:net');
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, startRelay, login, api, createKey, createConsoleAccount, messageBody, waitFor, redisCmd, httpRequest, sleep } = require('../lib/env');
+const { stack, startRelay, login, api, createKey, createConsoleAccount, messageBody, waitFor, redisCmd, httpRequest, sleep, assertReleased } = require('../lib/env');
 
 const DELAY = 400;
 const TIMEOUT = 3000;
@@ -70,15 +70,6 @@ async function heldBy(id) {
   return waitFor(async () => redis('GET', lockKey(id)), { timeout: 5000, what: `the turn of account ${id} held` });
 }
 
-async function assertReleased(relay) {
-  await waitFor(
-    async () => {
-      const u = (await httpRequest(`${relay.url}/health`)).json.components.upstream;
-      return u.transactions === 0 && u.accountLeases === 0 && u.activeStreams === 0 && u.userTurnsWaiting === 0 ? u : null;
-    },
-    { timeout: 5000, what: 'every transaction, lease, stream and waiting turn released' },
-  );
-}
 
 async function turnsWaiting(relay, n) {
   await waitFor(async () => (await httpRequest(`${relay.url}/health`)).json.components.upstream.userTurnsWaiting === n, { timeout: 5000, what: `${n} user turn(s) waiting` });

@@ -819,6 +819,19 @@ function pickUsage(u) {
 }
 
 // Waits until api_key_usage:<keyId>.requests >= n (default 2 s) and returns the usage fields.
+// Nothing held by the relay any more: transactions, account in-flight counts, Redis leases,
+// streams, upstream transfers and user turns waiting (the /health counters back to 0).
+const HELD = ['transactions', 'accountLeases', 'concurrencyLeases', 'activeStreams', 'activeTransfers', 'userTurnsWaiting'];
+async function assertReleased(relay, { timeout = 5000 } = {}) {
+  await waitFor(
+    async () => {
+      const u = (await httpRequest(`${relay.url}/health`)).json.components.upstream;
+      return HELD.every((k) => !u[k]) ? u : null;
+    },
+    { timeout, what: `every ${HELD.join(', ')} released` },
+  );
+}
+
 async function waitForUsage(redisPort, keyId, n = 1, timeout = 2000) {
   let last = {};
   try {
@@ -897,6 +910,7 @@ async function stack(opts = {}) {
 }
 
 module.exports = {
+  assertReleased,
   REPO_ROOT,
   cleanupAfter,
   TEST_ROOT,
