@@ -73,6 +73,9 @@ struct token_refresh {
 
 struct refresh {
     struct app *app;
+    bool force;                 /* an admin asked: refresh even when not due */
+    token_refresh_done_fn done; /* the admin's reply, or NULL */
+    void *done_arg;
     char id[37];
     char owner[33];
     char *old_refresh; /* the refresh token sent: wiped */
@@ -177,6 +180,8 @@ static void refresh_done(void *arg, const struct claude_token_result *res)
     if (!c) { /* no Redis here: the lock ends by itself */
         log_warn("refresh", "account %s: refresh answer dropped (no worker or Redis)", r->id);
         wake_account(r->app, r->id);
+        if (r->done)
+            r->done(r->done_arg, -ERR_REDIS, "the answer could not be stored");
         return refresh_free(r);
     }
     bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
@@ -193,6 +198,8 @@ static void refresh_done(void *arg, const struct claude_token_result *res)
     lock_release(c, r);
     rds_pool_put(r->app->redis, c);
     wake_account(r->app, r->id); /* after the save refreshed the snapshot */
+    if (r->done)
+        r->done(r->done_arg, *err ? -ERR_UPSTREAM : 0, err);
     refresh_free(r);
 }
 
@@ -222,7 +229,7 @@ static bool lock_take(struct app *app, struct rds_conn *c, struct refresh *r)
     if (!mine)
         return false; /* another instance refreshes it: we see its result via notify */
     rep = rds_command(c, "HGET %s expiresAt", rkey);
-    bool due = rep && rep->type == REDIS_REPLY_STRING && is_due(app, rep->str);
+    bool due = rep && rep->type == REDIS_REPLY_STRING && (r->force || is_due(app, rep->str));
     if (rep)
         freeReplyObject(rep);
     if (!due)
@@ -244,9 +251,9 @@ static char *refresh_body(const struct relay_config *cfg, const char *token)
 /* 0 when this instance's refresh of a started (its answer wakes the
  * account's waiters), else -ERR_BUSY (another instance has it, or it is
  * not due any more) or -ERR_CLOSED. */
-static int start_one(struct app *app, struct rds_conn *c, const struct account *a)
+static int start_refresh(struct app *app, struct rds_conn *c, const struct account *a,
+                         struct refresh *r)
 {
-    struct refresh *r = xcalloc(1, sizeof(*r));
     r->app = app;
     snprintf(r->id, sizeof(r->id), "%s", a->id);
     secret_random_hex(r->owner, 16);
@@ -264,6 +271,24 @@ static int start_one(struct app *app, struct rds_conn *c, const struct account *
         return -ERR_CLOSED;
     }
     return 0;
+}
+
+static int start_one(struct app *app, struct rds_conn *c, const struct account *a)
+{
+    return start_refresh(app, c, a, xcalloc(1, sizeof(struct refresh)));
+}
+
+int token_refresh_now(struct app *app, struct rds_conn *c, const struct account *a,
+                      token_refresh_done_fn done, void *arg)
+{
+    const char *rt = account_field(a, "refreshToken");
+    if (a->prov != &provider_claude_official || !rt || !*rt)
+        return -ERR_INVAL;
+    struct refresh *r = xcalloc(1, sizeof(*r));
+    r->force = true;
+    r->done = done;
+    r->done_arg = arg;
+    return start_refresh(app, c, a, r);
 }
 
 void token_refresh_due(struct app *app, struct rds_conn *c)

@@ -16,11 +16,20 @@ struct account;
 struct token_refresh;
 
 typedef void (*token_refresh_wake_fn)(void *arg);
+/* rc 0 (refreshed) or -ERR_*, with the upstream's refusal or what failed in err. */
+typedef void (*token_refresh_done_fn)(void *arg, int rc, const char *err);
 
 /* Start a refresh for every claude-official account whose token expires
  * within TOKEN_REFRESH_LEAD_SECONDS and whose lock this instance takes.
  * Returns at once (no upstream wait). Maintenance thread. */
 void token_refresh_due(struct app *app, struct rds_conn *c);
+
+/* Refresh a's token now, due or not (an admin asked): done runs once on a
+ * worker with the outcome. 0 (started), -ERR_BUSY (another refresh of it
+ * runs: done never runs), -ERR_INVAL (no refresh token), -ERR_CLOSED.
+ * Worker thread (uses c). */
+int token_refresh_now(struct app *app, struct rds_conn *c, const struct account *a,
+                      token_refresh_done_fn done, void *arg) __attribute__((warn_unused_result));
 
 /* The waiters of on-demand refreshes (app->refresh). free wakes any left. */
 struct token_refresh *token_refresh_new(struct app *app);

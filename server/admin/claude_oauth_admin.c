@@ -32,6 +32,7 @@
 #include "secret.h"
 #include "store.h"
 #include "store_keys.h"
+#include "token_refresh.h"
 #include "xmalloc.h"
 
 #include <curl/curl.h>
@@ -430,11 +431,89 @@ static void h_exchange_setup(struct reqctx *rq)
     exchange(rq, &setup_flow);
 }
 
+/* ---- POST /admin/claude-accounts/:accountId/refresh ---- */
+
+struct manual {
+    struct reqctx *rq;
+    struct app *app;
+    char id[37];
+};
+
+/* Worker: the forced refresh ended; answer with the new view or the error. */
+static void manual_done(void *arg, int rc, const char *err)
+{
+    struct manual *m = arg;
+    cJSON *rec = NULL;
+    struct rds_conn *c = rc == 0 ? rds_pool_get(m->app->redis, 1000) : NULL;
+    if (c && account_record_load(c, &provider_claude_official, m->id, &rec) == 0) {
+        struct account_list *snap = accounts_snapshot(m->app->accounts);
+        admin_ok(m->rq, "data", account_record_render(&provider_claude_official, rec, snap));
+        accounts_list_release(snap);
+    } else if (rc == 0 || rc == -ERR_REDIS) {
+        admin_error(m->rq, 503, "Service unavailable", "Redis is unavailable");
+    } else {
+        admin_error(m->rq, 502, "Token refresh failed", err);
+    }
+    if (c)
+        rds_pool_put(m->app->redis, c);
+    cJSON_Delete(rec);
+    struct reqctx *rq = m->rq;
+    free(m);
+    reqctx_resume(rq);
+}
+
+static void manual_start(void *arg)
+{
+    struct manual *m = arg;
+    struct rds_conn *c = rds_pool_get(m->app->redis, 1000);
+    struct account_list *snap = accounts_snapshot(m->app->accounts);
+    const struct account *a = account_list_find(snap, m->id);
+    int rc = a && c ? token_refresh_now(m->app, c, a, manual_done, m) : -ERR_REDIS;
+    accounts_list_release(snap);
+    if (c)
+        rds_pool_put(m->app->redis, c);
+    if (rc == 0)
+        return; /* manual_done answers */
+    if (rc == -ERR_BUSY)
+        admin_error(m->rq, 409, "Conflict", "A refresh of this account is running; try again");
+    else if (rc == -ERR_REDIS)
+        admin_error(m->rq, 503, "Service unavailable", "Redis is unavailable");
+    else
+        admin_error(m->rq, 503, "Service unavailable", "The relay is shutting down");
+    struct reqctx *rq = m->rq;
+    free(m);
+    reqctx_resume(rq);
+}
+
+/* An admin renews the account's token now, due or not (single-flight with
+ * every other refresh of it, through the same lock). */
+static void h_refresh(struct reqctx *rq)
+{
+    const char *id = reqctx_param(rq, "accountId");
+    struct account_list *snap = accounts_snapshot(reqctx_app(rq)->accounts);
+    const struct account *a = admin_is_uuid(id) ? account_list_find(snap, id) : NULL;
+    const char *rt =
+        a && a->prov == &provider_claude_official ? account_field(a, "refreshToken") : NULL;
+    bool found = a && a->prov == &provider_claude_official;
+    accounts_list_release(snap);
+    if (!found)
+        return admin_error(rq, 404, "Not found", "Account not found");
+    if (!rt || !*rt)
+        return bad_request(rq, "refreshToken: the account has none (a setup token cannot be "
+                               "refreshed)");
+    struct manual *m = xcalloc(1, sizeof(*m));
+    m->rq = rq;
+    m->app = reqctx_app(rq);
+    snprintf(m->id, sizeof(m->id), "%s", id);
+    reqctx_defer(rq, manual_start, m);
+}
+
 #define CLA "/admin/claude-accounts"
 const struct route claude_oauth_routes[] = {
     {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL, NULL},
     {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL, NULL},
     {"POST", CLA "/generate-setup-token-url", h_generate_setup, AUTH_ADMIN, BODY_SMALL, NULL},
     {"POST", CLA "/exchange-setup-token-code", h_exchange_setup, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", CLA "/:accountId/refresh", h_refresh, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

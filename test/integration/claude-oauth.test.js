@@ -418,6 +418,46 @@ test('5-hour window: tracked per account; autoStopOnWarning stops the account at
   }
 });
 
+test('POST /:id/refresh renews the token now (not due); the new token is used; refusals answer 502, 400, 404', async () => {
+  const { acc, tokens: old } = await exchangeAccount('oauth-manual');
+  try {
+    mock.oauth.reset();
+    let r = await api(st.relay, 'POST', `/admin/claude-accounts/${acc.id}/refresh`, { token: st.token });
+    assert.equal(r.status, 200, r.text);
+    const calls = mock.oauth.calls().filter((x) => x.grant_type === 'refresh_token');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].body.refresh_token, old.refresh_token);
+    const fresh = mock.oauth.issued().at(-1);
+    assert.ok(!r.text.includes(fresh.access_token) && !r.text.includes(fresh.refresh_token), 'no token in the reply');
+    assert.ok(r.json.data.lastRefreshAt);
+    mock.reset();
+    await sdk().messages.create(PARAMS);
+    assert.equal(mock.messageRequests()[0].headers.authorization, `Bearer ${fresh.access_token}`);
+    assert.equal(await redisCmd('EXISTS', `token_refresh_lock:claude:${acc.id}`), 0, 'lock released');
+    // Refused by the token endpoint: 502 with its error, and the account is marked.
+    mock.oauth.failRefresh = true;
+    r = await api(st.relay, 'POST', `/admin/claude-accounts/${acc.id}/refresh`, { token: st.token });
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.text, /invalid_grant/);
+    await waitFor(async () => (await getAccount(acc.id)).status === 'unauthorized', { what: 'marked' });
+  } finally {
+    mock.oauth.failRefresh = false;
+    await removeAccount(acc.id);
+  }
+  const f = await startFlow(st.relay, st.token, 'generate-setup-token-url');
+  const setup = (await api(st.relay, 'POST', '/admin/claude-accounts/exchange-setup-token-code', { token: st.token, body: { sessionId: f.sessionId, authorizationCode: f.code, name: 'no-refresh' } })).json.data;
+  try {
+    const r = await api(st.relay, 'POST', `/admin/claude-accounts/${setup.id}/refresh`, { token: st.token });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /refreshToken/);
+  } finally {
+    await removeAccount(setup.id);
+  }
+  const r = await api(st.relay, 'POST', `/admin/claude-accounts/${crypto.randomUUID()}/refresh`, { token: st.token });
+  assert.equal(r.status, 404);
+  assert.equal((await api(st.relay, 'POST', `/admin/claude-accounts/${crypto.randomUUID()}/refresh`, {})).status, 401);
+});
+
 test('a refused refresh marks the account unauthorized with a reason, appends the event and writes the error log', async () => {
   mock.oauth.expiresIn = 120;
   const { acc } = await exchangeAccount('oauth-dead');
