@@ -172,34 +172,39 @@ static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_
 
 static void wake_account(struct app *app, const char *id);
 
+/* The token endpoint's answer, judged and stored; err gets what failed. */
+static void refresh_judge(struct refresh *r, struct rds_conn *c,
+                          const struct claude_token_result *res, char *err, size_t len)
+{
+    bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
+    if (ok && store_new(r, c, res, err, len) == 0) {
+        log_info("refresh", "account %s: token refreshed", r->id);
+        return;
+    }
+    if (!ok)
+        claude_token_error(res, err, len);
+    log_warn("refresh", "account %s: token refresh failed: %s", r->id, err);
+    error_log(r->app, r->id, err);
+    if (!ok && res->status >= 400 && res->status < 500)
+        refused(r, c, err); /* transport errors and 5xx are retried next run */
+}
+
 static void refresh_done(void *arg, const struct claude_token_result *res)
 {
     struct refresh *r = arg;
     struct rds_conn *c = res->on_worker ? rds_pool_get(r->app->redis, 1000) : NULL;
     char err[300] = "";
-    if (!c) { /* no Redis here: the lock ends by itself */
+    if (c) {
+        refresh_judge(r, c, res, err, sizeof(err));
+        lock_release(c, r);
+        rds_pool_put(r->app->redis, c);
+    } else { /* no Redis here: the lock ends by itself */
         log_warn("refresh", "account %s: refresh answer dropped (no worker or Redis)", r->id);
-        wake_account(r->app, r->id);
-        if (r->done)
-            r->done(r->done_arg, -ERR_REDIS, "the answer could not be stored");
-        return refresh_free(r);
+        snprintf(err, sizeof(err), "the answer could not be stored");
     }
-    bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
-    if (ok && store_new(r, c, res, err, sizeof(err)) == 0) {
-        log_info("refresh", "account %s: token refreshed", r->id);
-    } else {
-        if (!ok)
-            claude_token_error(res, err, sizeof(err));
-        log_warn("refresh", "account %s: token refresh failed: %s", r->id, err);
-        error_log(r->app, r->id, err);
-        if (!ok && res->status >= 400 && res->status < 500)
-            refused(r, c, err); /* transport errors and 5xx are retried next run */
-    }
-    lock_release(c, r);
-    rds_pool_put(r->app->redis, c);
     wake_account(r->app, r->id); /* after the save refreshed the snapshot */
     if (r->done)
-        r->done(r->done_arg, *err ? -ERR_UPSTREAM : 0, err);
+        r->done(r->done_arg, *err ? (c ? -ERR_UPSTREAM : -ERR_REDIS) : 0, err);
     refresh_free(r);
 }
 
