@@ -1,0 +1,638 @@
+/*
+ * chat_claude.c - OpenAI chat completions <-> Claude Messages (see
+ * chat_claude.h). Table-driven where the two APIs name the same thing
+ * differently (stop reasons, tool choice); the rest is one small function
+ * per message part.
+ */
+#include "compat.h"
+#include "chat_claude.h"
+#include "errs.h"
+#include "json.h"
+#include "sse.h"
+#include "xmalloc.h"
+
+#include <stdarg.h>
+
+/* ---- shared tables ---- */
+
+static const struct {
+    const char *claude, *chat;
+} stop_reasons[] = {
+    {"end_turn", "stop"},
+    {"stop_sequence", "stop"},
+    {"max_tokens", "length"},
+    {"tool_use", "tool_calls"},
+    {"pause_turn", "stop"},
+    {"refusal", "content_filter"},
+    {"model_context_window_exceeded", "length"},
+};
+
+const char *chat_finish_reason(const char *stop_reason)
+{
+    for (size_t i = 0; stop_reason && i < ARRAY_SIZE(stop_reasons); i++)
+        if (strcmp(stop_reasons[i].claude, stop_reason) == 0)
+            return stop_reasons[i].chat;
+    return "stop";
+}
+
+static const struct {
+    const char *chat, *claude;
+} tool_choices[] = {{"auto", "auto"}, {"none", "none"}, {"required", "any"}};
+
+/* ---- request: chat -> Claude ---- */
+
+struct conv {
+    cJSON *msgs;       /* Claude messages being built */
+    struct buf system; /* system and developer texts, joined */
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct conv *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+    return -ERR_INVAL;
+}
+
+/* Append a block to the last message when it has role, else a new message:
+ * Claude wants user and assistant turns to alternate. */
+static void add_block(struct conv *c, const char *role, cJSON *block)
+{
+    cJSON *last = cJSON_GetArrayItem(c->msgs, cJSON_GetArraySize(c->msgs) - 1);
+    if (!last || strcmp(json_str(last, "role", ""), role) != 0) {
+        last = cJSON_CreateObject();
+        cJSON_AddStringToObject(last, "role", role);
+        cJSON_AddArrayToObject(last, "content");
+        cJSON_AddItemToArray(c->msgs, last);
+    }
+    cJSON_AddItemToArray(cJSON_GetObjectItem(last, "content"), block);
+}
+
+static cJSON *text_block(const char *text)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "text");
+    cJSON_AddStringToObject(b, "text", text);
+    return b;
+}
+
+/* data:<media type>;base64,<data> -> a base64 source; http(s) -> a URL source. */
+static cJSON *image_block(struct conv *c, const char *url, int i, int k)
+{
+    cJSON *src = cJSON_CreateObject();
+    const char *comma = strchr(url, ',');
+    if (strncmp(url, "data:", 5) == 0 && comma && comma - url > 12 &&
+        strncmp(comma - 7, ";base64", 7) == 0) {
+        cJSON_AddStringToObject(src, "type", "base64");
+        char *mt = xstrndup(url + 5, (size_t)(comma - 7 - (url + 5)));
+        cJSON_AddStringToObject(src, "media_type", mt);
+        free(mt);
+        cJSON_AddStringToObject(src, "data", comma + 1);
+    } else if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
+        cJSON_AddStringToObject(src, "type", "url");
+        cJSON_AddStringToObject(src, "url", url);
+    } else {
+        cJSON_Delete(src);
+        fail(c,
+             "messages[%d].content[%d].image_url.url must be a data: URL (base64) or an "
+             "http(s) URL",
+             i, k);
+        return NULL;
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "image");
+    cJSON_AddItemToObject(b, "source", src);
+    return b;
+}
+
+/* One part of a content array as a Claude block (NULL after fail()). */
+static cJSON *part_block(struct conv *c, const cJSON *part, int i, int k)
+{
+    const char *type = json_str(part, "type", "");
+    if (strcmp(type, "text") == 0 && cJSON_IsString(json_get(part, "text")))
+        return text_block(json_str(part, "text", ""));
+    if (strcmp(type, "image_url") == 0) {
+        const cJSON *iu = json_get(part, "image_url");
+        const char *url = cJSON_IsString(iu) ? iu->valuestring : json_str(iu, "url", "");
+        return image_block(c, url, i, k);
+    }
+    fail(c, "messages[%d].content[%d].type '%.40s' is not supported here (text, image_url)", i, k,
+         type);
+    return NULL;
+}
+
+/* A message's content (a string or an array of parts) as blocks of role. */
+static int add_content(struct conv *c, const char *role, const cJSON *content, int i)
+{
+    if (cJSON_IsString(content)) {
+        if (*content->valuestring)
+            add_block(c, role, text_block(content->valuestring));
+        return 0;
+    }
+    if (cJSON_IsNull(content) || !content)
+        return 0;
+    if (!cJSON_IsArray(content))
+        return fail(c, "messages[%d].content must be a string or an array of parts", i);
+    int k = 0;
+    for (const cJSON *p = content->child; p; p = p->next, k++) {
+        cJSON *b = part_block(c, p, i, k);
+        if (!b)
+            return -ERR_INVAL;
+        add_block(c, role, b);
+    }
+    return 0;
+}
+
+/* System and developer texts go to `system`, in order. */
+static int add_system(struct conv *c, const cJSON *content, int i)
+{
+    const char *sep = c->system.len ? "\n\n" : "";
+    if (cJSON_IsString(content))
+        return buf_printf(&c->system, "%s%s", sep, content->valuestring) == 0
+                   ? 0
+                   : fail(c, "messages[%d].content is too long", i);
+    if (!cJSON_IsArray(content))
+        return fail(c, "messages[%d].content must be a string or an array of text parts", i);
+    for (const cJSON *p = content->child; p; p = p->next) {
+        if (!cJSON_IsString(json_get(p, "text")))
+            return fail(c, "messages[%d].content: a system message takes text parts only", i);
+        if (buf_printf(&c->system, "%s%s", sep, json_str(p, "text", "")) != 0)
+            return fail(c, "messages[%d].content is too long", i);
+        sep = "\n\n";
+    }
+    return 0;
+}
+
+static int add_tool_calls(struct conv *c, const cJSON *calls, int i)
+{
+    int k = 0;
+    for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
+        const cJSON *fn = json_get(tc, "function");
+        const char *args = json_str(fn, "arguments", "");
+        cJSON *input =
+            *args ? json_parse(args, strlen(args), JSON_MAX_DEPTH, true) : cJSON_CreateObject();
+        if (!cJSON_IsObject(input) || !*json_str(fn, "name", "") || !*json_str(tc, "id", "")) {
+            cJSON_Delete(input);
+            return fail(c,
+                        "messages[%d].tool_calls[%d] needs an id, a function name and JSON "
+                        "object arguments",
+                        i, k);
+        }
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "type", "tool_use");
+        cJSON_AddStringToObject(b, "id", json_str(tc, "id", ""));
+        cJSON_AddStringToObject(b, "name", json_str(fn, "name", ""));
+        cJSON_AddItemToObject(b, "input", input);
+        add_block(c, "assistant", b);
+    }
+    return 0;
+}
+
+/* A tool message: the result of one call, in the next user turn. */
+static int add_tool_result(struct conv *c, const cJSON *m, int i)
+{
+    const char *id = json_str(m, "tool_call_id", "");
+    if (!*id)
+        return fail(c, "messages[%d].tool_call_id is required for a tool message", i);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "tool_result");
+    cJSON_AddStringToObject(b, "tool_use_id", id);
+    const cJSON *content = json_get(m, "content");
+    if (cJSON_IsString(content)) {
+        cJSON_AddStringToObject(b, "content", content->valuestring);
+    } else if (cJSON_IsArray(content)) {
+        cJSON *arr = cJSON_AddArrayToObject(b, "content");
+        for (const cJSON *p = content->child; p; p = p->next)
+            cJSON_AddItemToArray(arr, text_block(json_str(p, "text", "")));
+    }
+    add_block(c, "user", b);
+    return 0;
+}
+
+static int add_message(struct conv *c, const cJSON *m, int i)
+{
+    const char *role = json_str(m, "role", "");
+    const cJSON *content = json_get(m, "content");
+    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
+        return add_system(c, content, i);
+    if (strcmp(role, "user") == 0)
+        return add_content(c, "user", content, i);
+    if (strcmp(role, "assistant") == 0) {
+        int rc = add_content(c, "assistant", content, i);
+        return rc ? rc : add_tool_calls(c, json_get(m, "tool_calls"), i);
+    }
+    if (strcmp(role, "tool") == 0)
+        return add_tool_result(c, m, i);
+    return fail(c,
+                "messages[%d].role '%.20s' is not supported (system, developer, user, "
+                "assistant, tool)",
+                i, role);
+}
+
+static int convert_messages(struct conv *c, const cJSON *msgs)
+{
+    if (!cJSON_IsArray(msgs) || !msgs->child)
+        return fail(c, "messages must be a non-empty array");
+    int i = 0;
+    for (const cJSON *m = msgs->child; m; m = m->next, i++) {
+        if (!cJSON_IsObject(m))
+            return fail(c, "messages[%d] must be an object", i);
+        int rc = add_message(c, m, i);
+        if (rc)
+            return rc;
+    }
+    if (!cJSON_GetArraySize(c->msgs))
+        return fail(c, "messages: no user or assistant content");
+    return 0;
+}
+
+static int convert_tools(struct conv *c, const cJSON *tools, cJSON *out)
+{
+    if (!tools)
+        return 0;
+    if (!cJSON_IsArray(tools))
+        return fail(c, "tools must be an array");
+    cJSON *arr = cJSON_AddArrayToObject(out, "tools");
+    int k = 0;
+    for (const cJSON *t = tools->child; t; t = t->next, k++) {
+        const cJSON *fn = json_get(t, "function");
+        if (strcmp(json_str(t, "type", ""), "function") != 0 || !*json_str(fn, "name", ""))
+            return fail(c, "tools[%d] must be {type: \"function\", function: {name, ...}}", k);
+        cJSON *ct = cJSON_CreateObject();
+        cJSON_AddStringToObject(ct, "name", json_str(fn, "name", ""));
+        if (*json_str(fn, "description", ""))
+            cJSON_AddStringToObject(ct, "description", json_str(fn, "description", ""));
+        const cJSON *params = json_get(fn, "parameters");
+        cJSON *schema = cJSON_IsObject(params) ? cJSON_Duplicate(params, true) : NULL;
+        if (!schema) {
+            schema = cJSON_CreateObject();
+            cJSON_AddStringToObject(schema, "type", "object");
+        }
+        cJSON_AddItemToObject(ct, "input_schema", schema);
+        cJSON_AddItemToArray(arr, ct);
+    }
+    return 0;
+}
+
+static int convert_tool_choice(struct conv *c, const cJSON *chat, cJSON *out)
+{
+    const cJSON *tc = json_get(chat, "tool_choice");
+    cJSON *o = NULL;
+    for (size_t i = 0; cJSON_IsString(tc) && i < ARRAY_SIZE(tool_choices) && !o; i++)
+        if (strcmp(tc->valuestring, tool_choices[i].chat) == 0) {
+            o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "type", tool_choices[i].claude);
+        }
+    const char *name = json_str(json_get(tc, "function"), "name", "");
+    if (!o && cJSON_IsObject(tc) && *name) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "tool");
+        cJSON_AddStringToObject(o, "name", name);
+    }
+    if (tc && !o)
+        return fail(c, "tool_choice must be auto, none, required or {type: \"function\", "
+                       "function: {name}}");
+    if (cJSON_IsFalse(json_get(chat, "parallel_tool_calls"))) {
+        if (!o) {
+            o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "type", "auto");
+        }
+        cJSON_AddBoolToObject(o, "disable_parallel_tool_use", true);
+    }
+    if (o)
+        cJSON_AddItemToObject(out, "tool_choice", o);
+    return 0;
+}
+
+/* A number field copied (temperature clamped to Claude's 0..1). */
+static void copy_number(const cJSON *chat, cJSON *out, const char *name, double max)
+{
+    const cJSON *v = json_get(chat, name);
+    if (cJSON_IsNumber(v))
+        cJSON_AddNumberToObject(out, name, v->valuedouble > max ? max : v->valuedouble);
+}
+
+/* stop: a string or an array of strings -> stop_sequences. */
+static void copy_stop(const cJSON *chat, cJSON *out)
+{
+    const cJSON *stop = json_get(chat, "stop");
+    if (!cJSON_IsString(stop) && !cJSON_IsArray(stop))
+        return;
+    cJSON *arr = cJSON_AddArrayToObject(out, "stop_sequences");
+    if (cJSON_IsString(stop))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(stop->valuestring));
+    for (const cJSON *s = cJSON_IsArray(stop) ? stop->child : NULL; s; s = s->next)
+        if (cJSON_IsString(s))
+            cJSON_AddItemToArray(arr, cJSON_CreateString(s->valuestring));
+}
+
+/* model, max_tokens, temperature, top_p, stop, stream, user. */
+static int convert_scalars(struct conv *c, const cJSON *chat, cJSON *out)
+{
+    const cJSON *n = json_get(chat, "n");
+    if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
+        return fail(c, "n: only 1 choice is supported");
+    cJSON_AddStringToObject(out, "model", json_str(chat, "model", ""));
+    long long max = json_int(chat, "max_completion_tokens", json_int(chat, "max_tokens", 0));
+    cJSON_AddNumberToObject(out, "max_tokens", (double)(max > 0 ? max : CHAT_DEFAULT_MAX_TOKENS));
+    copy_number(chat, out, "temperature", 1);
+    copy_number(chat, out, "top_p", 1);
+    copy_stop(chat, out);
+    if (cJSON_IsTrue(json_get(chat, "stream")))
+        cJSON_AddBoolToObject(out, "stream", true);
+    if (*json_str(chat, "user", ""))
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(out, "metadata"), "user_id",
+                                json_str(chat, "user", ""));
+    return 0;
+}
+
+int chat_to_claude(const cJSON *chat, cJSON **out, char *err, size_t len)
+{
+    struct conv c = {cJSON_CreateArray(), {0}, err, len};
+    buf_init(&c.system, 4u << 20);
+    cJSON *o = cJSON_CreateObject();
+    *out = NULL;
+    int rc = cJSON_IsObject(chat) ? 0 : fail(&c, "the body must be a JSON object");
+    if (rc == 0)
+        rc = convert_scalars(&c, chat, o);
+    if (rc == 0)
+        rc = convert_messages(&c, json_get(chat, "messages"));
+    if (rc == 0)
+        rc = convert_tools(&c, json_get(chat, "tools"), o);
+    if (rc == 0)
+        rc = convert_tool_choice(&c, chat, o);
+    if (rc == 0 && c.system.len)
+        cJSON_AddStringToObject(o, "system", c.system.data);
+    if (rc == 0) {
+        cJSON_AddItemToObject(o, "messages", c.msgs);
+        c.msgs = NULL;
+        *out = o;
+        o = NULL;
+    }
+    cJSON_Delete(o);
+    cJSON_Delete(c.msgs);
+    buf_release(&c.system);
+    return rc;
+}
+
+/* ---- response: Claude -> chat ---- */
+
+/* OpenAI counts every prompt token in prompt_tokens; cached ones are a detail. */
+static cJSON *chat_usage(const cJSON *u)
+{
+    long long in = json_int(u, "input_tokens", 0), out = json_int(u, "output_tokens", 0);
+    long long cread = json_int(u, "cache_read_input_tokens", 0);
+    long long ccreate = json_int(u, "cache_creation_input_tokens", 0);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)(in + cread + ccreate));
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)out);
+    cJSON_AddNumberToObject(o, "total_tokens", (double)(in + cread + ccreate + out));
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
+                            (double)cread);
+    return o;
+}
+
+static cJSON *tool_call(const cJSON *block, int index, bool with_index)
+{
+    cJSON *tc = cJSON_CreateObject();
+    if (with_index)
+        cJSON_AddNumberToObject(tc, "index", index);
+    cJSON_AddStringToObject(tc, "id", json_str(block, "id", ""));
+    cJSON_AddStringToObject(tc, "type", "function");
+    cJSON *fn = cJSON_AddObjectToObject(tc, "function");
+    cJSON_AddStringToObject(fn, "name", json_str(block, "name", ""));
+    const cJSON *input = json_get(block, "input");
+    char *args = input ? json_print(input) : xstrdup(with_index ? "" : "{}");
+    cJSON_AddStringToObject(fn, "arguments", args);
+    free(args);
+    return tc;
+}
+
+static cJSON *chat_envelope(const char *id, const char *object, const char *model,
+                            long long created)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *cid = xasprintf("chatcmpl-%s", id);
+    cJSON_AddStringToObject(o, "id", cid);
+    free(cid);
+    cJSON_AddStringToObject(o, "object", object);
+    cJSON_AddNumberToObject(o, "created", (double)created);
+    cJSON_AddStringToObject(o, "model", model);
+    return o;
+}
+
+cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
+{
+    cJSON *o = chat_envelope(json_str(msg, "id", ""), "chat.completion", model, created);
+    cJSON *choice = cJSON_CreateObject();
+    cJSON_AddNumberToObject(choice, "index", 0);
+    cJSON *m = cJSON_AddObjectToObject(choice, "message");
+    cJSON_AddStringToObject(m, "role", "assistant");
+    struct buf text;
+    buf_init(&text, 64u << 20);
+    cJSON *calls = cJSON_CreateArray();
+    for (const cJSON *b = json_get(msg, "content") ? json_get(msg, "content")->child : NULL; b;
+         b = b->next) {
+        const char *type = json_str(b, "type", "");
+        const char *t = json_str(b, "text", "");
+        if (strcmp(type, "text") == 0 && buf_append(&text, t, strlen(t)) != 0)
+            break; /* over 64 MiB of text: what fits */
+        if (strcmp(type, "tool_use") == 0)
+            cJSON_AddItemToArray(calls, tool_call(b, 0, false));
+    }
+    if (text.len || !cJSON_GetArraySize(calls))
+        cJSON_AddStringToObject(m, "content", text.data ? text.data : "");
+    else
+        cJSON_AddNullToObject(m, "content");
+    if (cJSON_GetArraySize(calls))
+        cJSON_AddItemToObject(m, "tool_calls", calls);
+    else
+        cJSON_Delete(calls);
+    buf_release(&text);
+    cJSON_AddStringToObject(choice, "finish_reason",
+                            chat_finish_reason(json_str(msg, "stop_reason", NULL)));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
+    cJSON_AddItemToObject(o, "usage", chat_usage(json_get(msg, "usage")));
+    return o;
+}
+
+/* ---- stream: Claude events -> chat chunks ---- */
+
+struct chat_stream {
+    char id[96];
+    char *model;
+    long long created;
+    bool include_usage;
+    bool done;
+    int tool_index;     /* next tool call's index */
+    int block_tool[64]; /* content block index -> tool call index + 1 (0: not a tool) */
+    const char *finish; /* from message_delta */
+    cJSON *usage;       /* Claude usage so far (message_start, then message_delta) */
+};
+
+struct chat_stream *chat_stream_new(const char *model, long long created, bool include_usage)
+{
+    struct chat_stream *s = xcalloc(1, sizeof(*s));
+    s->model = xstrdup(model ? model : "");
+    s->created = created;
+    s->include_usage = include_usage;
+    s->usage = cJSON_CreateObject();
+    return s;
+}
+
+void chat_stream_free(struct chat_stream *s)
+{
+    if (!s)
+        return;
+    cJSON_Delete(s->usage);
+    free(s->model);
+    free(s);
+}
+
+bool chat_stream_done(const struct chat_stream *s)
+{
+    return s->done;
+}
+
+static int emit(struct buf *out, cJSON *chunk)
+{
+    char *text = json_print(chunk);
+    cJSON_Delete(chunk);
+    int rc = buf_printf(out, "data: %s\n\n", text);
+    free(text);
+    return rc;
+}
+
+/* A chunk with one choice whose delta is d (owned) and finish reason f. */
+static int emit_delta(struct chat_stream *s, struct buf *out, cJSON *d, const char *f)
+{
+    cJSON *o = chat_envelope(s->id, "chat.completion.chunk", s->model, s->created);
+    cJSON *choice = cJSON_CreateObject();
+    cJSON_AddNumberToObject(choice, "index", 0);
+    cJSON_AddItemToObject(choice, "delta", d);
+    if (f)
+        cJSON_AddStringToObject(choice, "finish_reason", f);
+    else
+        cJSON_AddNullToObject(choice, "finish_reason");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
+    return emit(out, o);
+}
+
+/* Claude's usage fields as they come: message_start's, then message_delta's. */
+static void merge_usage(struct chat_stream *s, const cJSON *u)
+{
+    for (const cJSON *f = u ? u->child : NULL; f; f = f->next)
+        if (cJSON_IsNumber(f)) {
+            cJSON_DeleteItemFromObject(s->usage, f->string);
+            cJSON_AddNumberToObject(s->usage, f->string, f->valuedouble);
+        }
+}
+
+static int on_message_start(struct chat_stream *s, const cJSON *ev, struct buf *out)
+{
+    const cJSON *m = json_get(ev, "message");
+    snprintf(s->id, sizeof(s->id), "%s", json_str(m, "id", ""));
+    merge_usage(s, json_get(m, "usage"));
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "role", "assistant");
+    cJSON_AddStringToObject(d, "content", "");
+    return emit_delta(s, out, d, NULL);
+}
+
+static cJSON *tool_delta(cJSON *call)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "tool_calls"), call);
+    return d;
+}
+
+static int on_block_start(struct chat_stream *s, const cJSON *ev, struct buf *out)
+{
+    const cJSON *b = json_get(ev, "content_block");
+    long long idx = json_int(ev, "index", -1);
+    if (strcmp(json_str(b, "type", ""), "tool_use") != 0 || idx < 0 ||
+        idx >= (long long)ARRAY_SIZE(s->block_tool))
+        return 0;
+    s->block_tool[idx] = ++s->tool_index;
+    cJSON *call = tool_call(b, s->tool_index - 1, true);
+    /* The start carries no arguments: they come as deltas. */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(call, "function"), "arguments",
+                              cJSON_CreateString(""));
+    return emit_delta(s, out, tool_delta(call), NULL);
+}
+
+static int on_block_delta(struct chat_stream *s, const cJSON *ev, struct buf *out)
+{
+    const cJSON *d = json_get(ev, "delta");
+    const char *type = json_str(d, "type", "");
+    long long idx = json_int(ev, "index", -1);
+    if (strcmp(type, "text_delta") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "content", json_str(d, "text", ""));
+        return emit_delta(s, out, o, NULL);
+    }
+    if (strcmp(type, "input_json_delta") != 0 || idx < 0 ||
+        idx >= (long long)ARRAY_SIZE(s->block_tool) || !s->block_tool[idx])
+        return 0; /* thinking and signatures are not part of a chat answer */
+    cJSON *call = cJSON_CreateObject();
+    cJSON_AddNumberToObject(call, "index", s->block_tool[idx] - 1);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(call, "function"), "arguments",
+                            json_str(d, "partial_json", ""));
+    return emit_delta(s, out, tool_delta(call), NULL);
+}
+
+static int on_message_stop(struct chat_stream *s, struct buf *out)
+{
+    int rc = emit_delta(s, out, cJSON_CreateObject(), s->finish ? s->finish : "stop");
+    if (rc == 0 && s->include_usage) {
+        cJSON *o = chat_envelope(s->id, "chat.completion.chunk", s->model, s->created);
+        cJSON_AddArrayToObject(o, "choices");
+        cJSON_AddItemToObject(o, "usage", chat_usage(s->usage));
+        rc = emit(out, o);
+    }
+    s->done = true;
+    return rc ? rc : buf_printf(out, "data: [DONE]\n\n");
+}
+
+/* An error mid-stream, as OpenAI streams carry one: a data frame with `error`. */
+static int on_error(struct chat_stream *s, const cJSON *ev, struct buf *out)
+{
+    const cJSON *e = json_get(ev, "error");
+    cJSON *o = cJSON_CreateObject();
+    cJSON *oe = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(oe, "message", json_str(e, "message", "upstream error"));
+    cJSON_AddStringToObject(oe, "type", json_str(e, "type", "api_error"));
+    cJSON_AddNullToObject(oe, "param");
+    cJSON_AddNullToObject(oe, "code");
+    s->done = true;
+    return emit(out, o);
+}
+
+int chat_stream_event(struct chat_stream *s, const struct sse_event *ev, struct buf *out)
+{
+    if (s->done)
+        return 0;
+    cJSON *j = json_parse(ev->data, ev->data_len, JSON_MAX_DEPTH, true);
+    const char *type = *ev->event ? ev->event : json_str(j, "type", "");
+    int rc = 0;
+    if (strcmp(type, "message_start") == 0) {
+        rc = on_message_start(s, j, out);
+    } else if (strcmp(type, "content_block_start") == 0) {
+        rc = on_block_start(s, j, out);
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        rc = on_block_delta(s, j, out);
+    } else if (strcmp(type, "message_delta") == 0) {
+        s->finish = chat_finish_reason(json_str(json_get(j, "delta"), "stop_reason", NULL));
+        merge_usage(s, json_get(j, "usage"));
+    } else if (strcmp(type, "message_stop") == 0) {
+        rc = on_message_stop(s, out);
+    } else if (strcmp(type, "error") == 0) {
+        rc = on_error(s, j, out);
+    }
+    cJSON_Delete(j);
+    return rc;
+}

@@ -1,0 +1,227 @@
+/*
+ * test_chat_claude.c - OpenAI chat <-> Claude Messages against the golden
+ * transcripts in test/golden/chat-claude/ (written from the public API
+ * docs and what the mock upstream sends); streams are fed through the SSE
+ * parser in random chunk sizes and must give the same bytes every time.
+ */
+#include "compat.h"
+#include "chat_claude.h"
+#include "errs.h"
+#include "harness.h"
+#include "json.h"
+#include "sse.h"
+
+#include <stdlib.h>
+
+#define GOLDEN "test/golden/chat-claude/"
+#define CREATED 1700000000
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), GOLDEN "%s", name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return s;
+}
+
+static cJSON *golden_json(const char *name)
+{
+    size_t n = 0;
+    char *s = slurp(name, &n);
+    cJSON *j = s ? json_parse(s, n, JSON_MAX_DEPTH, true) : NULL;
+    free(s);
+    return j;
+}
+
+static bool same_json(const cJSON *got, const cJSON *want)
+{
+    if (cJSON_Compare(got, want, true))
+        return true;
+    char *g = json_print(got), *w = json_print(want);
+    fprintf(stderr, "  got:  %s\n  want: %s\n", g, w);
+    free(g);
+    free(w);
+    return false;
+}
+
+TEST(request_golden)
+{
+    cJSON *chat = golden_json("request.chat.json"), *want = golden_json("request.claude.json");
+    REQUIRE(chat && want);
+    cJSON *got = NULL;
+    char err[200] = "";
+    CHECK_INT(chat_to_claude(chat, &got, err, sizeof(err)), 0);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    cJSON_Delete(chat);
+    cJSON_Delete(want);
+}
+
+/* Each refusal names the field the client has to fix. */
+TEST(request_refusals)
+{
+    static const struct {
+        const char *body, *field;
+    } cases[] = {
+        {"{\"model\":\"m\",\"messages\":[]}", "messages must be"},
+        {"{\"model\":\"m\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n:"},
+        {"{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages[0].role"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\"}]}]}",
+         "messages[0].content[0].type"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+         "{\"url\":\"ftp://x\"}}]}]}",
+         "messages[0].content[0].image_url.url"},
+        {"{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"function\":"
+         "{\"name\":\"f\",\"arguments\":\"{bad\"}}]}]}",
+         "messages[0].tool_calls[0]"},
+        {"{\"messages\":[{\"role\":\"tool\",\"content\":\"r\"}]}", "messages[0].tool_call_id"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"x\"}]}",
+         "tools[0]"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":\"sometimes\"}",
+         "tool_choice"},
+        {"{\"messages\":[{\"role\":\"system\",\"content\":\"only a system prompt\"}]}",
+         "no user or assistant"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        cJSON *chat = cJSON_Parse(cases[i].body), *out = NULL;
+        char err[200] = "";
+        CHECK_INT(chat_to_claude(chat, &out, err, sizeof(err)), -ERR_INVAL);
+        CHECK(out == NULL);
+        if (!strstr(err, cases[i].field))
+            fprintf(stderr, "  case %zu: %s\n", i, err);
+        CHECK(strstr(err, cases[i].field) != NULL);
+        cJSON_Delete(chat);
+    }
+}
+
+TEST(request_defaults)
+{
+    cJSON *chat =
+        cJSON_Parse("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}}");
+    cJSON *out = NULL;
+    char err[200] = "";
+    REQUIRE(chat_to_claude(chat, &out, err, sizeof(err)) == 0);
+    CHECK_INT(json_int(out, "max_tokens", 0), CHAT_DEFAULT_MAX_TOKENS);
+    CHECK(json_get(out, "system") == NULL);
+    CHECK(json_get(out, "stream") == NULL);
+    CHECK_STR(json_str(json_get(out, "tool_choice"), "type", ""), "tool");
+    CHECK_STR(json_str(json_get(out, "tool_choice"), "name", ""), "f");
+    const cJSON *m = cJSON_GetArrayItem(json_get(out, "messages"), 0);
+    CHECK_STR(json_str(cJSON_GetArrayItem(json_get(m, "content"), 0), "text", ""), "hi");
+    cJSON_Delete(out);
+    cJSON_Delete(chat);
+}
+
+TEST(response_golden)
+{
+    cJSON *msg = golden_json("response.claude.json"), *want = golden_json("response.chat.json");
+    REQUIRE(msg && want);
+    cJSON *got = claude_to_chat(msg, "claude-sonnet-4-5", CREATED);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    cJSON_Delete(msg);
+    cJSON_Delete(want);
+}
+
+TEST(finish_reasons)
+{
+    CHECK_STR(chat_finish_reason("end_turn"), "stop");
+    CHECK_STR(chat_finish_reason("max_tokens"), "length");
+    CHECK_STR(chat_finish_reason("tool_use"), "tool_calls");
+    CHECK_STR(chat_finish_reason("refusal"), "content_filter");
+    CHECK_STR(chat_finish_reason("something_new"), "stop");
+    CHECK_STR(chat_finish_reason(NULL), "stop");
+}
+
+struct feed {
+    struct chat_stream *s;
+    struct buf out;
+    int rc;
+};
+
+static int on_event(void *arg, const struct sse_event *ev)
+{
+    struct feed *f = arg;
+    if (chat_stream_event(f->s, ev, &f->out) != 0)
+        f->rc = -1;
+    return 0;
+}
+
+/* The converted stream of a Claude SSE transcript, fed in chunks of
+ * 1..max bytes (random, from seed). Caller frees. */
+static char *convert_stream(const char *sse, size_t len, size_t max, unsigned seed)
+{
+    struct feed f = {chat_stream_new("claude-sonnet-4-5", CREATED, true), {0}, 0};
+    buf_init(&f.out, 1u << 20);
+    struct sse_parser p;
+    sse_init(&p, 1u << 20, on_event, &f);
+    srand(seed);
+    for (size_t off = 0; off < len;) {
+        size_t n = 1 + (size_t)rand() % max;
+        if (n > len - off)
+            n = len - off;
+        if (sse_feed(&p, sse + off, n) != 0)
+            f.rc = -1;
+        off += n;
+    }
+    sse_release(&p);
+    char *text = f.rc == 0 && f.out.data ? strdup(f.out.data) : NULL;
+    buf_release(&f.out);
+    chat_stream_free(f.s);
+    return text;
+}
+
+static void stream_golden(const char *in, const char *want_name)
+{
+    size_t len = 0;
+    char *sse = slurp(in, &len), *want = slurp(want_name, NULL);
+    REQUIRE(sse && want);
+    static const size_t maxes[] = {1, 3, 17, 64, 100000};
+    for (size_t i = 0; i < ARRAY_SIZE(maxes); i++) {
+        for (unsigned seed = 1; seed <= 5; seed++) {
+            char *got = convert_stream(sse, len, maxes[i], seed);
+            bool ok = got && strcmp(got, want) == 0;
+            if (!ok)
+                fprintf(stderr, "  chunks<=%zu seed %u:\n%s\n  want:\n%s\n", maxes[i], seed,
+                        got ? got : "(null)", want);
+            CHECK(ok);
+            free(got);
+        }
+    }
+    free(sse);
+    free(want);
+}
+
+TEST(stream_text_and_tool_call)
+{
+    stream_golden("stream.claude.sse", "stream.chat.txt");
+}
+
+TEST(stream_error_mid_way)
+{
+    stream_golden("stream-error.claude.sse", "stream-error.chat.txt");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct test tests[] = {
+        T(request_golden),       T(request_refusals), T(request_defaults),
+        T(response_golden),      T(finish_reasons),   T(stream_text_and_tool_call),
+        T(stream_error_mid_way),
+    };
+    return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
+}
