@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 #include "chat_claude.h"
+#include "chat_out.h"
 #include "errs.h"
 #include "json.h"
 #include "sse.h"
@@ -382,52 +383,29 @@ int chat_to_claude(const cJSON *chat, cJSON **out, char *err, size_t len)
 /* ---- response: Claude -> chat ---- */
 
 /* OpenAI counts every prompt token in prompt_tokens; cached ones are a detail. */
-static cJSON *chat_usage(const cJSON *u)
+static cJSON *usage_of(const cJSON *u)
 {
-    long long in = json_int(u, "input_tokens", 0), out = json_int(u, "output_tokens", 0);
     long long cread = json_int(u, "cache_read_input_tokens", 0);
-    long long ccreate = json_int(u, "cache_creation_input_tokens", 0);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "prompt_tokens", (double)(in + cread + ccreate));
-    cJSON_AddNumberToObject(o, "completion_tokens", (double)out);
-    cJSON_AddNumberToObject(o, "total_tokens", (double)(in + cread + ccreate + out));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
-                            (double)cread);
-    return o;
+    long long prompt =
+        json_int(u, "input_tokens", 0) + cread + json_int(u, "cache_creation_input_tokens", 0);
+    return chat_out_usage(prompt, json_int(u, "output_tokens", 0), cread, 0);
 }
 
-static cJSON *tool_call(const cJSON *block, int index, bool with_index)
+static cJSON *tool_call_of(const cJSON *block, int index)
 {
-    cJSON *tc = cJSON_CreateObject();
-    if (with_index)
-        cJSON_AddNumberToObject(tc, "index", index);
-    cJSON_AddStringToObject(tc, "id", json_str(block, "id", ""));
-    cJSON_AddStringToObject(tc, "type", "function");
-    cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-    cJSON_AddStringToObject(fn, "name", json_str(block, "name", ""));
     const cJSON *input = json_get(block, "input");
-    char *args = input ? json_print(input) : xstrdup(with_index ? "" : "{}");
-    cJSON_AddStringToObject(fn, "arguments", args);
+    char *args = input ? json_print(input) : xstrdup("{}");
+    cJSON *tc =
+        chat_out_tool_call(index, json_str(block, "id", ""), json_str(block, "name", ""), args);
     free(args);
     return tc;
 }
 
-static cJSON *chat_envelope(const char *id, const char *object, const char *model,
-                            long long created)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *cid = xasprintf("chatcmpl-%s", id);
-    cJSON_AddStringToObject(o, "id", cid);
-    free(cid);
-    cJSON_AddStringToObject(o, "object", object);
-    cJSON_AddNumberToObject(o, "created", (double)created);
-    cJSON_AddStringToObject(o, "model", model);
-    return o;
-}
-
 cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
 {
-    cJSON *o = chat_envelope(json_str(msg, "id", ""), "chat.completion", model, created);
+    struct chat_out id = {0};
+    chat_out_init(&id, json_str(msg, "id", ""), model, created);
+    cJSON *o = chat_out_envelope(&id, false);
     cJSON *choice = cJSON_CreateObject();
     cJSON_AddNumberToObject(choice, "index", 0);
     cJSON *m = cJSON_AddObjectToObject(choice, "message");
@@ -435,14 +413,13 @@ cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
     struct buf text;
     buf_init(&text, 64u << 20);
     cJSON *calls = cJSON_CreateArray();
-    for (const cJSON *b = json_get(msg, "content") ? json_get(msg, "content")->child : NULL; b;
-         b = b->next) {
-        const char *type = json_str(b, "type", "");
-        const char *t = json_str(b, "text", "");
+    const cJSON *content = json_get(msg, "content");
+    for (const cJSON *b = content ? content->child : NULL; b; b = b->next) {
+        const char *type = json_str(b, "type", ""), *t = json_str(b, "text", "");
         if (strcmp(type, "text") == 0 && buf_append(&text, t, strlen(t)) != 0)
             break; /* over 64 MiB of text: what fits */
         if (strcmp(type, "tool_use") == 0)
-            cJSON_AddItemToArray(calls, tool_call(b, 0, false));
+            cJSON_AddItemToArray(calls, tool_call_of(b, -1));
     }
     if (text.len || !cJSON_GetArraySize(calls))
         cJSON_AddStringToObject(m, "content", text.data ? text.data : "");
@@ -456,19 +433,17 @@ cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
     cJSON_AddStringToObject(choice, "finish_reason",
                             chat_finish_reason(json_str(msg, "stop_reason", NULL)));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddItemToObject(o, "usage", chat_usage(json_get(msg, "usage")));
+    cJSON_AddItemToObject(o, "usage", usage_of(json_get(msg, "usage")));
     return o;
 }
 
 /* ---- stream: Claude events -> chat chunks ---- */
 
 struct chat_stream {
-    char id[96];
-    char *model;
-    long long created;
+    struct chat_out id = {0};
     bool include_usage;
     bool done;
-    int tool_index;     /* next tool call's index */
+    int tools;          /* tool calls started */
     int block_tool[64]; /* content block index -> tool call index + 1 (0: not a tool) */
     const char *finish; /* from message_delta */
     cJSON *usage;       /* Claude usage so far (message_start, then message_delta) */
@@ -477,8 +452,7 @@ struct chat_stream {
 struct chat_stream *chat_stream_new(const char *model, long long created, bool include_usage)
 {
     struct chat_stream *s = xcalloc(1, sizeof(*s));
-    s->model = xstrdup(model ? model : "");
-    s->created = created;
+    chat_out_init(&s->id, "", model, created);
     s->include_usage = include_usage;
     s->usage = cJSON_CreateObject();
     return s;
@@ -489,37 +463,12 @@ void chat_stream_free(struct chat_stream *s)
     if (!s)
         return;
     cJSON_Delete(s->usage);
-    free(s->model);
     free(s);
 }
 
 bool chat_stream_done(const struct chat_stream *s)
 {
     return s->done;
-}
-
-static int emit(struct buf *out, cJSON *chunk)
-{
-    char *text = json_print(chunk);
-    cJSON_Delete(chunk);
-    int rc = buf_printf(out, "data: %s\n\n", text);
-    free(text);
-    return rc;
-}
-
-/* A chunk with one choice whose delta is d (owned) and finish reason f. */
-static int emit_delta(struct chat_stream *s, struct buf *out, cJSON *d, const char *f)
-{
-    cJSON *o = chat_envelope(s->id, "chat.completion.chunk", s->model, s->created);
-    cJSON *choice = cJSON_CreateObject();
-    cJSON_AddNumberToObject(choice, "index", 0);
-    cJSON_AddItemToObject(choice, "delta", d);
-    if (f)
-        cJSON_AddStringToObject(choice, "finish_reason", f);
-    else
-        cJSON_AddNullToObject(choice, "finish_reason");
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    return emit(out, o);
 }
 
 /* Claude's usage fields as they come: message_start's, then message_delta's. */
@@ -535,19 +484,18 @@ static void merge_usage(struct chat_stream *s, const cJSON *u)
 static int on_message_start(struct chat_stream *s, const cJSON *ev, struct buf *out)
 {
     const cJSON *m = json_get(ev, "message");
-    snprintf(s->id, sizeof(s->id), "%s", json_str(m, "id", ""));
+    snprintf(s->id.id, sizeof(s->id.id), "%s", json_str(m, "id", ""));
     merge_usage(s, json_get(m, "usage"));
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "role", "assistant");
     cJSON_AddStringToObject(d, "content", "");
-    return emit_delta(s, out, d, NULL);
+    return chat_out_delta(&s->id, d, NULL, out);
 }
 
-static cJSON *tool_delta(cJSON *call)
+/* The tool call index of content block idx, or -1 when it is not a tool. */
+static int tool_of(const struct chat_stream *s, long long idx)
 {
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "tool_calls"), call);
-    return d;
+    return idx >= 0 && idx < (long long)ARRAY_SIZE(s->block_tool) ? s->block_tool[idx] - 1 : -1;
 }
 
 static int on_block_start(struct chat_stream *s, const cJSON *ev, struct buf *out)
@@ -557,59 +505,36 @@ static int on_block_start(struct chat_stream *s, const cJSON *ev, struct buf *ou
     if (strcmp(json_str(b, "type", ""), "tool_use") != 0 || idx < 0 ||
         idx >= (long long)ARRAY_SIZE(s->block_tool))
         return 0;
-    s->block_tool[idx] = ++s->tool_index;
-    cJSON *call = tool_call(b, s->tool_index - 1, true);
+    s->block_tool[idx] = ++s->tools;
     /* The start carries no arguments: they come as deltas. */
-    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(call, "function"), "arguments",
-                              cJSON_CreateString(""));
-    return emit_delta(s, out, tool_delta(call), NULL);
+    return chat_out_tool_delta(
+        &s->id,
+        chat_out_tool_call(s->tools - 1, json_str(b, "id", ""), json_str(b, "name", ""), ""), out);
 }
 
 static int on_block_delta(struct chat_stream *s, const cJSON *ev, struct buf *out)
 {
     const cJSON *d = json_get(ev, "delta");
     const char *type = json_str(d, "type", "");
-    long long idx = json_int(ev, "index", -1);
+    int tool = tool_of(s, json_int(ev, "index", -1));
     if (strcmp(type, "text_delta") == 0) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "content", json_str(d, "text", ""));
-        return emit_delta(s, out, o, NULL);
+        return chat_out_delta(&s->id, o, NULL, out);
     }
-    if (strcmp(type, "input_json_delta") != 0 || idx < 0 ||
-        idx >= (long long)ARRAY_SIZE(s->block_tool) || !s->block_tool[idx])
+    if (strcmp(type, "input_json_delta") != 0 || tool < 0)
         return 0; /* thinking and signatures are not part of a chat answer */
-    cJSON *call = cJSON_CreateObject();
-    cJSON_AddNumberToObject(call, "index", s->block_tool[idx] - 1);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(call, "function"), "arguments",
-                            json_str(d, "partial_json", ""));
-    return emit_delta(s, out, tool_delta(call), NULL);
+    return chat_out_tool_delta(
+        &s->id, chat_out_tool_call(tool, NULL, NULL, json_str(d, "partial_json", "")), out);
 }
 
 static int on_message_stop(struct chat_stream *s, struct buf *out)
 {
-    int rc = emit_delta(s, out, cJSON_CreateObject(), s->finish ? s->finish : "stop");
-    if (rc == 0 && s->include_usage) {
-        cJSON *o = chat_envelope(s->id, "chat.completion.chunk", s->model, s->created);
-        cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToObject(o, "usage", chat_usage(s->usage));
-        rc = emit(out, o);
-    }
+    int rc = chat_out_delta(&s->id, cJSON_CreateObject(), s->finish ? s->finish : "stop", out);
+    if (rc == 0 && s->include_usage)
+        rc = chat_out_usage_chunk(&s->id, usage_of(s->usage), out);
     s->done = true;
-    return rc ? rc : buf_printf(out, "data: [DONE]\n\n");
-}
-
-/* An error mid-stream, as OpenAI streams carry one: a data frame with `error`. */
-static int on_error(struct chat_stream *s, const cJSON *ev, struct buf *out)
-{
-    const cJSON *e = json_get(ev, "error");
-    cJSON *o = cJSON_CreateObject();
-    cJSON *oe = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(oe, "message", json_str(e, "message", "upstream error"));
-    cJSON_AddStringToObject(oe, "type", json_str(e, "type", "api_error"));
-    cJSON_AddNullToObject(oe, "param");
-    cJSON_AddNullToObject(oe, "code");
-    s->done = true;
-    return emit(out, o);
+    return rc ? rc : chat_out_done(out);
 }
 
 int chat_stream_event(struct chat_stream *s, const struct sse_event *ev, struct buf *out)
@@ -631,7 +556,9 @@ int chat_stream_event(struct chat_stream *s, const struct sse_event *ev, struct 
     } else if (strcmp(type, "message_stop") == 0) {
         rc = on_message_stop(s, out);
     } else if (strcmp(type, "error") == 0) {
-        rc = on_error(s, j, out);
+        const cJSON *e = json_get(j, "error");
+        s->done = true;
+        rc = chat_out_error(json_str(e, "message", NULL), json_str(e, "type", NULL), out);
     }
     cJSON_Delete(j);
     return rc;
