@@ -440,7 +440,7 @@ cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
 /* ---- stream: Claude events -> chat chunks ---- */
 
 struct chat_stream {
-    struct chat_out id = {0};
+    struct chat_out id;
     bool include_usage;
     bool done;
     int tools;          /* tool calls started */
