@@ -41,6 +41,7 @@
 #include "xmalloc.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,7 +82,12 @@ struct refresh {
     char *old_refresh; /* the refresh token sent: wiped */
     char *body;        /* the token request: wiped */
     char *proxy;
+    char *answer; /* a 2xx answer kept until it can be stored: wiped */
+    size_t answer_len;
+    int store_tries;
 };
+
+#define STORE_RETRIES 20 /* a second apart: within the lock's minute */
 
 static long long now_ms(void)
 {
@@ -93,6 +99,9 @@ static void refresh_free(struct refresh *r)
     secret_free(r->old_refresh);
     secret_free(r->body);
     secret_free(r->proxy);
+    if (r->answer)
+        sodium_memzero(r->answer, r->answer_len);
+    free(r->answer);
     free(r);
 }
 
@@ -189,6 +198,33 @@ static void refresh_judge(struct refresh *r, struct rds_conn *c,
         refused(r, c, err); /* transport errors and 5xx are retried next run */
 }
 
+static void refresh_done(void *arg, const struct claude_token_result *res);
+
+/* A worker again, for the answer that could not be stored. */
+static void store_retry_job(void *arg)
+{
+    struct refresh *r = arg;
+    struct claude_token_result res = {0, 200, r->answer, r->answer_len, true};
+    refresh_done(r, &res);
+}
+
+/* A 2xx answer carries rotated tokens: the upstream has already retired
+ * the old refresh token, so dropping the answer would kill the account.
+ * Keep it and try again (the lock is still ours for its minute). */
+static bool keep_for_later(struct refresh *r, const struct claude_token_result *res)
+{
+    bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
+    if (!ok || ++r->store_tries > STORE_RETRIES)
+        return false;
+    if (!r->answer) {
+        r->answer = xstrndup(res->body, res->len);
+        r->answer_len = res->len;
+    }
+    if (tpool_submit_after(r->app->workers, 1000, store_retry_job, r) == 0)
+        return true;
+    return false;
+}
+
 static void refresh_done(void *arg, const struct claude_token_result *res)
 {
     struct refresh *r = arg;
@@ -198,6 +234,10 @@ static void refresh_done(void *arg, const struct claude_token_result *res)
         refresh_judge(r, c, res, err, sizeof(err));
         lock_release(c, r);
         rds_pool_put(r->app->redis, c);
+    } else if (keep_for_later(r, res)) {
+        log_warn("refresh", "account %s: new tokens kept until Redis or a worker takes them",
+                 r->id);
+        return;
     } else { /* no Redis here: the lock ends by itself */
         log_warn("refresh", "account %s: refresh answer dropped (no worker or Redis)", r->id);
         snprintf(err, sizeof(err), "the answer could not be stored");
@@ -323,6 +363,13 @@ bool token_refresh_stale(const struct account *a, long long now)
            exp - now < DEMAND_LEAD_MS;
 }
 
+bool token_refresh_expired(const struct account *a, long long now)
+{
+    const char *at = account_field(a, "expiresAt");
+    long long exp = at ? strtoll(at, NULL, 10) : 0;
+    return a->prov == &provider_claude_official && exp > 0 && exp <= now;
+}
+
 struct token_refresh *token_refresh_new(struct app *app)
 {
     struct token_refresh *tr = xcalloc(1, sizeof(*tr));
@@ -426,41 +473,50 @@ int token_refresh_demand(struct app *app, const struct account *a, token_refresh
 {
     struct token_refresh *tr = app->refresh;
     struct waiter *w = xcalloc(1, sizeof(*w));
+    struct poll *job = xcalloc(1, sizeof(*job));
     w->wake = wake;
     w->arg = arg;
+    job->app = app;
+    /* Once the waiter is in, it may be woken - and a freed with the caller's
+     * snapshot - by another thread at any time: copy what is needed first. */
+    snprintf(job->id, sizeof(job->id), "%s", a->id);
+    char name[sizeof(a->name)];
+    snprintf(name, sizeof(name), "%s", a->name);
     pthread_mutex_lock(&tr->mu);
     struct pending *p = tr->head;
-    while (p && strcmp(p->id, a->id) != 0)
+    while (p && strcmp(p->id, job->id) != 0)
         p = p->next;
     bool first = !p;
     if (first) {
         p = xcalloc(1, sizeof(*p));
-        snprintf(p->id, sizeof(p->id), "%s", a->id);
-        p->since_ms = clock_mono_ms();
+        snprintf(p->id, sizeof(p->id), "%s", job->id);
+        p->since_ms = job->since_ms = clock_mono_ms();
         p->next = tr->head;
         tr->head = p;
     }
     w->next = p->waiters;
     p->waiters = w;
     pthread_mutex_unlock(&tr->mu);
-    if (!first)
+    if (!first) {
+        free(job);
         return 0;
-    struct poll *job = xcalloc(1, sizeof(*job));
-    job->app = app;
-    job->since_ms = p->since_ms;
-    snprintf(job->id, sizeof(job->id), "%s", a->id);
+    }
     log_info("refresh", "account %s (%s): token expires within a minute; requests wait for it",
-             a->id, a->name);
+             job->id, name);
     if (tpool_submit(app->workers, demand_job, job) == 0)
         return 0;
+    /* Nobody can run it: undo - unless a wake took the waiters meanwhile,
+     * in which case ours has run (or runs now) and the wait is over. */
+    struct waiter *all = take_waiters(tr, job->id), **wp = &all;
     free(job);
-    /* Nobody can run it: undo (the caller goes on with the token it has). */
-    struct waiter *all = take_waiters(tr, a->id), **wp = &all;
     while (*wp && *wp != w)
         wp = &(*wp)->next;
-    if (*wp)
-        *wp = w->next;
+    if (!*wp) {
+        wake_list(all);
+        return 0;
+    }
+    *wp = w->next;
     free(w);
-    wake_list(all); /* others that joined meanwhile: none can have, but never lose one */
+    wake_list(all); /* others that joined meanwhile */
     return -ERR_BUSY;
 }

@@ -37,6 +37,8 @@ void token_refresh_free(struct token_refresh *tr);
 /* True when a's token (claude-official, refreshable) expires within a
  * minute: a request should wait for its refresh before using it. Pure. */
 bool token_refresh_stale(const struct account *a, long long now_ms);
+/* True when a's token (claude-official) has expired. Pure. */
+bool token_refresh_expired(const struct account *a, long long now_ms);
 /* Wait for a's token to be renewed: wake(arg) runs once, on a worker (or
  * at shutdown on the thread tearing down), when this instance's refresh
  * ended, when the snapshot holds a fresh token, or after a bounded wait -

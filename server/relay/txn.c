@@ -625,22 +625,41 @@ static enum step_rc step_schedule(struct txn *t)
     return STEP_NEXT;
 }
 
-/* Woken after waiting for the token refresh (a worker): take the newest
- * snapshot; the same account again when its token is fresh, else choose
- * anew without it (an expired token is not worth sending). */
+static void refresh_woken(void *arg);
+
+/* Woken away from a worker (the token answer came on the upstream loop, or
+ * at shutdown): the steps that follow may use Redis, so go to one. */
+static bool refresh_woken_elsewhere(struct txn *t)
+{
+    if (tpool_on_worker(t->app->workers))
+        return false;
+    if (tpool_submit_after(t->app->workers, 0, refresh_woken, t) == 0)
+        return true;
+    fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
+    txn_finish(t);
+    return true;
+}
+
+/* Woken after waiting for the token refresh: take the newest snapshot and
+ * the same account again unless its token has expired (then choose anew
+ * without it: an expired token is not worth sending; a refused refresh has
+ * marked it anyway). A token that merely expires soon is still good. */
 static void refresh_woken(void *arg)
 {
     struct txn *t = arg;
+    if (refresh_woken_elsewhere(t))
+        return;
     char id[37];
     log_set_reqid(reqctx_id(t->rq));
     snprintf(id, sizeof(id), "%s", t->acc->id);
     accounts_list_release(t->snap);
     t->snap = accounts_snapshot(t->app->accounts);
+    t->on_io = false; /* a worker runs it now */
     long long now = clock_wall_ms();
     struct account *a = account_list_find(t->snap, id);
     t->acc = NULL;
     t->step = TS_SCHEDULE;
-    if (a && !token_refresh_stale(a, now)) {
+    if (a && !token_refresh_expired(a, now)) {
         sched_tried_drop_last(&t->tried);
         struct sched_request sreq = sched_req(t, now);
         if (scheduler_skip(t->snap, a, &sreq, &t->tried) == SKIP_NONE) {
@@ -819,6 +838,7 @@ static enum step_rc account_slot_take(struct txn *t)
         log_info("relay", "account %s is at its concurrency limit (%d): trying another", t->acc->id,
                  t->acc->max_tasks);
         t->full++;
+        usermsg_release(t->app, &t->turn); /* its turn too: another account is chosen */
         t->step = TS_SCHEDULE;
         return STEP_GOTO;
     }

@@ -113,6 +113,8 @@ void usermsg_release(struct app *app, struct usermsg_turn *u)
     memcpy(j->account, u->account, sizeof(j->account));
     memcpy(j->owner, u->owner, sizeof(j->owner));
     int rc = tpool_submit(app->workers, release_run, j);
+    if (rc == -ERR_BUSY) /* the ring is full: the delayed jobs have their own room */
+        rc = tpool_submit_after(app->workers, 0, release_run, j);
     if (rc == -ERR_CLOSED) {
         release_run(j); /* shutting down: the upstream loop has stopped, this is no I/O thread */
     } else if (rc != 0) {

@@ -253,6 +253,21 @@ function continuation(model = 'claude-sonnet-4-5') {
   };
 }
 
+test('an account found full at the attempt (maxConcurrentTasks) gives its turn back before the next account', async () => {
+  const A = await createConsoleAccount(st.relay, st.token, { name: 'umq-full', apiUrl: `${st.mock.url}/b/slow-first-byte-2000`, priority: 1, maxConcurrentTasks: 1 });
+  try {
+    const holder = send(st.relay, continuation()); // takes A's only slot, not its turn
+    await waitFor(async () => Number(await redis('ZCARD', `concurrency:${A.id}`)) === 1, { what: "A's slot taken" });
+    const r = await send(st.relay, turn().body); // takes A's turn, finds A full, goes to the other account
+    assert.equal(r.status, 200, r.text);
+    assert.equal(Number(await redis('EXISTS', lockKey(A.id))), 0, "A's turn given back while A is still busy");
+    assert.equal((await holder).status, 200);
+    await assertReleased(st.relay);
+  } finally {
+    await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${A.id}`, { token: st.token });
+  }
+});
+
 test('an account that begins cooling while a user turn waits for it: the turn is scheduled on another account', async () => {
   const KEY2 = 'sk-ant-api03-mock-upstream-key-0002';
   const S2 = await createConsoleAccount(st.relay, st.token, { name: 'umq-second', apiUrl: st.mock.url, apiKey: KEY2, priority: 100 });
