@@ -256,7 +256,9 @@ function continuation(model = 'claude-sonnet-4-5') {
 test('an account found full at the attempt (maxConcurrentTasks) gives its turn back before the next account', async () => {
   const A = await createConsoleAccount(st.relay, st.token, { name: 'umq-full', apiUrl: `${st.mock.url}/b/slow-first-byte-2000`, priority: 1, maxConcurrentTasks: 1 });
   try {
-    const holder = send(st.relay, continuation()); // takes A's only slot, not its turn
+    // Relay B takes A's only slot (so relay A's own in-flight count does not skip A).
+    await waitFor(async () => (await api(relayB, 'GET', '/admin/claude-console-accounts', { token: tokenB })).json.data.some((a) => a.id === A.id), { what: 'relay B sees A' });
+    const holder = send(relayB, continuation());
     await waitFor(async () => Number(await redis('ZCARD', `concurrency:${A.id}`)) === 1, { what: "A's slot taken" });
     const r = await send(st.relay, turn().body); // takes A's turn, finds A full, goes to the other account
     assert.equal(r.status, 200, r.text);
