@@ -418,6 +418,24 @@ test('5-hour window: tracked per account; autoStopOnWarning stops the account at
   }
 });
 
+test('refresh on demand during a token endpoint outage: a token that is still valid keeps serving', async () => {
+  mock.oauth.expiresIn = 40; // due on demand (within a minute), not expired
+  const { acc, tokens } = await exchangeAccount('oauth-outage');
+  mock.oauth.expiresIn = 3600;
+  mock.oauth.refreshStatus = 500;
+  try {
+    mock.reset();
+    const msg = await sdk().messages.create(PARAMS);
+    assert.equal(msg.content[0].text, MOCK_TEXT);
+    assert.equal(mock.messageRequests()[0].headers.authorization, `Bearer ${tokens.access_token}`, 'the current token, still valid');
+    assert.ok(mock.oauth.calls().some((x) => x.grant_type === 'refresh_token'), 'a refresh was tried');
+    assert.equal((await getAccount(acc.id)).status, 'active', 'a 5xx from the token endpoint marks nothing');
+  } finally {
+    mock.oauth.refreshStatus = 0;
+    await removeAccount(acc.id);
+  }
+});
+
 test('POST /:id/refresh renews the token now (not due); the new token is used; refusals answer 502, 400, 404', async () => {
   const { acc, tokens: old } = await exchangeAccount('oauth-manual');
   try {

@@ -195,6 +195,7 @@ function makeOAuth() {
   const calls = [];
   const o = {
     failRefresh: false,
+    refreshStatus: 0, // e.g. 500: every refresh_token grant answers it (a token endpoint outage)
     delayMs: 0,
     expiresIn: 3600,
     expectCode: (code, challenge) => codes.set(code, challenge),
@@ -268,6 +269,7 @@ function makeOAuth() {
       return sendJsonRaw(res, 200, mint(Number.isInteger(body.expires_in) ? body.expires_in : 0));
     }
     if (body.grant_type === 'refresh_token') {
+      if (o.refreshStatus) return sendJsonRaw(res, o.refreshStatus, { error: 'server_error', error_description: 'mock: token endpoint down' });
       if (o.failRefresh || !live.has(body.refresh_token)) return invalid(res, 'Refresh token not found or invalid');
       live.delete(body.refresh_token);
       return sendJsonRaw(res, 200, mint());
