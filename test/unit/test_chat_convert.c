@@ -1,11 +1,14 @@
 /*
- * test_chat_claude.c - OpenAI chat <-> Claude Messages against the golden
- * transcripts in test/golden/chat-claude/ (written from the public API
- * docs and what the mock upstream sends); streams are fed through the SSE
- * parser in random chunk sizes and must give the same bytes every time.
+ * test_chat_convert.c - the conversions into and out of OpenAI chat
+ * completions (Claude Messages: test/golden/chat-claude/, Responses:
+ * test/golden/chat-responses/; written from the public API docs and what
+ * the mock upstream sends) against their golden transcripts; streams are
+ * fed through the SSE parser in random chunk sizes and must give the same
+ * bytes every time.
  */
 #include "compat.h"
 #include "chat_claude.h"
+#include "chat_responses.h"
 #include "errs.h"
 #include "harness.h"
 #include "json.h"
@@ -13,7 +16,7 @@
 
 #include <stdlib.h>
 
-#define GOLDEN "test/golden/chat-claude/"
+#define GOLDEN "test/golden/"
 #define CREATED 1700000000
 
 static char *slurp(const char *name, size_t *len)
@@ -59,7 +62,8 @@ static bool same_json(const cJSON *got, const cJSON *want)
 
 TEST(request_golden)
 {
-    cJSON *chat = golden_json("request.chat.json"), *want = golden_json("request.claude.json");
+    cJSON *chat = golden_json("chat-claude/request.chat.json"),
+          *want = golden_json("chat-claude/request.claude.json");
     REQUIRE(chat && want);
     cJSON *got = NULL;
     char err[200] = "";
@@ -128,7 +132,8 @@ TEST(request_defaults)
 
 TEST(response_golden)
 {
-    cJSON *msg = golden_json("response.claude.json"), *want = golden_json("response.chat.json");
+    cJSON *msg = golden_json("chat-claude/response.claude.json"),
+          *want = golden_json("chat-claude/response.chat.json");
     REQUIRE(msg && want);
     cJSON *got = claude_to_chat(msg, "claude-sonnet-4-5", CREATED);
     CHECK(same_json(got, want));
@@ -147,8 +152,44 @@ TEST(finish_reasons)
     CHECK_STR(chat_finish_reason(NULL), "stop");
 }
 
+/* One stream conversion, whichever upstream format it reads. */
+struct stream_ops {
+    void *(*open)(void);
+    int (*event)(void *s, const struct sse_event *ev, struct buf *out);
+    void (*close)(void *s);
+};
+
+static void *claude_open(void)
+{
+    return chat_stream_new("claude-sonnet-4-5", CREATED, true);
+}
+static int claude_event(void *s, const struct sse_event *ev, struct buf *out)
+{
+    return chat_stream_event(s, ev, out);
+}
+static void claude_close(void *s)
+{
+    chat_stream_free(s);
+}
+static const struct stream_ops from_claude = {claude_open, claude_event, claude_close};
+
+static void *responses_open(void)
+{
+    return chat_rstream_new("gpt-5", CREATED, true);
+}
+static int responses_event(void *s, const struct sse_event *ev, struct buf *out)
+{
+    return chat_rstream_event(s, ev, out);
+}
+static void responses_close(void *s)
+{
+    chat_rstream_free(s);
+}
+static const struct stream_ops from_responses = {responses_open, responses_event, responses_close};
+
 struct feed {
-    struct chat_stream *s;
+    const struct stream_ops *ops;
+    void *s;
     struct buf out;
     int rc;
 };
@@ -156,16 +197,17 @@ struct feed {
 static int on_event(void *arg, const struct sse_event *ev)
 {
     struct feed *f = arg;
-    if (chat_stream_event(f->s, ev, &f->out) != 0)
+    if (f->ops->event(f->s, ev, &f->out) != 0)
         f->rc = -1;
     return 0;
 }
 
 /* The converted stream of a Claude SSE transcript, fed in chunks of
  * 1..max bytes (random, from seed). Caller frees. */
-static char *convert_stream(const char *sse, size_t len, size_t max, unsigned seed)
+static char *convert_stream(const struct stream_ops *ops, const char *sse, size_t len, size_t max,
+                            unsigned seed)
 {
-    struct feed f = {chat_stream_new("claude-sonnet-4-5", CREATED, true), {0}, 0};
+    struct feed f = {ops, ops->open(), {0}, 0};
     buf_init(&f.out, 1u << 20);
     struct sse_parser p;
     sse_init(&p, 1u << 20, on_event, &f);
@@ -181,11 +223,11 @@ static char *convert_stream(const char *sse, size_t len, size_t max, unsigned se
     sse_release(&p);
     char *text = f.rc == 0 && f.out.data ? strdup(f.out.data) : NULL;
     buf_release(&f.out);
-    chat_stream_free(f.s);
+    ops->close(f.s);
     return text;
 }
 
-static void stream_golden(const char *in, const char *want_name)
+static void stream_golden(const struct stream_ops *ops, const char *in, const char *want_name)
 {
     size_t len = 0;
     char *sse = slurp(in, &len), *want = slurp(want_name, NULL);
@@ -193,7 +235,7 @@ static void stream_golden(const char *in, const char *want_name)
     static const size_t maxes[] = {1, 3, 17, 64, 100000};
     for (size_t i = 0; i < ARRAY_SIZE(maxes); i++) {
         for (unsigned seed = 1; seed <= 5; seed++) {
-            char *got = convert_stream(sse, len, maxes[i], seed);
+            char *got = convert_stream(ops, sse, len, maxes[i], seed);
             bool ok = got && strcmp(got, want) == 0;
             if (!ok)
                 fprintf(stderr, "  chunks<=%zu seed %u:\n%s\n  want:\n%s\n", maxes[i], seed,
@@ -208,20 +250,104 @@ static void stream_golden(const char *in, const char *want_name)
 
 TEST(stream_text_and_tool_call)
 {
-    stream_golden("stream.claude.sse", "stream.chat.txt");
+    stream_golden(&from_claude, "chat-claude/stream.claude.sse", "chat-claude/stream.chat.txt");
 }
 
 TEST(stream_error_mid_way)
 {
-    stream_golden("stream-error.claude.sse", "stream-error.chat.txt");
+    stream_golden(&from_claude, "chat-claude/stream-error.claude.sse",
+                  "chat-claude/stream-error.chat.txt");
+}
+
+TEST(responses_request_golden)
+{
+    cJSON *chat = golden_json("chat-responses/request.chat.json"),
+          *want = golden_json("chat-responses/request.responses.json");
+    REQUIRE(chat && want);
+    cJSON *got = NULL;
+    char err[200] = "";
+    CHECK_INT(chat_to_responses(chat, &got, err, sizeof(err)), 0);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    cJSON_Delete(chat);
+    cJSON_Delete(want);
+}
+
+TEST(responses_request_refusals)
+{
+    static const struct {
+        const char *body, *field;
+    } cases[] = {
+        {"{\"messages\":[]}", "messages must be"},
+        {"{\"n\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n:"},
+        {"{\"messages\":[{\"role\":\"critic\",\"content\":\"x\"}]}", "messages[0].role"},
+        {"{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"image_url\","
+         "\"image_url\":{\"url\":\"https://x\"}}]}]}",
+         "messages[0].content[0].type"},
+        {"{\"messages\":[{\"role\":\"tool\",\"content\":\"r\"}]}", "messages[0].tool_call_id"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":7}",
+         "tool_choice"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        cJSON *chat = cJSON_Parse(cases[i].body), *out = NULL;
+        char err[200] = "";
+        CHECK_INT(chat_to_responses(chat, &out, err, sizeof(err)), -ERR_INVAL);
+        CHECK(out == NULL);
+        if (!strstr(err, cases[i].field))
+            fprintf(stderr, "  case %zu: %s\n", i, err);
+        CHECK(strstr(err, cases[i].field) != NULL);
+        cJSON_Delete(chat);
+    }
+}
+
+TEST(responses_response_golden)
+{
+    cJSON *resp = golden_json("chat-responses/response.responses.json"),
+          *want = golden_json("chat-responses/response.chat.json");
+    REQUIRE(resp && want);
+    cJSON *got = responses_to_chat(resp, "gpt-5", CREATED);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    /* Cut short by the output limit: length, no tool calls. */
+    cJSON *cut = cJSON_Parse("{\"id\":\"r\",\"status\":\"incomplete\",\"incomplete_details\":"
+                             "{\"reason\":\"max_output_tokens\"},\"output\":[]}");
+    got = responses_to_chat(cut, "gpt-5", CREATED);
+    const cJSON *choice = cJSON_GetArrayItem(json_get(got, "choices"), 0);
+    CHECK_STR(json_str(choice, "finish_reason", ""), "length");
+    CHECK_STR(json_str(json_get(choice, "message"), "content", "x"), "");
+    cJSON_Delete(got);
+    cJSON_Delete(cut);
+    cJSON_Delete(resp);
+    cJSON_Delete(want);
+}
+
+TEST(responses_stream_text_and_tool_call)
+{
+    stream_golden(&from_responses, "chat-responses/stream.responses.sse",
+                  "chat-responses/stream.chat.txt");
+}
+
+TEST(responses_stream_failed)
+{
+    stream_golden(&from_responses, "chat-responses/stream-error.responses.sse",
+                  "chat-responses/stream-error.chat.txt");
 }
 
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
-        T(request_golden),       T(request_refusals), T(request_defaults),
-        T(response_golden),      T(finish_reasons),   T(stream_text_and_tool_call),
+        T(request_golden),
+        T(request_refusals),
+        T(request_defaults),
+        T(response_golden),
+        T(finish_reasons),
+        T(stream_text_and_tool_call),
         T(stream_error_mid_way),
+        T(responses_request_golden),
+        T(responses_request_refusals),
+        T(responses_response_golden),
+        T(responses_stream_text_and_tool_call),
+        T(responses_stream_failed),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
