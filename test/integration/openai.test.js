@@ -5,10 +5,11 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
-const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, MOCK_TEXT } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, MOCK_TEXT } = require('../lib/env');
 const { OAI_COUNTED } = require('../mock/upstream');
 
 const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
@@ -199,6 +200,44 @@ test('the upstream error body passes as the upstream wrote it', async () => {
   } finally {
     await removeAccount(C);
   }
+});
+
+test('a stream that breaks after commit ends with an error event and response.failed (no fake completion)', async () => {
+  const D = await createResponsesAccount({ name: 'oai-D-drop', baseApi: `${st.mock.url}/b/drop-after-4/v1`, apiKey: KEY_B, priority: 1 });
+  try {
+    const r = await sseRequest(st.relay.url + '/openai/v1/responses', { headers: { authorization: `Bearer ${st.key.apiKey}` }, body: { model: 'gpt-5', input: 'x', stream: true } });
+    assert.equal(r.status, 200);
+    const names = r.events.map((e) => e.event);
+    assert.deepEqual(names.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    assert.deepEqual(names.slice(4), ['error', 'response.failed'], names.join(','));
+    assert.equal(r.events[4].json.type, 'error');
+    assert.equal(r.events[5].json.response.status, 'failed');
+    assert.equal(typeof r.events[5].json.response.error.message, 'string');
+    // the SDK raises it
+    await assert.rejects(
+      (async () => {
+        for await (const _ of await client().responses.create({ model: 'gpt-5', input: 'x', stream: true })) void _;
+      })(),
+      /mid-stream/,
+    );
+  } finally {
+    await removeAccount(D);
+  }
+});
+
+test('sticky session: session-id (else prompt_cache_key) binds sticky_session:{sha256} to the account; none without', async () => {
+  const hash = (v) => crypto.createHash('sha256').update(v).digest('hex').slice(0, 32);
+  const auth = { authorization: `Bearer ${st.key.apiKey}` };
+  const sid = `s-${crypto.randomUUID()}`;
+  assert.equal((await post('/openai/responses', { model: 'gpt-5', input: 'x' }, { ...auth, 'session-id': sid })).status, 200);
+  assert.equal(await redisCmd(st.redis.port, 'GET', `sticky_session:${hash(sid)}`), A.id);
+  assert.ok(Number(await redisCmd(st.redis.port, 'TTL', `sticky_session:${hash(sid)}`)) > 0);
+  const pck = `p-${crypto.randomUUID()}`;
+  assert.equal((await post('/openai/responses', { model: 'gpt-5', input: 'x', prompt_cache_key: pck }, auth)).status, 200);
+  assert.equal(await redisCmd(st.redis.port, 'GET', `sticky_session:${hash(pck)}`), A.id);
+  const before = (await redisCmd(st.redis.port, 'KEYS', 'sticky_session:*')).length;
+  assert.equal((await post('/openai/responses', { model: 'gpt-5', input: 'no session' }, auth)).status, 200);
+  assert.equal((await redisCmd(st.redis.port, 'KEYS', 'sticky_session:*')).length, before, 'no session: no binding');
 });
 
 // ---------------------------------------------------------------- Codex CLI
