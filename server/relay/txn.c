@@ -518,12 +518,13 @@ static enum step_rc step_admit(struct txn *t)
     return STEP_NEXT;
 }
 
-/* The key's dedicated account or group: an OAuth binding first, then a
- * Console one (crs-relay-spec 4.3). */
+/* The key's dedicated account or group for the request's family: Claude
+ * an OAuth binding first, then a Console one (crs-relay-spec 4.3); OpenAI
+ * its openaiAccountId. */
 static const char *bound_account(const struct key_policy *p, const char *family)
 {
-    if (strcmp(family, "claude") != 0)
-        return ""; /* openaiAccountId is refused by the key admin API until it is enforced */
+    if (strcmp(family, "openai") == 0)
+        return p->openai_account;
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 

@@ -240,6 +240,23 @@ test('sticky session: session-id (else prompt_cache_key) binds sticky_session:{s
   assert.equal((await redisCmd(st.redis.port, 'KEYS', 'sticky_session:*')).length, before, 'no session: no binding');
 });
 
+test('a key bound to one openai-responses account (openaiAccountId) uses only it, with no pool fallback', async () => {
+  const bad = await api(st.relay, 'POST', '/admin/api-keys', { token: st.token, body: { name: 'x', openaiAccountId: '00000000-0000-4000-8000-000000000000' } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error, /openaiAccountId/);
+  const E = await createResponsesAccount({ name: 'oai-E-dedicated', baseApi: st.mock.url + '/v1', apiKey: KEY_B, priority: 90 });
+  try {
+    const key = await createKey(st.relay, st.token, { name: 'bound', openaiAccountId: E.id });
+    st.mock.reset();
+    for (let i = 0; i < 3; i++) assert.equal((await client(key.apiKey).responses.create({ model: 'gpt-5', input: 'x' })).output_text, MOCK_TEXT);
+    assert.deepEqual(st.mock.responsesRequests().map((r) => r.headers.authorization), Array(3).fill(`Bearer ${KEY_B}`), 'the dedicated account, despite its priority');
+    assert.equal((await api(st.relay, 'PUT', `/admin/openai-responses-accounts/${E.id}`, { token: st.token, body: { schedulable: false } })).status, 200);
+    await waitFor(async () => (await post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}` })).status === 503, { what: 'no fallback to the pool' });
+  } finally {
+    await removeAccount(E);
+  }
+});
+
 // ---------------------------------------------------------------- Codex CLI
 
 function codexHome(baseUrl) {

@@ -10,6 +10,7 @@
 #include "errs.h"
 #include "format.h"
 #include "harness.h"
+#include "hdrfilter.h"
 #include "json.h"
 #include "provider.h"
 #include "session_hash.h"
@@ -194,6 +195,36 @@ TEST(keep_headers_and_error_shape_by_path)
     CHECK(format_for_path(NULL) == &format_anthropic);
 }
 
+TEST(client_headers_allowed_upstream)
+{
+    static const char *const keep[] = {"accept",
+                                       "User-Agent",
+                                       "openai-beta",
+                                       "originator",
+                                       "version",
+                                       "session-id",
+                                       "session_id",
+                                       "thread-id",
+                                       "x-client-request-id",
+                                       "x-codex-turn-metadata",
+                                       "x-stainless-os"};
+    static const char *const drop[] = {"authorization",
+                                       "x-api-key",
+                                       "cookie",
+                                       "host",
+                                       "content-length",
+                                       "accept-encoding",
+                                       "openai-organization",
+                                       "openai-project",
+                                       "connection",
+                                       "x-forwarded-for",
+                                       "transfer-encoding"};
+    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+        CHECK(hdrfilter_openai(keep[i]));
+    for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
+        CHECK(!hdrfilter_openai(drop[i]));
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -202,6 +233,7 @@ int main(int argc, char **argv)
         T(session_sources),
         T(responses_reactions),
         T(keep_headers_and_error_shape_by_path),
+        T(client_headers_allowed_upstream),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
