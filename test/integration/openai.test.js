@@ -9,7 +9,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
-const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, MOCK_TEXT } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
 const { OAI_COUNTED } = require('../mock/upstream');
 
 const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
@@ -255,6 +255,32 @@ test('a key bound to one openai-responses account (openaiAccountId) uses only it
   } finally {
     await removeAccount(E);
   }
+});
+
+// Relay commands per request over n requests (INFO commandstats minus this process's polls).
+async function commandsPerRequest(key, n, headers) {
+  const send = () => post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}`, ...headers });
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
+  await sleep(300);
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, key.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+test('Redis commands per OpenAI request: as a Claude request (accounting; + 1 GET with a session)', async () => {
+  const plain = await commandsPerRequest(await createKey(st.relay, st.token, { name: 'cmds-plain' }), 20, {});
+  const session = await commandsPerRequest(await createKey(st.relay, st.token, { name: 'cmds-session' }), 20, { 'session-id': `s-${crypto.randomUUID()}` });
+  console.log(`openai_redis_commands_per_request: plain=${plain.toFixed(2)} with_session=${session.toFixed(2)}`);
+  // accounting script (7 with its inner commands) + the amortised statistics flush; a session + 1 GET
+  assert.ok(plain <= 8, `${plain} commands per request without a session`);
+  assert.ok(session <= 9, `${session} commands per request with a session`);
 });
 
 // ---------------------------------------------------------------- Codex CLI
