@@ -250,6 +250,12 @@ test('a key bound to one openai-responses account (openaiAccountId) uses only it
     st.mock.reset();
     for (let i = 0; i < 3; i++) assert.equal((await client(key.apiKey).responses.create({ model: 'gpt-5', input: 'x' })).output_text, MOCK_TEXT);
     assert.deepEqual(st.mock.responsesRequests().map((r) => r.headers.authorization), Array(3).fill(`Bearer ${KEY_B}`), 'the dedicated account, despite its priority');
+    const ex = await api(st.relay, 'GET', `/admin/scheduler/explain?keyId=${key.id}&model=gpt-5&family=openai`, { token: st.token });
+    assert.equal(ex.status, 200, ex.text);
+    assert.equal(ex.json.data.family, 'openai');
+    assert.equal(ex.json.data.binding, E.id);
+    assert.equal(ex.json.data.picked.id, E.id);
+    assert.equal(ex.json.data.accounts.find((a) => a.id === A.id).reason, 'not the dedicated account');
     assert.equal((await api(st.relay, 'PUT', `/admin/openai-responses-accounts/${E.id}`, { token: st.token, body: { schedulable: false } })).status, 200);
     await waitFor(async () => (await post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}` })).status === 503, { what: 'no fallback to the pool' });
   } finally {
