@@ -32,7 +32,8 @@ if ((${#missing[@]})); then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ " $* " == *" --test "* ]] && [[ ! -x test/node_modules/.bin/claude || ! -d test/node_modules/@anthropic-ai/sdk ]]; then
+if [[ " $* " == *" --test "* ]] && [[ ! -x test/node_modules/.bin/claude || ! -d test/node_modules/@anthropic-ai/sdk ||
+      ! -x test/node_modules/.bin/codex || ! -d test/node_modules/openai ]]; then
     echo "install-deps: installing test clients (npm ci in test/)"
     (cd test && npm ci --no-audit --no-fund --loglevel=error)
     # Claude Code's postinstall puts the native binary in place; npm 11 may skip

@@ -74,11 +74,12 @@ static cJSON *account_view(const struct account_list *snap, const struct account
     return o;
 }
 
-static cJSON *explain(struct app *app, const char *bound, const char *model)
+static cJSON *explain(struct app *app, const char *family, const char *bound, const char *model)
 {
     struct account_list *snap = accounts_snapshot(app->accounts);
-    struct sched_request req = {format_anthropic.family, model, clock_wall_ms(), bound, NULL};
+    struct sched_request req = {family, model, clock_wall_ms(), bound, NULL};
     cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "accounts");
+    cJSON_AddStringToObject(d, "family", family);
     cJSON_AddStringToObject(d, "binding", bound);
     if (model)
         cJSON_AddStringToObject(d, "model", model);
@@ -95,11 +96,22 @@ static cJSON *explain(struct app *app, const char *bound, const char *model)
     return d;
 }
 
-/* The key's binding: an OAuth account or group first, then a Console one. */
-static const char *key_binding(const cJSON *item)
+/* The key's binding for the family: Claude an OAuth account or group
+ * first, then a Console one; OpenAI its openaiAccountId. */
+static const char *key_binding(const cJSON *item, const char *family)
 {
+    if (strcmp(family, format_openai_responses.family) == 0)
+        return json_str(item, "openaiAccountId", "");
     const char *oauth = json_str(item, "claudeAccountId", "");
     return *oauth ? oauth : json_str(item, "claudeConsoleAccountId", "");
+}
+
+/* ?family=openai explains an OpenAI request; anything else a Claude one. */
+static const char *query_family(struct reqctx *rq)
+{
+    const char *f = reqctx_query(rq, "family");
+    return f && strcmp(f, format_openai_responses.family) == 0 ? format_openai_responses.family
+                                                               : format_anthropic.family;
 }
 
 static void h_explain(struct reqctx *rq)
@@ -123,7 +135,9 @@ static void h_explain(struct reqctx *rq)
             admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
         return;
     }
-    cJSON *d = explain(reqctx_app(rq), key_binding(item), model && *model ? model : NULL);
+    const char *family = query_family(rq);
+    cJSON *d =
+        explain(reqctx_app(rq), family, key_binding(item, family), model && *model ? model : NULL);
     cJSON_AddStringToObject(d, "keyId", id);
     cJSON_Delete(item);
     admin_ok(rq, "data", d);

@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "reqctx.h"
 #include "router.h"
+#include "session_hash.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -177,6 +178,9 @@ static void anthropic_render_refusal(struct refusal *r, struct stream_reply *out
 const struct client_format format_anthropic = {
     .name = "anthropic",
     .family = "claude",
+    .service = KEY_SVC_CLAUDE,
+    .service_name = "Claude",
+    .session = session_hash,
     .validate = anthropic_validate,
     .reply_error = errors_reply,
     .render_error = anthropic_render_error,

@@ -1,14 +1,18 @@
 /*
- * format.h - a client API the relay speaks (Anthropic Messages now; OpenAI
- * chat, OpenAI Responses and Gemini plug in here). A format owns its routes,
- * the validation of its request bodies, its error shape (replies and
- * in-stream error frames) and its model list, so a refused request looks to
- * each client like its own API refusing it. The request transaction
- * (relay/txn.h) calls these hooks; none of them touches Redis or blocks.
+ * format.h - a client API the relay speaks: Anthropic Messages
+ * (anthropic.c) and OpenAI Responses (openai_responses.c); OpenAI chat and
+ * Gemini plug in here as one file each. A format owns its routes, the
+ * validation of its request bodies, its error shape (replies, in-stream
+ * error frames, key-policy refusals, the front door's early refusals), the
+ * service a key needs for it, its sticky-session source and its model
+ * list, so a refused request looks to each client like its own API
+ * refusing it. The request transaction (relay/txn.h) calls these hooks;
+ * none of them touches Redis or blocks.
  *
  * Output conversion (another API's answers re-encoded for this client) is a
- * filter slot that arrives with the first format that needs one; Anthropic
- * clients on Anthropic upstreams get the upstream's bytes unchanged.
+ * filter slot that arrives with the first format that needs one; today
+ * each format is served by upstreams of its own API (its family), whose
+ * bytes reach the client unchanged.
  */
 #ifndef RELAY_FORMAT_H
 #define RELAY_FORMAT_H
@@ -21,6 +25,7 @@
 #include "stream.h"
 
 struct reqctx;
+struct client_facts;
 
 /* What intake learnt from a valid body. */
 struct format_request {
@@ -41,8 +46,13 @@ struct refusal {
 };
 
 struct client_format {
-    const char *name;   /* "anthropic" */
-    const char *family; /* the account pool that serves it: "claude" */
+    const char *name;         /* "anthropic", "openai-responses" */
+    const char *family;       /* the account pool that serves it: "claude", "openai" */
+    unsigned service;         /* the key permission it needs (KEY_SVC_*, store/key_policy.h) */
+    const char *service_name; /* in the permission refusal: "Claude", "OpenAI" */
+    /* The request's sticky-session hash (relay/session_hash.h): 0, or
+     * -ERR_NOTFOUND when it has none. Pure. */
+    int (*session)(const struct client_facts *f, char *out, size_t len);
     /* Check the body for an endpoint. 0, or -ERR_INVAL with the client's
      * message in msg (and *e the error to answer with). */
     int (*validate)(struct reqctx *rq, const char *endpoint, struct format_request *out,
@@ -70,6 +80,13 @@ struct relay_op {
 };
 
 extern const struct client_format format_anthropic;
+extern const struct client_format format_openai_responses;
+
+/* The format whose error shape the relay's own refusals take on path (a
+ * bad key format, a body over the limit, an unknown route, overload, before
+ * any handler runs): by path prefix ("/openai/" → OpenAI), else Anthropic.
+ * Pure. */
+const struct client_format *format_for_path(const char *path);
 
 /* True when an Anthropic Messages body is a new user turn: its last message
  * has role "user" and its content is a string, or an array without a

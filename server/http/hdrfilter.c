@@ -37,6 +37,21 @@ bool hdrfilter_claude(const char *name)
     return in_list(name, allow, ARRAY_SIZE(allow));
 }
 
+bool hdrfilter_openai(const char *name)
+{
+    static const char *const allow[] = {
+        "accept",          "accept-language",     "user-agent",
+        "openai-beta",     "originator",          "version",
+        "session_id",      "session-id",          "x-session-id",
+        "thread-id",       "thread_id",           "conversation_id",
+        "conversation-id", "x-client-request-id", "idempotency-key"};
+    if (hdrfilter_hop_by_hop(name))
+        return false;
+    if (strncasecmp(name, "x-stainless-", 12) == 0 || strncasecmp(name, "x-codex-", 8) == 0)
+        return true;
+    return in_list(name, allow, ARRAY_SIZE(allow));
+}
+
 bool hdrfilter_in_token_list(const char *list, const char *name)
 {
     size_t nlen = strlen(name);

@@ -13,6 +13,12 @@
 
 /* True when a client header may be forwarded to an Anthropic-style upstream. */
 bool hdrfilter_claude(const char *name);
+/* True when a client header may be forwarded to an OpenAI-style upstream:
+ * accept, user-agent, openai-beta, Codex's originator / version / session
+ * and thread ids / x-codex-*, x-client-request-id, idempotency-key and the
+ * SDK's x-stainless-*. Never the client's credentials, nor its
+ * openai-organization / openai-project (the account's, not the client's). */
+bool hdrfilter_openai(const char *name);
 /* True for hop-by-hop headers (RFC 9110 7.6.1 plus the usual proxies' list). */
 bool hdrfilter_hop_by_hop(const char *name);
 

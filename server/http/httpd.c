@@ -40,6 +40,7 @@
 #include "clientaddr.h"
 #include "config.h"
 #include "errors.h"
+#include "format.h"
 #include "errs.h"
 #include "httpd.h"
 #include "json.h"
@@ -93,10 +94,16 @@ static enum MHD_Result send_reply(struct reqctx *rq)
     return r;
 }
 
+/* The relay's own error in the shape of the route's client API. */
+static void route_error(struct reqctx *rq, enum relay_err e, const char *msg)
+{
+    format_for_path(rq->path)->reply_error(rq, e, msg);
+}
+
 /* Reply at once from the MHD thread (cheap, non-blocking cases only). */
 static enum MHD_Result reply_now(struct reqctx *rq, enum relay_err e, const char *msg)
 {
-    errors_reply(rq, e, msg);
+    route_error(rq, e, msg);
     return send_reply(rq);
 }
 
@@ -158,7 +165,7 @@ static void run_handler(void *arg)
         return;
     }
     if (!reqctx_has_reply(rq))
-        errors_reply(rq, RERR_INTERNAL, NULL);
+        route_error(rq, RERR_INTERNAL, NULL);
     atomic_store(&rq->phase, RQ_READY);
     MHD_resume_connection(rq->conn);
 }
@@ -172,7 +179,7 @@ void reqctx_defer(struct reqctx *rq, void (*fn)(void *arg), void *arg)
 void reqctx_resume(struct reqctx *rq)
 {
     if (!reqctx_has_reply(rq))
-        errors_reply(rq, RERR_INTERNAL, NULL);
+        route_error(rq, RERR_INTERNAL, NULL);
     atomic_store(&rq->phase, RQ_READY);
     MHD_resume_connection(rq->conn);
 }
@@ -203,7 +210,7 @@ static enum MHD_Result dispatch(struct httpd *h, struct reqctx *rq)
         return MHD_YES;
     }
     if (tpool_submit(h->app->workers, run_handler, rq) != 0) {
-        errors_reply(rq, RERR_UNAVAILABLE, "The relay is overloaded");
+        route_error(rq, RERR_UNAVAILABLE, "The relay is overloaded");
         atomic_store(&rq->phase, RQ_READY);
         MHD_resume_connection(rq->conn);
     }
@@ -346,7 +353,7 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *conn, const
  * makes MHD close the connection without reading more. */
 static enum MHD_Result refuse_mid_body(struct reqctx *rq, enum relay_err e, const char *why)
 {
-    errors_reply(rq, e, why);
+    route_error(rq, e, why);
     struct buf b;
     buf_init(&b, 16 * 1024);
     int rc =

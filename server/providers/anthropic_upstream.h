@@ -1,6 +1,6 @@
 /*
  * anthropic_upstream.h - what every Anthropic-compatible upstream shares
- * (Claude Console keys now, Claude OAuth accounts next): how its answers
+ * (Claude Console keys, Claude OAuth accounts): how its answers
  * are judged (crs-relay-spec 5.1, 5.4) and which of its response headers a
  * client may see. Pure functions; the TTLs come from the configuration.
  */

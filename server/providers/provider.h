@@ -58,7 +58,7 @@ struct account_field {
 /* What the relay wants sent: the client's request, already validated. */
 struct upstream_call {
     const struct reqctx *rq;
-    const char *endpoint; /* "messages" or "count_tokens" */
+    const char *endpoint; /* "messages", "count_tokens", "responses", "responses/compact" */
     const char *body;
     size_t body_len;
     const char *model; /* the client's model ("" when none) */
@@ -195,5 +195,6 @@ const char *upstream_header(const struct upstream_answer *a, const char *name);
 
 extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
+extern const struct provider provider_openai_responses;
 
 #endif

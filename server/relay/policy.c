@@ -62,6 +62,20 @@ static int check_client(struct reqctx *rq, const struct key_policy *p, struct re
     return 0;
 }
 
+/* The original's words: Claude routes in Chinese (count_tokens in English),
+ * OpenAI-style routes {"type":"permission_denied","code":"permission_denied"}. */
+static void permission_refusal(const struct client_format *fmt, bool counting, struct refusal *r)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg), "This API key does not have permission to access %s",
+             fmt->service_name);
+    if (fmt->service != KEY_SVC_CLAUDE)
+        refuse(r, 403, "permission_denied", "permission_denied", msg);
+    else
+        refuse(r, 403, "permission_error", NULL,
+               counting ? msg : "此 API Key 无权访问 Claude 服务");
+}
+
 int policy_check(struct reqctx *rq, const struct relay_op *op, const struct api_key *k,
                  const char *model, struct refusal *r)
 {
@@ -69,10 +83,8 @@ int policy_check(struct reqctx *rq, const struct relay_op *op, const struct api_
     bool counting = strcmp(op->endpoint, "count_tokens") == 0;
     if (p->clients_on && !counting && check_client(rq, p, r) != 0)
         return -ERR_DENIED;
-    if (p->services && !(p->services & KEY_SVC_CLAUDE)) {
-        refuse(r, 403, "permission_error", NULL,
-               counting ? "This API key does not have permission to access Claude"
-                        : "此 API Key 无权访问 Claude 服务");
+    if (p->services && !(p->services & op->fmt->service)) {
+        permission_refusal(op->fmt, counting, r);
         return -ERR_DENIED;
     }
     if (key_policy_model_denied(p, model)) {

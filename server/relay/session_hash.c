@@ -131,3 +131,33 @@ int session_hash(const struct client_facts *f, char *out, size_t len)
     buf_release(&b);
     return rc;
 }
+
+static const char *openai_session_source(const struct client_facts *f)
+{
+    static const char *const headers[] = {"session_id", "session-id", "x-session-id"};
+    static const char *const fields[] = {"session_id", "conversation_id", "prompt_cache_key"};
+    for (size_t i = 0; i < ARRAY_SIZE(headers); i++) {
+        const char *v = f->header(f->ctx, headers[i]);
+        if (v && *v)
+            return v;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(f->body, fields[i]);
+        if (cJSON_IsString(v) && *v->valuestring)
+            return v->valuestring;
+    }
+    return NULL;
+}
+
+int session_hash_openai(const struct client_facts *f, char *out, size_t len)
+{
+    char hex[65];
+    if (len < SESSION_HASH_MAX)
+        return -ERR_TOOBIG;
+    const char *src = openai_session_source(f);
+    if (!src)
+        return -ERR_NOTFOUND;
+    secret_sha256_hex(src, strlen(src), hex);
+    snprintf(out, len, "%.*s", HASHED_HEX, hex);
+    return 0;
+}

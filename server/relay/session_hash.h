@@ -27,4 +27,12 @@ struct client_facts;
 int session_hash(const struct client_facts *f, char *out, size_t len)
     __attribute__((warn_unused_result));
 
+/* The session hash of an OpenAI (Responses) request, as the original:
+ * sha256 (first 32 hex characters) of the first present of the headers
+ * session_id, session-id (Codex CLI 0.169 sends this one), x-session-id,
+ * then the body's session_id, conversation_id, prompt_cache_key (Codex sends
+ * its session uuid there too). -ERR_NOTFOUND when none is present. */
+int session_hash_openai(const struct client_facts *f, char *out, size_t len)
+    __attribute__((warn_unused_result));
+
 #endif

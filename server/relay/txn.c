@@ -518,31 +518,41 @@ static enum step_rc step_admit(struct txn *t)
     return STEP_NEXT;
 }
 
-/* The key's dedicated account or group: an OAuth binding first, then a
- * Console one (crs-relay-spec 4.3). */
-static const char *bound_account(const struct key_policy *p)
+/* The key's dedicated account or group for the request's family: Claude
+ * an OAuth binding first, then a Console one (crs-relay-spec 4.3); OpenAI
+ * its openaiAccountId. */
+static const char *bound_account(const struct key_policy *p, const char *family)
 {
+    if (strcmp(family, "openai") == 0)
+        return p->openai_account;
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 
 static struct sched_request sched_req(const struct txn *t, long long now_ms)
 {
     return (struct sched_request){t->op->fmt->family, t->req.model, now_ms,
-                                  bound_account(&t->key->pol), t->sticky[0] ? t->sticky : NULL};
+                                  bound_account(&t->key->pol, t->op->fmt->family),
+                                  t->sticky[0] ? t->sticky : NULL};
 }
 
-static const char *no_header(const void *ctx, const char *name)
+static const char *rq_header(const void *ctx, const char *name)
 {
-    UNUSED(ctx), UNUSED(name);
-    return NULL;
+    return reqctx_header(ctx, name);
+}
+
+/* The request's session hash by its format's rule (Anthropic: the body;
+ * OpenAI: a session header or prompt_cache_key). */
+static int format_session(struct reqctx *rq, const struct client_format *fmt, char *out, size_t len)
+{
+    struct client_facts f = {reqctx_path(rq), rq_header, rq, reqctx_json(rq)};
+    return fmt->session ? fmt->session(&f, out, len) : -ERR_NOTFOUND;
 }
 
 /* The session's binding, read once (the first schedule): one GET. Without
  * Redis the request is simply not sticky. */
 static void sticky_lookup(struct txn *t)
 {
-    struct client_facts f = {reqctx_path(t->rq), no_header, NULL, reqctx_json(t->rq)};
-    if (session_hash(&f, t->session, sizeof(t->session)) != 0)
+    if (format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0)
         return;
     const struct relay_config *cfg = t->app->cfg;
     struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
@@ -1060,14 +1070,18 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
 }
 
 /* A sticky session's binding is read from Redis in the schedule step. */
-static bool has_session(struct reqctx *rq)
+static bool has_session(struct reqctx *rq, const struct client_format *fmt)
 {
     char session[SESSION_HASH_MAX];
-    struct client_facts f = {reqctx_path(rq), no_header, NULL, reqctx_json(rq)};
-    return session_hash(&f, session, sizeof(session)) == 0;
+    return format_session(rq, fmt, session, sizeof(session)) == 0;
 }
 
 bool txn_inline_ok(struct reqctx *rq)
+{
+    return txn_inline_ok_for(rq, &format_anthropic);
+}
+
+bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt)
 {
     struct app *app = reqctx_app(rq);
     char hash[SECRET_HASH_HEX + 1];
@@ -1078,7 +1092,7 @@ bool txn_inline_ok(struct reqctx *rq)
     bool ok =
         k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    return ok && !has_session(rq); /* the body is parsed once: intake reuses it */
+    return ok && !has_session(rq, fmt); /* the body is parsed once: intake reuses it */
 }
 
 long long txn_live(struct app *app)

@@ -50,6 +50,9 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
  * account's turn is taken (reqctx_inline).
  * The I/O thread may then run it (route.inline_ok). */
 bool txn_inline_ok(struct reqctx *rq);
+/* The same for a route of client format fmt (txn_inline_ok: Anthropic):
+ * the format says whether the request carries a sticky session. */
+bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 

@@ -100,6 +100,8 @@ void key_policy_parse(const cJSON *rec, struct key_policy *p)
              json_str(rec, "claudeConsoleAccountId", ""));
     snprintf(p->claude_account, sizeof(p->claude_account), "%s",
              json_str(rec, "claudeAccountId", ""));
+    snprintf(p->openai_account, sizeof(p->openai_account), "%s",
+             json_str(rec, "openaiAccountId", ""));
 }
 
 void key_policy_release(struct key_policy *p)

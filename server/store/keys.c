@@ -78,7 +78,7 @@ static const struct kfield {
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
     {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
     {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
-    {"openaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"openaiAccountId", F_BIND, 0, 0, NULL, "openai-responses", true},
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"droidAccountId", F_BIND, 0, 0, NULL, NULL, true},

@@ -22,6 +22,7 @@ struct usage {
     long long cache_read;
     long long eph_5m;
     long long eph_1h;
+    long long reasoning;   /* OpenAI reasoning tokens: part of output, shown, not added again */
     long long output_done; /* output of messages already finished (internal) */
     char model[96];
     bool seen;
@@ -32,6 +33,15 @@ struct usage {
 void usage_from_anthropic_event(struct usage *u, const struct sse_event *ev);
 /* Read usage from a non-stream Anthropic message body. */
 void usage_from_anthropic_body(struct usage *u, const char *body, size_t len);
+/* Feed one SSE event of an OpenAI Responses stream: response.completed
+ * (and response.incomplete / response.failed, which bill what was made)
+ * carries response.usage; other events are skipped without parsing. */
+void usage_from_responses_event(struct usage *u, const struct sse_event *ev);
+/* Read usage from a non-stream Responses body (a response object). OpenAI
+ * counts cached tokens inside input_tokens: input here is input_tokens -
+ * input_tokens_details.cached_tokens, cache_read the cached ones (each token
+ * priced once); reasoning = output_tokens_details.reasoning_tokens. */
+void usage_from_responses_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
 /* Everything one finished request settles in Redis, in one script call:

@@ -303,3 +303,32 @@ test('Claude Code CLI against the mock directly (API key and auth token)', { tim
     else assert.equal(streams[0].headers.authorization, 'Bearer sk-ant-api03-direct-to-mock');
   }
 });
+
+test('mock /v1/responses speaks OpenAI Responses to the openai SDK (JSON, stream with usage, errors)', async () => {
+  const OpenAI = require('openai');
+  const { OAI_USAGE } = require('../mock/upstream');
+  const c = new OpenAI({ apiKey: 'sk-mock', baseURL: mock.url + '/v1', maxRetries: 0 });
+  const r = await c.responses.create({ model: 'gpt-5', input: 'hi' });
+  assert.equal(r.output_text, MOCK_TEXT);
+  assert.deepEqual(r.usage, OAI_USAGE);
+  const types = [];
+  let done;
+  for await (const ev of await c.responses.create({ model: 'gpt-5', input: 'hi', stream: true })) {
+    types.push(ev.type);
+    if (ev.type === 'response.completed') done = ev.response;
+  }
+  assert.deepEqual(types, [
+    'response.created',
+    'response.in_progress',
+    'response.output_item.added',
+    'response.content_part.added',
+    ...Array(5).fill('response.output_text.delta'),
+    'response.output_text.done',
+    'response.content_part.done',
+    'response.output_item.done',
+    'response.completed',
+  ]);
+  assert.deepEqual(done.usage, OAI_USAGE);
+  const limited = new OpenAI({ apiKey: 'sk-mock', baseURL: mock.url + '/b/ratelimit-90/v1', maxRetries: 0 });
+  await assert.rejects(limited.responses.create({ model: 'gpt-5', input: 'hi' }), (e) => e.status === 429 && e.error.resets_in_seconds === 90);
+});

@@ -39,6 +39,13 @@
 // profileAnswer, usageFail, usageFor, sideCalls(what)} - each call records its Authorization.
 // mock.setAnswerHeaders({...}) adds those headers to every 2xx answer (e.g. the unified 5-hour
 // window headers); setAnswerHeaders({}) stops it.
+// OpenAI Responses: POST /v1/responses (and /v1/responses/compact): a response object (JSON), or
+// with stream:true the real event sequence (response.created, response.in_progress,
+// response.output_item.added, response.content_part.added, response.output_text.delta x5,
+// response.output_text.done, response.content_part.done, response.output_item.done,
+// response.completed with OAI_USAGE). Behaviours (model or /b/): error-<status> (OpenAI error
+// JSON; 429 adds retry-after: 7), ratelimit-<s> (429 with error.resets_in_seconds = s, no
+// retry-after), drop-after-<k>, hang, slow-first-byte-<ms>. mock.responsesRequests().
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -96,6 +103,62 @@ const ERROR_TYPES = {
 };
 
 const MAX_RECORDED = 20000;
+
+// OpenAI Responses usage of a normal answer, and what the relay is expected to count: OpenAI's
+// input_tokens include the cached ones, counted once as cache reads.
+const OAI_USAGE = Object.freeze({
+  input_tokens: 20,
+  input_tokens_details: Object.freeze({ cached_tokens: 4 }),
+  output_tokens: 9,
+  output_tokens_details: Object.freeze({ reasoning_tokens: 3 }),
+  total_tokens: 29,
+});
+const OAI_COUNTED = Object.freeze({
+  requests: 1,
+  inputTokens: 16,
+  outputTokens: 9,
+  cacheCreateTokens: 0,
+  cacheReadTokens: 4,
+  allTokens: 29,
+});
+const OAI_ERROR_TYPES = { 400: 'invalid_request_error', 401: 'invalid_request_error', 403: 'permission_denied', 404: 'invalid_request_error', 429: 'rate_limit_error' };
+
+function oaiResponse(model, text, status) {
+  const msgId = rid('msg_');
+  return {
+    id: rid('resp_'),
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: status || 'completed',
+    model,
+    output: text === null ? [] : [{ id: msgId, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }],
+    parallel_tool_calls: true,
+    tool_choice: 'auto',
+    tools: [],
+    usage: status && status !== 'completed' ? null : JSON.parse(JSON.stringify(OAI_USAGE)),
+  };
+}
+
+// The event sequence of a streamed Responses answer.
+function oaiFrames(model, chunks) {
+  const done = oaiResponse(model, chunks.join(''));
+  const item = done.output[0];
+  const start = { ...oaiResponse(model, null, 'in_progress'), id: done.id };
+  let seq = 0;
+  const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const frames = [
+    ev('response.created', { response: start }),
+    ev('response.in_progress', { response: start }),
+    ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', content: [] } }),
+    ev('response.content_part.added', { item_id: item.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }),
+  ];
+  for (const c of chunks) frames.push(ev('response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta: c }));
+  frames.push(ev('response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text: chunks.join('') }));
+  frames.push(ev('response.content_part.done', { item_id: item.id, output_index: 0, content_index: 0, part: item.content[0] }));
+  frames.push(ev('response.output_item.done', { output_index: 0, item }));
+  frames.push(ev('response.completed', { response: done }));
+  return frames;
+}
 
 function rid(prefix) {
   return prefix + crypto.randomBytes(12).toString('hex');
@@ -502,6 +565,45 @@ function startMockUpstream(opts = {}) {
     }
   }
 
+  function oaiError(res, status, message, extra, headers) {
+    const type = OAI_ERROR_TYPES[status] || (status >= 500 ? 'server_error' : 'invalid_request_error');
+    sendJson(res, status, { error: { message: message || `mock error ${status}`, type, param: null, code: null, ...(extra || {}) } }, headers);
+  }
+
+  function handleResponses(ctx) {
+    const { res, body, model } = ctx;
+    const b = parseModel(model);
+    const answer = () => {
+      if (ctx.closed) return;
+      if (body.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': rid('req_'), 'openai-processing-ms': '5', 'x-ratelimit-remaining-requests': '99', 'x-mock-secret': 'dropped' });
+        for (const f of oaiFrames(body.model, MOCK_TEXT_CHUNKS)) res.write(f);
+        return res.end();
+      }
+      sendJson(res, 200, oaiResponse(body.model, MOCK_TEXT), { 'x-request-id': rid('req_'), 'openai-processing-ms': '5' });
+    };
+    switch (b.kind) {
+      case 'error':
+        return oaiError(res, b.status, b.message, null, b.status === 429 && !b.message ? { 'retry-after': '7' } : undefined);
+      case 'ratelimit':
+        return oaiError(res, 429, 'mock: usage limit reached', { type: 'usage_limit_reached', resets_in_seconds: b.s });
+      case 'hang':
+        return;
+      case 'slow-first-byte':
+        ctx.timer = setTimeout(answer, b.ms);
+        return;
+      case 'drop-after': {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const f of oaiFrames(body.model, MOCK_TEXT_CHUNKS).slice(0, b.k)) res.write(f);
+        ctx.selfDestroyed = true;
+        ctx.timer = setTimeout(() => res.socket && res.socket.destroy(), 30);
+        return;
+      }
+      default:
+        return answer();
+    }
+  }
+
   const server = http.createServer((req, res) => {
     const chunks = [];
     let size = 0;
@@ -588,6 +690,18 @@ function startMockUpstream(opts = {}) {
           last_id: MOCK_MODELS[MOCK_MODELS.length - 1].id,
         });
       }
+      if ((path === '/v1/responses' || path === '/v1/responses/compact') && req.method === 'POST') {
+        record(entry);
+        counters.requests++;
+        if (parseError || !body || typeof body !== 'object') return oaiError(res, 400, 'mock: request body is not valid JSON');
+        const model = behave ? `mock-${behave}` : typeof body.model === 'string' ? body.model : 'gpt-5';
+        const ctx = { req, res, body, model, closed: false, timer: null, selfDestroyed: false };
+        res.on('close', () => {
+          ctx.closed = true;
+          if (ctx.timer) clearTimeout(ctx.timer);
+        });
+        return handleResponses(ctx);
+      }
       if (path === '/v1/messages' && req.method === 'POST') {
         record(entry);
         counters.requests++;
@@ -642,6 +756,7 @@ function startMockUpstream(opts = {}) {
         server,
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
+        responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
         oauth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
@@ -697,6 +812,8 @@ module.exports = {
   MOCK_EVENT_NAMES,
   MOCK_MODELS,
   COUNT_TOKENS_RESULT,
+  OAI_USAGE,
+  OAI_COUNTED,
   ERROR_TYPES,
   parseModel,
 };

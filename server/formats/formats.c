@@ -1,0 +1,21 @@
+/* formats.c - THE list of client formats by path prefix (format.h): which
+ * error shape a route's early refusals take. A new format is one line. */
+#include "compat.h"
+#include "format.h"
+
+#include <strings.h>
+
+static const struct {
+    const char *prefix;
+    const struct client_format *fmt;
+} by_prefix[] = {
+    {"/openai/", &format_openai_responses},
+};
+
+const struct client_format *format_for_path(const char *path)
+{
+    for (size_t i = 0; path && i < ARRAY_SIZE(by_prefix); i++)
+        if (strncasecmp(path, by_prefix[i].prefix, strlen(by_prefix[i].prefix)) == 0)
+            return by_prefix[i].fmt;
+    return &format_anthropic;
+}
