@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 #include "chat_claude.h"
+#include "chat_in.h"
 #include "chat_out.h"
 #include "errs.h"
 #include "json.h"
@@ -36,9 +37,11 @@ const char *chat_finish_reason(const char *stop_reason)
     return "stop";
 }
 
-static const struct {
-    const char *chat, *claude;
-} tool_choices[] = {{"auto", "auto"}, {"none", "none"}, {"required", "any"}};
+/* tool_choice by chat_in's enum (CHOICE_NAMED: "tool" with the name). */
+static const char *const claude_choice[] = {[CHOICE_AUTO] = "auto",
+                                            [CHOICE_NONE] = "none",
+                                            [CHOICE_REQUIRED] = "any",
+                                            [CHOICE_NAMED] = "tool"};
 
 /* ---- request: chat -> Claude ---- */
 
@@ -49,15 +52,7 @@ struct conv {
     size_t errlen;
 };
 
-static int fail(struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct conv *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, c->errlen, fmt, ap);
-    va_end(ap);
-    return -ERR_INVAL;
-}
+#define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
 /* Append a block to the last message when it has role, else a new message:
  * Claude wants user and assistant turns to alternate. */
@@ -251,61 +246,42 @@ static int convert_messages(struct conv *c, const cJSON *msgs)
     return 0;
 }
 
-static int convert_tools(struct conv *c, const cJSON *tools, cJSON *out)
+static cJSON *tool_def(const struct chat_tool *t)
 {
-    if (!tools)
-        return 0;
-    if (!cJSON_IsArray(tools))
-        return fail(c, "tools must be an array");
-    cJSON *arr = cJSON_AddArrayToObject(out, "tools");
-    int k = 0;
-    for (const cJSON *t = tools->child; t; t = t->next, k++) {
-        const cJSON *fn = json_get(t, "function");
-        if (strcmp(json_str(t, "type", ""), "function") != 0 || !*json_str(fn, "name", ""))
-            return fail(c, "tools[%d] must be {type: \"function\", function: {name, ...}}", k);
-        cJSON *ct = cJSON_CreateObject();
-        cJSON_AddStringToObject(ct, "name", json_str(fn, "name", ""));
-        if (*json_str(fn, "description", ""))
-            cJSON_AddStringToObject(ct, "description", json_str(fn, "description", ""));
-        const cJSON *params = json_get(fn, "parameters");
-        cJSON *schema = cJSON_IsObject(params) ? cJSON_Duplicate(params, true) : NULL;
-        if (!schema) {
-            schema = cJSON_CreateObject();
-            cJSON_AddStringToObject(schema, "type", "object");
-        }
-        cJSON_AddItemToObject(ct, "input_schema", schema);
-        cJSON_AddItemToArray(arr, ct);
-    }
-    return 0;
+    cJSON *ct = cJSON_CreateObject();
+    cJSON_AddStringToObject(ct, "name", t->name);
+    if (*t->description)
+        cJSON_AddStringToObject(ct, "description", t->description);
+    cJSON *schema = t->parameters ? cJSON_Duplicate(t->parameters, true) : cJSON_CreateObject();
+    if (!t->parameters)
+        cJSON_AddStringToObject(schema, "type", "object");
+    cJSON_AddItemToObject(ct, "input_schema", schema);
+    return ct;
+}
+
+static int convert_tools(struct conv *c, const cJSON *chat, cJSON *out)
+{
+    cJSON *arr = NULL;
+    int rc = chat_in_tools(chat, tool_def, &arr, c->err, c->errlen);
+    if (arr)
+        cJSON_AddItemToObject(out, "tools", arr);
+    return rc;
 }
 
 static int convert_tool_choice(struct conv *c, const cJSON *chat, cJSON *out)
 {
-    const cJSON *tc = json_get(chat, "tool_choice");
-    cJSON *o = NULL;
-    for (size_t i = 0; cJSON_IsString(tc) && i < ARRAY_SIZE(tool_choices) && !o; i++)
-        if (strcmp(tc->valuestring, tool_choices[i].chat) == 0) {
-            o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "type", tool_choices[i].claude);
-        }
-    const char *name = json_str(json_get(tc, "function"), "name", "");
-    if (!o && cJSON_IsObject(tc) && *name) {
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", "tool");
+    enum chat_choice which;
+    const char *name;
+    int rc = chat_in_tool_choice(chat, &which, &name, c->err, c->errlen);
+    bool serial = cJSON_IsFalse(json_get(chat, "parallel_tool_calls"));
+    if (rc || (which == CHOICE_UNSET && !serial))
+        return rc;
+    cJSON *o = cJSON_AddObjectToObject(out, "tool_choice");
+    cJSON_AddStringToObject(o, "type", which == CHOICE_UNSET ? "auto" : claude_choice[which]);
+    if (which == CHOICE_NAMED)
         cJSON_AddStringToObject(o, "name", name);
-    }
-    if (tc && !o)
-        return fail(c, "tool_choice must be auto, none, required or {type: \"function\", "
-                       "function: {name}}");
-    if (cJSON_IsFalse(json_get(chat, "parallel_tool_calls"))) {
-        if (!o) {
-            o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "type", "auto");
-        }
+    if (serial)
         cJSON_AddBoolToObject(o, "disable_parallel_tool_use", true);
-    }
-    if (o)
-        cJSON_AddItemToObject(out, "tool_choice", o);
     return 0;
 }
 
@@ -334,9 +310,8 @@ static void copy_stop(const cJSON *chat, cJSON *out)
 /* model, max_tokens, temperature, top_p, stop, stream, user. */
 static int convert_scalars(struct conv *c, const cJSON *chat, cJSON *out)
 {
-    const cJSON *n = json_get(chat, "n");
-    if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
-        return fail(c, "n: only 1 choice is supported");
+    if (chat_in_one_choice(chat, c->err, c->errlen) != 0)
+        return -ERR_INVAL;
     cJSON_AddStringToObject(out, "model", json_str(chat, "model", ""));
     long long max = json_int(chat, "max_completion_tokens", json_int(chat, "max_tokens", 0));
     cJSON_AddNumberToObject(out, "max_tokens", (double)(max > 0 ? max : CHAT_DEFAULT_MAX_TOKENS));
@@ -363,7 +338,7 @@ int chat_to_claude(const cJSON *chat, cJSON **out, char *err, size_t len)
     if (rc == 0)
         rc = convert_messages(&c, json_get(chat, "messages"));
     if (rc == 0)
-        rc = convert_tools(&c, json_get(chat, "tools"), o);
+        rc = convert_tools(&c, chat, o);
     if (rc == 0)
         rc = convert_tool_choice(&c, chat, o);
     if (rc == 0 && c.system.len)
@@ -405,11 +380,6 @@ cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
 {
     struct chat_out id = {0};
     chat_out_init(&id, json_str(msg, "id", ""), model, created);
-    cJSON *o = chat_out_envelope(&id, false);
-    cJSON *choice = cJSON_CreateObject();
-    cJSON_AddNumberToObject(choice, "index", 0);
-    cJSON *m = cJSON_AddObjectToObject(choice, "message");
-    cJSON_AddStringToObject(m, "role", "assistant");
     struct buf text;
     buf_init(&text, 64u << 20);
     cJSON *calls = cJSON_CreateArray();
@@ -421,19 +391,10 @@ cJSON *claude_to_chat(const cJSON *msg, const char *model, long long created)
         if (strcmp(type, "tool_use") == 0)
             cJSON_AddItemToArray(calls, tool_call_of(b, -1));
     }
-    if (text.len || !cJSON_GetArraySize(calls))
-        cJSON_AddStringToObject(m, "content", text.data ? text.data : "");
-    else
-        cJSON_AddNullToObject(m, "content");
-    if (cJSON_GetArraySize(calls))
-        cJSON_AddItemToObject(m, "tool_calls", calls);
-    else
-        cJSON_Delete(calls);
+    cJSON *o = chat_out_completion(&id, text.data ? text.data : "", calls,
+                                   chat_finish_reason(json_str(msg, "stop_reason", NULL)),
+                                   usage_of(json_get(msg, "usage")));
     buf_release(&text);
-    cJSON_AddStringToObject(choice, "finish_reason",
-                            chat_finish_reason(json_str(msg, "stop_reason", NULL)));
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddItemToObject(o, "usage", usage_of(json_get(msg, "usage")));
     return o;
 }
 

@@ -53,6 +53,28 @@ cJSON *chat_out_tool_call(int index, const char *id, const char *name, const cha
     return tc;
 }
 
+cJSON *chat_out_completion(const struct chat_out *o, const char *text, cJSON *calls,
+                           const char *finish, cJSON *usage)
+{
+    cJSON *e = chat_out_envelope(o, false), *choice = cJSON_CreateObject();
+    cJSON_AddNumberToObject(choice, "index", 0);
+    cJSON *m = cJSON_AddObjectToObject(choice, "message");
+    cJSON_AddStringToObject(m, "role", "assistant");
+    bool tools = cJSON_GetArraySize(calls) > 0;
+    if (*text || !tools)
+        cJSON_AddStringToObject(m, "content", text);
+    else
+        cJSON_AddNullToObject(m, "content");
+    if (tools)
+        cJSON_AddItemToObject(m, "tool_calls", calls);
+    else
+        cJSON_Delete(calls);
+    cJSON_AddStringToObject(choice, "finish_reason", finish);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(e, "choices"), choice);
+    cJSON_AddItemToObject(e, "usage", usage);
+    return e;
+}
+
 static int emit(struct buf *out, cJSON *frame)
 {
     char *text = json_print(frame);

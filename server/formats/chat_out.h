@@ -30,6 +30,12 @@ struct cJSON *chat_out_usage(long long prompt, long long completion, long long c
  * index < 0 leaves it out (a complete answer). */
 struct cJSON *chat_out_tool_call(int index, const char *id, const char *name, const char *args);
 
+/* A complete chat.completion with one choice: text (content; null when
+ * empty and there are tool calls), calls (an array, taken; left out when
+ * empty), finish, usage (taken). */
+struct cJSON *chat_out_completion(const struct chat_out *o, const char *text, struct cJSON *calls,
+                                  const char *finish, struct cJSON *usage);
+
 /* Stream frames, appended to out; 0 or -ERR_TOOBIG. delta is taken. */
 int chat_out_delta(const struct chat_out *o, struct cJSON *delta, const char *finish,
                    struct buf *out) __attribute__((warn_unused_result));

@@ -3,6 +3,7 @@
  * chat_responses.h). The chat side's shapes come from chat_out.
  */
 #include "compat.h"
+#include "chat_in.h"
 #include "chat_out.h"
 #include "chat_responses.h"
 #include "errs.h"
@@ -20,15 +21,7 @@ struct rconv {
     size_t errlen;
 };
 
-static int fail(struct rconv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct rconv *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, c->errlen, fmt, ap);
-    va_end(ap);
-    return -ERR_INVAL;
-}
+#define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
 static cJSON *part(const char *type, const char *key, const char *value)
 {
@@ -153,53 +146,49 @@ static int convert_input(struct rconv *c, const cJSON *msgs)
     return 0;
 }
 
-static int convert_tools(struct rconv *c, const cJSON *tools, cJSON *out)
+static cJSON *tool_def(const struct chat_tool *t)
 {
-    if (!tools)
-        return 0;
-    if (!cJSON_IsArray(tools))
-        return fail(c, "tools must be an array");
-    cJSON *arr = cJSON_AddArrayToObject(out, "tools");
-    int k = 0;
-    for (const cJSON *t = tools->child; t; t = t->next, k++) {
-        const cJSON *fn = json_get(t, "function");
-        if (strcmp(json_str(t, "type", ""), "function") != 0 || !*json_str(fn, "name", ""))
-            return fail(c, "tools[%d] must be {type: \"function\", function: {name, ...}}", k);
-        cJSON *rt = cJSON_CreateObject();
-        cJSON_AddStringToObject(rt, "type", "function");
-        cJSON_AddStringToObject(rt, "name", json_str(fn, "name", ""));
-        if (*json_str(fn, "description", ""))
-            cJSON_AddStringToObject(rt, "description", json_str(fn, "description", ""));
-        const cJSON *params = json_get(fn, "parameters");
-        if (cJSON_IsObject(params))
-            cJSON_AddItemToObject(rt, "parameters", cJSON_Duplicate(params, true));
-        if (cJSON_IsBool(json_get(fn, "strict")))
-            cJSON_AddBoolToObject(rt, "strict", cJSON_IsTrue(json_get(fn, "strict")));
-        cJSON_AddItemToArray(arr, rt);
-    }
-    return 0;
+    cJSON *rt = cJSON_CreateObject();
+    cJSON_AddStringToObject(rt, "type", "function");
+    cJSON_AddStringToObject(rt, "name", t->name);
+    if (*t->description)
+        cJSON_AddStringToObject(rt, "description", t->description);
+    if (t->parameters)
+        cJSON_AddItemToObject(rt, "parameters", cJSON_Duplicate(t->parameters, true));
+    if (t->strict)
+        cJSON_AddBoolToObject(rt, "strict", cJSON_IsTrue(t->strict));
+    return rt;
 }
+
+static int convert_tools(struct rconv *c, const cJSON *chat, cJSON *out)
+{
+    cJSON *arr = NULL;
+    int rc = chat_in_tools(chat, tool_def, &arr, c->err, c->errlen);
+    if (arr)
+        cJSON_AddItemToObject(out, "tools", arr);
+    return rc;
+}
+
+/* tool_choice by chat_in's enum (CHOICE_NAMED: {type: function, name}). */
+static const char *const responses_choice[] = {
+    [CHOICE_AUTO] = "auto", [CHOICE_NONE] = "none", [CHOICE_REQUIRED] = "required"};
 
 static int convert_tool_choice(struct rconv *c, const cJSON *chat, cJSON *out)
 {
-    const cJSON *tc = json_get(chat, "tool_choice");
-    const char *name = json_str(json_get(tc, "function"), "name", "");
-    if (cJSON_IsString(tc) &&
-        (!strcmp(tc->valuestring, "auto") || !strcmp(tc->valuestring, "none") ||
-         !strcmp(tc->valuestring, "required"))) {
-        cJSON_AddStringToObject(out, "tool_choice", tc->valuestring);
-    } else if (cJSON_IsObject(tc) && *name) {
+    enum chat_choice which;
+    const char *name;
+    int rc = chat_in_tool_choice(chat, &which, &name, c->err, c->errlen);
+    if (rc == 0 && which == CHOICE_NAMED) {
         cJSON *o = cJSON_AddObjectToObject(out, "tool_choice");
         cJSON_AddStringToObject(o, "type", "function");
         cJSON_AddStringToObject(o, "name", name);
-    } else if (tc) {
-        return fail(c, "tool_choice must be auto, none, required or {type: \"function\", "
-                       "function: {name}}");
+    } else if (rc == 0 && which != CHOICE_UNSET) {
+        cJSON_AddStringToObject(out, "tool_choice", responses_choice[which]);
     }
     const cJSON *ptc = json_get(chat, "parallel_tool_calls");
-    if (cJSON_IsBool(ptc))
+    if (rc == 0 && cJSON_IsBool(ptc))
         cJSON_AddBoolToObject(out, "parallel_tool_calls", cJSON_IsTrue(ptc));
-    return 0;
+    return rc;
 }
 
 /* response_format -> text.format (json_object, or json_schema flattened). */
@@ -240,15 +229,12 @@ int chat_to_responses(const cJSON *chat, cJSON **out, char *err, size_t len)
     struct rconv c = {cJSON_CreateArray(), err, len};
     cJSON *o = cJSON_CreateObject();
     *out = NULL;
-    const cJSON *n = json_get(chat, "n");
     int rc = !cJSON_IsObject(chat) ? fail(&c, "the body must be a JSON object")
-             : n && (!cJSON_IsNumber(n) || n->valuedouble != 1)
-                 ? fail(&c, "n: only 1 choice is supported")
-                 : 0;
+                                   : chat_in_one_choice(chat, err, len);
     if (rc == 0)
         rc = convert_input(&c, json_get(chat, "messages"));
     if (rc == 0)
-        rc = convert_tools(&c, json_get(chat, "tools"), o);
+        rc = convert_tools(&c, chat, o);
     if (rc == 0)
         rc = convert_tool_choice(&c, chat, o);
     if (rc == 0) {
@@ -296,10 +282,6 @@ cJSON *responses_to_chat(const cJSON *resp, const char *model, long long created
 {
     struct chat_out id = {0};
     chat_out_init(&id, json_str(resp, "id", ""), model, created);
-    cJSON *o = chat_out_envelope(&id, false), *choice = cJSON_CreateObject();
-    cJSON_AddNumberToObject(choice, "index", 0);
-    cJSON *m = cJSON_AddObjectToObject(choice, "message");
-    cJSON_AddStringToObject(m, "role", "assistant");
     struct buf text;
     buf_init(&text, 64u << 20);
     cJSON *calls = cJSON_CreateArray();
@@ -313,19 +295,10 @@ cJSON *responses_to_chat(const cJSON *resp, const char *model, long long created
                                                            json_str(it, "name", ""),
                                                            json_str(it, "arguments", "{}")));
     }
-    bool tools = cJSON_GetArraySize(calls) > 0;
-    if (text.len || !tools)
-        cJSON_AddStringToObject(m, "content", text.data ? text.data : "");
-    else
-        cJSON_AddNullToObject(m, "content");
-    if (tools)
-        cJSON_AddItemToObject(m, "tool_calls", calls);
-    else
-        cJSON_Delete(calls);
+    const char *finish = finish_of(resp, cJSON_GetArraySize(calls) > 0);
+    cJSON *o = chat_out_completion(&id, text.data ? text.data : "", calls, finish,
+                                   usage_of(json_get(resp, "usage")));
     buf_release(&text);
-    cJSON_AddStringToObject(choice, "finish_reason", finish_of(resp, tools));
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddItemToObject(o, "usage", usage_of(json_get(resp, "usage")));
     return o;
 }
 

@@ -1,0 +1,75 @@
+/* chat_in.c - checks shared by the conversions out of chat (see chat_in.h). */
+#include "compat.h"
+#include "chat_in.h"
+#include "errs.h"
+#include "json.h"
+
+#include <stdarg.h>
+
+int chat_in_fail(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -ERR_INVAL;
+}
+
+int chat_in_tools(const cJSON *chat, cJSON *(*fn)(const struct chat_tool *t), cJSON **out,
+                  char *err, size_t len)
+{
+    const cJSON *tools = json_get(chat, "tools");
+    *out = NULL;
+    if (!tools)
+        return 0;
+    if (!cJSON_IsArray(tools))
+        return chat_in_fail(err, len, "tools must be an array");
+    cJSON *arr = cJSON_CreateArray();
+    int k = 0;
+    for (const cJSON *t = tools->child; t; t = t->next, k++) {
+        const cJSON *f = json_get(t, "function");
+        if (strcmp(json_str(t, "type", ""), "function") != 0 || !*json_str(f, "name", "")) {
+            cJSON_Delete(arr);
+            return chat_in_fail(err, len,
+                                "tools[%d] must be {type: \"function\", function: {name, ...}}", k);
+        }
+        const cJSON *params = json_get(f, "parameters");
+        const cJSON *strict = json_get(f, "strict");
+        struct chat_tool ct = {json_str(f, "name", ""), json_str(f, "description", ""),
+                               cJSON_IsObject(params) ? params : NULL,
+                               cJSON_IsBool(strict) ? strict : NULL};
+        cJSON_AddItemToArray(arr, fn(&ct));
+    }
+    *out = arr;
+    return 0;
+}
+
+int chat_in_tool_choice(const cJSON *chat, enum chat_choice *which, const char **name, char *err,
+                        size_t len)
+{
+    static const struct {
+        const char *name;
+        enum chat_choice which;
+    } words[] = {{"auto", CHOICE_AUTO}, {"none", CHOICE_NONE}, {"required", CHOICE_REQUIRED}};
+    const cJSON *tc = json_get(chat, "tool_choice");
+    *which = CHOICE_UNSET;
+    *name = json_str(json_get(tc, "function"), "name", "");
+    for (size_t i = 0; cJSON_IsString(tc) && i < ARRAY_SIZE(words); i++)
+        if (strcmp(tc->valuestring, words[i].name) == 0)
+            *which = words[i].which;
+    if (*which == CHOICE_UNSET && cJSON_IsObject(tc) && **name)
+        *which = CHOICE_NAMED;
+    if (tc && *which == CHOICE_UNSET)
+        return chat_in_fail(err, len,
+                            "tool_choice must be auto, none, required or {type: "
+                            "\"function\", function: {name}}");
+    return 0;
+}
+
+int chat_in_one_choice(const cJSON *chat, char *err, size_t len)
+{
+    const cJSON *n = json_get(chat, "n");
+    if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
+        return chat_in_fail(err, len, "n: only 1 choice is supported");
+    return 0;
+}

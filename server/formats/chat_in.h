@@ -1,0 +1,42 @@
+/*
+ * chat_in.h - reading OpenAI chat completions requests: what every
+ * conversion out of chat checks the same way (tools, tool_choice, n) and
+ * the error naming the field. Shared by chat_claude and chat_responses.
+ */
+#ifndef RELAY_CHAT_IN_H
+#define RELAY_CHAT_IN_H
+
+#include <stddef.h>
+
+struct cJSON;
+
+/* Write the refusal into err; returns -ERR_INVAL. */
+int chat_in_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One checked tool: its name, description ("" when none), parameters
+ * (NULL when none) and strict (NULL when not given). */
+struct chat_tool {
+    const char *name;
+    const char *description;
+    const struct cJSON *parameters;
+    const struct cJSON *strict;
+};
+
+/* The body's tools, each checked ({type: function, function: {name, ...}})
+ * and turned into the target's shape by fn, as an array in *out (NULL when
+ * the body has no tools). 0, or -ERR_INVAL with err naming the tool. */
+int chat_in_tools(const struct cJSON *chat, struct cJSON *(*fn)(const struct chat_tool *t),
+                  struct cJSON **out, char *err, size_t len) __attribute__((warn_unused_result));
+
+enum chat_choice { CHOICE_UNSET = 0, CHOICE_AUTO, CHOICE_NONE, CHOICE_REQUIRED, CHOICE_NAMED };
+
+/* tool_choice: which, and the name for CHOICE_NAMED (borrowed from chat).
+ * 0 or -ERR_INVAL with err. */
+int chat_in_tool_choice(const struct cJSON *chat, enum chat_choice *which, const char **name,
+                        char *err, size_t len) __attribute__((warn_unused_result));
+
+/* n must be absent or 1. 0 or -ERR_INVAL with err. */
+int chat_in_one_choice(const struct cJSON *chat, char *err, size_t len)
+    __attribute__((warn_unused_result));
+
+#endif
