@@ -20,6 +20,7 @@ struct usage_stats;
 struct usage_writer;
 struct notify;
 struct key_cache;
+struct sticky_cache;
 struct leases;
 struct queue;
 struct pricing_sync;
@@ -49,6 +50,7 @@ struct app {
     struct usage_writer *usage_writer; /* per-key totals, group commit */
     struct notify *notify;             /* other instances' changes */
     struct key_cache *keys;            /* recently used API keys */
+    struct sticky_cache *sticky;       /* recently used sticky-session bindings */
     struct leases *leases;             /* concurrency leases held by running requests */
     struct queue *queue;               /* requests waiting for a concurrency slot */
     char instance_id[17];              /* random, per process: skips our own notices */

@@ -144,6 +144,11 @@ static const struct conf_var config_vars[] = {
      "Reused with less than this many minutes left, a session's binding is renewed to the full "
      "TTL; 0: never renewed",
      NULL},
+    {"STICKY_SESSION_CACHE_SECONDS", CONF_INT, "60", 0, 3600, OFF(sticky_cache_s), 0, "Scheduler",
+     "How long this instance trusts a session binding it read or wrote without asking Redis "
+     "again (another instance's rebinding is announced at once; never past the binding's TTL); "
+     "0: read every time",
+     NULL},
     {"USER_MESSAGE_QUEUE_ENABLED", CONF_BOOL, "false", 0, 0, OFF(umq_enabled), 0, "Scheduler",
      "New user turns are sent to each account one at a time, spaced by the delay (an account's "
      "userMessageQueue turns it on for that account alone)",

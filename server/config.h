@@ -40,6 +40,7 @@ struct relay_config {
     /* scheduler */
     long long sticky_ttl_hours;
     long long sticky_renewal_min;
+    long long sticky_cache_s;
     bool umq_enabled; /* the user message queue (relay/usermsg.h) */
     long long umq_delay_ms;
     long long umq_timeout_ms;

@@ -17,6 +17,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "key_cache.h"
+#include "sticky_cache.h"
 #include "leases.h"
 #include "maintenance.h"
 #include "queue.h"
@@ -174,6 +175,7 @@ static void start_all(struct runtime *rt)
     app->tz_offset_min = (int)rt->cfg->timezone_offset * 60;
     app->usage_stats = usage_stats_new();
     app->keys = key_cache_new();
+    app->sticky = sticky_cache_new();
     app->leases = leases_new();
     app->queue = queue_new(app);
     app->refresh = token_refresh_new(app);
@@ -233,6 +235,7 @@ static void stop_all(struct runtime *rt)
     usage_stats_free(app->usage_stats);
     accounts_free(app->accounts);
     key_cache_free(app->keys);
+    sticky_cache_free(app->sticky);
     leases_free(app->leases);
     queue_free(app->queue);
     pricing_sync_free(app->pricing);

@@ -63,10 +63,12 @@
 #define DISCARD_MAX (16LL * 1024 * 1024) /* read at most this much of a refused body */
 #define KEY_DRAIN_MAX (1024LL * 1024)    /* ... of one refused for its key */
 #define LISTEN_BACKLOG 4096 /* 5,000 clients connecting at once must not wait in SYN retries */
-/* Per-connection memory (request line, headers, read and write buffers):
- * libmicrohttpd's 32 KiB default costs 185 MB at 5,000 streams; 16 KiB
- * halves it and still holds ~12 KiB of request headers (platform notes). */
-#define CONNECTION_MEMORY (16 * 1024)
+/* Per-connection memory (request line, headers, read and write buffers),
+ * touched whole: at 5,000 slow streams every 4 KiB of it is ~20 MB of peak
+ * RSS (measured 8 KiB 186 MB, 12 KiB 206 MB; 16 KiB ~226 MB by the same slope). 12 KiB
+ * still takes ~10 KB of request headers (8 KiB only ~7 KB: too tight for
+ * browsers with many cookies; Claude Code sends ~2 KB). */
+#define CONNECTION_MEMORY (12 * 1024)
 /* Bodies parsed on the I/O thread at most (larger ones go to a worker). */
 #define INLINE_BODY_MAX (256 * 1024)
 #define STREAM_TIMEOUT_SLACK_S 5 /* the upstream timeout fires first and says why */

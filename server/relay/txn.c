@@ -35,6 +35,7 @@
 #include "scheduler.h"
 #include "session_hash.h"
 #include "sticky.h"
+#include "sticky_cache.h"
 #include "stream.h"
 #include "tpool.h"
 #include "token_refresh.h"
@@ -108,6 +109,7 @@ struct txn {
     bool turn_waiting;        /* on a timer for the turn: counted in stats.user_turns_waiting */
     char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
     char sticky[37];                /* the account the session is bound to; "" = none */
+    bool sticky_read;               /* the binding was looked up (first schedule) */
     struct attempt att[ATTEMPTS_CAP];
     int natt;
     long long att_t0;
@@ -261,6 +263,8 @@ static void account_for(struct txn *t)
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
     a.used_ms = t->acc ? account_last_used(t->acc) : 0;
+    if (t->acc && !account_last_used_due(t->acc, a.used_ms, ACCOUNT_LAST_USED_SHARE_MS))
+        a.used_ms = 0; /* written less than a second ago: the next reload loses nothing */
     snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
     snprintf(a.lease, sizeof(a.lease), "%s", t->lease ? t->lease_member : "");
     snprintf(a.acc_lease, sizeof(a.acc_lease), "%s", t->acc_lease ? t->acc_member : "");
@@ -548,35 +552,95 @@ static int format_session(struct reqctx *rq, const struct client_format *fmt, ch
     return fmt->session ? fmt->session(&f, out, len) : -ERR_NOTFOUND;
 }
 
-/* The session's binding, read once (the first schedule): one GET. Without
- * Redis the request is simply not sticky. */
-static void sticky_lookup(struct txn *t)
+/* How long a cached binding is trusted (sticky_cache.h): shorter while
+ * the notify subscription is down, since rebinds may go unheard. */
+static long long sticky_fresh_ms(const struct app *app)
 {
-    if (format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0)
-        return;
-    const struct relay_config *cfg = t->app->cfg;
-    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    if (c && sticky_get(c, t->session, cfg->sticky_ttl_hours * 3600, cfg->sticky_renewal_min * 60,
-                        t->sticky, sizeof(t->sticky)) == -ERR_REDIS)
-        log_warn("relay", "sticky session %.8s not read (Redis unavailable)", t->session);
-    rds_pool_put(t->app->redis, c);
+    long long ms = app->cfg->sticky_cache_s * 1000;
+    return notify_connected(app->notify) || ms < STICKY_CACHE_TTL_DOWN_MS
+               ? ms
+               : STICKY_CACHE_TTL_DOWN_MS;
 }
 
-/* A session bound elsewhere (or not yet) binds to a: one SET EX. A binding
- * to an account that cannot take the request, or one that just failed, is
- * replaced at once. */
+static bool sticky_cached(struct app *app, const char *session, char *out, size_t len)
+{
+    return app->cfg->sticky_cache_s > 0 &&
+           sticky_cache_get(app->sticky, session, clock_mono_ms(), sticky_fresh_ms(app), out, len);
+}
+
+/* Remember a binding read or written at now_ms with left_ms to live (-1:
+ * no expiry); never usable past its renewal threshold. */
+static void sticky_remember(struct txn *t, long long now_ms, long long left_ms, unsigned long gen)
+{
+    const struct relay_config *cfg = t->app->cfg;
+    if (cfg->sticky_cache_s <= 0 || !t->sticky[0])
+        return;
+    long long left = left_ms < 0 ? cfg->sticky_cache_s * 1000 : left_ms;
+    sticky_cache_put(t->app->sticky, t->session, t->sticky, now_ms,
+                     sticky_cache_until(now_ms, left, cfg->sticky_renewal_min * 60000), gen);
+}
+
+/* The session's binding, looked up once (the first schedule): this
+ * instance's cache, else GET + PTTL in one round trip. False on the I/O
+ * thread when Redis is needed (the caller hands over to a worker). Without
+ * Redis the request is simply not sticky. */
+static bool sticky_lookup(struct txn *t)
+{
+    if (t->sticky_read)
+        return true;
+    bool none = !t->session[0] &&
+                format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0;
+    if (none || sticky_cached(t->app, t->session, t->sticky, sizeof(t->sticky))) {
+        t->sticky_read = true;
+        return true;
+    }
+    if (t->on_io)
+        return false;
+    t->sticky_read = true;
+    const struct relay_config *cfg = t->app->cfg;
+    unsigned long gen = sticky_cache_gen(t->app->sticky);
+    long long now = clock_mono_ms(), left = -1;
+    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
+    int rc = c ? sticky_get(c, t->session, cfg->sticky_ttl_hours * 3600,
+                            cfg->sticky_renewal_min * 60, t->sticky, sizeof(t->sticky), &left)
+               : -ERR_REDIS;
+    rds_pool_put(t->app->redis, c);
+    if (rc == -ERR_REDIS)
+        log_warn("relay", "sticky session %.8s not read (Redis unavailable)", t->session);
+    if (rc == 0)
+        sticky_remember(t, now, left, gen);
+    return true;
+}
+
+static bool sticky_bind_needed(const struct txn *t, const struct account *a)
+{
+    return t->session[0] && strcmp(t->sticky, a->id) != 0;
+}
+
+/* A session bound elsewhere (or not yet) binds to a: one SET EX and a
+ * PUBLISH "sticky <hash>" (other instances forget their copy), one round
+ * trip. A binding to an account that cannot take the request, or one that
+ * just failed, is replaced at once. */
 static void sticky_bind(struct txn *t, const struct account *a)
 {
-    if (!t->session[0] || strcmp(t->sticky, a->id) == 0)
+    if (!sticky_bind_needed(t, a))
         return;
     if (t->sticky[0])
         log_info("relay", "sticky session %.8s rebound from account %s to %s", t->session,
                  t->sticky, a->id);
+    char what[80], notice[128];
+    snprintf(what, sizeof(what), "sticky %s", t->session);
+    notify_payload(t->app, what, notice, sizeof(notice));
+    long long ttl_s = t->app->cfg->sticky_ttl_hours * 3600, now = clock_mono_ms();
+    unsigned long gen = sticky_cache_gen(t->app->sticky);
     struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    if (!c || sticky_set(c, t->session, a->id, t->app->cfg->sticky_ttl_hours * 3600) != 0)
-        log_warn("relay", "sticky session %.8s not bound (Redis unavailable)", t->session);
+    int rc = c ? sticky_set(c, t->session, a->id, ttl_s, notice) : -ERR_REDIS;
     rds_pool_put(t->app->redis, c);
     snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
+    if (rc != 0)
+        log_warn("relay", "sticky session %.8s not bound (Redis unavailable)", t->session);
+    else
+        sticky_remember(t, now, ttl_s * 1000, gen);
 }
 
 /* A failover leaves an account with a concurrency limit: its slot goes
@@ -613,12 +677,14 @@ static void no_account(struct txn *t, const struct sched_request *sreq)
     }
 }
 
+static enum step_rc hand_over(struct txn *t, long delay_ms);
+
 static enum step_rc step_schedule(struct txn *t)
 {
-    if (!t->snap) {
+    if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
-        sticky_lookup(t);
-    }
+    if (!sticky_lookup(t)) /* the fast path with a binding not cached: Redis, on a worker */
+        return hand_over(t, 0);
     account_slot_return(t);
     struct sched_request sreq = sched_req(t, clock_wall_ms());
     struct account *a =
@@ -627,6 +693,8 @@ static enum step_rc step_schedule(struct txn *t)
         no_account(t, &sreq);
         return STEP_DONE;
     }
+    if (t->on_io && sticky_bind_needed(t, a)) /* a (re)binding is a Redis write */
+        return hand_over(t, 0);
     account_touch(a, sreq.now_ms);
     sticky_bind(t, a);
     t->acc = a;
@@ -1069,11 +1137,13 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
     return NULL;
 }
 
-/* A sticky session's binding is read from Redis in the schedule step. */
-static bool has_session(struct reqctx *rq, const struct client_format *fmt)
+/* A request without a session, or whose binding is in the sticky cache,
+ * schedules without Redis. */
+static bool session_local(struct reqctx *rq, const struct client_format *fmt)
 {
-    char session[SESSION_HASH_MAX];
-    return format_session(rq, fmt, session, sizeof(session)) == 0;
+    char session[SESSION_HASH_MAX], acc[37];
+    return format_session(rq, fmt, session, sizeof(session)) != 0 ||
+           sticky_cached(reqctx_app(rq), session, acc, sizeof(acc));
 }
 
 bool txn_inline_ok(struct reqctx *rq)
@@ -1092,7 +1162,7 @@ bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt)
     bool ok =
         k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    return ok && !has_session(rq, fmt); /* the body is parsed once: intake reuses it */
+    return ok && session_local(rq, fmt); /* the body is parsed once: intake reuses it */
 }
 
 long long txn_live(struct app *app)

@@ -42,6 +42,7 @@ struct account_rt {
     atomic_int state;
     atomic_llong until_ms;
     atomic_llong last_used_ms;
+    atomic_llong shared_ms; /* the last use written to account_last_used by this instance */
     atomic_int inflight;
     atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
     atomic_uint learnt;                  /* bit i: prov->fields[i], a relay-set flag, learnt true */
@@ -172,6 +173,14 @@ long long account_last_used(const struct account *a)
 void account_touch(const struct account *a, long long now_ms)
 {
     atomic_store(&a->rt->last_used_ms, now_ms);
+}
+
+bool account_last_used_due(const struct account *a, long long used_ms, long long every_ms)
+{
+    long long prev = atomic_load(&a->rt->shared_ms);
+    if (prev && used_ms - prev < every_ms)
+        return false;
+    return atomic_compare_exchange_strong(&a->rt->shared_ms, &prev, used_ms);
 }
 
 void account_lease_take(struct accounts *accs, const struct account *a)

@@ -139,6 +139,11 @@ void account_window(const struct account *a, char *status, size_t len, long long
 
 long long account_last_used(const struct account *a);
 void account_touch(const struct account *a, long long now_ms);
+/* The other instances read account_last_used only at a snapshot reload, so
+ * this instance writes it at most once per every_ms per account: true (and
+ * remembered) when the last write is older than that. Lock-free. */
+#define ACCOUNT_LAST_USED_SHARE_MS 1000
+bool account_last_used_due(const struct account *a, long long used_ms, long long every_ms);
 /* In-flight count of this account: take one, give it back (exactly once). */
 void account_lease_take(struct accounts *accs, const struct account *a);
 void account_lease_release(struct accounts *accs, const struct account *a);

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "errs.h"
 #include "key_cache.h"
+#include "sticky_cache.h"
 #include "log.h"
 #include "notify.h"
 #include "pricing_sync.h"
@@ -63,7 +64,8 @@ static void with_pool_conn(struct app *app, const char *what, const char *id)
         log_warn("notify", "could not re-read %s after a change elsewhere", what);
 }
 
-/* "account <id> <instance>", "key <id> <instance>" or "accounts <instance>". */
+/* "account <id> <instance>", "key <id> <instance>", "sticky <hash> <instance>"
+ * or "accounts <instance>". */
 static void on_message(struct notify *n, const char *payload)
 {
     char kind[16] = "", id[64] = "", from[64] = "";
@@ -76,6 +78,8 @@ static void on_message(struct notify *n, const char *payload)
         with_pool_conn(n->app, "an account state", id);
     else if (k == 3 && strcmp(kind, "key") == 0 && strcmp(from, n->app->instance_id) != 0)
         key_cache_forget(n->app->keys, id); /* read again at its next use */
+    else if (k == 3 && strcmp(kind, "sticky") == 0 && strcmp(from, n->app->instance_id) != 0)
+        sticky_cache_forget(n->app->sticky, id); /* bound elsewhere: read at its next use */
     else if (k >= 2 && strcmp(kind, "slot") == 0)
         queue_kick(n->app->queue, id); /* a slot came back: the head of the line looks */
 }
@@ -142,6 +146,7 @@ static void *notify_main(void *arg)
         backoff = 100;
         atomic_store(&n->connected, true);
         with_pool_conn(n->app, "the accounts", NULL); /* what changed while we were away */
+        sticky_cache_clear(n->app->sticky);           /* rebinds we may have missed */
         listen_on(n, c);
         atomic_store(&n->connected, false);
         rds_close(c);

@@ -108,7 +108,7 @@ long long usage_total(const struct usage *u)
  * 9 unpriced, 10 weekly, 11 window, 12 lease, 13 seen, 14 day, 15 week,
  * 16 channel, 17 "slot <keyId>", 18 account lease, 19 account quota ('1':
  * count its day), 20 the day counter's TTL (s), 21 the account id ('' :
- * none), 22 now (ms): its last use, for every instance's LRU. The leases go back first
+ * none), 22 its last use (ms; '0': not now), for every instance's LRU. The leases go back first
  * and always (waiters, if any, are told at once); the rest once per
  * request id. Returns the account's cost of the day after this request
  * when counted now, else -1.
@@ -131,7 +131,7 @@ static const char usage_lua[] =
     "for i=1,#n do out[#out+1]=n[i] out[#out+1]=(tonumber(cur[i]) or 0)+tonumber(add[i]) end\n"
     "out[#out+1]='lastUsedAt' out[#out+1]=ARGV[7]\n"
     "redis.call('HSET',KEYS[1],unpack(out))\n"
-    "if ARGV[21]~='' then redis.call('HSET',KEYS[9],ARGV[21],ARGV[22]) end\n"
+    "if ARGV[21]~='' and ARGV[22]~='0' then redis.call('HSET',KEYS[9],ARGV[21],ARGV[22]) end\n"
     "local cost=tonumber(ARGV[8])\n"
     "local c=redis.call('HMGET',KEYS[2],'totalMicro','day','dayMicro','week','weekMicro',"
     "'unpricedRequests')\n"

@@ -67,7 +67,8 @@ struct accounting {
     long long quota_micro;    /* its dailyQuota; 0: its cost of the day is not counted */
     char quota_day[16];       /* the quota day the request belongs to */
     long long quota_until_ms; /* that day's end: the next reset */
-    long long used_ms;        /* when the account was picked (its last use for every LRU) */
+    long long
+        used_ms; /* when the account was picked (its last use for every LRU); 0: not written */
 };
 
 /* Settle each of n requests (see struct accounting) in one pipelined round

@@ -420,3 +420,16 @@ test('row 10: a symlink in the admin-ui folder is not followed', async () => {
     await s2.teardown();
   }
 });
+
+// libmicrohttpd's per-connection pool (CONNECTION_MEMORY, sized for 5,000 streams in little
+// memory) must still hold a browser's or SDK's request headers: 9 KB of them get through, a
+// header block far past the pool is refused (431), and the relay serves the next request.
+test('row 10: 9 KB of request headers are served; 20 KB are refused with 431', async () => {
+  const headers = { 'x-api-key': st.key.apiKey, 'anthropic-version': '2023-06-01' };
+  for (let i = 0; i < 9; i++) headers[`x-pad-${i}`] = 'p'.repeat(1000);
+  const ok = await httpRequest(`${st.relay.url}/api/v1/messages`, { method: 'POST', headers, body: messageBody() });
+  assert.equal(ok.status, 200, ok.text);
+  const big = await rawExchange(st.relay.port, `GET /health HTTP/1.1\r\nHost: x\r\nx-pad: ${'q'.repeat(20000)}\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 431 /, big.slice(0, 100));
+  assert.equal((await st.send(messageBody())).status, 200);
+});

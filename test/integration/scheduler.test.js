@@ -227,6 +227,71 @@ test('least recently used across instances: the last use is written with the acc
   }
 });
 
+// The sticky cache (STICKY_SESSION_CACHE_SECONDS): a relay keeps the bindings it read or wrote in
+// memory, so a session's request costs no GET; another instance's rebinding reaches it as
+// "sticky <hash> <instance>" on relay:notify. Here the test plays that other instance.
+test('sticky cache: a cached binding is used without Redis until another instance announces its rebinding', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: { ...shared, STICKY_SESSION_CACHE_SECONDS: '3600' } });
+  try {
+    const accs = [];
+    for (const tag of ['sc-a', 'sc-b']) accs.push({ tag, ...(await account(tag)) });
+    const key = await newKey();
+    const token2 = await login(relay2);
+    await waitFor(async () => (await api(relay2, 'GET', '/admin/claude-console-accounts', { token: token2 })).json.data.filter((a) => accs.some((x) => x.id === a.id)).length === 2, { what: 'relay2 sees both' });
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'c'.repeat(64), account_uuid: '', session_id: sid });
+    const body = messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } });
+    const send2 = async () => {
+      const m = mark();
+      const r = await httpRequest(`${relay2.url}/api/v1/messages`, { method: 'POST', headers: { 'x-api-key': key.apiKey, 'anthropic-version': '2023-06-01' }, body });
+      assert.equal(r.status, 200, r.text);
+      return since(m)[0];
+    };
+    const first = await send2();
+    const bound = await redis('GET', `sticky_session:${sid}`);
+    assert.equal(tagOf(bound, accs), first);
+    const other = accs.find((a) => a.id !== bound);
+    // Rebound in Redis without a notice: the relay keeps its cached binding (it did not read Redis).
+    await redis('SET', `sticky_session:${sid}`, other.id, 'EX', '3600');
+    assert.equal(await send2(), first, 'the cached binding is used');
+    assert.equal(await send2(), first);
+    // The notice makes it forget the session and read the new binding at its next use.
+    await redis('PUBLISH', 'relay:notify', `sticky ${sid} another-instance`);
+    await waitFor(async () => (await send2()) === other.tag, { what: 'the announced binding is used' });
+    assert.equal(await send2(), other.tag, 'and kept');
+    assert.equal(await redis('GET', `sticky_session:${sid}`), other.id, 'no rebinding back');
+  } finally {
+    await relay2.stop();
+    await removeAll();
+  }
+});
+
+test('sticky cache: a binding due for renewal is read from Redis and renewed, never served from memory', async () => {
+  // Renewal threshold = TTL: every reuse is due, so none may come from the cache.
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: { ...shared, STICKY_SESSION_TTL_HOURS: '1', STICKY_SESSION_RENEWAL_THRESHOLD_MINUTES: '60' } });
+  try {
+    const a = await account('ren-a');
+    const key = await newKey();
+    const token2 = await login(relay2);
+    await waitFor(async () => (await api(relay2, 'GET', '/admin/claude-console-accounts', { token: token2 })).json.data.some((x) => x.id === a.id), { what: 'relay2 sees it' });
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: sid });
+    const body = messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } });
+    const send2 = () => httpRequest(`${relay2.url}/api/v1/messages`, { method: 'POST', headers: { 'x-api-key': key.apiKey, 'anthropic-version': '2023-06-01' }, body });
+    assert.equal((await send2()).status, 200);
+    assert.equal(await redis('GET', `sticky_session:${sid}`), a.id);
+    await redis('EXPIRE', `sticky_session:${sid}`, '100'); // as if most of the hour had passed
+    assert.equal((await send2()).status, 200);
+    const ttl = Number(await redis('TTL', `sticky_session:${sid}`));
+    assert.ok(ttl > 3500, `renewed to the full TTL at its reuse: ${ttl}`);
+  } finally {
+    await relay2.stop();
+    await removeAll();
+  }
+});
+
 test('explain: every account eligible or skipped with its reason, and the pick', async () => {
   try {
     const ok = await account('ex-ok', { priority: 60 });
