@@ -588,8 +588,8 @@ static bool sticky_lookup(struct txn *t)
 {
     if (t->sticky_read)
         return true;
-    bool none = !t->session[0] &&
-                format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0;
+    bool none =
+        !t->session[0] && format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0;
     if (none || sticky_cached(t->app, t->session, t->sticky, sizeof(t->sticky))) {
         t->sticky_read = true;
         return true;
