@@ -40,6 +40,7 @@
 #include "tpool.h"
 #include "token_refresh.h"
 #include "txn.h"
+#include "txn_int.h"
 #include "usage_writer.h"
 #include "usermsg.h"
 #include "xmalloc.h"
@@ -47,82 +48,11 @@
 #include <strings.h>
 #include <time.h>
 
-#define REDIS_WAIT_MS 3000
-#define ATTEMPTS_CAP SCHED_TRIED_MAX
-#define ACCOUNTS_FULL_MSG                                                                          \
-    "All available Claude accounts have reached their concurrency limit. Please try again later."
-
-enum txn_step {
-    TS_INTAKE = 0,
-    TS_AUTHENTICATE = 1,
-    TS_ADMIT = 2,
-    TS_SCHEDULE = 3,
-    TS_USER_TURN = 4, /* the account's user-turn lock (usermsg.h); may wait on a timer */
-    TS_PREPARE = 5,
-    TS_ATTEMPT = 6,
-    TS_DECIDE = 7, /* upstream loop: stream hooks */
-    TS_RELAY = 8,  /* upstream loop: committed bytes flow */
-};
-
-/* STEP_GOTO: the step set t->step to the one to run next (a way back). */
-enum step_rc { STEP_NEXT = 0, STEP_WAIT = 1, STEP_DONE = 2, STEP_GOTO = 3 };
-
-struct attempt {
-    char account[9]; /* id prefix, enough to grep */
-    int status;      /* HTTP status, or 0 for a transport failure */
-    long ms;
-};
-
-/* The last failed answer, to answer with when no account is left. */
-struct last_answer {
-    int status;
-    int result;
-    char *body;
-    size_t len;
-    char should_retry[8];
-    char retry_after[32];
-};
-
-struct txn {
-    struct app *app;
-    struct reqctx *rq;
-    const struct relay_op *op;
-    struct stream *st;
-    enum txn_step step;
-    struct format_request req;
-    struct api_key *key;
-    struct lease *lease;   /* the key's concurrency slot, when it has a limit */
-    char lease_member[48]; /* its member in concurrency:{keyId} */
-    struct account_list *snap;
-    struct account *acc;
-    struct lease *acc_lease; /* a slot of an account with maxConcurrentTasks */
-    char acc_lease_id[37];   /* that account: its concurrency:{id} holds acc_member */
-    char acc_member[48];
-    int full; /* accounts that refused this request at their concurrency limit */
-    struct upstream_req ureq;
-    bool leased;
-    bool refresh_waited; /* waited once for an account's token refresh */
-    int client_fd;
-    struct sched_tried tried;
-    struct usermsg_turn turn; /* the account's user-turn lock, when the queue applies */
-    bool on_io;               /* steps run on the I/O thread: no Redis before a worker hop */
-    bool turn_waiting;        /* on a timer for the turn: counted in stats.user_turns_waiting */
-    char session[SESSION_HASH_MAX]; /* sticky-session hash; "" = not sticky */
-    char sticky[37];                /* the account the session is bound to; "" = none */
-    bool sticky_read;               /* the binding was looked up (first schedule) */
-    struct attempt att[ATTEMPTS_CAP];
-    int natt;
-    long long att_t0;
-    struct usage usage;
-    char up_model[96]; /* the model the account was sent, when it maps the client's */
-    struct last_answer last;
-};
-
 /* ---- replies ---- */
 
 /* An error in the client's shape: a plain reply before the stream exists,
  * the stream's reply after. */
-static void fail(struct txn *t, enum relay_err e, const char *msg)
+void txn_fail(struct txn *t, enum relay_err e, const char *msg)
 {
     if (!t->st) {
         t->op->fmt->reply_error(t->rq, e, msg);
@@ -288,7 +218,7 @@ static void account_for(struct txn *t)
     t->acc_lease = NULL;
 }
 
-static void txn_finish(struct txn *t)
+void txn_finish(struct txn *t)
 {
     char att[256];
     lease_release(t);
@@ -312,8 +242,14 @@ static void txn_finish(struct txn *t)
 /* ---- steps (worker) ---- */
 
 static const struct stream_hooks txn_hooks;
-static void txn_run(struct txn *t);
-static void resume_job(void *arg);
+
+void txn_keep_connection(struct txn *t)
+{
+    if (!t->st)
+        t->st = stream_new(t->rq, &txn_hooks, t);
+}
+void txn_run(struct txn *t);
+void txn_resume_job(void *arg);
 
 static const char *client_key(const struct reqctx *rq)
 {
@@ -383,7 +319,7 @@ static enum step_rc step_intake(struct txn *t)
     char msg[160];
     enum relay_err e = RERR_BAD_REQUEST;
     if (t->op->fmt->validate(t->rq, t->op->endpoint, &t->req, &e, msg, sizeof(msg)) != 0) {
-        fail(t, e, msg);
+        txn_fail(t, e, msg);
         return STEP_DONE;
     }
     reqctx_note_model(t->rq, t->req.model);
@@ -395,7 +331,7 @@ static enum step_rc step_authenticate(struct txn *t)
     enum relay_err e;
     const char *msg;
     if (lookup_key(t->rq, &t->key, &e, &msg) != 0) {
-        fail(t, e, msg);
+        txn_fail(t, e, msg);
         return STEP_DONE;
     }
     return STEP_NEXT;
@@ -404,7 +340,7 @@ static enum step_rc step_authenticate(struct txn *t)
 /* The stateful limits, in one script call when the key has any. */
 /* A refusal in the client's shape: a plain reply before the stream
  * exists, the stream's reply after (a queued request has one). */
-static void refuse(struct txn *t, struct refusal *r)
+void txn_refuse(struct txn *t, struct refusal *r)
 {
     if (!t->st) {
         t->op->fmt->reply_refusal(t->rq, r);
@@ -428,14 +364,14 @@ static void queue_done(void *owner, enum queue_outcome o, const struct admit_res
         txn_run(t);
     } else if (o == QUEUE_REFUSED) {
         policy_refusal(res, t->app->tz_offset_min, &r);
-        refuse(t, &r);
+        txn_refuse(t, &r);
         txn_finish(t);
     } else if (o == QUEUE_TIMEOUT) {
         policy_queue_refusal(o, t->key, info, &r);
-        refuse(t, &r);
+        txn_refuse(t, &r);
         txn_finish(t);
     } else { /* cancelled (nobody to answer) or the store is away */
-        fail(t, RERR_UNAVAILABLE, "The relay could not wait for a slot");
+        txn_fail(t, RERR_UNAVAILABLE, "The relay could not wait for a slot");
         txn_finish(t);
     }
     log_set_reqid(NULL);
@@ -452,11 +388,11 @@ static enum step_rc wait_in_queue(struct txn *t, const struct admit_request *ar)
         return STEP_WAIT;
     struct refusal r;
     if (o == QUEUE_ERROR) {
-        fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
+        txn_fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
         return STEP_DONE;
     }
     policy_queue_refusal((enum queue_outcome)o, t->key, &info, &r);
-    refuse(t, &r);
+    txn_refuse(t, &r);
     return STEP_DONE;
 }
 
@@ -502,7 +438,7 @@ static enum step_rc step_admit(struct txn *t)
     struct refusal r;
     struct admit_request ar;
     if (admit_key(t->key, &e) != 0) {
-        fail(t, e, NULL);
+        txn_fail(t, e, NULL);
         return STEP_DONE;
     }
     int rc = policy_check(t->rq, t->op, t->key, t->req.model, &r);
@@ -512,11 +448,11 @@ static enum step_rc step_admit(struct txn *t)
     if (rc == -ERR_BUSY)
         return wait_in_queue(t, &ar);
     if (rc == -ERR_DENIED) {
-        refuse(t, &r);
+        txn_refuse(t, &r);
         return STEP_DONE;
     }
     if (rc != 0) {
-        fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
+        txn_fail(t, RERR_UNAVAILABLE, "The relay's store is unavailable");
         return STEP_DONE;
     }
     return STEP_NEXT;
@@ -532,115 +468,11 @@ static const char *bound_account(const struct key_policy *p, const char *family)
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 
-static struct sched_request sched_req(const struct txn *t, long long now_ms)
+struct sched_request txn_sched_req(const struct txn *t, long long now_ms)
 {
     return (struct sched_request){t->op->fmt->family, t->req.model, now_ms,
                                   bound_account(&t->key->pol, t->op->fmt->family),
                                   t->sticky[0] ? t->sticky : NULL};
-}
-
-static const char *rq_header(const void *ctx, const char *name)
-{
-    return reqctx_header(ctx, name);
-}
-
-/* The request's session hash by its format's rule (Anthropic: the body;
- * OpenAI: a session header or prompt_cache_key). */
-static int format_session(struct reqctx *rq, const struct client_format *fmt, char *out, size_t len)
-{
-    struct client_facts f = {reqctx_path(rq), rq_header, rq, reqctx_json(rq)};
-    return fmt->session ? fmt->session(&f, out, len) : -ERR_NOTFOUND;
-}
-
-/* How long a cached binding is trusted (sticky_cache.h): shorter while
- * the notify subscription is down, since rebinds may go unheard. */
-static long long sticky_fresh_ms(const struct app *app)
-{
-    long long ms = app->cfg->sticky_cache_s * 1000;
-    return notify_connected(app->notify) || ms < STICKY_CACHE_TTL_DOWN_MS
-               ? ms
-               : STICKY_CACHE_TTL_DOWN_MS;
-}
-
-static bool sticky_cached(struct app *app, const char *session, char *out, size_t len)
-{
-    return app->cfg->sticky_cache_s > 0 &&
-           sticky_cache_get(app->sticky, session, clock_mono_ms(), sticky_fresh_ms(app), out, len);
-}
-
-/* Remember a binding read or written at now_ms with left_ms to live (-1:
- * no expiry); never usable past its renewal threshold. */
-static void sticky_remember(struct txn *t, long long now_ms, long long left_ms, unsigned long gen)
-{
-    const struct relay_config *cfg = t->app->cfg;
-    if (cfg->sticky_cache_s <= 0 || !t->sticky[0])
-        return;
-    long long left = left_ms < 0 ? cfg->sticky_cache_s * 1000 : left_ms;
-    sticky_cache_put(t->app->sticky, t->session, t->sticky, now_ms,
-                     sticky_cache_until(now_ms, left, cfg->sticky_renewal_min * 60000), gen);
-}
-
-/* The session's binding, looked up once (the first schedule): this
- * instance's cache, else GET + PTTL in one round trip. False on the I/O
- * thread when Redis is needed (the caller hands over to a worker). Without
- * Redis the request is simply not sticky. */
-static bool sticky_lookup(struct txn *t)
-{
-    if (t->sticky_read)
-        return true;
-    bool none =
-        !t->session[0] && format_session(t->rq, t->op->fmt, t->session, sizeof(t->session)) != 0;
-    if (none || sticky_cached(t->app, t->session, t->sticky, sizeof(t->sticky))) {
-        t->sticky_read = true;
-        return true;
-    }
-    if (t->on_io)
-        return false;
-    t->sticky_read = true;
-    const struct relay_config *cfg = t->app->cfg;
-    unsigned long gen = sticky_cache_gen(t->app->sticky);
-    long long now = clock_mono_ms(), left = -1;
-    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    int rc = c ? sticky_get(c, t->session, cfg->sticky_ttl_hours * 3600,
-                            cfg->sticky_renewal_min * 60, t->sticky, sizeof(t->sticky), &left)
-               : -ERR_REDIS;
-    rds_pool_put(t->app->redis, c);
-    if (rc == -ERR_REDIS)
-        log_warn("relay", "sticky session %.8s not read (Redis unavailable)", t->session);
-    if (rc == 0)
-        sticky_remember(t, now, left, gen);
-    return true;
-}
-
-static bool sticky_bind_needed(const struct txn *t, const struct account *a)
-{
-    return t->session[0] && strcmp(t->sticky, a->id) != 0;
-}
-
-/* A session bound elsewhere (or not yet) binds to a: one SET EX and a
- * PUBLISH "sticky <hash>" (other instances forget their copy), one round
- * trip. A binding to an account that cannot take the request, or one that
- * just failed, is replaced at once. */
-static void sticky_bind(struct txn *t, const struct account *a)
-{
-    if (!sticky_bind_needed(t, a))
-        return;
-    if (t->sticky[0])
-        log_info("relay", "sticky session %.8s rebound from account %s to %s", t->session,
-                 t->sticky, a->id);
-    char what[80], notice[128];
-    snprintf(what, sizeof(what), "sticky %s", t->session);
-    notify_payload(t->app, what, notice, sizeof(notice));
-    long long ttl_s = t->app->cfg->sticky_ttl_hours * 3600, now = clock_mono_ms();
-    unsigned long gen = sticky_cache_gen(t->app->sticky);
-    struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    int rc = c ? sticky_set(c, t->session, a->id, ttl_s, notice) : -ERR_REDIS;
-    rds_pool_put(t->app->redis, c);
-    snprintf(t->sticky, sizeof(t->sticky), "%s", a->id);
-    if (rc != 0)
-        log_warn("relay", "sticky session %.8s not bound (Redis unavailable)", t->session);
-    else
-        sticky_remember(t, now, ttl_s * 1000, gen);
 }
 
 /* A failover leaves an account with a concurrency limit: its slot goes
@@ -669,98 +501,36 @@ static void no_account(struct txn *t, const struct sched_request *sreq)
     } else if (scheduler_model_unsupported(t->snap, sreq)) {
         snprintf(msg, sizeof(msg), "No available account supports the requested model: %s",
                  t->req.model);
-        fail(t, RERR_MODEL_UNSUPPORTED, msg);
+        txn_fail(t, RERR_MODEL_UNSUPPORTED, msg);
     } else if (t->full || scheduler_any_full(t->snap, sreq, &t->tried)) {
-        fail(t, RERR_NO_ACCOUNT, ACCOUNTS_FULL_MSG);
+        txn_fail(t, RERR_NO_ACCOUNT, ACCOUNTS_FULL_MSG);
     } else {
-        fail(t, RERR_NO_ACCOUNT, NULL);
+        txn_fail(t, RERR_NO_ACCOUNT, NULL);
     }
 }
-
-static enum step_rc hand_over(struct txn *t, long delay_ms);
 
 static enum step_rc step_schedule(struct txn *t)
 {
     if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
-    if (!sticky_lookup(t)) /* the fast path with a binding not cached: Redis, on a worker */
-        return hand_over(t, 0);
+    if (!txn_sticky_lookup(t)) /* the fast path with a binding not cached: Redis, on a worker */
+        return txn_hand_over(t, 0);
     account_slot_return(t);
-    struct sched_request sreq = sched_req(t, clock_wall_ms());
+    struct sched_request sreq = txn_sched_req(t, clock_wall_ms());
     struct account *a =
         t->tried.n < SCHED_TRIED_MAX ? scheduler_pick(t->snap, &sreq, &t->tried) : NULL;
     if (!a) {
         no_account(t, &sreq);
         return STEP_DONE;
     }
-    if (t->on_io && sticky_bind_needed(t, a)) /* a (re)binding is a Redis write */
-        return hand_over(t, 0);
+    if (t->on_io && txn_sticky_bind_needed(t, a)) /* a (re)binding is a Redis write */
+        return txn_hand_over(t, 0);
     account_touch(a, sreq.now_ms);
-    sticky_bind(t, a);
+    txn_sticky_bind(t, a);
     t->acc = a;
     sched_tried_add(&t->tried, a);
     reqctx_note_account(t->rq, a->id);
     return STEP_NEXT;
-}
-
-static void refresh_woken(void *arg);
-
-/* Woken away from a worker (the token answer came on the upstream loop, or
- * at shutdown): the steps that follow may use Redis, so go to one. */
-static bool refresh_woken_elsewhere(struct txn *t)
-{
-    if (tpool_on_worker(t->app->workers))
-        return false;
-    if (tpool_submit_after(t->app->workers, 0, refresh_woken, t) == 0)
-        return true;
-    fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
-    txn_finish(t);
-    return true;
-}
-
-/* Woken after waiting for the token refresh: take the newest snapshot and
- * the same account again unless its token has expired (then choose anew
- * without it: an expired token is not worth sending; a refused refresh has
- * marked it anyway). A token that merely expires soon is still good. */
-static void refresh_woken(void *arg)
-{
-    struct txn *t = arg;
-    if (refresh_woken_elsewhere(t))
-        return;
-    char id[37];
-    log_set_reqid(reqctx_id(t->rq));
-    snprintf(id, sizeof(id), "%s", t->acc->id);
-    accounts_list_release(t->snap);
-    t->snap = accounts_snapshot(t->app->accounts);
-    t->on_io = false; /* a worker runs it now */
-    long long now = clock_wall_ms();
-    struct account *a = account_list_find(t->snap, id);
-    t->acc = NULL;
-    t->step = TS_SCHEDULE;
-    if (a && !token_refresh_expired(a, now)) {
-        sched_tried_drop_last(&t->tried);
-        struct sched_request sreq = sched_req(t, now);
-        if (scheduler_skip(t->snap, a, &sreq, &t->tried) == SKIP_NONE) {
-            sched_tried_add(&t->tried, a);
-            t->acc = a;
-            t->step = TS_PREPARE; /* still holding its user turn, if it took one */
-        }
-    }
-    if (t->step == TS_SCHEDULE)
-        usermsg_release(t->app, &t->turn); /* another account: its own turn */
-    txn_run(t);
-    log_set_reqid(NULL);
-}
-
-/* An OAuth token about to expire: wait (no thread held) for its refresh. */
-static bool wait_for_token(struct txn *t)
-{
-    if (t->refresh_waited || !token_refresh_stale(t->acc, clock_wall_ms()))
-        return false;
-    t->refresh_waited = true;
-    if (!t->st)
-        t->st = stream_new(t->rq, &txn_hooks, t); /* keeps the connection until we answer */
-    return token_refresh_demand(t->app, t->acc, refresh_woken, t) == 0;
 }
 
 /* prepare answered by itself: no upstream call, no attempt. */
@@ -778,94 +548,9 @@ static enum step_rc answer_locally(struct txn *t)
     return STEP_DONE;
 }
 
-/* A failed wait on the user-turn lock: 503 queue_timeout (with the
- * original's header) or 500 queue_backend_error, in the client's shape. */
-static void refuse_turn(struct txn *t, int rc)
-{
-    struct refusal r;
-    usermsg_refusal(rc, &r);
-    if (rc == -ERR_TIMEOUT)
-        reqctx_set_header(t->rq, "x-user-message-queue-error", "queue_timeout");
-    else
-        log_warn("relay", "account %s: user-turn lock unavailable (Redis)", t->acc->id);
-    refuse(t, &r);
-}
-
-/* A timer's wait for the turn is over (its job runs the step): count it out. */
-static void turn_waited(struct txn *t)
-{
-    if (t->turn_waiting)
-        atomic_fetch_sub(&t->app->stats.user_turns_waiting, 1);
-    t->turn_waiting = false;
-}
-
-/* Hand the transaction to a job (a worker now, or a timer's): STEP_WAIT, or
- * STEP_DONE after an answer when the pool refuses. The stream keeps the
- * connection meanwhile (run_handler arms it). */
-static enum step_rc hand_over(struct txn *t, long delay_ms)
-{
-    if (!t->st)
-        t->st = stream_new(t->rq, &txn_hooks, t);
-    t->turn_waiting = delay_ms > 0; /* its job runs the step again, which counts it out */
-    if (t->turn_waiting)
-        atomic_fetch_add(&t->app->stats.user_turns_waiting, 1);
-    int rc = delay_ms ? tpool_submit_after(t->app->workers, delay_ms, resume_job, t)
-                      : tpool_submit(t->app->workers, resume_job, t);
-    if (rc != 0) {
-        turn_waited(t);
-        fail(t, RERR_UNAVAILABLE, "The relay could not wait for the account's turn");
-        return STEP_DONE;
-    }
-    return STEP_WAIT;
-}
-
-/* Woken by the timer: the client left (STEP_DONE), the account began
- * cooling meanwhile (STEP_GOTO: schedule anew, it is in `tried`), or try
- * again (STEP_NEXT). */
-static enum step_rc turn_woken(struct txn *t)
-{
-    if (reqctx_client_gone(t->client_fd)) {
-        fail(t, RERR_UNAVAILABLE, "The client left while waiting for its turn");
-        return STEP_DONE;
-    }
-    if (account_state(t->acc, clock_wall_ms(), NULL) != ACC_ACTIVE) {
-        log_info("relay", "account %s began cooling while a user turn waited: scheduling again",
-                 t->acc->id);
-        t->step = TS_SCHEDULE;
-        return STEP_GOTO;
-    }
-    return STEP_NEXT;
-}
-
-/* A user turn on an account with the user message queue waits for the
- * account's turn (usermsg.h), on a timer: no thread is held. Re-run by
- * that timer's job until the turn is ours, the wait times out or the
- * client hangs up. Nothing happens (and Redis hears nothing) otherwise. */
-static enum step_rc step_user_turn(struct txn *t)
-{
-    turn_waited(t);
-    if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
-        return STEP_NEXT;
-    if (t->on_io) /* the fast path ran this far without Redis: go on from a worker */
-        return hand_over(t, 0);
-    bool woken = strcmp(t->turn.account, t->acc->id) == 0;
-    enum step_rc wrc = woken ? turn_woken(t) : STEP_NEXT;
-    if (wrc != STEP_NEXT)
-        return wrc;
-    char owner[48];
-    long retry_ms = 0;
-    snprintf(owner, sizeof(owner), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
-    int rc = usermsg_try(t->app, &t->turn, t->acc, owner, &retry_ms);
-    if (rc != 0) {
-        refuse_turn(t, rc);
-        return STEP_DONE;
-    }
-    return retry_ms ? hand_over(t, retry_ms) : STEP_NEXT;
-}
-
 static enum step_rc step_prepare(struct txn *t)
 {
-    if (wait_for_token(t))
+    if (txn_wait_for_token(t))
         return STEP_WAIT;
     size_t len = 0;
     const char *body = reqctx_body(t->rq, &len);
@@ -876,13 +561,13 @@ static enum step_rc step_prepare(struct txn *t)
     upstream_req_release(&t->ureq);
     if (t->acc->prov->prepare(t->acc, &call, &t->ureq) != 0) {
         log_warn("relay", "account %s: cannot build the upstream request", t->acc->id);
-        fail(t, RERR_INTERNAL, NULL);
+        txn_fail(t, RERR_INTERNAL, NULL);
         return STEP_DONE;
     }
     return t->ureq.local_status ? answer_locally(t) : STEP_NEXT;
 }
 
-static void resume_job(void *arg);
+void txn_resume_job(void *arg);
 
 /* maxConcurrentTasks across instances: take a slot in concurrency:{id}
  * (one script call, on a worker: an inline run hands over first). A full
@@ -894,9 +579,9 @@ static enum step_rc account_slot_take(struct txn *t)
     if (!tpool_on_worker(t->app->workers)) {
         if (!t->st) /* keeps the connection until we answer (as the wait queue does) */
             t->st = stream_new(t->rq, &txn_hooks, t);
-        if (tpool_submit(t->app->workers, resume_job, t) == 0)
+        if (tpool_submit(t->app->workers, txn_resume_job, t) == 0)
             return STEP_WAIT; /* step_attempt runs again there */
-        fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
+        txn_fail(t, RERR_UNAVAILABLE, "The relay is overloaded");
         return STEP_DONE;
     }
     long long now = clock_wall_ms(), end = now + t->app->cfg->concurrency_lease_s * 1000;
@@ -953,7 +638,7 @@ static enum step_rc step_attempt(struct txn *t)
     if (stream_attempt(t->st, &hr, t->acc->prov->keep_header) != 0) {
         attempt_end(t, 0);
         lease_release(t);
-        fail(t, RERR_UNAVAILABLE, "The relay is shutting down");
+        txn_fail(t, RERR_UNAVAILABLE, "The relay is shutting down");
         return STEP_DONE;
     }
     return STEP_WAIT; /* the upstream loop has the transaction now */
@@ -967,12 +652,12 @@ static const struct {
     [TS_AUTHENTICATE] = {"authenticate", step_authenticate},
     [TS_ADMIT] = {"admit", step_admit},
     [TS_SCHEDULE] = {"schedule", step_schedule},
-    [TS_USER_TURN] = {"user turn", step_user_turn},
+    [TS_USER_TURN] = {"user turn", txn_step_user_turn},
     [TS_PREPARE] = {"prepare", step_prepare},
     [TS_ATTEMPT] = {"attempt", step_attempt},
 };
 
-static void txn_run(struct txn *t)
+void txn_run(struct txn *t)
 {
     while ((size_t)t->step < ARRAY_SIZE(steps)) {
         enum step_rc rc = steps[t->step].run(t);
@@ -987,7 +672,7 @@ static void txn_run(struct txn *t)
     }
 }
 
-static void resume_job(void *arg)
+void txn_resume_job(void *arg)
 {
     struct txn *t = arg;
     t->on_io = false; /* a worker runs it */
@@ -1026,7 +711,7 @@ static bool retry_possible(struct txn *t, long long now_ms)
 {
     if (t->natt >= t->app->cfg->max_upstream_attempts || t->tried.n >= SCHED_TRIED_MAX)
         return false;
-    struct sched_request sreq = sched_req(t, now_ms);
+    struct sched_request sreq = txn_sched_req(t, now_ms);
     return scheduler_pick(t->snap, &sreq, &t->tried) != NULL;
 }
 
@@ -1051,7 +736,7 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     if (v.action == VERDICT_RETRY && retry_possible(t, ans->now_ms)) {
         keep_last(t, ans); /* before the job: it may run at once */
         t->step = TS_SCHEDULE;
-        if (tpool_submit(t->app->workers, resume_job, t) == 0) {
+        if (tpool_submit(t->app->workers, txn_resume_job, t) == 0) {
             atomic_fetch_add(&t->app->stats.failovers, 1);
             sv = SV_RETRY;
         }
@@ -1137,15 +822,6 @@ struct api_key *txn_key_only(struct reqctx *rq, const struct client_format *fmt)
     return NULL;
 }
 
-/* A request without a session, or whose binding is in the sticky cache,
- * schedules without Redis. */
-static bool session_local(struct reqctx *rq, const struct client_format *fmt)
-{
-    char session[SESSION_HASH_MAX], acc[37];
-    return format_session(rq, fmt, session, sizeof(session)) != 0 ||
-           sticky_cached(reqctx_app(rq), session, acc, sizeof(acc));
-}
-
 bool txn_inline_ok(struct reqctx *rq)
 {
     return txn_inline_ok_for(rq, &format_anthropic);
@@ -1162,7 +838,7 @@ bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt)
     bool ok =
         k && keys_admit(k, clock_wall_ms()) == KEY_OK && !key_policy_admission_needed(&k->pol);
     keys_unref(k);
-    return ok && session_local(rq, fmt); /* the body is parsed once: intake reuses it */
+    return ok && txn_session_local(rq, fmt); /* the body is parsed once: intake reuses it */
 }
 
 long long txn_live(struct app *app)
