@@ -28,20 +28,10 @@ bool anthropic_keep_header(const char *name)
     return strncasecmp(name, "anthropic-ratelimit-", 20) == 0;
 }
 
-static bool all_digits(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return false;
-    return true;
-}
-
 long long anthropic_reset_ms(const struct upstream_answer *ans, long long max_custom_s)
 {
     const char *unified = upstream_header(ans, "anthropic-ratelimit-unified-reset");
-    if (all_digits(unified)) {
+    if (judge_all_digits(unified)) {
         long long t = strtoll(unified, NULL, 10) * SEC;
         if (t > ans->now_ms && t - ans->now_ms <= UNIFIED_RESET_MAX_S * SEC)
             return t;

@@ -27,6 +27,7 @@
 #include "errs.h"
 #include "hdrfilter.h"
 #include "provider.h"
+#include "upstream_judge.h"
 #include "claude_subscription.h"
 #include "json.h"
 #include "models.h"
@@ -105,9 +106,7 @@ static void official_observe(const struct account *acc, const struct upstream_an
     if (!status || !*status || strlen(status) >= sizeof(v->window))
         return;
     long long end =
-        reset && *reset && strspn(reset, "0123456789") == strlen(reset) && strlen(reset) < 12
-            ? strtoll(reset, NULL, 10) * 1000
-            : 0;
+        judge_all_digits(reset) && strlen(reset) < 12 ? strtoll(reset, NULL, 10) * 1000 : 0;
     if (end <= ans->now_ms || end - ans->now_ms > WINDOW_MAX_MS)
         end = 0;
     snprintf(v->window, sizeof(v->window), "%s", status);

@@ -34,7 +34,7 @@ void judge_copy_client_headers(const struct reqctx *rq, struct upstream_req *out
     }
 }
 
-static bool all_digits(const char *s)
+bool judge_all_digits(const char *s)
 {
     if (!s || !*s)
         return false;
@@ -47,7 +47,7 @@ static bool all_digits(const char *s)
 /* retry-after: delta-seconds or an HTTP date (RFC 9110 10.2.3). */
 static long long retry_after_at(const char *v, long long now_ms)
 {
-    if (all_digits(v))
+    if (judge_all_digits(v))
         return now_ms + strtoll(v, NULL, 10) * SEC;
     struct tm tm = {0};
     const char *end = v ? strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;

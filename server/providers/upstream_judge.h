@@ -21,6 +21,8 @@
  * message there). v is overwritten. */
 void judge_answer(const struct judge *j, const struct upstream_answer *ans, long long reset_ms,
                   struct verdict *v);
+/* True when s is a non-empty run of decimal digits (a header's seconds). */
+bool judge_all_digits(const char *s);
 /* When retry-after (delta-seconds or an HTTP date) says to come back, in
  * wall-clock ms, capped at max_custom_s from now; 0 when it does not say. */
 long long judge_retry_after_ms(const struct upstream_answer *ans, long long max_custom_s);
