@@ -218,10 +218,11 @@ static void stop_all(struct runtime *rt)
     }
     maint_stop(rt->maint);
     notify_stop(app->notify);
-    tpool_drain(app->workers);        /* no handler may start a transfer after this */
-    stream_shutdown_all();            /* nor a retry: attempts are refused from now on */
-    httpc_stop(app->httpc);           /* cancels what still runs; usage jobs get queued */
-    tpool_free(app->workers);         /* runs them: usage is flushed before exit */
+    app->notify = NULL;        /* jobs still draining ask notify_connected(): it answers false */
+    tpool_drain(app->workers); /* no handler may start a transfer after this */
+    stream_shutdown_all();     /* nor a retry: attempts are refused from now on */
+    httpc_stop(app->httpc);    /* cancels what still runs; usage jobs get queued */
+    tpool_free(app->workers);  /* runs them: usage is flushed before exit */
     token_refresh_free(app->refresh); /* every waiter was woken by its job */
     app->refresh = NULL;
     httpc_free(app->httpc);

@@ -47,8 +47,10 @@ bool judge_all_digits(const char *s)
 /* retry-after: delta-seconds or an HTTP date (RFC 9110 10.2.3). */
 static long long retry_after_at(const char *v, long long now_ms)
 {
-    if (judge_all_digits(v))
-        return now_ms + strtoll(v, NULL, 10) * SEC;
+    if (judge_all_digits(v)) { /* capped by the caller; bounded here so it cannot overflow */
+        long long s = strlen(v) > 9 ? 999999999 : strtoll(v, NULL, 10);
+        return now_ms + s * SEC;
+    }
     struct tm tm = {0};
     const char *end = v ? strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) : NULL;
     if (!end || *end)

@@ -192,9 +192,11 @@ static void account_for(struct txn *t)
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
-    a.used_ms = t->acc ? account_last_used(t->acc) : 0;
-    if (t->acc && !account_last_used_due(t->acc, a.used_ms, ACCOUNT_LAST_USED_SHARE_MS))
-        a.used_ms = 0; /* written less than a second ago: the next reload loses nothing */
+    a.used_ms = t->acc && usage ? account_last_used(t->acc) : 0;
+    /* At most once a second per account (the next reload loses nothing); only
+     * a counted request writes it, so only one may claim the turn. */
+    if (a.used_ms && !account_last_used_due(t->acc, a.used_ms, ACCOUNT_LAST_USED_SHARE_MS))
+        a.used_ms = 0;
     snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
     snprintf(a.lease, sizeof(a.lease), "%s", t->lease ? t->lease_member : "");
     snprintf(a.acc_lease, sizeof(a.acc_lease), "%s", t->acc_lease ? t->acc_member : "");

@@ -30,7 +30,7 @@ struct refusal;
 #define REDIS_WAIT_MS 3000
 #define ATTEMPTS_CAP SCHED_TRIED_MAX
 #define ACCOUNTS_FULL_MSG                                                                          \
-    "All available Claude accounts have reached their concurrency limit. Please try again later."
+    "All available accounts have reached their concurrency limit. Please try again later."
 
 enum txn_step {
     TS_INTAKE = 0,

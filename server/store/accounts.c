@@ -178,8 +178,8 @@ void account_touch(const struct account *a, long long now_ms)
 bool account_last_used_due(const struct account *a, long long used_ms, long long every_ms)
 {
     long long prev = atomic_load(&a->rt->shared_ms);
-    if (prev && used_ms - prev < every_ms)
-        return false;
+    if (prev && used_ms >= prev && used_ms - prev < every_ms)
+        return false; /* a time behind the last write (a clock step) writes again */
     return atomic_compare_exchange_strong(&a->rt->shared_ms, &prev, used_ms);
 }
 

@@ -144,9 +144,9 @@ static void *notify_main(void *arg)
             continue;
         }
         backoff = 100;
+        sticky_cache_clear(n->app->sticky); /* rebinds we may have missed, before trusting it */
         atomic_store(&n->connected, true);
         with_pool_conn(n->app, "the accounts", NULL); /* what changed while we were away */
-        sticky_cache_clear(n->app->sticky);           /* rebinds we may have missed */
         listen_on(n, c);
         atomic_store(&n->connected, false);
         rds_close(c);

@@ -39,7 +39,10 @@ int sticky_get(struct rds_conn *c, const char *hash, long long ttl_s, long long 
     int rc = -ERR_REDIS;
     if (rds_append(c, "GET %s", key) == 0 && rds_append(c, "PTTL %s", key) == 0 &&
         rds_flush_replies(c, 2, r) == 0)
-        rc = r[0]->type == REDIS_REPLY_STRING && r[0]->len < len ? 0 : -ERR_NOTFOUND;
+        rc = r[0]->type == REDIS_REPLY_STRING && r[0]->len < len &&
+                     !(r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer == -2)
+                 ? 0
+                 : -ERR_NOTFOUND; /* PTTL -2: it expired between the two commands */
     if (rc == 0) {
         snprintf(out, len, "%s", r[0]->str);
         long long left = r[1]->type == REDIS_REPLY_INTEGER ? r[1]->integer : -1;
