@@ -49,10 +49,13 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
     return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
 }
 
-/* Is the last path segment of base an API version ("v1", "v1beta")? */
+/* Is the last path segment of base an API version ("v1", "v1beta")? Only
+ * the path counts: in https://v1.example.com the host is no version. */
 static bool ends_in_version(const char *base, size_t len)
 {
-    const char *slash = memrchr(base, '/', len);
+    const char *host = strstr(base, "://");
+    const char *path = host ? memchr(host + 3, '/', len - (size_t)(host + 3 - base)) : base;
+    const char *slash = path ? memrchr(path, '/', len - (size_t)(path - base)) : NULL;
     return slash && (slash[1] == 'v' || slash[1] == 'V') && isdigit((unsigned char)slash[2]);
 }
 

@@ -111,6 +111,9 @@ void txn_sticky_bind(struct txn *t, const struct account *a)
     snprintf(what, sizeof(what), "sticky %s", t->session);
     notify_payload(t->app, what, notice, sizeof(notice));
     long long ttl_s = t->app->cfg->sticky_ttl_hours * 3600, now = clock_mono_ms();
+    /* Our own bind is no notice to ourselves: forgetting bumps the generation,
+     * so a read of the old binding still in flight here cannot cache it. */
+    sticky_cache_forget(t->app->sticky, t->session);
     unsigned long gen = sticky_cache_gen(t->app->sticky);
     struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
     int rc = c ? sticky_set(c, t->session, a->id, ttl_s, notice) : -ERR_REDIS;
