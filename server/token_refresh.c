@@ -158,7 +158,7 @@ static void refused(struct refresh *r, struct rds_conn *c, const char *err)
     accounts_list_release(snap);
 }
 
-static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_token_result *res,
+static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_call_result *res,
                      char *err, size_t len)
 {
     struct claude_tokens t = {0};
@@ -183,7 +183,7 @@ static void wake_account(struct app *app, const char *id);
 
 /* The token endpoint's answer, judged and stored; err gets what failed. */
 static void refresh_judge(struct refresh *r, struct rds_conn *c,
-                          const struct claude_token_result *res, char *err, size_t len)
+                          const struct claude_call_result *res, char *err, size_t len)
 {
     bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
     if (ok && store_new(r, c, res, err, len) == 0) {
@@ -198,20 +198,20 @@ static void refresh_judge(struct refresh *r, struct rds_conn *c,
         refused(r, c, err); /* transport errors and 5xx are retried next run */
 }
 
-static void refresh_done(void *arg, const struct claude_token_result *res);
+static void refresh_done(void *arg, const struct claude_call_result *res);
 
 /* A worker again, for the answer that could not be stored. */
 static void store_retry_job(void *arg)
 {
     struct refresh *r = arg;
-    struct claude_token_result res = {0, 200, r->answer, r->answer_len, true};
+    struct claude_call_result res = {0, 200, r->answer, r->answer_len, true};
     refresh_done(r, &res);
 }
 
 /* A 2xx answer carries rotated tokens: the upstream has already retired
  * the old refresh token, so dropping the answer would kill the account.
  * Keep it and try again (the lock is still ours for its minute). */
-static bool keep_for_later(struct refresh *r, const struct claude_token_result *res)
+static bool keep_for_later(struct refresh *r, const struct claude_call_result *res)
 {
     bool ok = res->result == 0 && res->status >= 200 && res->status <= 299;
     if (!ok || ++r->store_tries > STORE_RETRIES)
@@ -225,7 +225,7 @@ static bool keep_for_later(struct refresh *r, const struct claude_token_result *
     return false;
 }
 
-static void refresh_done(void *arg, const struct claude_token_result *res)
+static void refresh_done(void *arg, const struct claude_call_result *res)
 {
     struct refresh *r = arg;
     struct rds_conn *c = res->on_worker ? rds_pool_get(r->app->redis, 1000) : NULL;

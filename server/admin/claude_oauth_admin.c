@@ -358,7 +358,7 @@ static int exchange_save(struct exchange *ex, const struct claude_tokens *t)
     return rc;
 }
 
-static void exchange_done(void *arg, const struct claude_token_result *res)
+static void exchange_done(void *arg, const struct claude_call_result *res)
 {
     struct exchange *ex = arg;
     char err[300];

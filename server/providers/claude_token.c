@@ -15,21 +15,7 @@
 #include "secret.h"
 #include "xmalloc.h"
 
-/* The token endpoint's callers keep their own result type: adapt. */
-struct token_call {
-    claude_token_fn done;
-    void *arg;
-};
-
-static void token_done(void *arg, const struct claude_call_result *r)
-{
-    struct token_call tc = *(struct token_call *)arg;
-    free(arg);
-    struct claude_token_result res = {r->result, r->status, r->body, r->len, r->on_worker};
-    tc.done(tc.arg, &res);
-}
-
-int claude_token_call(struct app *app, const char *body, const char *proxy, claude_token_fn done,
+int claude_token_call(struct app *app, const char *body, const char *proxy, claude_call_fn done,
                       void *arg)
 {
     static const char *const headers[] = {
@@ -41,9 +27,6 @@ int claude_token_call(struct app *app, const char *body, const char *proxy, clau
         "Origin: https://claude.ai",
         NULL,
     };
-    struct token_call *tc = xmalloc(sizeof(*tc));
-    tc->done = done;
-    tc->arg = arg;
     struct claude_call_req req = {
         .method = "POST",
         .url = app->cfg->claude_oauth_token_url,
@@ -52,10 +35,7 @@ int claude_token_call(struct app *app, const char *body, const char *proxy, clau
         .proxy = proxy,
         .what = "token",
     };
-    int rc = claude_call(app, &req, token_done, tc);
-    if (rc != 0)
-        free(tc);
-    return rc;
+    return claude_call(app, &req, done, arg);
 }
 
 static char *dup_str(const cJSON *o, const char *name)
@@ -93,14 +73,13 @@ int claude_tokens_parse(const char *body, size_t len, long long now_ms, struct c
     return rc;
 }
 
-void claude_token_error(const struct claude_token_result *res, char *out, size_t len)
+void claude_token_error(const struct claude_call_result *res, char *out, size_t len)
 {
-    struct claude_call_result r = {res->result, res->status, res->body, res->len, res->on_worker};
     if (res->result != 0 && res->status == 0) {
         snprintf(out, len, "token endpoint unreachable (%s)", err_str(res->result));
         return;
     }
-    claude_call_error(&r, out, len);
+    claude_call_error(res, out, len);
 }
 
 int claude_tokens_store(const struct app *app, cJSON *rec, const struct claude_tokens *t)

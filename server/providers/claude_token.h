@@ -11,25 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "claude_call.h"
+
 struct app;
 struct cJSON;
-
-struct claude_token_result {
-    int result;       /* 0, a transfer error (-ERR_UPSTREAM, -ERR_TIMEOUT, ...), or -ERR_BUSY */
-    int status;       /* HTTP status of the answer; 0 when none */
-    const char *body; /* the answer (bounded), NUL-terminated */
-    size_t len;
-    bool on_worker; /* false only when no worker could take it: then no Redis may be used */
-};
-
-/* Called once per claude_token_call; owns nothing of res after it returns. */
-typedef void (*claude_token_fn)(void *arg, const struct claude_token_result *res);
 
 /* POST body (JSON) to CLAUDE_OAUTH_TOKEN_URL with Claude Code's headers,
  * 30 s timeout, through proxy (curl URL or NULL). done runs on a worker (or,
  * when the pool refuses the job, on the upstream loop with on_worker false).
  * 0, or -ERR_CLOSED when the upstream loop has stopped (done never runs). */
-int claude_token_call(struct app *app, const char *body, const char *proxy, claude_token_fn done,
+int claude_token_call(struct app *app, const char *body, const char *proxy, claude_call_fn done,
                       void *arg) __attribute__((warn_unused_result));
 
 struct claude_tokens {
@@ -45,7 +36,7 @@ int claude_tokens_parse(const char *body, size_t len, long long now_ms, struct c
                         char *err, size_t errlen) __attribute__((warn_unused_result));
 /* An error answer as "<status> <error>: <error_description>" (bounded; no
  * tokens ever appear in such answers' fields used here). */
-void claude_token_error(const struct claude_token_result *res, char *out, size_t len);
+void claude_token_error(const struct claude_call_result *res, char *out, size_t len);
 /* Seal the tokens into rec (claude-official record) and set expiresAt,
  * scopes, organization and lastRefreshAt. A missing refresh token keeps
  * the stored one. 0 or -ERR_CRYPTO. */
