@@ -42,10 +42,7 @@ static const struct provider *path_provider(struct reqctx *rq)
 
 static cJSON *render(struct reqctx *rq, const struct provider *p, const cJSON *rec)
 {
-    struct account_list *snap = accounts_snapshot(reqctx_app(rq)->accounts);
-    cJSON *o = account_record_render(p, rec, snap);
-    accounts_list_release(snap);
-    return o;
+    return account_record_view(reqctx_app(rq), p, rec);
 }
 
 static void h_list(struct reqctx *rq)

@@ -376,9 +376,7 @@ static void exchange_done(void *arg, const struct claude_call_result *res)
     claude_tokens_release(&t);
     if (rc != 0)
         return exchange_fail(ex, rc == -ERR_REDIS ? 503 : 500, "The account could not be saved");
-    struct account_list *snap = accounts_snapshot(ex->app->accounts);
-    cJSON *view = account_record_render(&provider_claude_official, ex->rec, snap);
-    accounts_list_release(snap);
+    cJSON *view = account_record_view(ex->app, &provider_claude_official, ex->rec);
     log_info("admin", "claude-official account %s created by the OAuth exchange of %s",
              json_str(ex->rec, "id", ""), reqctx_admin(ex->rq));
     admin_ok(ex->rq, "data", view);
@@ -443,12 +441,10 @@ struct manual {
 static void manual_done(void *arg, int rc, const char *err)
 {
     struct manual *m = arg;
-    cJSON *rec = NULL;
+    cJSON *view = NULL;
     struct rds_conn *c = rc == 0 ? rds_pool_get(m->app->redis, 1000) : NULL;
-    if (c && account_record_load(c, &provider_claude_official, m->id, &rec) == 0) {
-        struct account_list *snap = accounts_snapshot(m->app->accounts);
-        admin_ok(m->rq, "data", account_record_render(&provider_claude_official, rec, snap));
-        accounts_list_release(snap);
+    if (c && account_record_view_load(m->app, c, &provider_claude_official, m->id, &view) == 0) {
+        admin_ok(m->rq, "data", view);
     } else if (rc == 0 || rc == -ERR_REDIS) {
         admin_error(m->rq, 503, "Service unavailable", "Redis is unavailable");
     } else {
@@ -456,7 +452,6 @@ static void manual_done(void *arg, int rc, const char *err)
     }
     if (c)
         rds_pool_put(m->app->redis, c);
-    cJSON_Delete(rec);
     struct reqctx *rq = m->rq;
     free(m);
     reqctx_resume(rq);

@@ -65,13 +65,11 @@ static void one_free(struct one *o)
 static void one_done(void *arg, int rc, const struct claude_profile *p, const char *err)
 {
     struct one *o = arg;
-    cJSON *rec = NULL;
+    cJSON *view = NULL;
     struct rds_conn *c = rc == 0 ? rds_pool_get(o->app->redis, 1000) : NULL;
     UNUSED(p);
-    if (c && account_record_load(c, prov, o->id, &rec) == 0) {
-        struct account_list *snap = accounts_snapshot(o->app->accounts);
-        admin_ok(o->rq, "data", account_record_render(prov, rec, snap));
-        accounts_list_release(snap);
+    if (c && account_record_view_load(o->app, c, prov, o->id, &view) == 0) {
+        admin_ok(o->rq, "data", view);
     } else if (rc == 0 || rc == -ERR_REDIS) {
         admin_error(o->rq, 503, "Service unavailable", "Redis is unavailable");
     } else if (rc == -ERR_NOTFOUND) {
@@ -83,7 +81,6 @@ static void one_done(void *arg, int rc, const struct claude_profile *p, const ch
     }
     if (c)
         rds_pool_put(o->app->redis, c);
-    cJSON_Delete(rec);
     struct reqctx *rq = o->rq;
     one_free(o);
     reqctx_resume(rq);

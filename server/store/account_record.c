@@ -543,3 +543,22 @@ int account_record_patch(struct app *app, struct rds_conn *c, const struct provi
     }
     return rc;
 }
+
+cJSON *account_record_view(struct app *app, const struct provider *p, const cJSON *rec)
+{
+    struct account_list *snap = accounts_snapshot(app->accounts);
+    cJSON *o = account_record_render(p, rec, snap);
+    accounts_list_release(snap);
+    return o;
+}
+
+int account_record_view_load(struct app *app, struct rds_conn *c, const struct provider *p,
+                             const char *id, cJSON **out)
+{
+    cJSON *rec = NULL;
+    int rc = account_record_load(c, p, id, &rec);
+    if (rc == 0)
+        *out = account_record_view(app, p, rec);
+    cJSON_Delete(rec);
+    return rc;
+}

@@ -44,6 +44,15 @@ int account_record_patch(struct app *app, struct rds_conn *c, const struct provi
 /* 0 and *out (caller deletes), -ERR_NOTFOUND or -ERR_REDIS. */
 int account_record_load(struct rds_conn *c, const struct provider *p, const char *id,
                         struct cJSON **out) __attribute__((warn_unused_result));
+/* rec's admin view with the health state this instance knows now (the
+ * current snapshot's). The caller owns it. */
+struct cJSON *account_record_view(struct app *app, const struct provider *p,
+                                  const struct cJSON *rec);
+/* The admin view of account id, read from Redis (one HGETALL). 0,
+ * -ERR_NOTFOUND, -ERR_REDIS. */
+int account_record_view_load(struct app *app, struct rds_conn *c, const struct provider *p,
+                             const char *id, struct cJSON **out)
+    __attribute__((warn_unused_result));
 /* Every record of the type as an array (caller deletes). */
 int account_record_list(struct rds_conn *c, const struct provider *p, struct cJSON **out)
     __attribute__((warn_unused_result));
