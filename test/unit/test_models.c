@@ -5,6 +5,7 @@
 #include "accounts.h"
 #include "config.h"
 #include "errs.h"
+#include "fake_account.h"
 #include "harness.h"
 #include "json.h"
 #include "models.h"
@@ -103,36 +104,16 @@ TEST(match_list_and_mapping)
 
 /* ---- Console reactions ---- */
 
-struct fake {
-    struct account acc;
-    char *values[16];
-    cJSON *json[16];
-};
-
 static void fake_init(struct fake *f, const char *duration)
 {
-    memset(f, 0, sizeof(*f));
-    f->acc.prov = &provider_claude_console;
-    f->acc.values = f->values;
-    f->acc.json = f->json;
-    for (size_t i = 0; i < f->acc.prov->nfields && i < 16; i++)
-        if (strcmp(f->acc.prov->fields[i].name, "rateLimitDuration") == 0)
-            f->values[i] = (char *)(uintptr_t)duration;
+    fake_for(f, &provider_claude_console);
+    fake_set(f, "rateLimitDuration", duration);
 }
 
 static struct verdict judge_answer(const struct relay_config *cfg, struct fake *f, int status,
                                    const char *body, const struct httpc_header *h, size_t nh)
 {
-    struct judge j = {cfg, &f->acc, "messages"};
-    struct upstream_answer ans = {.status = status,
-                                  .headers = h,
-                                  .nheaders = nh,
-                                  .body = body,
-                                  .body_len = strlen(body),
-                                  .now_ms = 1000000};
-    struct verdict v;
-    f->acc.prov->classify(&j, &ans, &v);
-    return v;
+    return fake_judge(cfg, f, "messages", status, body, h, nh);
 }
 
 TEST(console_rate_limit_duration)
@@ -194,21 +175,11 @@ TEST(console_blocked_phrases)
     CHECK_INT(v.until_ms, 0); /* a 403 stays the shared rule: until a reset */
 }
 
-static void fake_set(struct fake *f, const char *name, const char *value)
-{
-    for (size_t i = 0; i < f->acc.prov->nfields && i < 16; i++)
-        if (strcmp(f->acc.prov->fields[i].name, name) == 0)
-            f->values[i] = (char *)(uintptr_t)value;
-}
-
 TEST(official_reactions_and_gating)
 {
     struct relay_config cfg = {.ttl_rate_limit_s = 300, .ttl_max_custom_s = 1800};
     struct fake f;
-    memset(&f, 0, sizeof(f));
-    f.acc.prov = &provider_claude_official;
-    f.acc.values = f.values;
-    f.acc.json = f.json;
+    fake_for(&f, &provider_claude_official);
     const char *off = "{\"type\":\"error\",\"error\":{\"message\":\"OAuth authentication is "
                       "currently not allowed for this organization.\"}}";
     struct verdict v = judge_answer(&cfg, &f, 400, off, NULL, 0);

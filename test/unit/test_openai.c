@@ -9,6 +9,7 @@
 #include "config.h"
 #include "errs.h"
 #include "format.h"
+#include "fake_account.h"
 #include "harness.h"
 #include "hdrfilter.h"
 #include "json.h"
@@ -108,21 +109,10 @@ TEST(session_sources)
     CHECK_INT(hash_of(NULL, "{\"prompt_cache_key\":\"\"}", c), -ERR_NOTFOUND);
 }
 
-struct fake {
-    struct account acc;
-    char *values[16];
-    cJSON *json[16];
-};
-
 static void fake_init(struct fake *f, const char *duration)
 {
-    memset(f, 0, sizeof(*f));
-    f->acc.prov = provider_find("openai-responses");
-    f->acc.values = f->values;
-    f->acc.json = f->json;
-    for (size_t i = 0; i < f->acc.prov->nfields && i < 16; i++)
-        if (strcmp(f->acc.prov->fields[i].name, "rateLimitDuration") == 0)
-            f->values[i] = (char *)(uintptr_t)duration;
+    fake_for(f, provider_find("openai-responses"));
+    fake_set(f, "rateLimitDuration", duration);
 }
 
 static struct verdict classify(struct fake *f, int status, const char *body,
@@ -130,16 +120,7 @@ static struct verdict classify(struct fake *f, int status, const char *body,
 {
     static const struct relay_config cfg = {
         .ttl_rate_limit_s = 300, .ttl_max_custom_s = 1800, .ttl_5xx_s = 60, .ttl_503_s = 30};
-    struct judge j = {&cfg, &f->acc, "responses"};
-    struct upstream_answer ans = {.status = status,
-                                  .headers = h,
-                                  .nheaders = nh,
-                                  .body = body,
-                                  .body_len = strlen(body),
-                                  .now_ms = 1000000};
-    struct verdict v;
-    f->acc.prov->classify(&j, &ans, &v);
-    return v;
+    return fake_judge(&cfg, f, "responses", status, body, h, nh);
 }
 
 TEST(responses_reactions)
