@@ -10,6 +10,8 @@ static const struct {
     const struct client_format *fmt;
 } by_prefix[] = {
     {"/openai/", &format_openai_responses},
+    {"/api/v1/chat/", &format_openai_chat},
+    {"/api/v1/completions", &format_openai_completions},
 };
 
 const struct client_format *format_for_path(const char *path)

@@ -46,6 +46,11 @@
 // response.completed with OAI_USAGE). Behaviours (model or /b/): error-<status> (OpenAI error
 // JSON; 429 adds retry-after: 7), ratelimit-<s> (429 with error.resets_in_seconds = s, no
 // retry-after), drop-after-<k>, hang, slow-first-byte-<ms>. mock.responsesRequests().
+// Tool calls: model mock-tool-<name> (Messages) answers a text block then a tool_use of <name> with
+// input MOCK_TOOL_INPUT (stop_reason tool_use; streamed: input_json_delta pieces MOCK_TOOL_ARGS_CHUNKS);
+// on /v1/responses a function_call item (JSON, or output_item.added +
+// function_call_arguments.delta pieces + .done + output_item.done). On /v1/responses a model
+// gpt-mock-<behaviour> behaves as mock-<behaviour> (chat completions pick the OpenAI pool by gpt-*).
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -83,6 +88,9 @@ const MOCK_COUNTED = Object.freeze({
   allTokens: 36,
 });
 const COUNT_TOKENS_RESULT = 42;
+const MOCK_TOOL_INPUT = Object.freeze({ city: 'Paris' });
+const MOCK_TOOL_ARGS_CHUNKS = ['{"city":', '"Paris"}'];
+const MOCK_TOOL_TEXT = 'Let me check.';
 const MOCK_MODELS = [
   { type: 'model', id: 'claude-opus-5-5', display_name: 'Claude Opus 5.5', created_at: '2026-09-01T00:00:00Z' },
   { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
@@ -160,6 +168,32 @@ function oaiFrames(model, chunks) {
   return frames;
 }
 
+// A Responses answer calling tool `name` (JSON), and its event sequence.
+function oaiToolResponse(model, name) {
+  const done = oaiResponse(model, null);
+  done.output = [{ id: rid('fc_'), type: 'function_call', status: 'completed', call_id: rid('call_'), name, arguments: MOCK_TOOL_ARGS_CHUNKS.join('') }];
+  done.usage = JSON.parse(JSON.stringify(OAI_USAGE));
+  return done;
+}
+
+function oaiToolFrames(model, name) {
+  const done = oaiToolResponse(model, name);
+  const item = done.output[0];
+  const start = { ...oaiResponse(model, null, 'in_progress'), id: done.id };
+  let seq = 0;
+  const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const frames = [
+    ev('response.created', { response: start }),
+    ev('response.in_progress', { response: start }),
+    ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', arguments: '' } }),
+  ];
+  for (const c of MOCK_TOOL_ARGS_CHUNKS) frames.push(ev('response.function_call_arguments.delta', { item_id: item.id, output_index: 0, delta: c }));
+  frames.push(ev('response.function_call_arguments.done', { item_id: item.id, output_index: 0, arguments: item.arguments }));
+  frames.push(ev('response.output_item.done', { output_index: 0, item }));
+  frames.push(ev('response.completed', { response: done }));
+  return frames;
+}
+
 function rid(prefix) {
   return prefix + crypto.randomBytes(12).toString('hex');
 }
@@ -189,6 +223,24 @@ function messageJson(model, text, usageOverrides) {
     stop_sequence: null,
     usage: usageCopy(usageOverrides),
   };
+}
+
+function toolMessageJson(model, name) {
+  const m = messageJson(model, MOCK_TOOL_TEXT);
+  m.content.push({ type: 'tool_use', id: rid('toolu_'), name, input: { ...MOCK_TOOL_INPUT } });
+  m.stop_reason = 'tool_use';
+  return m;
+}
+
+// A streamed answer: a text block, then a tool_use block whose input comes as input_json_delta pieces.
+function toolStreamFrames(model, name) {
+  const frames = streamFrames(model, [MOCK_TOOL_TEXT], MOCK_USAGE.output_tokens);
+  const tail = frames.splice(frames.length - 2, 2); // message_delta, message_stop
+  frames.push(sse('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: rid('toolu_'), name, input: {} } }));
+  for (const c of MOCK_TOOL_ARGS_CHUNKS) frames.push(sse('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: c } }));
+  frames.push(sse('content_block_stop', { type: 'content_block_stop', index: 1 }));
+  tail[0] = sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: MOCK_USAGE.output_tokens } });
+  return frames.concat(tail);
 }
 
 function sse(event, data) {
@@ -247,6 +299,7 @@ function parseModel(model) {
   if (model === 'mock-garbage') return { kind: 'garbage' };
   if ((m = /^mock-reset-after-(\d+)$/.exec(model))) return { kind: 'reset-after', k: Number(m[1]) };
   if (model === 'mock-truncated-chunked') return { kind: 'truncated-chunked' };
+  if ((m = /^mock-tool-([A-Za-z0-9_]+)$/.exec(model))) return { kind: 'tool', name: m[1] };
   return { kind: 'normal' };
 }
 
@@ -530,6 +583,12 @@ function startMockUpstream(opts = {}) {
       }
       case 'huge-event':
         return hugeEvent(ctx, b.bytes);
+      case 'tool':
+        if (body && body.stream === true) {
+          startStream(res);
+          return writeFramesAndEnd(ctx, toolStreamFrames(model, b.name));
+        }
+        return sendJson(res, 200, toolMessageJson(model, b.name));
       case 'garbage':
         ctx.selfDestroyed = true;
         res.socket.end('SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\x00\xff\xfe garbage\r\n\r\n');
@@ -572,7 +631,7 @@ function startMockUpstream(opts = {}) {
 
   function handleResponses(ctx) {
     const { res, body, model } = ctx;
-    const b = parseModel(model);
+    const b = parseModel(model.startsWith('gpt-mock-') ? model.slice(4) : model);
     const answer = () => {
       if (ctx.closed) return;
       if (body.stream === true) {
@@ -592,6 +651,13 @@ function startMockUpstream(opts = {}) {
       case 'slow-first-byte':
         ctx.timer = setTimeout(answer, b.ms);
         return;
+      case 'tool':
+        if (body.stream === true) {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': rid('req_') });
+          for (const f of oaiToolFrames(body.model, b.name)) res.write(f);
+          return res.end();
+        }
+        return sendJson(res, 200, oaiToolResponse(body.model, b.name), { 'x-request-id': rid('req_') });
       case 'drop-after': {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         for (const f of oaiFrames(body.model, MOCK_TEXT_CHUNKS).slice(0, b.k)) res.write(f);
@@ -816,6 +882,9 @@ module.exports = {
   OAI_COUNTED,
   ERROR_TYPES,
   parseModel,
+  MOCK_TOOL_INPUT,
+  MOCK_TOOL_ARGS_CHUNKS,
+  MOCK_TOOL_TEXT,
 };
 
 if (require.main === module) {
