@@ -30,6 +30,10 @@ static void claude_close(void *s)
 {
     chat_stream_free(s);
 }
+static bool claude_done(const void *s)
+{
+    return chat_stream_done(s);
+}
 static void *responses_open(const char *model, long long created, bool include_usage)
 {
     return chat_rstream_new(model, created, include_usage);
@@ -42,12 +46,16 @@ static void responses_close(void *s)
 {
     chat_rstream_free(s);
 }
+static bool responses_done(const void *s)
+{
+    return chat_rstream_done(s);
+}
 
 #define CHAT_CLAUDE                                                                                \
-    "messages", chat_to_claude, claude_to_chat, claude_open, claude_event, claude_close
+    "messages", chat_to_claude, claude_to_chat, claude_open, claude_event, claude_close, claude_done
 #define CHAT_RESPONSES                                                                             \
     "responses", chat_to_responses, responses_to_chat, responses_open, responses_event,            \
-        responses_close
+        responses_close, responses_done
 
 static const struct conversion conversions[] = {
     {"openai-chat", "claude", CHAT_CLAUDE, false},
@@ -139,6 +147,11 @@ int conversion_stream_event(struct conv_stream *s, const struct sse_event *ev, s
     if (rc == 0 && s->chat.len)
         rc = legacy_frames(s->chat.data, s->chat.len, out);
     return rc;
+}
+
+bool conversion_stream_complete(const struct conv_stream *s)
+{
+    return !s->c->done || s->c->done(s->inner);
 }
 
 void conversion_stream_free(struct conv_stream *s)

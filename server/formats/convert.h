@@ -35,6 +35,8 @@ struct conversion {
     void *(*open)(const char *model, long long created, bool include_usage);
     int (*event)(void *s, const struct sse_event *ev, struct buf *out);
     void (*close)(void *s);
+    /* True once the upstream's last event (its end or its error) was fed. */
+    bool (*done)(const void *s);
     /* The client speaks legacy completions (`prompt` in, `text_completion`
      * out) on top of the chat conversion above. */
     bool legacy;
@@ -61,6 +63,9 @@ struct conv_stream *conversion_stream_new(const struct conversion *c, const char
  * when out is full. */
 int conversion_stream_event(struct conv_stream *s, const struct sse_event *ev, struct buf *out)
     __attribute__((warn_unused_result));
+/* True when the upstream stream reached its end event (or an error the
+ * client was shown): a clean end before it is a truncated answer. */
+bool conversion_stream_complete(const struct conv_stream *s);
 void conversion_stream_free(struct conv_stream *s);
 
 /* Legacy completions (exposed for the unit tests): a `prompt` body as a

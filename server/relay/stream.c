@@ -263,6 +263,10 @@ static void end_sse_locked(struct stream *st, char *frame)
 static void finish_committed(struct stream *st, int result)
 {
     int code = st->cut ? st->cut : result; /* cut: written on this thread */
+    /* A converted stream that ended cleanly but short of its last event
+     * (the filter says so) is a broken one: the client gets the frame. */
+    if (!code && st->sse && st->convert && st->hooks.filter(st->arg, NULL, &st->conv) != 0)
+        code = -ERR_IO;
     /* Made before on_finish: no hook runs after it. */
     char *frame = code ? st->hooks.error_frame(st->arg, code) : NULL;
     st->hooks.on_finish(st->arg, code);

@@ -67,7 +67,9 @@ struct stream_hooks {
     void (*on_body)(void *arg, int status, const char *body, size_t len);
     /* Converting: one committed event (after on_event saw it) -> the
      * client's frames, appended to out. 0, or -ERR_TOOBIG: the stream is
-     * cut and ends with the owner's error frame. */
+     * cut and ends with the owner's error frame. ev NULL: the upstream
+     * ended cleanly; nonzero when the converted stream is not complete
+     * (then it ends with the error frame too). */
     int (*filter)(void *arg, const struct sse_event *ev, struct buf *out);
     /* Converting: the committed body (after on_body saw it) -> the
      * client's (malloc'd, *out_len), or NULL to pass it as it came. */

@@ -326,9 +326,11 @@ static enum step_rc step_intake(struct txn *t)
         txn_fail(t, e, msg);
         return STEP_DONE;
     }
-    if (!t->req.family) /* the format's own pool, unless validation chose one */
-        t->req.family = f->family, t->req.service = f->service,
+    if (!t->req.family) { /* the format's own pool, unless validation chose one */
+        t->req.family = f->family;
+        t->req.service = f->service;
         t->req.service_name = f->service_name;
+    }
     reqctx_note_model(t->rq, t->req.model);
     return txn_convert_request(t) ? STEP_NEXT : STEP_DONE;
 }

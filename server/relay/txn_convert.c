@@ -54,6 +54,8 @@ bool txn_convert_begin(struct txn *t)
 
 int txn_convert_event(struct txn *t, const struct sse_event *ev, struct buf *out)
 {
+    if (!ev) /* the upstream ended: complete only after its last event */
+        return conversion_stream_complete(t->cs) ? 0 : -ERR_IO;
     return conversion_stream_event(t->cs, ev, out);
 }
 

@@ -375,3 +375,42 @@ test('Redis commands per chat request: the conversion adds none (as a native req
   assert.ok(claude <= 8, `${claude} commands per chat request on the Claude pool`);
   assert.ok(gpt <= 8, `${gpt} commands per chat request on the OpenAI pool`);
 });
+
+test('failover under a conversion: a 529 account is left, the next gets the same converted body', async () => {
+  const bad = await createConsoleAccount(st.relay, st.token, { name: 'first-529', apiUrl: `${st.mock.url}/b/error-529`, priority: 1 });
+  try {
+    st.mock.reset();
+    const key = await createKey(st.relay, st.token, { name: 'failover' });
+    const s = await client(key.apiKey).chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Say hello.' }], stream: true });
+    let text = '';
+    for await (const c of s) if (c.choices[0] && c.choices[0].delta.content) text += c.choices[0].delta.content;
+    assert.equal(text, MOCK_TEXT);
+    const up = st.mock.messageRequests();
+    assert.equal(up.length, 2, 'one attempt on each account');
+    assert.equal(up[0].behave, 'error-529');
+    assert.equal(up[1].behave, null);
+    assert.deepEqual(up[1].body, up[0].body, 'the converted body is sent again as it was');
+    assert.equal(up[1].body.stream, true);
+    await usageOnce(key.id, COUNTED);
+  } finally {
+    await api(st.relay, 'DELETE', `/admin/claude-console-accounts/${bad.id}`, { token: st.token });
+  }
+});
+
+test('a converted stream that ends cleanly before its last event ends with the error chunk, not silently', async () => {
+  const key = st.key.apiKey;
+  const r = await post('/openai/v1/chat/completions', { model: 'mock-end-after-5', messages: [{ role: 'user', content: 'x' }], stream: true }, key);
+  assert.equal(r.status, 200);
+  assert.match(r.text, /"content":"Hello"/);
+  assert.match(r.text, /data: \{"error":\{"message":"Upstream connection lost mid-stream"/);
+  assert.ok(!r.text.includes('[DONE]'), 'no fake end');
+  const s = await client(key).chat.completions.create({ model: 'mock-end-after-5', messages: [{ role: 'user', content: 'x' }], stream: true });
+  const err = await (async () => {
+    for await (const c of s) void c;
+  })().catch((e) => e);
+  assert.ok(err instanceof Error, 'the SDK raises it');
+  // the native route passes the same upstream bytes as they came (no frame added)
+  const n = await post('/api/v1/messages', { model: 'mock-end-after-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], stream: true }, key);
+  assert.equal(n.status, 200);
+  assert.ok(!n.text.includes('event: error'), n.text);
+});

@@ -25,6 +25,7 @@
 //                                bytes long (written in 64 KiB pieces), then the normal rest
 //   mock-garbage                 answers with bytes that are not HTTP, then closes
 //   mock-reset-after-<k>         SSE: the first k events, then a TCP reset (SO_LINGER 0)
+//   mock-end-after-<k>           SSE: the first k events, then a clean end (no message_stop)
 //   mock-truncated-chunked       JSON answer, chunked, whose socket closes in the middle of a chunk
 // Per account: a base URL of <mock>/b/<behaviour> makes every request under it behave as the
 // model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
@@ -300,6 +301,7 @@ function parseModel(model) {
   if ((m = /^mock-reset-after-(\d+)$/.exec(model))) return { kind: 'reset-after', k: Number(m[1]) };
   if (model === 'mock-truncated-chunked') return { kind: 'truncated-chunked' };
   if ((m = /^mock-tool-([A-Za-z0-9_]+)$/.exec(model))) return { kind: 'tool', name: m[1] };
+  if ((m = /^mock-end-after-(\d+)$/.exec(model))) return { kind: 'end-after', k: Number(m[1]) };
   return { kind: 'normal' };
 }
 
@@ -583,6 +585,9 @@ function startMockUpstream(opts = {}) {
       }
       case 'huge-event':
         return hugeEvent(ctx, b.bytes);
+      case 'end-after':
+        startStream(res);
+        return writeFramesAndEnd(ctx, streamFrames(model, MOCK_TEXT_CHUNKS, MOCK_USAGE.output_tokens).slice(0, b.k));
       case 'tool':
         if (body && body.stream === true) {
           startStream(res);

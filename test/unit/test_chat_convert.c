@@ -321,6 +321,37 @@ TEST(slot_legacy_stream)
     free(sse);
 }
 
+static int feed_row(void *arg, const struct sse_event *ev)
+{
+    struct buf *out = ((struct buf **)arg)[1];
+    return conversion_stream_event(((struct conv_stream **)arg)[0], ev, out);
+}
+
+/* Complete only after the upstream's last event: a stream cut short is
+ * told apart from a finished one (the relay then ends it with an error). */
+TEST(slot_stream_complete_only_at_the_end)
+{
+    size_t len = 0;
+    char *sse = slurp("chat-claude/stream.claude.sse", &len);
+    REQUIRE(sse);
+    const char *stop = strstr(sse, "event: message_stop");
+    REQUIRE(stop);
+    for (int whole = 0; whole <= 1; whole++) {
+        struct conv_stream *cs = claude_row_open();
+        struct buf out;
+        buf_init(&out, 1u << 20);
+        void *arg[2] = {cs, &out};
+        struct sse_parser p;
+        sse_init(&p, 1u << 20, feed_row, arg);
+        CHECK_INT(sse_feed(&p, sse, whole ? len : (size_t)(stop - sse)), 0);
+        CHECK(conversion_stream_complete(cs) == (whole == 1));
+        sse_release(&p);
+        buf_release(&out);
+        conversion_stream_free(cs);
+    }
+    free(sse);
+}
+
 TEST(slot_table_and_legacy_bodies)
 {
     CHECK(conversion_find("openai-chat", "claude") != NULL);
@@ -452,6 +483,7 @@ int main(int argc, char **argv)
         T(slot_rows_stream_like_the_modules),
         T(slot_legacy_stream),
         T(slot_table_and_legacy_bodies),
+        T(slot_stream_complete_only_at_the_end),
         T(responses_request_golden),
         T(responses_request_refusals),
         T(responses_response_golden),
