@@ -81,6 +81,7 @@ struct relay_op {
 
 extern const struct client_format format_anthropic;
 extern const struct client_format format_openai_responses;
+extern const struct client_format format_gemini_code_assist;
 
 /* The format whose error shape the relay's own refusals take on path (a
  * bad key format, a body over the limit, an unknown route, overload, before

@@ -46,10 +46,13 @@
 // response.completed with OAI_USAGE). Behaviours (model or /b/): error-<status> (OpenAI error
 // JSON; 429 adds retry-after: 7), ratelimit-<s> (429 with error.resets_in_seconds = s, no
 // retry-after), drop-after-<k>, hang, slow-first-byte-<ms>. mock.responsesRequests().
+// Gemini Code Assist: POST /v1internal:<method> (see ./code_assist.js): mock.codeAssist,
+// mock.codeAssistRequests(method).
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
+const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
 const crypto = require('node:crypto');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
@@ -363,6 +366,7 @@ function startMockUpstream(opts = {}) {
   let counters = { requests: 0, completed: 0, dropped: 0 };
   const sockets = new Set();
   const oauth = makeOAuth();
+  const codeAssist = makeCodeAssist();
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -666,6 +670,11 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
+      if (path.startsWith('/v1internal:')) {
+        record(entry);
+        counters.requests++;
+        if (codeAssist.handle({ req, res, body }, path)) return;
+      }
       if (path === '/v1/oauth/token' && req.method === 'POST') {
         record(entry);
         return oauth.handle(res, body);
@@ -757,6 +766,8 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
+        codeAssist,
+        codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
         oauth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
@@ -814,6 +825,9 @@ module.exports = {
   COUNT_TOKENS_RESULT,
   OAI_USAGE,
   OAI_COUNTED,
+  GCA_TEXT,
+  GCA_USAGE,
+  GCA_COUNTED,
   ERROR_TYPES,
   parseModel,
 };
