@@ -45,7 +45,7 @@ struct account_rt {
     atomic_llong shared_ms; /* the last use written to account_last_used by this instance */
     atomic_int inflight;
     atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
-    atomic_uint learnt; /* bit i: prov->fields[i], a relay-set flag learnt true, or a text written */
+    atomic_uint learnt;                  /* bit i: fields[i] learnt (a flag, or a text written) */
     atomic_llong quota_until_ms;         /* daily-quota stop end (account_limits.h) */
     pthread_mutex_t mu;                  /* guards: reason, window */
     char reason[160];
