@@ -11,7 +11,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
-const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, startMockUpstream, assertReleased, parseSSE } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 
 const GEMINI = path.resolve(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -351,5 +351,42 @@ test('an expired token without a refresh token is skipped ("token expired"); wit
     assert.equal((await post('generateContent', envelope(), { key: key.apiKey })).status, 200);
   } finally {
     await removeAccount(E);
+  }
+});
+
+// Relay commands per request over n requests (INFO commandstats minus this process's polls).
+async function commandsPerRequest(key, n, send, billed) {
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = billed ? (await waitForUsage(st.redis.port, key.id, 2)).requests : 0;
+  // Past one statistics flush (every 2 s): earlier requests' pending breakdowns land before the window.
+  await sleep(2300);
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  if (billed) await waitForUsage(st.redis.port, key.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+test('Redis commands per Code Assist request: a content call as a Claude one with a session; the setup calls none', async () => {
+  const acc = await createAccount({ name: 'cmds', accessToken: 'ya29.cmds' });
+  try {
+    const key = await createKey(st.relay, st.token, { name: 'cmds', geminiAccountId: acc.id });
+    assert.equal((await post('loadCodeAssist', {}, { key: key.apiKey })).status, 200);
+    await waitFor(async () => (await account(acc.id)).tempProjectId === 'proj-cmds', { what: 'project learnt' });
+    const sid = crypto.randomUUID();
+    const gen = () => post('generateContent', envelope('gemini-2.5-pro', { request: { contents: [{ role: 'user', parts: [{ text: 'x' }] }], session_id: sid } }), { key: key.apiKey });
+    const content = await commandsPerRequest(key, 20, gen, true);
+    const setup = await commandsPerRequest(key, 20, () => post('retrieveUserQuota', { project: 'proj-cmds' }, { key: key.apiKey }), false);
+    console.log(`gemini_redis_commands_per_request: content=${content.toFixed(2)} setup=${setup.toFixed(2)}`);
+    // the accounting script (7 with its inner commands) + the amortised statistics flush; the
+    // session's binding is cached after its first request; the learnt project costs nothing
+    assert.ok(content <= 8, `${content} commands per content request`);
+    assert.ok(setup < 0.5, `${setup} commands per setup call (not billed: nothing to write)`);
+  } finally {
+    await removeAccount(acc);
   }
 });
