@@ -444,7 +444,9 @@ static enum step_rc step_admit(struct txn *t)
         return STEP_DONE;
     }
     int rc = policy_check(t->rq, t->op, t->key, t->req.model, &r);
-    bool counting = strcmp(t->op->endpoint, "count_tokens") == 0;
+    /* Not billed (count_tokens, Code Assist's countTokens and setup calls):
+     * no stateful limits either - Gemini CLI makes five setup calls a prompt. */
+    bool counting = !t->op->record_usage;
     if (rc == 0 && !counting && key_policy_admission_needed(&t->key->pol))
         rc = admit_limits(t, &ar, &r);
     if (rc == -ERR_BUSY)

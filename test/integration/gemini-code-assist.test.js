@@ -290,6 +290,10 @@ test('refusals in Google\'s shape: 400 (bad JSON, no contents, no model), 401 (n
     assert.match(denied.error.message, /Gemini/);
     assertGoogleError(await post('frobnicate', {}), 404, 'NOT_FOUND');
     const limited = await createKey(st.relay, st.token, { name: 'rl', rateLimitWindow: 1, rateLimitRequests: 1, geminiAccountId: acc.id });
+    // the setup calls (Gemini CLI makes five a prompt) and countTokens are not limited
+    for (let i = 0; i < 3; i++) assert.equal((await post('retrieveUserQuota', {}, { key: limited.apiKey })).status, 200);
+    const ct = { request: { contents: [{ role: 'user', parts: [{ text: 'x' }] }] } };
+    assert.equal((await post('countTokens', ct, { key: limited.apiKey })).status, 200);
     assert.equal((await post('generateContent', envelope(), { key: limited.apiKey })).status, 200);
     assertGoogleError(await post('generateContent', envelope(), { key: limited.apiKey }), 429, 'RESOURCE_EXHAUSTED');
     // an upstream 429 on a dedicated account: Google's own error passes, with its status
