@@ -340,6 +340,33 @@ test('failover on 429: the account cools until the RetryInfo delay, the next one
   }
 });
 
+test('geminiAccountId group:<gid> schedules among the group\'s members only', async () => {
+  st.mock.reset();
+  const IN = await createAccount({ name: 'in', accessToken: 'ya29.grpin', projectId: 'proj-grpin', priority: 90 });
+  const OUT = await createAccount({ name: 'out', accessToken: 'ya29.grpout', projectId: 'proj-grpout', priority: 1 });
+  const g = await api(st.relay, 'POST', '/admin/account-groups', { token: st.token, body: { name: 'gem', platform: 'gemini' } });
+  assert.equal(g.status, 200, g.text);
+  const gid = g.json.data.id;
+  try {
+    const m = await api(st.relay, 'POST', `/admin/account-groups/${gid}/members`, { token: st.token, body: { accountId: IN.id } });
+    assert.equal(m.status, 200, m.text);
+    const claude = await api(st.relay, 'POST', '/admin/account-groups', { token: st.token, body: { name: 'cl', platform: 'claude' } });
+    const wrong = await api(st.relay, 'POST', `/admin/account-groups/${claude.json.data.id}/members`, { token: st.token, body: { accountId: IN.id } });
+    assert.equal(wrong.status, 400, 'a gemini account joins only a gemini group');
+    assert.match(wrong.json.error, /no claude account/);
+    await api(st.relay, 'DELETE', `/admin/account-groups/${claude.json.data.id}`, { token: st.token });
+    const key = await createKey(st.relay, st.token, { name: 'grp', geminiAccountId: `group:${gid}` });
+    await waitFor(async () => (await post('generateContent', envelope(), { key: key.apiKey })).status === 200, { what: 'the group member serves' });
+    const seen = new Set(st.mock.codeAssistRequests('generateContent').map((q) => q.headers.authorization));
+    assert.deepEqual([...seen], ['Bearer ya29.grpin'], 'only the member, though the other has the better priority');
+  } finally {
+    await api(st.relay, 'DELETE', `/admin/account-groups/${gid}/members/${IN.id}`, { token: st.token });
+    await removeAccount(IN);
+    await removeAccount(OUT);
+    await api(st.relay, 'DELETE', `/admin/account-groups/${gid}`, { token: st.token });
+  }
+});
+
 test('an expired token without a refresh token is skipped ("token expired"); with one it is still used', async () => {
   st.mock.reset();
   const E = await createAccount({ name: 'exp', accessToken: 'ya29.exp', projectId: 'proj-exp', expiresAt: Date.now() - 60e3 });
