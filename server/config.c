@@ -277,6 +277,10 @@ static const struct conf_var config_vars[] = {
     {"CLAUDE_PROFILE_RETRY_SECONDS", CONF_INT, "1800", 1, 86400, OFF(claude_profile_retry_s), 0,
      "Claude OAuth", "An account whose profile lookup failed is tried again after this many "
      "seconds (once across all instances)", NULL},
+    {"GEMINI_CODE_ASSIST_URL", CONF_STR, "https://cloudcode-pa.googleapis.com", 0, 0,
+     OFF(gemini_code_assist_url), 0, "Gemini",
+     "Code Assist API base URL for gemini (Google OAuth) accounts: <url>/v1internal:<method>",
+     check_http_url},
 };
 /* clang-format on */
 

@@ -60,6 +60,7 @@ int router_match(const char *method, const char *path, struct route_match *m);
 extern const struct route relay_routes[];
 extern const struct route openai_routes[];
 extern const struct route openai_chat_routes[];
+extern const struct route gemini_code_assist_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
 extern const struct route ui_routes[];

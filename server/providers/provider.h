@@ -170,6 +170,18 @@ struct provider {
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
     void (*usage_body)(struct usage *u, const char *body, size_t len);
+    /* True when acc's credential has expired and cannot be renewed (an
+     * OAuth token past expiresAt without a refresh token): the scheduler
+     * skips it ("token expired"). NULL: never. The seam for the shared
+     * OAuth refresh: an expired token with a refresh token is its to renew. */
+    bool (*token_expired)(const struct account *acc, long long now_ms);
+    /* A committed 2xx JSON body for endpoint teaches a relay-set text field
+     * of the schema (FIELD_READONLY FT_STR, e.g. Code Assist's
+     * tempProjectId): its name (static), the value in value; NULL: nothing.
+     * The transaction writes it once (marks_learn_text). NULL hook: never.
+     * Pure (upstream loop). */
+    const char *(*learn_body)(const struct account *acc, const char *endpoint, const char *body,
+                              size_t len, char *value, size_t vlen);
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -196,5 +208,6 @@ const char *upstream_header(const struct upstream_answer *a, const char *name);
 extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
+extern const struct provider provider_gemini_oauth;
 
 #endif

@@ -102,6 +102,8 @@ void key_policy_parse(const cJSON *rec, struct key_policy *p)
              json_str(rec, "claudeAccountId", ""));
     snprintf(p->openai_account, sizeof(p->openai_account), "%s",
              json_str(rec, "openaiAccountId", ""));
+    snprintf(p->gemini_account, sizeof(p->gemini_account), "%s",
+             json_str(rec, "geminiAccountId", ""));
 }
 
 void key_policy_release(struct key_policy *p)

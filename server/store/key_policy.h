@@ -37,6 +37,7 @@ struct key_policy {
     char console_account[48]; /* dedicated Claude Console account or "group:<gid>"; "" = pool */
     char claude_account[48];  /* dedicated Claude OAuth account or group; first, as the original */
     char openai_account[48];  /* dedicated openai-responses account or group; "" = pool */
+    char gemini_account[48];  /* dedicated gemini (OAuth) account or group; "" = pool */
 };
 
 /* Parse a record (object of strings). Never fails: absent or malformed

@@ -77,7 +77,7 @@ static const struct kfield {
     {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
     {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
-    {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"geminiAccountId", F_BIND, 0, 0, NULL, "gemini", true},
     {"openaiAccountId", F_BIND, 0, 0, NULL, "openai-responses", true},
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},

@@ -52,10 +52,13 @@
 // on /v1/responses a function_call item (JSON, or output_item.added +
 // function_call_arguments.delta pieces + .done + output_item.done). On /v1/responses a model
 // gpt-mock-<behaviour> behaves as mock-<behaviour> (chat completions pick the OpenAI pool by gpt-*).
+// Gemini Code Assist: POST /v1internal:<method> (see ./code_assist.js): mock.codeAssist,
+// mock.codeAssistRequests(method).
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
+const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
 const crypto = require('node:crypto');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
@@ -418,6 +421,7 @@ function startMockUpstream(opts = {}) {
   let counters = { requests: 0, completed: 0, dropped: 0 };
   const sockets = new Set();
   const oauth = makeOAuth();
+  const codeAssist = makeCodeAssist();
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -737,6 +741,11 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
+      if (path.startsWith('/v1internal:')) {
+        record(entry);
+        counters.requests++;
+        if (codeAssist.handle({ req, res, body }, path)) return;
+      }
       if (path === '/v1/oauth/token' && req.method === 'POST') {
         record(entry);
         return oauth.handle(res, body);
@@ -828,6 +837,8 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
+        codeAssist,
+        codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
         oauth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
@@ -885,6 +896,9 @@ module.exports = {
   COUNT_TOKENS_RESULT,
   OAI_USAGE,
   OAI_COUNTED,
+  GCA_TEXT,
+  GCA_USAGE,
+  GCA_COUNTED,
   ERROR_TYPES,
   parseModel,
   MOCK_TOOL_INPUT,
