@@ -25,6 +25,7 @@ struct account;
 struct reqctx;
 struct relay_config;
 struct cJSON;
+struct oauth_kind;
 
 /* ---- the account schema ---- */
 
@@ -170,6 +171,10 @@ struct provider {
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
     void (*usage_body)(struct usage *u, const char *body, size_t len);
+    /* An OAuth account type's kind (oauth_kind.h): its records hold
+     * accessToken, refreshToken (FT_SECRET) and expiresAt (FT_INT, ms), the
+     * admin PKCE flow and the token refresh serve it. NULL: not OAuth. */
+    const struct oauth_kind *oauth;
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -196,5 +201,6 @@ const char *upstream_header(const struct upstream_answer *a, const char *name);
 extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
+extern const struct provider provider_openai;
 
 #endif

@@ -125,6 +125,20 @@ static void classify_status(const struct relay_config *cfg, const struct upstrea
         v->action = VERDICT_FAIL; /* 400, 404, 413, ...: the request itself is wrong */
 }
 
+#define RESET_MAX_MS (7LL * 24 * 3600 * SEC) /* a reset further out is not believed */
+
+long long judge_body_reset_ms(const struct upstream_answer *ans)
+{
+    cJSON *j = ans->body_len ? json_parse(ans->body, ans->body_len, 8, true) : NULL;
+    const cJSON *e = json_get(j, "error");
+    const cJSON *in = json_get(e, "resets_in_seconds"), *at = json_get(e, "resets_at");
+    long long t = cJSON_IsNumber(in)   ? ans->now_ms + (long long)in->valuedouble * SEC
+                  : cJSON_IsNumber(at) ? (long long)at->valuedouble * SEC
+                                       : 0;
+    cJSON_Delete(j);
+    return t > ans->now_ms && t - ans->now_ms <= RESET_MAX_MS ? t : 0;
+}
+
 void judge_answer(const struct judge *j, const struct upstream_answer *ans, long long reset_ms,
                   struct verdict *v)
 {

@@ -26,6 +26,11 @@ bool judge_all_digits(const char *s);
 /* When retry-after (delta-seconds or an HTTP date) says to come back, in
  * wall-clock ms, capped at max_custom_s from now; 0 when it does not say. */
 long long judge_retry_after_ms(const struct upstream_answer *ans, long long max_custom_s);
+/* When an OpenAI-style error body says the limit ends (the Codex backend
+ * and compatible upstreams: error.resets_in_seconds, else error.resets_at
+ * in epoch seconds), in wall-clock ms; 0 when it does not say or names a
+ * time more than a week away. */
+long long judge_body_reset_ms(const struct upstream_answer *ans);
 /* The first of phrases (NULL-terminated) the answer's body contains,
  * case-insensitive, or NULL. */
 const char *judge_body_mentions(const struct upstream_answer *ans, const char *const *phrases);
