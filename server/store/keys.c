@@ -309,7 +309,7 @@ static const char *bind_text(const struct kfield *f, const cJSON *v)
     if (!f->bind || !cJSON_IsString(v))
         return NULL;
     const char *gid = bound_group(v->valuestring);
-    return admin_is_uuid(gid ? gid : v->valuestring) ? v->valuestring : NULL;
+    return admin_is_uuid(gid ? gid : key_policy_bound_id(v->valuestring)) ? v->valuestring : NULL;
 }
 
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
