@@ -151,13 +151,38 @@ static void codex_observe(const struct account *acc, const struct upstream_answe
     v->window_end_ms = secs > 0 && secs <= WINDOW_MAX_S ? ans->now_ms + secs * SEC : 0;
 }
 
+/* A committed stream's error event whose error says usage_limit_reached
+ * (crs-relay-spec 5.5): the account is rate limited until the reset it
+ * names (else 60 minutes), for the next requests; this one, already
+ * committed, gets the events as they came. A response.failed naming it
+ * marks only with a reset of its own. */
+static void codex_observe_event(const struct account *acc, const struct sse_event *ev,
+                                long long now_ms, struct verdict *v)
+{
+    (void)acc;
+    if (!strstr(ev->data, "usage_limit_reached"))
+        return; /* every delta: one substring scan, no parse */
+    cJSON *j = json_parse(ev->data, ev->data_len, JSON_MAX_DEPTH, true);
+    const cJSON *e = json_get(j, "error");
+    bool failed = !e; /* the response.failed that follows the error event */
+    if (failed)
+        e = json_get(json_get(j, "response"), "error");
+    const char *what = json_str(e, "type", json_str(e, "code", ""));
+    long long until = judge_error_reset_ms(e, now_ms);
+    /* A response.failed without a reset must not stretch the error event's. */
+    if (strcmp(what, "usage_limit_reached") == 0 && (until || !failed)) {
+        v->mark = ACC_RATE_LIMITED;
+        v->until_ms = until ? until : now_ms + DEFAULT_LIMIT_MS;
+        snprintf(v->reason, sizeof(v->reason), "usage_limit_reached (mid-stream): %.100s",
+                 json_str(e, "message", ""));
+    }
+    cJSON_Delete(j);
+}
+
+/* OpenAI's, and the Codex usage headers (Codex CLI shows them). */
 static bool codex_keep_header(const char *name)
 {
-    static const char *const keep[] = {"content-type", "x-request-id", "retry-after"};
-    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-        if (strcasecmp(name, keep[i]) == 0)
-            return true;
-    return strncasecmp(name, "openai-", 7) == 0 || strncasecmp(name, "x-codex-", 8) == 0;
+    return judge_keep_openai_header(name) || strncasecmp(name, "x-codex-", 8) == 0;
 }
 
 const struct provider provider_openai = {
@@ -170,6 +195,7 @@ const struct provider provider_openai = {
     .prepare = codex_prepare,
     .classify = codex_classify,
     .observe = codex_observe,
+    .observe_event = codex_observe_event,
     .keep_header = codex_keep_header,
     .usage_event = usage_from_responses_event,
     .usage_body = usage_from_responses_body,

@@ -127,15 +127,6 @@ static void responses_classify(const struct judge *j, const struct upstream_answ
     }
 }
 
-static bool responses_keep_header(const char *name)
-{
-    static const char *const keep[] = {"content-type", "x-request-id", "retry-after"};
-    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-        if (strcasecmp(name, keep[i]) == 0)
-            return true;
-    return strncasecmp(name, "openai-", 7) == 0 || strncasecmp(name, "x-ratelimit-", 12) == 0;
-}
-
 const struct provider provider_openai_responses = {
     .name = "openai-responses",
     .family = "openai",
@@ -147,7 +138,7 @@ const struct provider provider_openai_responses = {
     .supports_model = responses_supports,
     .map_model = responses_map,
     .classify = responses_classify,
-    .keep_header = responses_keep_header,
+    .keep_header = judge_keep_openai_header,
     .usage_event = usage_from_responses_event,
     .usage_body = usage_from_responses_body,
 };

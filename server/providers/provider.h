@@ -167,6 +167,12 @@ struct provider {
      * first). NULL: nothing to learn from successes. */
     void (*observe)(const struct account *acc, const struct upstream_answer *ans,
                     struct verdict *v);
+    /* An event of a committed stream that calls for a mark (v is zeroed
+     * with action OK first; the mark is applied as the stream goes on),
+     * e.g. the Codex backend's mid-stream usage_limit_reached. Upstream
+     * loop, every event: cheap unless the event is an error. NULL: none. */
+    void (*observe_event)(const struct account *acc, const struct sse_event *ev, long long now_ms,
+                          struct verdict *v);
     /* Upstream response headers the client may see. */
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);

@@ -239,6 +239,31 @@ test('429 usage_limit_reached marks the account until the reset and the request 
   }
 });
 
+test('a usage_limit_reached error in a committed stream marks the account until its reset; the next request goes elsewhere', async () => {
+  const { acc: a } = await exchangeAccount('chatgpt-midstream', { priority: 1 }, { chatgpt_account_id: 'acct-mid' });
+  const { acc: b, tokens: tb } = await exchangeAccount('chatgpt-after', { priority: 50 });
+  mock.openaiOAuth.behave.set('acct-mid', 'midstream-limit-900');
+  try {
+    mock.reset();
+    const r = await fetch(st.relay.url + '/openai/v1/responses', { method: 'POST', headers: { authorization: `Bearer ${st.key.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-5', input: 'hi', stream: true }) });
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    assert.match(text, /usage_limit_reached/, 'the client sees the error as it came');
+    await waitFor(async () => (await getAccount(a.id)).status === 'rate_limited', { what: 'marked after the stream' });
+    const v = await getAccount(a.id);
+    assert.ok(Math.abs(Date.parse(v.statusUntil) - (Date.now() + 900e3)) < 10000, v.statusUntil);
+    assert.match(v.statusReason, /usage_limit_reached/);
+    mock.reset();
+    const res = await sdk().responses.create({ model: 'gpt-5', input: 'A new question.' });
+    assert.equal(res.output_text, MOCK_TEXT);
+    assert.deepEqual(mock.codexRequests().map((q) => q.headers.authorization), [`Bearer ${tb.access_token}`]);
+  } finally {
+    mock.openaiOAuth.behave.clear();
+    await removeAccount(a.id);
+    await removeAccount(b.id);
+  }
+});
+
 test('refresh on demand: requests on two relays wait for one form token call and all use the new token', async () => {
   const b = await startRelay({ redisPort: st.redis.port, env: sharedEnv() });
   mock.openaiOAuth.expiresIn = 30; // within the on-demand minute; the next maintenance run is 15 min away

@@ -57,7 +57,9 @@
 // access token and chatgpt-account-id its account (else 401); store must be false (compact: no
 // store); then as /v1/responses (the account's behave entry, else the body's model), 2xx answers
 // with x-codex-primary-used-percent: 42, x-codex-primary-reset-after-seconds: 3600 and
-// x-codex-primary-window-minutes: 300. mock.codexRequests().
+// x-codex-primary-window-minutes: 300. A behave of midstream-limit-<s> streams response.created,
+// then event: error {error:{type:usage_limit_reached, resets_in_seconds:s}} and response.failed.
+// mock.codexRequests().
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
@@ -784,6 +786,17 @@ function startMockUpstream(opts = {}) {
         const compact = path.endsWith('/compact');
         if (compact ? 'store' in body : body.store !== false) return oaiError(res, 400, compact ? 'mock: compact takes no store' : 'mock: Store must be set to false');
         const b = openaiOAuth.behave.get(acct);
+        const mid = b && /^midstream-limit-(\d+)$/.exec(b);
+        if (mid) {
+          // A committed stream that ends in the backend's usage-limit error.
+          const start = { ...oaiResponse(body.model, null, 'in_progress') };
+          const err = { type: 'usage_limit_reached', message: 'mock: The usage limit has been reached', plan_type: 'plus', resets_in_seconds: Number(mid[1]) };
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: start })}\n\n`);
+          res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: 1, error: err })}\n\n`);
+          res.write(`event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 2, response: { ...start, status: 'failed', error: { code: 'usage_limit_reached', message: err.message } } })}\n\n`);
+          return res.end();
+        }
         const model = b ? `mock-${b}` : typeof body.model === 'string' ? body.model : 'gpt-5';
         res.setHeader('x-codex-primary-used-percent', '42');
         res.setHeader('x-codex-primary-reset-after-seconds', '3600');
