@@ -13,6 +13,7 @@
 #include "errs.h"
 #include "format.h"
 #include "json.h"
+#include "key_policy.h"
 #include "keys.h"
 #include "rds.h"
 #include "reqctx.h"
@@ -101,7 +102,7 @@ static cJSON *explain(struct app *app, const char *family, const char *bound, co
 static const char *key_binding(const cJSON *item, const char *family)
 {
     if (strcmp(family, format_openai_responses.family) == 0)
-        return json_str(item, "openaiAccountId", "");
+        return key_policy_bound_id(json_str(item, "openaiAccountId", ""));
     if (strcmp(family, format_gemini_code_assist.family) == 0)
         return json_str(item, "geminiAccountId", "");
     const char *oauth = json_str(item, "claudeAccountId", "");

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "errs.h"
 #include "json.h"
+#include "oauth_kind.h"
 #include "provider.h"
 #include "reqctx.h"
 #include "upstream_judge.h"
@@ -57,6 +58,8 @@ static const struct account_field gemini_fields[] = {
     {"accessToken", FT_SECRET, FIELD_REQUIRED, NULL, 0, 8192, NULL},
     {"refreshToken", FT_SECRET, 0, NULL, 0, 8192, NULL},
     {"expiresAt", FT_INT, 0, "0", 0, 253402300799999LL, NULL}, /* ms epoch; 0: unknown */
+    {"scopes", FT_STR, 0, "", 0, 1000, NULL},
+    {"lastRefreshAt", FT_STR, FIELD_READONLY, "", 0, 40, NULL},
     {"projectId", FT_STR, 0, "", 0, PROJECT_MAX, NULL},
     /* learnt from loadCodeAssist when projectId is empty (the DESIGN note) */
     {"tempProjectId", FT_STR, FIELD_READONLY, "", 0, PROJECT_MAX, NULL},
@@ -283,4 +286,5 @@ const struct provider provider_gemini_oauth = {
     .usage_body = usage_from_gemini_body,
     .token_expired = gemini_token_expired,
     .learn_body = gemini_learn_body,
+    .oauth = &oauth_google,
 };

@@ -25,6 +25,7 @@ struct account;
 struct reqctx;
 struct relay_config;
 struct cJSON;
+struct oauth_kind;
 
 /* ---- the account schema ---- */
 
@@ -166,6 +167,12 @@ struct provider {
      * first). NULL: nothing to learn from successes. */
     void (*observe)(const struct account *acc, const struct upstream_answer *ans,
                     struct verdict *v);
+    /* An event of a committed stream that calls for a mark (v is zeroed
+     * with action OK first; the mark is applied as the stream goes on),
+     * e.g. the Codex backend's mid-stream usage_limit_reached. Upstream
+     * loop, every event: cheap unless the event is an error. NULL: none. */
+    void (*observe_event)(const struct account *acc, const struct sse_event *ev, long long now_ms,
+                          struct verdict *v);
     /* Upstream response headers the client may see. */
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
@@ -182,6 +189,10 @@ struct provider {
      * Pure (upstream loop). */
     const char *(*learn_body)(const struct account *acc, const char *endpoint, const char *body,
                               size_t len, char *value, size_t vlen);
+    /* An OAuth account type's kind (oauth_kind.h): its records hold
+     * accessToken, refreshToken (FT_SECRET) and expiresAt (FT_INT, ms), the
+     * admin PKCE flow and the token refresh serve it. NULL: not OAuth. */
+    const struct oauth_kind *oauth;
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -209,5 +220,6 @@ extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
 extern const struct provider provider_gemini_oauth;
+extern const struct provider provider_openai;
 
 #endif

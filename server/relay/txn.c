@@ -765,6 +765,13 @@ static void hook_event(void *arg, const struct sse_event *ev)
 {
     struct txn *t = arg;
     t->acc->prov->usage_event(&t->usage, ev);
+    if (!t->acc->prov->observe_event)
+        return;
+    struct verdict v = {.action = VERDICT_OK};
+    long long now = clock_wall_ms();
+    t->acc->prov->observe_event(t->acc, ev, now, &v);
+    if (v.mark != ACC_ACTIVE)
+        marks_state(t->app, t->acc, &v, now);
 }
 
 /* A success's body: its usage, and what it teaches about the account

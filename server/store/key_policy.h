@@ -44,6 +44,9 @@ struct key_policy {
  * fields mean "no limit". Release with key_policy_release. */
 void key_policy_parse(const struct cJSON *rec, struct key_policy *out);
 void key_policy_release(struct key_policy *p);
+/* An account binding without the original's "responses:" prefix (it named
+ * an openai-responses account; ids are unique across types). Borrowed. */
+const char *key_policy_bound_id(const char *v);
 /* True when the deny-list names model (a "ccr," prefix is ignored). */
 bool key_policy_model_denied(const struct key_policy *p, const char *model);
 /* True when any admission limit applies (the admission script must run). */
