@@ -277,6 +277,9 @@ static const struct conf_var config_vars[] = {
     {"CLAUDE_PROFILE_RETRY_SECONDS", CONF_INT, "1800", 1, 86400, OFF(claude_profile_retry_s), 0,
      "Claude OAuth", "An account whose profile lookup failed is tried again after this many "
      "seconds (once across all instances)", NULL},
+    {"GEMINI_API_URL", CONF_STR, "https://generativelanguage.googleapis.com", 0, 0,
+     OFF(gemini_api_url), 0, "Gemini API",
+     "Base URL of gemini-api accounts without a baseUrl of their own", check_http_url},
 };
 /* clang-format on */
 

@@ -102,6 +102,8 @@ struct relay_config {
     char *claude_oauth_profile_url;
     char *claude_oauth_usage_url;
     long long claude_profile_retry_s;
+    /* Gemini API (gemini-api) accounts */
+    char *gemini_api_url; /* the baseUrl of an account without one */
 };
 
 /* Load .env (if present in the working directory, without overriding the

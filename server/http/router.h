@@ -59,6 +59,7 @@ int router_match(const char *method, const char *path, struct route_match *m);
 /* Route tables provided by the modules (each ends with a zeroed entry). */
 extern const struct route relay_routes[];
 extern const struct route openai_routes[];
+extern const struct route gemini_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
 extern const struct route ui_routes[];

@@ -170,6 +170,10 @@ struct provider {
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
     void (*usage_body)(struct usage *u, const char *body, size_t len);
+    /* Can this account type serve a relay endpoint of its family ("messages",
+     * "generateContent", a Code Assist "v1internal:..." method)? The scheduler
+     * skips it when not ("endpoint not served"). */
+    bool (*serves)(const char *endpoint); /* NULL: every endpoint of the family */
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -196,5 +200,6 @@ const char *upstream_header(const struct upstream_answer *a, const char *name);
 extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
+extern const struct provider provider_gemini_api;
 
 #endif

@@ -12,6 +12,7 @@ static const struct provider *const providers[] = {
     &provider_claude_console,
     &provider_claude_official,
     &provider_openai_responses,
+    &provider_gemini_api,
 };
 
 size_t provider_count(void)

@@ -32,6 +32,9 @@ struct sched_request {
     long long now_ms;   /* wall clock: cooling states end by it */
     const char *bound;  /* the key's account id, or "group:<gid>"; NULL or "": the pool */
     const char *sticky; /* the session's account id; NULL: none */
+    /* The relay endpoint (the provider's serves hook); NULL: any. Last, so
+     * positional initialisers without it mean "any". */
+    const char *endpoint;
 };
 
 /* Accounts by id, not by pointer: a request may move to a newer snapshot
@@ -46,8 +49,8 @@ void sched_tried_add(struct sched_tried *tried, const struct account *a);
 void sched_tried_drop_last(struct sched_tried *tried);
 
 /* Why an account is not a candidate. scheduler_skip checks them in this
- * order, except SKIP_WRONG_MODEL (checked right after the family; numbered
- * last so the values stay stable). */
+ * order, except SKIP_WRONG_ENDPOINT and SKIP_WRONG_MODEL (checked right after
+ * the family, in that order; numbered last so the values stay stable). */
 enum sched_skip {
     SKIP_NONE = 0,
     SKIP_NOT_DEDICATED = 1, /* the key is bound to another account */
@@ -64,6 +67,8 @@ enum sched_skip {
     SKIP_MODEL_LIMIT = 12,      /* rate limited on the request's model family (weekly Opus, ...) */
     SKIP_OVER_QUOTA = 13,       /* dailyQuota reached: stopped until the next reset */
     SKIP_OVER_CONCURRENCY = 14, /* maxConcurrentTasks in flight on this instance already */
+    SKIP_WRONG_ENDPOINT = 15,   /* its type cannot serve the request's endpoint (serves hook);
+                                 * checked right after the family */
 };
 
 struct sched_strategy {

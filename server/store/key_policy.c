@@ -102,6 +102,13 @@ void key_policy_parse(const cJSON *rec, struct key_policy *p)
              json_str(rec, "claudeAccountId", ""));
     snprintf(p->openai_account, sizeof(p->openai_account), "%s",
              json_str(rec, "openaiAccountId", ""));
+    snprintf(p->gemini_account, sizeof(p->gemini_account), "%s",
+             json_str(rec, "geminiAccountId", ""));
+}
+
+const char *key_policy_gemini_bound(const struct key_policy *p)
+{
+    return strncmp(p->gemini_account, "api:", 4) == 0 ? p->gemini_account + 4 : p->gemini_account;
 }
 
 void key_policy_release(struct key_policy *p)

@@ -37,6 +37,7 @@ struct key_policy {
     char console_account[48]; /* dedicated Claude Console account or "group:<gid>"; "" = pool */
     char claude_account[48];  /* dedicated Claude OAuth account or group; first, as the original */
     char openai_account[48];  /* dedicated openai-responses account or group; "" = pool */
+    char gemini_account[48];  /* geminiAccountId: "api:<id>" (gemini-api), "group:<gid>", "" */
 };
 
 /* Parse a record (object of strings). Never fails: absent or malformed
@@ -45,6 +46,10 @@ void key_policy_parse(const struct cJSON *rec, struct key_policy *out);
 void key_policy_release(struct key_policy *p);
 /* True when the deny-list names model (a "ccr," prefix is ignored). */
 bool key_policy_model_denied(const struct key_policy *p, const char *model);
+/* The Gemini binding as the scheduler takes it: the gemini-api account id
+ * of "api:<id>", else the value as stored ("group:<gid>", "" = the pool).
+ * Borrowed from p. */
+const char *key_policy_gemini_bound(const struct key_policy *p);
 /* True when any admission limit applies (the admission script must run). */
 bool key_policy_admission_needed(const struct key_policy *p);
 

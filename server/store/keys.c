@@ -77,7 +77,7 @@ static const struct kfield {
     {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
     {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
-    {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
+    {"geminiAccountId", F_BIND, 0, 0, NULL, "gemini-api", true},
     {"openaiAccountId", F_BIND, 0, 0, NULL, "openai-responses", true},
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
@@ -299,6 +299,17 @@ static const char *bound_group(const char *v)
     return strncmp(v, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0 ? v + strlen(GROUP_PREFIX) : NULL;
 }
 
+/* The account id in a binding's value. geminiAccountId names a
+ * gemini-api account as "api:<id>" (the original's spelling: its plain ids
+ * are Google OAuth accounts); NULL when the prefix is missing. */
+static const char *bound_id(const struct kfield *f, const char *v)
+{
+    static const char api[] = "api:";
+    if (strcmp(f->name, "geminiAccountId") != 0)
+        return v;
+    return strncmp(v, api, sizeof(api) - 1) == 0 ? v + sizeof(api) - 1 : NULL;
+}
+
 /* A dedicated account: "" (the pool), the id of an account of the field's
  * type or "group:<gid>" (checked against Redis by check_bindings). */
 static const char *bind_text(const struct kfield *f, const cJSON *v)
@@ -308,7 +319,8 @@ static const char *bind_text(const struct kfield *f, const cJSON *v)
     if (!f->bind || !cJSON_IsString(v))
         return NULL;
     const char *gid = bound_group(v->valuestring);
-    return admin_is_uuid(gid ? gid : v->valuestring) ? v->valuestring : NULL;
+    const char *id = gid ? gid : bound_id(f, v->valuestring);
+    return id && admin_is_uuid(id) ? v->valuestring : NULL;
 }
 
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
@@ -394,7 +406,7 @@ static int check_binding(struct rds_conn *c, const struct kfield *f, const char 
     if (gid)
         store_key(key, SK_ACCOUNT_GROUP, gid);
     else
-        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, id);
+        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, bound_id(f, id));
     redisReply *r = rds_command(c, "EXISTS %s", key);
     long long n = rds_reply_int(r, -1);
     if (r)

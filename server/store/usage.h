@@ -42,6 +42,15 @@ void usage_from_responses_event(struct usage *u, const struct sse_event *ev);
  * input_tokens_details.cached_tokens, cache_read the cached ones (each token
  * priced once); reasoning = output_tokens_details.reasoning_tokens. */
 void usage_from_responses_body(struct usage *u, const char *body, size_t len);
+/* Feed one chunk of a Gemini stream (an SSE event's data, or an element of
+ * a streamed JSON array as ev->data): its usageMetadata, the running totals
+ * (the last chunk's win); chunks without one are skipped without parsing. */
+void usage_from_gemini_event(struct usage *u, const struct sse_event *ev);
+/* Read usage from a generateContent body: promptTokenCount minus
+ * cachedContentTokenCount as input, the cached ones as cache reads,
+ * candidatesTokenCount + thoughtsTokenCount as output (thoughts also as
+ * reasoning); modelVersion as the model. */
+void usage_from_gemini_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
 /* Everything one finished request settles in Redis, in one script call:

@@ -46,11 +46,14 @@
 // response.completed with OAI_USAGE). Behaviours (model or /b/): error-<status> (OpenAI error
 // JSON; 429 adds retry-after: 7), ratelimit-<s> (429 with error.resets_in_seconds = s, no
 // retry-after), drop-after-<k>, hang, slow-first-byte-<ms>. mock.responsesRequests().
+// Gemini API: POST /v1beta|v1/models/<m>:generateContent|streamGenerateContent|countTokens, GET the
+// models (test/mock/gemini.js; needs x-goog-api-key). mock.geminiRequests().
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
 const crypto = require('node:crypto');
+const { handleGemini, GEMINI_USAGE, GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('./gemini');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
 const MOCK_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
@@ -690,6 +693,13 @@ function startMockUpstream(opts = {}) {
           last_id: MOCK_MODELS[MOCK_MODELS.length - 1].id,
         });
       }
+      if (/^\/(v1beta|v1)\/models[/:]/.test(path) || /^\/(v1beta|v1)\/models$/.test(path)) {
+        if (path !== '/v1/models' || req.headers['x-goog-api-key']) {
+          record(entry);
+          counters.requests++;
+          if (handleGemini(req, res, path, u.searchParams, body, behave, sendJson)) return;
+        }
+      }
       if ((path === '/v1/responses' || path === '/v1/responses/compact') && req.method === 'POST') {
         record(entry);
         counters.requests++;
@@ -757,6 +767,7 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
+        geminiRequests: () => recorded.filter((r) => /^\/(v1beta|v1)\/models/.test(r.path) && r.headers['x-goog-api-key']),
         oauth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
@@ -805,6 +816,9 @@ function startMockUpstream(opts = {}) {
 
 module.exports = {
   startMockUpstream,
+  GEMINI_USAGE,
+  GEMINI_COUNTED,
+  GEMINI_TEXT_CHUNKS,
   MOCK_USAGE,
   MOCK_COUNTED,
   MOCK_TEXT,
