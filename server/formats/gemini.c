@@ -107,6 +107,22 @@ static void route_model(struct reqctx *rq, char *out, size_t len)
     snprintf(out, len, "%.*s", colon ? (int)(colon - spec) : 0, spec ? spec : "");
 }
 
+/* A new prompt from the user (for the user message queue, usermsg.h): the
+ * last content is the user's and answers no function call. */
+static bool is_user_turn(const cJSON *contents)
+{
+    const cJSON *last = cJSON_GetArrayItem(contents, cJSON_GetArraySize(contents) - 1);
+    const cJSON *part;
+    if (strcmp(json_str(last, "role", "user"), "user") != 0)
+        return false;
+    cJSON_ArrayForEach(part, json_get(last, "parts"))
+    {
+        if (json_get(part, "functionResponse"))
+            return false;
+    }
+    return true;
+}
+
 static int g_validate(struct reqctx *rq, const char *endpoint, struct format_request *out,
                       enum relay_err *e, char *msg, size_t len)
 {
@@ -130,7 +146,7 @@ static int g_validate(struct reqctx *rq, const char *endpoint, struct format_req
         return -ERR_INVAL;
     }
     out->stream = strcmp(endpoint, "streamGenerateContent") == 0;
-    out->user_turn = false; /* the user message queue is Claude's (usermsg.h) */
+    out->user_turn = !counting && is_user_turn(json_get(j, "contents"));
     return 0;
 }
 

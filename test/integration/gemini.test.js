@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { GoogleGenAI } = require('@google/genai');
-const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, MOCK_TEXT } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
 const { GEMINI_COUNTED } = require('../mock/upstream');
 
 const GEMINI = path.resolve(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -388,6 +388,52 @@ test('the scheduler skips account types that do not serve the endpoint: gemini-a
   assert.equal(ca.status, 200, ca.text);
   assert.equal(ca.json.data.picked, null);
   assert.equal(ca.json.data.accounts.find((a) => a.id === A.id).reason, 'endpoint not served');
+});
+
+test('userMessageQueue on a gemini-api account: a user turn takes the account\'s turn, a function response and countTokens do not', async () => {
+  const Q = await createGeminiAccount({ name: 'gem-Q-queue', baseUrl: st.mock.url, apiKey: KEY_B, userMessageQueue: true });
+  const key = await createKey(st.relay, st.token, { name: 'gem-queue', geminiAccountId: `api:${Q.id}` });
+  const last = `user_msg_queue_last:${Q.id}`;
+  const send = (action, body) => post(`/gemini/v1beta/models/${MODEL}:${action}`, body, { 'x-goog-api-key': key.apiKey });
+  try {
+    const fr = { contents: [{ role: 'user', parts: [{ text: 'q' }] }, { role: 'model', parts: [{ functionCall: { name: 'f', args: {} } }] }, { role: 'user', parts: [{ functionResponse: { name: 'f', response: {} } }] }] };
+    assert.equal((await send('generateContent', fr)).status, 200);
+    assert.equal((await send('countTokens', contents())).status, 200);
+    assert.equal(Number(await redisCmd(st.redis.port, 'EXISTS', last)), 0, 'no turn taken');
+    assert.equal((await send('generateContent', contents())).status, 200);
+    await waitFor(async () => Number(await redisCmd(st.redis.port, 'EXISTS', last)) === 1, { what: 'the turn given back' });
+  } finally {
+    await removeAccount(Q);
+  }
+});
+
+// Relay commands per request over n requests (INFO commandstats minus this process's polls).
+async function commandsPerRequest(key, n, body) {
+  const send = () => post(`/gemini/v1beta/models/${MODEL}:generateContent`, body(), { 'x-goog-api-key': key.apiKey });
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
+  await sleep(2300); // past one statistics flush, as openai.test.js
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, key.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+test('Redis commands per Gemini request: as a Claude request (accounting; a session in the sticky cache costs nothing)', async () => {
+  const same = await commandsPerRequest(await createKey(st.relay, st.token, { name: 'gem-cmds-same' }), 20, () => contents('one conversation'));
+  const fresh = await commandsPerRequest(await createKey(st.relay, st.token, { name: 'gem-cmds-new' }), 20, () => contents(`new ${crypto.randomUUID()}`));
+  console.log(`gemini_redis_commands_per_request: same_session=${same.toFixed(2)} new_session_each=${fresh.toFixed(2)}`);
+  // the accounting script (7 with its inner commands) + the amortised statistics flush (measured
+  // 6.05); a new session each time + GET and PTTL (first schedule) + SET EX and PUBLISH (binding)
+  // (measured 11.4)
+  assert.ok(same <= 8, `${same} commands per request in one session`);
+  assert.ok(fresh <= 12, `${fresh} commands per request with a new session each`);
+  assert.ok(fresh - same >= 3, 'a new session is looked up and bound: the measurement sees commands');
 });
 
 // ---------------------------------------------------------------- Gemini CLI
