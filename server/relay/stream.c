@@ -66,7 +66,9 @@ struct stream {
     struct sse_parser parser; /* upstream loop thread only */
     /* A streamed JSON array (stream_json_array): committed at its 2xx
      * headers like an event stream, forwarded up to its last complete
-     * element (seq, upstream loop thread only; fwd: bytes forwarded). */
+     * element. json_array is set under mu before the first attempt and
+     * read by the loop thread after it; seq and fwd (bytes forwarded) are
+     * the upstream loop thread's only. */
     bool json_array;
     struct jsonseq seq;
     size_t fwd;

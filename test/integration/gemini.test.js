@@ -146,6 +146,44 @@ test('streamGenerateContent without alt=sse: the streamed JSON array passes, usa
   assert.deepEqual(await waitForUsage(st.redis.port, key.id, 1), { ...GEMINI_COUNTED, ephemeral5mTokens: 0, ephemeral1hTokens: 0 });
 });
 
+// POST and read the answer as it arrives: resolves {res, text(), done} once the headers are in.
+function streamingPost(p, body, headers) {
+  const http = require('node:http');
+  const u = new URL(st.relay.url + p);
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ method: 'POST', hostname: u.hostname, port: u.port, path: u.pathname + u.search, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
+      let text = '';
+      const done = new Promise((r) => res.on('end', r));
+      res.on('data', (d) => (text += d));
+      resolve({ res, text: () => text, done });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+test('the JSON array is forwarded element by element: the first elements arrive while the upstream still holds the rest', async () => {
+  const H = await createGeminiAccount({ name: 'gem-H-hold', baseUrl: `${st.mock.url}/b/hold-after-2`, apiKey: KEY_B });
+  const key = await createKey(st.relay, st.token, { name: 'gem-hold', geminiAccountId: `api:${H.id}` });
+  try {
+    const s = await streamingPost(`/gemini/v1beta/models/${MODEL}:streamGenerateContent`, contents(), { 'x-goog-api-key': key.apiKey });
+    assert.equal(s.res.statusCode, 200);
+    // Two complete elements reach the client while the upstream holds the third (no timing: it
+    // holds until released).
+    await waitFor(() => (s.text().match(/"text": "/g) || []).length === 2, { timeout: 20000, what: 'two elements forwarded' });
+    assert.ok(s.text().startsWith('['), s.text());
+    assert.ok(!s.text().includes(' the'), 'nothing past the held point');
+    assert.equal(await (await fetch(`${st.mock.url}/__mock/gemini-release`, { method: 'POST' })).json().then((j) => j.released), 1);
+    await s.done;
+    const arr = JSON.parse(s.text());
+    assert.equal(arr.map((c) => c.candidates[0].content.parts[0].text).join(''), MOCK_TEXT);
+    assert.equal((await waitForUsage(st.redis.port, key.id, 1)).outputTokens, GEMINI_COUNTED.outputTokens, 'usage from the last element');
+  } finally {
+    await removeAccount(H);
+  }
+});
+
 test('a stream that breaks after commit ends with Google\'s error: an SSE event, or the array\'s last element', async () => {
   const D = await createGeminiAccount({ name: 'gem-D-drop', baseUrl: `${st.mock.url}/b/drop-after-2`, apiKey: KEY_B });
   const key = await createKey(st.relay, st.token, { name: 'gem-drop', geminiAccountId: `api:${D.id}` });

@@ -14,6 +14,8 @@
 //   ratelimit-<s>      429 RESOURCE_EXHAUSTED with RetryInfo retryDelay "<s>s", no retry-after
 //   badkey             400 INVALID_ARGUMENT API_KEY_INVALID (Google's answer to a bad key)
 //   drop-after-<k>     a stream that sends k chunks, then the connection drops
+//   hold-after-<k>     a stream that sends k chunks, then waits for releaseHeld() (the mock's
+//                      POST /__mock/gemini-release) before the rest
 // Every request must carry x-goog-api-key (else 403 PERMISSION_DENIED, as Google).
 
 const GEMINI_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
@@ -77,15 +79,30 @@ function parseBehave(behave, model) {
   if ((m = /^error-(\d{3})$/.exec(b))) return { kind: 'error', status: Number(m[1]) };
   if ((m = /^ratelimit-(\d+)$/.exec(b))) return { kind: 'ratelimit', s: Number(m[1]) };
   if ((m = /^drop-after-(\d+)$/.exec(b))) return { kind: 'drop-after', k: Number(m[1]) };
+  if ((m = /^hold-after-(\d+)$/.exec(b))) return { kind: 'hold-after', k: Number(m[1]) };
   if (b === 'badkey') return { kind: 'badkey' };
   return { kind: b === 'function-call' ? 'function-call' : 'normal' };
 }
 
-// Writes frames one by one with a short pause (so the relay sees them apart), then ends or drops.
-function writeSlowly(res, frames, end, drop) {
+let held = []; // streams waiting for releaseHeld()
+
+function releaseHeld() {
+  const n = held.length;
+  for (const go of held) go();
+  held = [];
+  return n;
+}
+
+// Writes frames one by one with a short pause (so the relay sees them apart), then ends or drops;
+// after holdAt frames it waits for releaseHeld().
+function writeSlowly(res, frames, end, drop, holdAt = -1) {
   let i = 0;
   const next = () => {
     if (res.destroyed) return;
+    if (i === holdAt) {
+      holdAt = -1;
+      return held.push(next);
+    }
     if (i < frames.length) {
       res.write(frames[i++]);
       return setTimeout(next, 5);
@@ -143,14 +160,15 @@ function handleGemini(req, res, path, query, body, behave, send) {
   }
   const drop = b.kind === 'drop-after';
   const use = drop ? chunks.slice(0, b.k) : chunks;
+  const holdAt = b.kind === 'hold-after' ? b.k : -1;
   if (query.get('alt') === 'sse') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    writeSlowly(res, use.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`), null, drop);
+    writeSlowly(res, use.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`), null, drop, holdAt);
   } else {
     res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-    writeSlowly(res, use.map((c, i) => `${i ? '\n,\r\n' : '['}${JSON.stringify(c, null, 2)}`), '\n]', drop);
+    writeSlowly(res, use.map((c, i) => `${i ? '\n,\r\n' : '['}${JSON.stringify(c, null, 2)}`), '\n]', drop, holdAt);
   }
   return true;
 }
 
-module.exports = { handleGemini, GEMINI_TEXT_CHUNKS, GEMINI_USAGE, GEMINI_COUNTED };
+module.exports = { handleGemini, releaseHeld, GEMINI_TEXT_CHUNKS, GEMINI_USAGE, GEMINI_COUNTED };

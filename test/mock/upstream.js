@@ -53,7 +53,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { handleGemini, GEMINI_USAGE, GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('./gemini');
+const { handleGemini, releaseHeld, GEMINI_USAGE, GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('./gemini');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
 const MOCK_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
@@ -643,6 +643,9 @@ function startMockUpstream(opts = {}) {
           return sendJson(res, 200, { ok: true });
         }
       }
+      if (path === '/__mock/gemini-release' && req.method === 'POST') {
+        return sendJson(res, 200, { released: releaseHeld() });
+      }
       if (path === '/__mock/stats' && req.method === 'GET') {
         return sendJson(res, 200, { ...counters, aborted: aborted.length, recorded: recorded.length, sockets: sockets.size });
       }
@@ -767,6 +770,7 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
+        releaseGemini: () => releaseHeld(),
         geminiRequests: () => recorded.filter((r) => /^\/(v1beta|v1)\/models/.test(r.path) && r.headers['x-goog-api-key']),
         oauth,
         setAnswerHeaders: (h) => {
