@@ -14,11 +14,10 @@
  * "/admin/claude-accounts/usage", "/admin/account-groups" or
  * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns. */
 static const struct route *const route_tables[] = {
-    system_routes,   relay_routes,        openai_routes,
-    key_info_routes, auth_routes,         admin_routes,
-    pricing_routes,  claude_oauth_routes, claude_profile_routes,
-    group_routes,    scheduler_routes,    account_routes,
-    ui_routes};
+    system_routes,         relay_routes, openai_routes,    key_info_routes,
+    auth_routes,           admin_routes, pricing_routes,   claude_oauth_routes,
+    claude_profile_routes, group_routes, scheduler_routes, ui_settings_routes,
+    account_routes,        ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)

@@ -1,0 +1,118 @@
+// dashboard.js - today / month / total requests, tokens by type and cost,
+// trends by day and hour (uPlot), model distribution, top keys and account
+// health. The statistics API (/admin/dashboard, /admin/usage-trend,
+// /admin/model-stats) is optional: without it the page says so and shows the
+// totals the key counters give.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { api, allAccounts, allKeys } from './api.js';
+import { t } from './i18n.js';
+import { html, useLoad, Card, Stat, fmtNum, fmtUsd, fmtShort, fmtTime, accountState, Badge, ErrorBox } from './ui.js';
+
+async function load() {
+  const [keys, accounts, dash] = await Promise.all([allKeys(), allAccounts(), api('GET', '/admin/dashboard', undefined, { quiet404: true })]);
+  let day = null, hour = null, models = null;
+  if (dash) {
+    [day, hour, models] = await Promise.all([
+      api('GET', '/admin/usage-trend?granularity=day&days=14', undefined, { quiet404: true }),
+      api('GET', '/admin/usage-trend?granularity=hour', undefined, { quiet404: true }),
+      api('GET', '/admin/model-stats?period=monthly', undefined, { quiet404: true }),
+    ]);
+  }
+  return { keys, accounts, dash: dash && dash.data, day: day && day.data, hour: hour && hour.data, models: models && models.data };
+}
+
+function sum(keys, f) {
+  return keys.reduce((a, k) => a + ((k.usage && k.usage[f]) || 0), 0);
+}
+
+// One uPlot line chart of requests and tokens over time.
+function Trend({ rows, hourly }) {
+  const ref = useRef();
+  useEffect(() => {
+    if (!rows || !rows.length || !ref.current) return undefined;
+    const xs = rows.map((r) => Date.parse(r.date || r.hour || r.time) / 1000 || 0);
+    const css = getComputedStyle(document.documentElement);
+    const fg = css.getPropertyValue('--fg').trim(), acc = css.getPropertyValue('--accent').trim();
+    const grid = { stroke: css.getPropertyValue('--line').trim() };
+    const plot = new uPlot(
+      {
+        width: ref.current.clientWidth || 300, height: 180,
+        series: [{}, { label: t('requests'), stroke: acc, width: 2, scale: 'r' },
+          { label: t('tokens'), stroke: '#5b8def', width: 2, scale: 't', value: (u, v) => fmtShort(v) }],
+        axes: [{ stroke: fg, grid, values: hourly ? '{HH}:00' : '{MM}-{DD}' },
+          { scale: 'r', stroke: fg, grid, size: 50 },
+          { scale: 't', side: 1, stroke: fg, grid: { show: false }, values: (u, vs) => vs.map(fmtShort), size: 50 }],
+      },
+      [xs, rows.map((r) => r.requests || 0), rows.map((r) => r.totalTokens ?? r.allTokens ?? 0)],
+      ref.current,
+    );
+    const resize = () => plot.setSize({ width: ref.current.clientWidth, height: 180 });
+    addEventListener('resize', resize);
+    return () => {
+      removeEventListener('resize', resize);
+      plot.destroy();
+    };
+  }, [rows]);
+  if (!rows || !rows.length) return html`<p class="muted">${t('noData')}</p>`;
+  return html`<div class="chart" ref=${ref}></div>`;
+}
+
+function Models({ rows }) {
+  if (!rows || !rows.length) return html`<p class="muted">${t('noData')}</p>`;
+  const total = rows.reduce((a, r) => a + (r.allTokens || 0), 0) || 1;
+  return html`<ul class="shares">${rows.slice(0, 8).map((r) => html`<li>
+    <span class="share-name">${r.model}</span><div class="bar"><i style=${{ width: (100 * (r.allTokens || 0)) / total + '%' }}></i></div>
+    <span class="barnum">${((100 * (r.allTokens || 0)) / total).toFixed(1)}% · ${fmtNum(r.requests)}</span></li>`)}</ul>`;
+}
+
+function Health({ accounts }) {
+  if (!accounts.length) return html`<p class="muted">${t('noData')}</p>`;
+  return html`<ul class="health">${accounts.map((a) => {
+    const s = accountState(a);
+    return html`<li><${Badge} kind=${s.kind}>${s.label}<//> <b>${a.name}</b> <span class="muted">${a._type.label}</span>
+      ${s.until && html`<span class="muted"> · ${t('until')} ${fmtTime(s.until)}</span>`}
+      ${a.statusReason && html`<div class="muted small">${t('reason')}: ${a.statusReason}</div>`}</li>`;
+  })}</ul>`;
+}
+
+export function Dashboard() {
+  const { data, error, reload } = useLoad(load);
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!data) return html`<p class="muted">…</p>`;
+  const { keys, accounts, dash } = data;
+  const ra = (dash && dash.recentActivity) || {};
+  const ov = (dash && dash.overview) || {};
+  const totalReq = ov.totalRequestsUsed ?? sum(keys, 'requests');
+  const tok = {
+    input: ov.totalInputTokensUsed ?? sum(keys, 'inputTokens'), output: ov.totalOutputTokensUsed ?? sum(keys, 'outputTokens'),
+    cc: ov.totalCacheCreateTokensUsed ?? sum(keys, 'cacheCreateTokens'), cr: ov.totalCacheReadTokensUsed ?? sum(keys, 'cacheReadTokens'),
+  };
+  const top = [...keys].sort((a, b) => (b.usage?.cost ?? b.usage?.allTokens ?? 0) - (a.usage?.cost ?? a.usage?.allTokens ?? 0)).slice(0, 5);
+  return html`
+    <div class="toolbar"><h2>${t('dashboard')}</h2><span class="spacer"></span><button onClick=${reload}>${t('refresh')}</button></div>
+    ${!dash && html`<p class="notice" data-testid="stats-missing">${t('statsMissing')}</p>`}
+    <div class="stats">
+      <${Stat} label=${t('requestsToday')} value=${fmtNum(dash ? ra.requestsToday : null)} testid="dashboard-requests-today" />
+      <${Stat} label=${t('costToday')} value=${fmtUsd(dash ? ra.costToday ?? ra.todayCost : null)} testid="dashboard-cost-today" />
+      <${Stat} label=${t('requestsMonth')} value=${fmtNum(dash ? ra.requestsThisMonth ?? ov.monthRequests : null)} testid="dashboard-requests-month" />
+      <${Stat} label=${t('requestsTotal')} value=${fmtNum(totalReq)} testid="dashboard-requests-total" />
+      <${Stat} label=${t('costTotal')} value=${fmtUsd(dash ? ov.totalCost ?? ov.totalCostUsed : null)} testid="dashboard-cost-total" />
+    </div>
+    <div class="grid">
+      <${Card} title=${t('tokensByType')} testid="dashboard-tokens">
+        <table class="kv"><tbody>
+          <tr><th>${t('input')}</th><td data-testid="tokens-input">${fmtNum(tok.input)}</td></tr>
+          <tr><th>${t('output')}</th><td data-testid="tokens-output">${fmtNum(tok.output)}</td></tr>
+          <tr><th>${t('cacheCreate')}</th><td>${fmtNum(tok.cc)}</td></tr>
+          <tr><th>${t('cacheRead')}</th><td>${fmtNum(tok.cr)}</td></tr>
+          <tr><th>${t('total')}</th><td><b>${fmtNum(tok.input + tok.output + tok.cc + tok.cr)}</b></td></tr>
+        </tbody></table><//>
+      <${Card} title=${t('accountHealth')} testid="dashboard-health"><${Health} accounts=${accounts} /><//>
+      <${Card} title=${t('trendDay')} wide><${Trend} rows=${data.day} /><//>
+      <${Card} title=${t('trendHour')} wide><${Trend} rows=${data.hour} hourly /><//>
+      <${Card} title=${t('models')}><${Models} rows=${data.models} /><//>
+      <${Card} title=${t('topKeys')} testid="dashboard-top-keys">
+        <ol class="top">${top.map((k) => html`<li><b>${k.name}</b> <span class="muted">${k.usage?.cost !== undefined ? fmtUsd(k.usage.cost) : fmtNum(k.usage?.allTokens) + ' ' + t('tokens')}</span></li>`)}</ol><//>
+    </div>`;
+}
