@@ -2,7 +2,8 @@
 # Installs what claude-relay needs on Debian/Ubuntu when it is missing.
 #   scripts/install-deps.sh          build + run dependencies (node + npm build the admin UI)
 #   scripts/install-deps.sh --test   also the test clients (npm packages in test/) and chromium
-#                                    (Debian's; the admin UI test drives it with playwright-core)
+#                                    (Debian's; the admin UI test drives it with playwright-core;
+#                                    a CJK font for its Chinese screenshots)
 #   scripts/install-deps.sh --bench  also wrk and nginx for `make bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ pkgs=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libsodium-dev libcjso
       libcurl4-openssl-dev libssl-dev redis-server redis-tools openssl ca-certificates nodejs npm)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(clang libclang-rt-14-dev clang-tidy cppcheck chromium) ;;
+        --test) pkgs+=(clang libclang-rt-14-dev clang-tidy cppcheck chromium fonts-wqy-microhei) ;;
         --bench) pkgs+=(wrk nginx-light) ;;
     esac
 done

@@ -109,8 +109,8 @@ export function Dashboard() {
           <tr><th>${t('total')}</th><td><b>${fmtNum(tok.input + tok.output + tok.cc + tok.cr)}</b></td></tr>
         </tbody></table><//>
       <${Card} title=${t('accountHealth')} testid="dashboard-health"><${Health} accounts=${accounts} /><//>
-      <${Card} title=${t('trendDay')} wide><${Trend} rows=${data.day} /><//>
-      <${Card} title=${t('trendHour')} wide><${Trend} rows=${data.hour} hourly /><//>
+      <${Card} title=${t('trendDay')}><${Trend} rows=${data.day} /><//>
+      <${Card} title=${t('trendHour')}><${Trend} rows=${data.hour} hourly /><//>
       <${Card} title=${t('models')}><${Models} rows=${data.models} /><//>
       <${Card} title=${t('topKeys')} testid="dashboard-top-keys">
         <ol class="top">${top.map((k) => html`<li><b>${k.name}</b> <span class="muted">${k.usage?.cost !== undefined ? fmtUsd(k.usage.cost) : fmtNum(k.usage?.allTokens) + ' ' + t('tokens')}</span></li>`)}</ol><//>

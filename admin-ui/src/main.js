@@ -87,6 +87,7 @@ function App() {
   const [checked, setChecked] = useState(!session.get());
   const [message, setMessage] = useState(null);
   const [lang, setLangState] = useState(getLang());
+  const [tz, setTzState] = useState(null);
 
   useEffect(() => {
     const pop = () => setPage(pageOf());
@@ -103,7 +104,14 @@ function App() {
     return () => removeEventListener('popstate', pop);
   }, []);
   useEffect(() => {
-    if (user) api('GET', '/admin/ui-settings').then((r) => setTz(r.data.timezoneOffset)).catch(() => {});
+    // Times are shown in the relay's TIMEZONE_OFFSET: re-render once it is known.
+    if (user)
+      api('GET', '/admin/ui-settings')
+        .then((r) => {
+          setTz(r.data.timezoneOffset);
+          setTzState(r.data.timezoneOffset);
+        })
+        .catch(() => setTzState(0));
   }, [user]);
 
   const logout = async () => {
@@ -122,7 +130,8 @@ function App() {
     <nav class="tabs">${NAV.map((p) => html`<a href=${'/web/' + p} data-testid=${'nav-' + p}
       class=${p === page || (!PAGES[page] && p === 'dashboard') ? 'active' : ''}
       onClick=${(e) => { e.preventDefault(); go(p); }}>${t(p)}</a>`)}</nav>
-    <main class="page" key=${page + lang}><${Page} user=${user} onRelogin=${() => { session.clear(); setUser(null); setMessage(t('passwordChanged')); }} /></main>`;
+    <main class="page" key=${page + lang}>${tz === null ? html`<p class="muted">…</p>`
+      : html`<${Page} user=${user} onRelogin=${() => { session.clear(); setUser(null); setMessage(t('passwordChanged')); }} />`}</main>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

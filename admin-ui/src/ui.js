@@ -27,7 +27,13 @@ export function fmtTime(v) {
   return new Date(d.getTime() + tzOffset * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
 }
 export const fmtNum = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'));
-export const fmtUsd = (n) => (n === null || n === undefined ? '—' : '$' + Number(n).toFixed(Number(n) < 1 ? 4 : 2));
+// Cents for large sums; up to 4 decimals below $100 so small costs are not rounded away.
+export function fmtUsd(n) {
+  if (n === null || n === undefined) return '—';
+  const v = Number(n);
+  if (v >= 100) return '$' + v.toFixed(2);
+  return '$' + v.toFixed(4).replace(/(\.\d\d[1-9]?)0+$/, '$1');
+}
 export function fmtShort(n) {
   n = Number(n) || 0;
   if (n >= 1e9) return (n / 1e9).toFixed(1) + 'B';

@@ -78,7 +78,7 @@ before(async () => {
     CLAUDE_OAUTH_AUTHORIZE_URL: mock.url + '/oauth/authorize', CLAUDE_OAUTH_PROFILE_URL: mock.url + '/api/oauth/profile',
     CLAUDE_OAUTH_USAGE_URL: mock.url + '/api/oauth/usage',
   };
-  st = await stack({ mock, relayEnv: env, account: false, key: { name: 'traffic' } });
+  st = await stack({ mock, relayEnv: env, account: false, key: { name: 'traffic', dailyCostLimit: 2, totalCostLimit: 10 } });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 30000 });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: st.relay.url });
@@ -271,6 +271,11 @@ test('key-holder page: a real key, sent in a header, shows its own usage and lim
   await byId('stats-result', p).waitFor();
   assert.equal((await byId('stats-name', p).textContent()).trim(), 'traffic');
   assert.equal((await byId('stats-requests', p).textContent()).trim(), '3');
+  // The budget left: $10 total less what the three requests cost (priced by the relay).
+  const remaining = (await byId('stats-remaining', p).textContent()).trim();
+  const m = /^\$10\.00 · Remaining \$(\d+\.\d+)$/.exec(remaining);
+  assert.ok(m, remaining);
+  assert.ok(Number(m[1]) < 10 && Number(m[1]) > 9.9, remaining);
   assert.equal(keyInUrl, false, 'the key is never in a URL');
   assert.ok(!p.url().includes('cr_'));
   await shot('key-holder', p);
