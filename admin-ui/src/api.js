@@ -20,17 +20,18 @@ export const session = {
   },
 };
 
-// opts.key: a relay key sent as x-api-key (the key-holder page); opts.quiet404:
-// a 404 resolves to null (optional APIs).
+// opts.key: a relay key sent as x-api-key; opts.keyHolder: the key-holder page
+// (no admin token, a 401 is not a session end); opts.quiet404: a 404
+// resolves to null (optional APIs).
 export async function api(method, path, body, opts = {}) {
   const headers = {};
   const token = session.get();
   if (opts.key) headers['x-api-key'] = opts.key;
-  else if (token) headers.Authorization = 'Bearer ' + token;
+  else if (token && !opts.keyHolder) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await res.json().catch(() => ({}));
-  if (res.status === 401 && !opts.key && path !== '/web/auth/login') {
+  if (res.status === 401 && !opts.key && !opts.keyHolder && path !== '/web/auth/login') {
     session.clear();
     onExpired();
   }

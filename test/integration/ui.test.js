@@ -22,7 +22,7 @@ const T = 15000; // every wait is bounded
 
 // The statistics API (issue 12, built in parallel) may not be in this build: its absence is
 // a 404 the UI handles by saying so; these are the only paths allowed to 404 for that reason.
-const OPTIONAL_API = /\/admin\/(dashboard|usage-trend|model-stats|request-log)(\?|$)/;
+const OPTIONAL_API = /\/(admin\/(dashboard|usage-trend|model-stats|cost-ranking|request-log)|apiStats\/api\/user-stats)(\?|$)/;
 
 let st, mock, browser, ctx, page;
 let allowed = []; // [{re, status}] answers the current step expects
@@ -222,12 +222,21 @@ test('dashboard: Anthropic SDK traffic moves the numbers', async () => {
   const sdk = new Anthropic({ apiKey: st.key.apiKey, baseURL: st.relay.url + '/api', maxRetries: 0 });
   for (let i = 0; i < 3; i++) await sdk.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hello ' + i }] });
   await waitFor(async () => (await keyUsage(st.redis.port, st.key.id)).requests === 3, { timeout: T, what: 'usage written' });
-  await page.getByRole('button', { name: 'Refresh' }).click();
-  await waitFor(async () => Number((await total.textContent()).replace(/,/g, '')) === before + 3, { timeout: T, what: 'total requests +3' });
-  if (await byId('stats-missing').count()) {
+  const refresh = page.getByRole('button', { name: 'Refresh' });
+  const stats = (await byId('stats-missing').count()) === 0;
+  const num = async (id) => Number((await byId(id).textContent()).replace(/[,$]/g, ''));
+  // The statistics API flushes its counters within ~2 s: refresh until the numbers move.
+  await waitFor(async () => {
+    await refresh.click();
+    await page.waitForTimeout(200);
+    return (await num('dashboard-requests-total')) === before + 3 && (!stats || (await num('dashboard-requests-today')) === Number(today.replace(/,/g, '')) + 3);
+  }, { timeout: T, interval: 300, what: 'total (and today) requests +3' });
+  if (!stats) {
     assert.equal(today.trim(), '—', 'without the statistics API, today is not invented');
   } else {
-    await waitFor(async () => (await byId('dashboard-requests-today').textContent()) !== today, { timeout: T, what: 'today changes' });
+    assert.ok((await num('dashboard-cost-today')) > 0, 'cost today');
+    assert.ok((await page.locator('.chart canvas').count()) >= 2, 'trend charts drawn (uPlot)');
+    assert.match(await page.getByTestId('dashboard-top-keys').textContent(), /traffic/);
   }
   const health = await byId('dashboard-health').textContent();
   assert.match(health, /ui-console/);
@@ -250,6 +259,14 @@ test('explain: key + model show the account the scheduler would pick and why', a
 test('usage and settings pages render', async () => {
   await byId('nav-usage').click();
   await byId('usage-by-key').getByText('traffic').waitFor();
+  await byId('usage-key').selectOption({ label: 'traffic' });
+  await page.locator('[data-testid="log-missing"], [data-testid="log-row"]').first().waitFor();
+  if (await byId('log-row').count()) {
+    assert.equal(await byId('log-row').count(), 3, 'the three SDK requests of this key');
+    await byId('log-row').first().click();
+    assert.match(await byId('log-detail').textContent(), /"durationMs"/);
+    await page.keyboard.press('Escape');
+  }
   await shot('usage');
   await byId('nav-settings').click();
   await byId('settings-switches').waitFor();
@@ -279,7 +296,7 @@ test('key-holder page: a real key, sent in a header, shows its own usage and lim
   assert.equal(keyInUrl, false, 'the key is never in a URL');
   assert.ok(!p.url().includes('cr_'));
   await shot('key-holder', p);
-  allow(/\/api\/v1\/key-info$/, 401);
+  allow(/\/api\/v1\/key-info$|\/apiStats\/api\/user-stats$/, 401);
   await byId('stats-key', p).fill('cr_' + '0'.repeat(64));
   await byId('stats-submit', p).click();
   await p.getByRole('alert').waitFor();
