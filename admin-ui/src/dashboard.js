@@ -42,7 +42,7 @@ function Trend({ rows, hourly }) {
       {
         width: ref.current.clientWidth || 300, height: 180,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
-        series: [{}, { label: t('requests'), stroke: acc, width: 2, scale: 'r' },
+        series: [{}, { label: t('requests'), stroke: acc, fill: acc + '30', width: 2, scale: 'r' },
           { label: t('tokens'), stroke: '#5b8def', width: 2, scale: 't', value: (u, v) => fmtShort(v) }],
         axes: [{ stroke: fg, grid, values: hourly ? '{HH}:00' : '{MM}-{DD}' },
           { scale: 'r', stroke: fg, grid, size: 50 },

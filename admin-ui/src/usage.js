@@ -31,11 +31,11 @@ function useLog(f) {
 function LogTable({ rows, keys, accounts, onPick }) {
   const name = (list, id) => (list.find((x) => x.id === id) || {}).name || id;
   return html`<div class="table-wrap"><table class="list" data-testid="request-log">
-    <thead><tr><th>${t('time')}</th><th>${t('key')}</th><th>${t('accounts')}</th><th>${t('model')}</th><th>${t('tokens')}</th>
+    <thead><tr><th>${t('time')}</th><th>${t('key')}</th><th>${t('account')}</th><th>${t('model')}</th><th>${t('tokens')}</th>
       <th>${t('cost')}</th><th>${t('status')}</th><th>${t('duration')}</th></tr></thead>
     <tbody>${rows.map((r) => html`<tr class="clickable" data-testid="log-row" onClick=${() => onPick(r)}>
       <td data-label=${t('time')}>${fmtTime(r.timestamp)}</td><td data-label=${t('key')}>${name(keys, r.keyId)}</td>
-      <td data-label=${t('accounts')}>${name(accounts, r.accountId)}</td><td data-label=${t('model')}>${r.model}</td>
+      <td data-label=${t('account')}>${name(accounts, r.accountId)}</td><td data-label=${t('model')}>${r.model}</td>
       <td data-label=${t('tokens')}>${fmtNum(r.allTokens)}</td><td data-label=${t('cost')}>${r.formattedCost || fmtUsd(r.cost)}</td>
       <td data-label=${t('status')}>${r.status}${r.attempts > 1 ? ` · ${r.attempts}×` : ''}</td>
       <td data-label=${t('duration')}>${fmtNum(r.durationMs)} ms${r.ttftMs ? html`<span class="muted small"> · TTFT ${fmtNum(r.ttftMs)}</span>` : ''}</td></tr>`)}

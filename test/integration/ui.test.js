@@ -24,7 +24,7 @@ const T = 15000; // every wait is bounded
 // a 404 the UI handles by saying so; these are the only paths allowed to 404 for that reason.
 const OPTIONAL_API = /\/(admin\/(dashboard|usage-trend|model-stats|cost-ranking|request-log)|apiStats\/api\/user-stats)(\?|$)/;
 
-let st, mock, browser, ctx, page;
+let st, mock, browser, ctx, page, adminPassword;
 let allowed = []; // [{re, status}] answers the current step expects
 const problems = [];
 
@@ -79,11 +79,13 @@ before(async () => {
     CLAUDE_OAUTH_USAGE_URL: mock.url + '/api/oauth/usage',
   };
   st = await stack({ mock, relayEnv: env, account: false, key: { name: 'traffic', dailyCostLimit: 2, totalCostLimit: 10 } });
+  adminPassword = st.relay.adminPassword;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 30000 });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: st.relay.url });
   ctx.setDefaultTimeout(T);
   page = await ctx.newPage();
+  page.on('dialog', (d) => d.accept()); // the confirm() before delete / regenerate
   watch(page, 'admin');
 });
 
@@ -245,6 +247,58 @@ test('dashboard: Anthropic SDK traffic moves the numbers', async () => {
   assertClean();
 });
 
+test('keys: batch create downloads the new keys; disable, delete, restore and regenerate', async () => {
+  await byId('nav-keys').click();
+  await byId('key-batch').click();
+  await byId('key-basename').fill('batch');
+  await byId('key-count').fill('3');
+  await byId('key-save').click();
+  const [dl] = await Promise.all([page.waitForEvent('download'), byId('key-download').click()]);
+  const lines = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 3);
+  for (const [i, l] of lines.entries()) assert.match(l, new RegExp(`^batch_${i + 1}\tcr_[0-9a-f]{64}$`));
+  await page.keyboard.press('Escape');
+  const row = page.locator('[data-testid="key-row"][data-name="batch_1"]');
+  await row.waitFor();
+  const first = lines[0].split('\t')[1];
+  const send = (key) => httpRequest(st.relay.url + '/api/v1/messages', { method: 'POST', headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' },
+    body: { model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] } });
+  assert.equal((await send(first)).status, 200);
+  await row.getByTestId('key-toggle').click();
+  await row.getByText('disabled').waitFor();
+  await waitFor(async () => (await send(first)).status === 401, { timeout: T, what: 'a disabled key is refused' });
+  await row.getByTestId('key-toggle').click();
+  await row.getByText('active').waitFor();
+  // Regenerate: the new secret is shown once, the old one stops working.
+  await row.getByTestId('key-regenerate').click();
+  const fresh = (await byId('key-secret').textContent()).trim();
+  assert.match(fresh, /^cr_[0-9a-f]{64}$/);
+  assert.notEqual(fresh, first);
+  await page.keyboard.press('Escape');
+  await waitFor(async () => (await send(first)).status === 401, { timeout: T, what: 'the old secret is refused' });
+  assert.equal((await send(fresh)).status, 200);
+  // Delete, then restore from the deleted list.
+  await row.getByTestId('key-delete').click();
+  await row.waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: /Deleted keys \(1\)/ }).click();
+  await byId('key-restore').click();
+  await row.waitFor();
+  assertClean();
+});
+
+test('accounts: a group with a member shows in the list', async () => {
+  await byId('nav-accounts').click();
+  await byId('group-name').fill('ui-group');
+  await byId('group-add').click();
+  const g = byId('group');
+  await g.waitFor();
+  await g.locator('select').selectOption({ label: 'ui-console' });
+  await g.getByText('ui-console').waitFor();
+  const row = page.locator('[data-testid="account-row"][data-name="ui-console"]');
+  await row.getByText('ui-group').waitFor();
+  assertClean();
+});
+
 test('explain: key + model show the account the scheduler would pick and why', async () => {
   await byId('nav-explain').click();
   await byId('explain-key').selectOption({ label: 'traffic' });
@@ -338,12 +392,32 @@ test('phone width (390 px) and dark theme: no horizontal overflow on any page', 
   assertClean();
 });
 
+test('settings: change password - a short one refused at its field, then every session ends', async () => {
+  await byId('nav-settings').click();
+  allow(/\/web\/auth\/change-password$/, 400);
+  const form = page.locator('form', { hasText: 'Current password' });
+  await form.locator('input[name="currentPassword"]').fill(adminPassword);
+  await form.locator('input[name="newPassword"]').fill('short');
+  await form.getByRole('button', { name: 'Change password' }).click();
+  assert.match(await byId('error-newPassword').textContent(), /^newPassword must be 8 to 128 characters/);
+  adminPassword = 'ui-new-password-' + Date.now();
+  await form.locator('input[name="newPassword"]').fill(adminPassword);
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await byId('login-message').waitFor();
+  assert.match(await byId('login-message').textContent(), /Password changed/);
+  await byId('login-username').fill(st.relay.adminUser);
+  await byId('login-password').fill(adminPassword);
+  await byId('login-submit').click();
+  await byId('nav-dashboard').waitFor();
+  assertClean();
+});
+
 test('logout, then an expired session returns to the login page with a message', async () => {
   await byId('logout').click();
   await byId('login-message').waitFor();
   assert.match(await byId('login-message').textContent(), /logged out/);
   await byId('login-username').fill(st.relay.adminUser);
-  await byId('login-password').fill(st.relay.adminPassword);
+  await byId('login-password').fill(adminPassword);
   await byId('login-submit').click();
   await byId('nav-keys').waitFor();
   // The session ends on the server (as after a timeout or a password change elsewhere).
