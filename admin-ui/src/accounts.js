@@ -4,10 +4,18 @@
 import { useState } from 'preact/hooks';
 import { api, allAccounts, ACCOUNT_TYPES } from './api.js';
 import { t } from './i18n.js';
-import { html, useLoad, fmtTime, fmtUsd, Badge, Modal, Field, fieldOf, accountState, ErrorBox } from './ui.js';
+import { html, useLoad, fmtNum, fmtTime, fmtUsd, Badge, Modal, Field, fieldOf, accountState, ErrorBox } from './ui.js';
+
+// Today's usage of one account (the statistics API; null without it).
+const todayOf = (a) => api('GET', `/admin/accounts/${a.id}/usage-trend?granularity=day&days=1`, undefined, { quiet404: true })
+  .then((r) => (r && r.data.length ? r.data[r.data.length - 1] : null));
 
 async function load() {
   const [accounts, groups] = await Promise.all([allAccounts(), api('GET', '/admin/account-groups').then((r) => r.data || [])]);
+  const today = await Promise.all(accounts.map(todayOf));
+  accounts.forEach((a, i) => {
+    a._today = today[i];
+  });
   const members = await Promise.all(groups.map((g) => api('GET', `/admin/account-groups/${g.id}/members`).then((r) => r.data || [])));
   const groupOf = {};
   groups.forEach((g, i) => {
@@ -163,7 +171,7 @@ export function Accounts() {
       <button class="primary" data-testid="account-add" onClick=${() => setAdding(true)}>${t('addAccount')}</button></div>
     <${ErrorBox} error=${actErr} />
     <div class="table-wrap"><table class="list" data-testid="account-list"><thead><tr>
-      <th>${t('name')}</th><th>${t('type')}</th><th>${t('state')}</th><th>${t('priority')}</th><th>${t('group')}</th><th>${t('lastUsed')}</th><th>${t('actions')}</th></tr></thead>
+      <th>${t('name')}</th><th>${t('type')}</th><th>${t('state')}</th><th>${t('priority')}</th><th>${t('group')}</th><th>${t('today')}</th><th>${t('lastUsed')}</th><th>${t('actions')}</th></tr></thead>
     <tbody>${sorted.map((a) => {
       const s = accountState(a);
       return html`<tr data-testid="account-row" data-name=${a.name}>
@@ -175,6 +183,7 @@ export function Accounts() {
           ${a.quotaStoppedUntil && html`<div class="muted small">quota ${fmtUsd(a.dailyQuota)} · ${t('until')} ${fmtTime(a.quotaStoppedUntil)}</div>`}</td>
         <td data-label=${t('priority')}>${a.priority}</td>
         <td data-label=${t('group')}>${data.groupOf[a.id] || '—'}</td>
+        <td data-label=${t('today')} data-testid="account-today">${a._today ? html`${fmtNum(a._today.requests)} ${t('requests')}<div class="muted small">${fmtUsd(a._today.cost)}</div>` : '—'}</td>
         <td data-label=${t('lastUsed')}>${fmtTime(a.lastUsedAt)}</td>
         <td class="row-actions">
           <button class="small" onClick=${() => setEditing(a)}>${t('edit')}</button>
@@ -182,7 +191,7 @@ export function Accounts() {
           ${a.status && a.status !== 'active' && html`<button class="small" data-testid="account-reset" onClick=${act(() => api('POST', `/admin/${a._type.path}/${a.id}/reset-status`))}>${t('resetStatus')}</button>`}
           <button class="small danger" onClick=${act(async () => { if (confirm(t('confirmDelete', a.name))) await api('DELETE', `/admin/${a._type.path}/${a.id}`); })}>${t('delete')}</button>
         </td></tr>`;
-    })}${!sorted.length && html`<tr><td colspan="7" class="muted">${t('noData')}</td></tr>`}</tbody></table></div>
+    })}${!sorted.length && html`<tr><td colspan="8" class="muted">${t('noData')}</td></tr>`}</tbody></table></div>
     <${Groups} data=${data} reload=${reload} />
     ${adding && html`<${AddAccount} onClose=${() => setAdding(false)} onDone=${done} />`}
     ${editing && html`<${Modal} title=${t('edit') + ' · ' + editing.name} onClose=${() => setEditing(null)}>

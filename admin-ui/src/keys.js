@@ -3,15 +3,33 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, allAccounts, allKeys } from './api.js';
 import { t } from './i18n.js';
-import { html, useLoad, fmtNum, fmtShort, fmtTime, fmtUsd, Badge, Modal, CopyButton, ErrorBox, download } from './ui.js';
+import { html, useLoad, fmtNum, fmtShort, fmtTime, fmtUsd, Badge, Bar, Modal, CopyButton, ErrorBox, download } from './ui.js';
 import { KeyForm } from './keyform.js';
 
+// Costs per key (today, lifetime) for the limit bars, from the statistics API's
+// cost ranking when this relay has it (docs/admin-stats-api.md); else none.
+async function costs() {
+  const rank = (period) => api('GET', `/admin/cost-ranking?period=${period}&limit=100`, undefined, { quiet404: true });
+  const [today, all] = await Promise.all([rank('today'), rank('all')]);
+  if (!today || !all) return null;
+  const by = (r) => Object.fromEntries(r.data.keys.map((k) => [k.keyId, k.cost]));
+  return { today: by(today), all: by(all) };
+}
+
 async function load() {
-  const [keys, deleted, accounts, groups] = await Promise.all([
+  const [keys, deleted, accounts, groups, cost] = await Promise.all([
     allKeys(), api('GET', '/admin/api-keys/deleted').then((r) => r.apiKeys || []), allAccounts(),
-    api('GET', '/admin/account-groups').then((r) => r.data || []),
+    api('GET', '/admin/account-groups').then((r) => r.data || []), costs(),
   ]);
-  return { keys, deleted, accounts, groups };
+  return { keys, deleted, accounts, groups, cost };
+}
+
+function CostBars({ k, cost }) {
+  if (!cost) return null;
+  const today = cost.today[k.id] || 0, all = cost.all[k.id] || 0;
+  return html`${k.dailyCostLimit > 0 && html`<${Bar} label=${t('today')} used=${today} limit=${k.dailyCostLimit} fmt=${fmtUsd} />`}
+    ${k.totalCostLimit > 0 && html`<${Bar} label=${t('total')} used=${all} limit=${k.totalCostLimit} fmt=${fmtUsd} />`}
+    ${!k.dailyCostLimit && !k.totalCostLimit && html`<div class="muted small">${fmtUsd(all)}</div>`}`;
 }
 
 function limitsOf(k) {
@@ -103,7 +121,8 @@ export function Keys() {
         ${k.expirationMode === 'activation' && !k.isActivated && html`<div class="muted small">${t('pendingActivation')}</div>`}</td>
       <td data-label=${t('requests')}>${fmtNum(k.usage?.requests)}</td>
       <td data-label=${t('tokens')}><span title=${`in ${k.usage?.inputTokens} · out ${k.usage?.outputTokens}`}>${fmtShort(k.usage?.allTokens)}</span></td>
-      <td data-label=${t('limits')}>${limitsOf(k).map((l) => html`<span class="chip">${l}</span>`)}${!limitsOf(k).length && html`<span class="muted">${t('unlimited')}</span>`}</td>
+      <td data-label=${t('limits')}>${limitsOf(k).map((l) => html`<span class="chip">${l}</span>`)}${!limitsOf(k).length && html`<span class="muted">${t('unlimited')}</span>`}
+        <${CostBars} k=${k} cost=${data.cost} /></td>
       <td data-label=${t('lastUsed')}>${fmtTime(k.lastUsedAt)}</td>
       <td data-label=${t('created')}>${fmtTime(k.createdAt)}</td>
       <td class="row-actions">

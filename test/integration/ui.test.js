@@ -22,7 +22,7 @@ const T = 15000; // every wait is bounded
 
 // The statistics API (issue 12, built in parallel) may not be in this build: its absence is
 // a 404 the UI handles by saying so; these are the only paths allowed to 404 for that reason.
-const OPTIONAL_API = /\/(admin\/(dashboard|usage-trend|model-stats|cost-ranking|request-log)|apiStats\/api\/user-stats)(\?|$)/;
+const OPTIONAL_API = /\/(admin\/(dashboard|usage-trend|model-stats|cost-ranking|request-log|accounts\/[^/]+\/usage-trend)|apiStats\/api\/user-stats)(\?|$)/;
 
 let st, mock, browser, ctx, page, adminPassword;
 let allowed = []; // [{re, status}] answers the current step expects
@@ -239,6 +239,14 @@ test('dashboard: Anthropic SDK traffic moves the numbers', async () => {
     assert.ok((await num('dashboard-cost-today')) > 0, 'cost today');
     assert.ok((await page.locator('.chart canvas').count()) >= 2, 'trend charts drawn (uPlot)');
     assert.match(await page.getByTestId('dashboard-top-keys').textContent(), /traffic/);
+    // The key list's cost bars and the accounts' usage today come from the same API.
+    await byId('nav-keys').click();
+    await page.locator('[data-testid="key-row"][data-name="traffic"] .barwrap').first().waitFor();
+    await byId('nav-accounts').click();
+    const today = page.locator('[data-testid="account-row"][data-name="ui-console"] [data-testid="account-today"]');
+    await waitFor(async () => /^4 Requests/.test(await today.textContent()), { timeout: T, what: 'account usage today' });
+    await byId('nav-dashboard').click();
+    await byId('dashboard-requests-total').waitFor();
   }
   const health = await byId('dashboard-health').textContent();
   assert.match(health, /ui-console/);
