@@ -314,7 +314,21 @@ test('explain: key + model show the account the scheduler would pick and why', a
   await byId('explain-run').click();
   assert.equal((await byId('explain-picked').textContent()).trim(), 'ui-console', 'priority 20 beats 90');
   assert.equal(await byId('explain-account').count(), 2);
+  // Pause the preferred account: explain names it as skipped and why, and picks the other.
+  await byId('nav-accounts').click();
+  await page.locator('[data-testid="account-row"][data-name="ui-console"]').getByTestId('account-toggle').click();
+  await page.locator('[data-testid="account-row"][data-name="ui-console"]').getByText('paused').waitFor();
+  await byId('nav-explain').click();
+  await byId('explain-key').selectOption({ label: 'traffic' });
+  await byId('explain-run').click();
+  await waitFor(async () => (await byId('explain-picked').textContent()).trim() === 'ui-oauth', { timeout: T, what: 'the other account picked' });
+  const skipped = page.locator('[data-testid="explain-account"]', { hasText: 'ui-console' });
+  assert.match(await skipped.textContent(), /skipped/);
+  assert.match(await skipped.textContent(), /not schedulable|paused/);
   await shot('explain');
+  await byId('nav-accounts').click();
+  await page.locator('[data-testid="account-row"][data-name="ui-console"]').getByTestId('account-toggle').click();
+  await page.locator('[data-testid="account-row"][data-name="ui-console"]').getByText('active').waitFor();
   assertClean();
 });
 
