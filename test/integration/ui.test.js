@@ -332,6 +332,30 @@ test('explain: key + model show the account the scheduler would pick and why', a
   assertClean();
 });
 
+test('accounts: a Claude setup token through the same paste flow (callback URL form), then edit and delete', async () => {
+  await byId('nav-accounts').click();
+  await byId('account-add').click();
+  await byId('account-kind-setup').click();
+  await byId('oauth-start').click();
+  const u = new URL(await byId('oauth-link').getAttribute('href'));
+  assert.equal(u.searchParams.get('scope'), 'user:inference');
+  const code = 'uisetup' + Date.now();
+  mock.oauth.expectCode(code, u.searchParams.get('code_challenge'));
+  await byId('oauth-code').fill(`https://platform.claude.com/oauth/code/callback?code=${code}&state=${u.searchParams.get('state')}`);
+  await byId('account-name').fill('ui-setup');
+  await byId('account-save').click();
+  const row = page.locator('[data-testid="account-row"][data-name="ui-setup"]');
+  await row.waitFor();
+  assert.equal(mock.oauth.calls().at(-1).body.expires_in, 31536000, 'the setup-token exchange');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await byId('account-priority').fill('77');
+  await byId('account-save').click();
+  await row.locator('td', { hasText: /^77$/ }).waitFor();
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await row.waitFor({ state: 'detached' });
+  assertClean();
+});
+
 test('usage and settings pages render', async () => {
   await byId('nav-usage').click();
   await byId('usage-by-key').getByText('traffic').waitFor();
