@@ -16,7 +16,8 @@ const { stack, startMockUpstream, api, httpRequest, waitFor, keyUsage, MOCK_ACCO
 
 const ROOT = path.join(__dirname, '..', '..');
 const UI_DIR = path.join(ROOT, 'admin-ui', 'dist');
-const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+// The committed screenshots (README); SCREENSHOTS_DIR=build/shots keeps a local run from touching them.
+const SHOTS = path.resolve(ROOT, process.env.SCREENSHOTS_DIR || path.join('docs', 'screenshots'));
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const T = 15000; // every wait is bounded
 
