@@ -219,8 +219,8 @@ static const struct conf_var config_vars[] = {
      "Directory for init.json and the private Redis data", NULL},
     {"LOG_DIR", CONF_STR, "logs", 0, 0, OFF(log_dir), 0, "Files",
      "Directory for claude-relay-YYYY-MM-DD.log (empty = stdout only)", NULL},
-    {"ADMIN_UI_DIR", CONF_STR, "admin-ui", 0, 0, OFF(admin_ui_dir), 0, "Files",
-     "Directory of the admin web page served at /web", NULL},
+    {"ADMIN_UI_DIR", CONF_STR, "admin-ui/dist", 0, 0, OFF(admin_ui_dir), 0, "Files",
+     "Directory of the built admin web UI (make ui: admin-ui/dist) served at /web", NULL},
 
     {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
      "error, warn, info or debug", check_log_level},

@@ -27,6 +27,7 @@ static const struct route *const route_tables[] = {system_routes,
                                                    claude_profile_routes,
                                                    group_routes,
                                                    scheduler_routes,
+                                                   ui_settings_routes,
                                                    account_routes,
                                                    ui_routes};
 

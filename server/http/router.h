@@ -65,6 +65,7 @@ extern const struct route gemini_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
 extern const struct route ui_routes[];
+extern const struct route ui_settings_routes[];
 extern const struct route auth_routes[];
 extern const struct route oauth_routes[];
 extern const struct route claude_profile_routes[];
