@@ -21,9 +21,10 @@
  * passes the client's own project unchanged (the client asks loadCodeAssist
  * first, so on one account that is the account's).
  *
- * Token refresh and the PKCE flow are the shared OAuth machinery's (not
- * here): this file only says when a token is unusable (token_expired:
- * past expiresAt with no refresh token - the scheduler skips it).
+ * Token refresh and the PKCE flow are the shared OAuth machinery's (kind
+ * oauth_google, oauth_kinds.c; not here). When a token is unusable is the
+ * shared rule too (token_expired = token_refresh_dead: past expiresAt,
+ * less 10 s, with no refresh token - the scheduler skips it).
  *
  * Reactions (crs-relay-spec 5.5, on the shared judge): 429 cools the
  * account until the answer's RetryInfo retryDelay, else retry-after, else
@@ -41,6 +42,7 @@
 #include "oauth_kind.h"
 #include "provider.h"
 #include "reqctx.h"
+#include "token_refresh.h"
 #include "upstream_judge.h"
 #include "xmalloc.h"
 
@@ -50,7 +52,6 @@
 #define SEC 1000LL
 #define MINUTE_MS 60000LL
 #define AUTH_COOLDOWN_MS (1800LL * SEC) /* crs-relay-spec 5.1: auth_error TTL */
-#define EXPIRY_SLACK_MS (10LL * SEC)    /* crs-relay-spec 9.2 isTokenExpired */
 #define RETRY_DELAY_MAX_S (24LL * 3600)
 #define PROJECT_MAX 200
 
@@ -156,16 +157,6 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     free(bearer);
     apply_project(acc, call, out);
     return 0;
-}
-
-/* Past expiresAt (less the original's 10 s slack) with no refresh token:
- * nothing can make it work again but an admin. */
-static bool gemini_token_expired(const struct account *acc, long long now_ms)
-{
-    const char *rt = account_field(acc, "refreshToken");
-    const char *at = account_field(acc, "expiresAt");
-    long long exp = at ? strtoll(at, NULL, 10) : 0;
-    return exp > 0 && now_ms >= exp - EXPIRY_SLACK_MS && !(rt && *rt);
 }
 
 /* "30s" / "1.5s" (a protobuf Duration in JSON) in seconds, rounded up; 0. */
@@ -284,7 +275,7 @@ const struct provider provider_gemini_oauth = {
     .keep_header = gemini_keep_header,
     .usage_event = usage_from_gemini_event,
     .usage_body = usage_from_gemini_body,
-    .token_expired = gemini_token_expired,
+    .token_expired = token_refresh_dead, /* the shared expiry rule, not a copy */
     .learn_body = gemini_learn_body,
     .oauth = &oauth_google,
 };

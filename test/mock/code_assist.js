@@ -7,6 +7,8 @@
 // token use another one (an admin-set projectId). A content call (generateContent,
 // streamGenerateContent) whose body.project is not one of its token's answers 403
 // PERMISSION_DENIED - so a test sees the relay set the serving account's project.
+// codeAssist.alias(tag, user): the token ya29.<tag> is <user>'s (the mock Google token endpoint,
+// ./google_oauth.js, registers every token it mints), so it has user's project.
 //   loadCodeAssist      {currentTier, allowedTiers, cloudaicompanionProject: proj-<tag>}
 //                       (a tag beginning "noproj": no project)
 //   onboardUser         {done: true, response: {cloudaicompanionProject: {id: proj-<tag>}}}
@@ -89,10 +91,14 @@ function parseBehaviour(model, tag) {
 
 function makeCodeAssist() {
   const allowed = new Map(); // tag -> Set of extra projects
+  const aliases = new Map(); // token tag -> user tag (tokens minted by the Google mock)
   const ca = {
     allowProject(tag, project) {
       if (!allowed.has(tag)) allowed.set(tag, new Set());
       allowed.get(tag).add(project);
+    },
+    alias(tag, user) {
+      aliases.set(tag, user);
     },
     reset() {
       allowed.clear();
@@ -189,7 +195,7 @@ function makeCodeAssist() {
       sendJson(res, 400, googleError(400, 'Invalid JSON payload received.'));
       return true;
     }
-    const tag = auth[1];
+    const tag = aliases.get(auth[1]) || auth[1];
     const b = parseBehaviour(null, tag);
     if (b.kind === 'error') {
       sendJson(res, b.status, googleError(b.status, `mock error ${b.status}`, b.status === 429 ? retryInfo(7) : undefined));

@@ -68,11 +68,13 @@
 // x-codex-primary-window-minutes: 300. A behave of midstream-limit-<s> streams response.created,
 // then event: error {error:{type:usage_limit_reached, resets_in_seconds:s}} and response.failed.
 // mock.codexRequests().
+// Google (Gemini) OAuth: POST /oauth/google/token (see ./google_oauth.js): mock.googleOAuth.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
 const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
+const { makeGoogleOAuth } = require('./google_oauth');
 const crypto = require('node:crypto');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
@@ -525,6 +527,7 @@ function startMockUpstream(opts = {}) {
   const oauth = makeOAuth();
   const codeAssist = makeCodeAssist();
   const openaiOAuth = makeOpenAIOAuth();
+  const googleOAuth = makeGoogleOAuth(codeAssist);
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -853,6 +856,10 @@ function startMockUpstream(opts = {}) {
         record(entry);
         return oauth.handle(res, body);
       }
+      if (path === '/oauth/google/token' && req.method === 'POST') {
+        record(entry);
+        return googleOAuth.handle(res, raw, req.headers['content-type']);
+      }
       if (path === '/oauth/openai/token' && req.method === 'POST') {
         record(entry);
         return openaiOAuth.handle(res, raw, req.headers['content-type']);
@@ -980,6 +987,7 @@ function startMockUpstream(opts = {}) {
         codexRequests: () => recorded.filter((r) => r.path.startsWith('/backend-api/codex/')),
         oauth,
         openaiOAuth,
+        googleOAuth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
         },

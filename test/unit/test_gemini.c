@@ -12,7 +12,9 @@
 #include "google_errors.h"
 #include "harness.h"
 #include "json.h"
+#include "oauth_kind.h"
 #include "provider.h"
+#include "token_refresh.h"
 #include "usage.h"
 
 #define META                                                                                       \
@@ -146,6 +148,12 @@ TEST(token_expired_and_learnt_project)
     CHECK(!p->token_expired(&f.acc, 990000));
     fake_set(&f, "refreshToken", "1//r");
     CHECK(!p->token_expired(&f.acc, 2000000)); /* renewable: the refresh's to do */
+    /* One rule: the hook is the shared one; Google renews 5 minutes early. */
+    CHECK(p->token_expired == token_refresh_dead);
+    CHECK(token_refresh_expired(&f.acc, 995000) && !token_refresh_expired(&f.acc, 994999));
+    CHECK_INT(p->oauth->demand_lead_ms, 300000);
+    CHECK(token_refresh_stale(&f.acc, 1005000 - 299999));
+    CHECK(!token_refresh_stale(&f.acc, 1005000 - 300000));
     char val[256];
     const char *load = "{\"currentTier\":{},\"cloudaicompanionProject\":\"proj-1\"}";
     CHECK_STR(p->learn_body(&f.acc, "loadCodeAssist", load, strlen(load), val, sizeof(val)),
