@@ -76,7 +76,7 @@ function assertKeyNotForwarded(reqs, relayKey) {
 
 before(async () => {
   const mock = await startMockUpstream({ port: 0 });
-  st = await stack({ mock, account: false, env: { GEMINI_CODE_ASSIST_URL: mock.url } });
+  st = await stack({ mock, account: false, env: { GEMINI_CODE_ASSIST_URL: mock.url, GEMINI_OAUTH_TOKEN_URL: mock.url + '/oauth/google/token' } });
 });
 
 after(async () => {
@@ -367,7 +367,7 @@ test('geminiAccountId group:<gid> schedules among the group\'s members only', as
   }
 });
 
-test('an expired token without a refresh token is skipped ("token expired"); with one it is still used', async () => {
+test('an expired token without a refresh token is skipped ("token expired"); with one it is refreshed first, and a refused refresh marks the account unauthorized', async () => {
   st.mock.reset();
   const E = await createAccount({ name: 'exp', accessToken: 'ya29.exp', projectId: 'proj-exp', expiresAt: Date.now() - 60e3 });
   try {
@@ -379,7 +379,14 @@ test('an expired token without a refresh token is skipped ("token expired"); wit
     assert.equal(ex.json.data.accounts.find((x) => x.id === E.id).reason, 'token expired', ex.text);
     const up = await api(st.relay, 'PUT', `${A}/${E.id}`, { token: st.token, body: { refreshToken: '1//r' } });
     assert.equal(up.status, 200, up.text);
-    assert.equal((await post('generateContent', envelope(), { key: key.apiKey })).status, 200);
+    // The mock Google token endpoint never issued 1//r: invalid_grant (gemini-oauth.test.js has the good path).
+    st.mock.googleOAuth.reset();
+    assertGoogleError(await post('generateContent', envelope(), { key: key.apiKey }), 503, 'UNAVAILABLE');
+    const calls = st.mock.googleOAuth.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].body.refresh_token, '1//r');
+    assert.equal(st.mock.codeAssistRequests('generateContent').length, 0, 'the expired token is not sent after a refused refresh');
+    await waitFor(async () => (await account(E.id)).status === 'unauthorized', { what: 'marked unauthorized' });
   } finally {
     await removeAccount(E);
   }
