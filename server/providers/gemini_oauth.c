@@ -38,6 +38,7 @@
 #include "app.h"
 #include "config.h"
 #include "errs.h"
+#include "gemini_oauth.h"
 #include "json.h"
 #include "oauth_kind.h"
 #include "provider.h"
@@ -82,6 +83,13 @@ static bool is_setup_call(const char *endpoint)
     return strcmp(endpoint, "loadCodeAssist") == 0 || strcmp(endpoint, "onboardUser") == 0;
 }
 
+/* Answers that may name the account's project: the setup calls and the
+ * poll of onboardUser's operation (getOperation, done: true). */
+static bool names_project(const char *endpoint)
+{
+    return is_setup_call(endpoint) || strcmp(endpoint, "getOperation") == 0;
+}
+
 /* Set body[name] to project when it is absent or another (true: changed). */
 static bool set_project(cJSON *obj, const char *name, const char *project)
 {
@@ -99,7 +107,8 @@ static void apply_project(const struct account *acc, const struct upstream_call 
                           struct upstream_req *out)
 {
     const char *project = account_project(acc);
-    if (!project || strcmp(call->endpoint, "countTokens") == 0)
+    if (!project || strcmp(call->endpoint, "countTokens") == 0 ||
+        strcmp(call->endpoint, "getOperation") == 0)
         return;
     cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
     if (!cJSON_IsObject(body)) {
@@ -134,10 +143,14 @@ static bool gemini_client_header(const char *name)
     return false;
 }
 
-static char *gemini_url(const char *base, const char *endpoint)
+/* getOperation is GET <base>/v1internal/operations/<id> (the format checked
+ * the id), every other method POST <base>/v1internal:<method>. */
+static char *gemini_url(const struct upstream_call *call, const char *base)
 {
-    const char *sse = strcmp(endpoint, "streamGenerateContent") == 0 ? "?alt=sse" : "";
-    return xasprintf("%s/v1internal:%s%s", base, endpoint, sse);
+    if (strcmp(call->endpoint, "getOperation") == 0)
+        return xasprintf("%s/v1internal/operations/%s", base, reqctx_param(call->rq, "op"));
+    const char *sse = strcmp(call->endpoint, "streamGenerateContent") == 0 ? "?alt=sse" : "";
+    return xasprintf("%s/v1internal:%s%s", base, call->endpoint, sse);
 }
 
 static int gemini_prepare(const struct account *acc, const struct upstream_call *call,
@@ -146,7 +159,9 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     const char *token = account_field(acc, "accessToken");
     if (!token || !*token)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
-    out->url = gemini_url(reqctx_app(call->rq)->cfg->gemini_code_assist_url, call->endpoint);
+    out->url = gemini_url(call, reqctx_app(call->rq)->cfg->gemini_code_assist_url);
+    if (strcmp(call->endpoint, "getOperation") == 0)
+        out->method = "GET";
     judge_copy_client_headers(call->rq, out, gemini_client_header, NULL);
     upstream_req_add(out, "Content-Type", "application/json");
     if (!reqctx_header(call->rq, "user-agent"))
@@ -249,18 +264,23 @@ static const char *answered_project(const cJSON *j)
     return json_str(p, "id", NULL);
 }
 
-static const char *gemini_learn_body(const struct account *acc, const char *endpoint,
-                                     const char *body, size_t len, char *value, size_t vlen)
+bool gemini_answered_project(const char *body, size_t len, char *value, size_t vlen)
 {
-    if (!is_setup_call(endpoint) || account_project(acc))
-        return NULL;
     cJSON *j = json_parse(body, len, 16, true);
     const char *p = answered_project(j);
     bool ok = project_ok(p) && strlen(p) < vlen;
     if (ok)
         snprintf(value, vlen, "%s", p);
     cJSON_Delete(j);
-    return ok ? "tempProjectId" : NULL;
+    return ok;
+}
+
+static const char *gemini_learn_body(const struct account *acc, const char *endpoint,
+                                     const char *body, size_t len, char *value, size_t vlen)
+{
+    if (!names_project(endpoint) || account_project(acc))
+        return NULL;
+    return gemini_answered_project(body, len, value, vlen) ? "tempProjectId" : NULL;
 }
 
 const struct provider provider_gemini_oauth = {

@@ -6,6 +6,7 @@
 #include "compat.h"
 #include "claude_profile.h"
 #include "config.h"
+#include "gemini_project.h"
 #include "json.h"
 #include "oauth_kind.h"
 
@@ -141,4 +142,5 @@ const struct oauth_kind oauth_google = {
     .default_expires_in = 3600,
     .demand_lead_ms = GOOGLE_DEMAND_LEAD_MS,
     .extras = google_extras,
+    .stored = gemini_project_start, /* a project-less account asks loadCodeAssist once */
 };

@@ -266,3 +266,31 @@ test('refresh by maintenance: a relay\'s start-up run renews a token due within 
     await removeAccount(acc.id);
   }
 });
+
+test('an account made without projectId gets its project from the relay\'s own loadCodeAssist (once, at the exchange): its first content call already names it', async () => {
+  mock.reset();
+  const { acc, tokens } = await exchangeAccount('gemini-side', {}, 'gside');
+  try {
+    await waitFor(async () => (await getAccount(acc.id)).tempProjectId === 'proj-gside', { what: 'tempProjectId from the side call' });
+    const load = mock.codeAssistRequests('loadCodeAssist');
+    assert.equal(load.length, 1);
+    assert.equal(load[0].headers.authorization, `Bearer ${tokens.access_token}`);
+    assert.equal(load[0].body.metadata.pluginType, 'GEMINI');
+    mock.reset();
+    const g = await generate(st.relay, st.key.apiKey, envelope('client-project'));
+    assert.equal(g.status, 200, g.text);
+    assert.equal(mock.codeAssistRequests('generateContent')[0].body.project, 'proj-gside', 'not the client\'s project');
+    assert.equal(mock.codeAssistRequests('loadCodeAssist').length, 0, 'no side call per request');
+  } finally {
+    await removeAccount(acc.id);
+  }
+  // A user Code Assist has not onboarded yet: no project in the answer, none stored.
+  mock.reset();
+  const { acc: n } = await exchangeAccount('gemini-noproj', {}, 'noprojuser');
+  try {
+    await waitFor(async () => mock.codeAssistRequests('loadCodeAssist').length === 1, { what: 'the side call' });
+    assert.equal((await getAccount(n.id)).tempProjectId, '');
+  } finally {
+    await removeAccount(n.id);
+  }
+});

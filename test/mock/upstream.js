@@ -52,8 +52,8 @@
 // on /v1/responses a function_call item (JSON, or output_item.added +
 // function_call_arguments.delta pieces + .done + output_item.done). On /v1/responses a model
 // gpt-mock-<behaviour> behaves as mock-<behaviour> (chat completions pick the OpenAI pool by gpt-*).
-// Gemini Code Assist: POST /v1internal:<method> (see ./code_assist.js): mock.codeAssist,
-// mock.codeAssistRequests(method).
+// Gemini Code Assist: POST /v1internal:<method>, GET /v1internal/operations/<id> (see
+// ./code_assist.js): mock.codeAssist, mock.codeAssistRequests(method) (getOperation: the GETs).
 // OpenAI (ChatGPT) OAuth: POST /oauth/openai/token (application/x-www-form-urlencoded only) -
 // authorization_code (code registered with mock.openaiOAuth.expectCode(code, challenge, claims?),
 // code_verifier hashing to it) and refresh_token (rotated; with omitRefresh the answer carries
@@ -847,7 +847,7 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
-      if (path.startsWith('/v1internal:')) {
+      if (path.startsWith('/v1internal:') || path.startsWith('/v1internal/')) {
         record(entry);
         counters.requests++;
         if (codeAssist.handle({ req, res, body }, path)) return;
@@ -983,7 +983,7 @@ function startMockUpstream(opts = {}) {
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
         codeAssist,
-        codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
+        codeAssistRequests: (method) => recorded.filter((r) => (method === 'getOperation' ? r.path.startsWith('/v1internal/operations/') : r.path === `/v1internal:${method}`)),
         codexRequests: () => recorded.filter((r) => r.path.startsWith('/backend-api/codex/')),
         oauth,
         openaiOAuth,

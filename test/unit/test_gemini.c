@@ -9,6 +9,7 @@
 #include "config.h"
 #include "fake_account.h"
 #include "format.h"
+#include "gemini_oauth.h"
 #include "google_errors.h"
 #include "harness.h"
 #include "json.h"
@@ -168,6 +169,11 @@ TEST(token_expired_and_learnt_project)
     CHECK(p->learn_body(&f.acc, "loadCodeAssist", odd, strlen(odd), val, sizeof(val)) == NULL);
     fake_set(&f, "projectId", "mine");
     CHECK(p->learn_body(&f.acc, "loadCodeAssist", load, strlen(load), val, sizeof(val)) == NULL);
+    /* the relay's own loadCodeAssist (gemini_project.c) reads it the same way */
+    CHECK(gemini_answered_project(load, strlen(load), val, sizeof(val)));
+    CHECK_STR(val, "proj-1");
+    CHECK(!gemini_answered_project(odd, strlen(odd), val, sizeof(val)));
+    CHECK(!gemini_answered_project("{}", 2, val, sizeof(val)));
 }
 
 int main(int argc, char **argv)
