@@ -365,7 +365,13 @@ bool token_refresh_expired(const struct account *a, long long now)
 {
     const char *at = account_field(a, "expiresAt");
     long long exp = at ? strtoll(at, NULL, 10) : 0;
-    return a->prov->oauth && exp > 0 && exp <= now;
+    return a->prov->oauth && exp > 0 && now >= exp - TOKEN_EXPIRY_SLACK_MS;
+}
+
+bool token_refresh_dead(const struct account *a, long long now)
+{
+    const char *rt = account_field(a, "refreshToken");
+    return token_refresh_expired(a, now) && !(rt && *rt);
 }
 
 struct token_refresh *token_refresh_new(struct app *app)

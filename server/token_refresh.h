@@ -35,11 +35,21 @@ int token_refresh_now(struct app *app, struct rds_conn *c, const struct account 
 /* The waiters of on-demand refreshes (app->refresh). free wakes any left. */
 struct token_refresh *token_refresh_new(struct app *app);
 void token_refresh_free(struct token_refresh *tr);
+/* A token with less than this left is expired for every kind: it may
+ * expire on the way (the original's Google rule, isTokenExpired). */
+#define TOKEN_EXPIRY_SLACK_MS 10000LL
 /* True when a's token (an OAuth kind's, refreshable) expires within its
- * kind's demand lead (a minute): a request should wait for its refresh before using it. Pure. */
+ * kind's demand lead (oauth_kind.demand_lead_ms): a request should wait
+ * for its refresh before using it. Pure. */
 bool token_refresh_stale(const struct account *a, long long now_ms);
-/* True when a's token (an OAuth kind's) has expired. Pure. */
+/* True when a's token (an OAuth kind's) has expired, less
+ * TOKEN_EXPIRY_SLACK_MS; expiresAt 0 (unknown) never. THE expiry rule:
+ * providers' token_expired hooks use it too. Pure. */
 bool token_refresh_expired(const struct account *a, long long now_ms);
+/* True when a's token has expired (token_refresh_expired) and it has no
+ * refresh token: nothing but an admin can make it work again. Pure; a
+ * provider's token_expired hook. */
+bool token_refresh_dead(const struct account *a, long long now_ms);
 /* Wait for a's token to be renewed: wake(arg) runs once, on a worker (or
  * at shutdown on the thread tearing down), when this instance's refresh
  * ended, when the snapshot holds a fresh token, or after a bounded wait -

@@ -206,11 +206,38 @@ struct exchange {
     char sid[37];
 };
 
+/* Google's codes carry a slash ("4/0Ab..."): allowed, nothing else new. */
 static bool code_ok(const char *s)
 {
     size_t n = strlen(s);
     return n >= 10 && n <= CODE_MAX &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/") == n;
+}
+
+static int hex_val(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* %XX decoded in place: a callback URL (or a code copied from one) spells
+ * Google's "4/0Ab..." as "4%2F0Ab...". A bad escape stays as it is (and
+ * code_ok refuses it). */
+static void pct_decode(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        int hi = *r == '%' ? hex_val(r[1]) : -1, lo = hi >= 0 ? hex_val(r[2]) : -1;
+        if (lo >= 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
 }
 
 /* The value of query (or fragment) parameter name in url into out ("" when absent). */
@@ -242,6 +269,7 @@ static int pasted_code(struct reqctx *rq, const cJSON *body, char *code, char *s
         if (pasted[n] == '#')
             snprintf(state, len, "%.*s", (int)strcspn(pasted + n + 1, "&"), pasted + n + 1);
     }
+    pct_decode(code);
     if (code_ok(code))
         return 0;
     bad_request(rq,

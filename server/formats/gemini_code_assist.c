@@ -11,7 +11,10 @@
  * this API too: the answers pass raw. generateContent and
  * streamGenerateContent are billed (usage from response.usageMetadata);
  * countTokens and the setup calls (loadCodeAssist, onboardUser,
- * listExperiments, retrieveUserQuota) are forwarded, not billed. The key
+ * listExperiments, retrieveUserQuota, fetchAdminControls,
+ * recordCodeAssistMetrics, and GET /gemini/v1internal/operations/<id>:
+ * getOperation, which the CLI polls every 5 s while onboardUser's
+ * long-running operation is not done) are forwarded, not billed. The key
  * comes as Authorization: Bearer (Gemini CLI sends its access token so).
  * Sticky sessions follow request.session_id (the CLI's session, stable
  * across its prompts).
@@ -166,10 +169,25 @@ static int check_content(const cJSON *j, const char *endpoint, struct format_req
     return 0;
 }
 
+/* An operation id as Google's LRO names spell them, else none. */
+static bool operation_ok(const char *op)
+{
+    size_t n = op ? strlen(op) : 0;
+    return n > 0 && n <= 200 &&
+           strspn(op, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") == n;
+}
+
 static int gca_validate(struct reqctx *rq, const char *endpoint, struct format_request *out,
                         enum relay_err *e, char *msg, size_t len)
 {
     size_t blen = 0;
+    if (strcmp(endpoint, "v1internal:getOperation") == 0) { /* a GET: no body, the id in the path */
+        out->model[0] = '\0';
+        out->stream = out->user_turn = false;
+        if (operation_ok(reqctx_param(rq, "op")))
+            return 0;
+        return refuse(e, msg, len, "Invalid request: bad operation name");
+    }
     reqctx_body(rq, &blen);
     const cJSON *j = reqctx_json(rq);
     if (blen == 0 || !cJSON_IsObject(j)) {
@@ -236,6 +254,9 @@ GCA_OP(loadCodeAssist, false)
 GCA_OP(onboardUser, false)
 GCA_OP(listExperiments, false)
 GCA_OP(retrieveUserQuota, false)
+GCA_OP(fetchAdminControls, false)
+GCA_OP(recordCodeAssistMetrics, false)
+GCA_OP(getOperation, false)
 
 static bool gca_inline_ok(struct reqctx *rq)
 {
@@ -248,8 +269,16 @@ static bool gca_inline_ok(struct reqctx *rq)
     }
 
 const struct route gemini_code_assist_routes[] = {
-    GCA_ROUTE(generateContent),   GCA_ROUTE(streamGenerateContent),
-    GCA_ROUTE(countTokens),       GCA_ROUTE(loadCodeAssist),
-    GCA_ROUTE(onboardUser),       GCA_ROUTE(listExperiments),
-    GCA_ROUTE(retrieveUserQuota), {0},
+    GCA_ROUTE(generateContent),
+    GCA_ROUTE(streamGenerateContent),
+    GCA_ROUTE(countTokens),
+    GCA_ROUTE(loadCodeAssist),
+    GCA_ROUTE(onboardUser),
+    GCA_ROUTE(listExperiments),
+    GCA_ROUTE(retrieveUserQuota),
+    GCA_ROUTE(fetchAdminControls),
+    GCA_ROUTE(recordCodeAssistMetrics),
+    {"GET", "/gemini/v1internal/operations/:op", h_getOperation, AUTH_KEY, BODY_SMALL,
+     gca_inline_ok},
+    {0},
 };

@@ -21,9 +21,10 @@
  * passes the client's own project unchanged (the client asks loadCodeAssist
  * first, so on one account that is the account's).
  *
- * Token refresh and the PKCE flow are the shared OAuth machinery's (not
- * here): this file only says when a token is unusable (token_expired:
- * past expiresAt with no refresh token - the scheduler skips it).
+ * Token refresh and the PKCE flow are the shared OAuth machinery's (kind
+ * oauth_google, oauth_kinds.c; not here). When a token is unusable is the
+ * shared rule too (token_expired = token_refresh_dead: past expiresAt,
+ * less 10 s, with no refresh token - the scheduler skips it).
  *
  * Reactions (crs-relay-spec 5.5, on the shared judge): 429 cools the
  * account until the answer's RetryInfo retryDelay, else retry-after, else
@@ -37,10 +38,12 @@
 #include "app.h"
 #include "config.h"
 #include "errs.h"
+#include "gemini_oauth.h"
 #include "json.h"
 #include "oauth_kind.h"
 #include "provider.h"
 #include "reqctx.h"
+#include "token_refresh.h"
 #include "upstream_judge.h"
 #include "xmalloc.h"
 
@@ -50,7 +53,6 @@
 #define SEC 1000LL
 #define MINUTE_MS 60000LL
 #define AUTH_COOLDOWN_MS (1800LL * SEC) /* crs-relay-spec 5.1: auth_error TTL */
-#define EXPIRY_SLACK_MS (10LL * SEC)    /* crs-relay-spec 9.2 isTokenExpired */
 #define RETRY_DELAY_MAX_S (24LL * 3600)
 #define PROJECT_MAX 200
 
@@ -82,6 +84,13 @@ static bool is_setup_call(const char *endpoint)
            strcmp(endpoint, "v1internal:onboardUser") == 0;
 }
 
+/* Answers that may name the account's project: the setup calls and the
+ * poll of onboardUser's operation (getOperation, done: true). */
+static bool names_project(const char *endpoint)
+{
+    return is_setup_call(endpoint) || strcmp(endpoint, "v1internal:getOperation") == 0;
+}
+
 /* Set body[name] to project when it is absent or another (true: changed). */
 static bool set_project(cJSON *obj, const char *name, const char *project)
 {
@@ -99,7 +108,8 @@ static void apply_project(const struct account *acc, const struct upstream_call 
                           struct upstream_req *out)
 {
     const char *project = account_project(acc);
-    if (!project || strcmp(call->endpoint, "v1internal:countTokens") == 0)
+    if (!project || strcmp(call->endpoint, "v1internal:countTokens") == 0 ||
+        strcmp(call->endpoint, "v1internal:getOperation") == 0)
         return;
     cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
     if (!cJSON_IsObject(body)) {
@@ -134,10 +144,15 @@ static bool gemini_client_header(const char *name)
     return false;
 }
 
-static char *gemini_url(const char *base, const char *endpoint)
+/* getOperation is GET <base>/v1internal/operations/<id> (the format checked
+ * the id), every other method POST <base>/v1internal:<method>. */
+static char *gemini_url(const struct upstream_call *call, const char *base)
 {
-    const char *sse = strcmp(endpoint, "v1internal:streamGenerateContent") == 0 ? "?alt=sse" : "";
-    return xasprintf("%s/%s%s", base, endpoint, sse); /* endpoint: "v1internal:<method>" */
+    if (strcmp(call->endpoint, "v1internal:getOperation") == 0)
+        return xasprintf("%s/v1internal/operations/%s", base, reqctx_param(call->rq, "op"));
+    const char *sse =
+        strcmp(call->endpoint, "v1internal:streamGenerateContent") == 0 ? "?alt=sse" : "";
+    return xasprintf("%s/%s%s", base, call->endpoint, sse); /* "v1internal:<method>" */
 }
 
 /* Code Assist only (endpoints "v1internal:<method>"): the standard API's
@@ -153,7 +168,9 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     const char *token = account_field(acc, "accessToken");
     if (!token || !*token)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
-    out->url = gemini_url(reqctx_app(call->rq)->cfg->gemini_code_assist_url, call->endpoint);
+    out->url = gemini_url(call, reqctx_app(call->rq)->cfg->gemini_code_assist_url);
+    if (strcmp(call->endpoint, "v1internal:getOperation") == 0)
+        out->method = "GET";
     judge_copy_client_headers(call->rq, out, gemini_client_header, NULL);
     upstream_req_add(out, "Content-Type", "application/json");
     if (!reqctx_header(call->rq, "user-agent"))
@@ -164,16 +181,6 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     free(bearer);
     apply_project(acc, call, out);
     return 0;
-}
-
-/* Past expiresAt (less the original's 10 s slack) with no refresh token:
- * nothing can make it work again but an admin. */
-static bool gemini_token_expired(const struct account *acc, long long now_ms)
-{
-    const char *rt = account_field(acc, "refreshToken");
-    const char *at = account_field(acc, "expiresAt");
-    long long exp = at ? strtoll(at, NULL, 10) : 0;
-    return exp > 0 && now_ms >= exp - EXPIRY_SLACK_MS && !(rt && *rt);
 }
 
 /* "30s" / "1.5s" (a protobuf Duration in JSON) in seconds, rounded up; 0. */
@@ -266,18 +273,23 @@ static const char *answered_project(const cJSON *j)
     return json_str(p, "id", NULL);
 }
 
-static const char *gemini_learn_body(const struct account *acc, const char *endpoint,
-                                     const char *body, size_t len, char *value, size_t vlen)
+bool gemini_answered_project(const char *body, size_t len, char *value, size_t vlen)
 {
-    if (!is_setup_call(endpoint) || account_project(acc))
-        return NULL;
     cJSON *j = json_parse(body, len, 16, true);
     const char *p = answered_project(j);
     bool ok = project_ok(p) && strlen(p) < vlen;
     if (ok)
         snprintf(value, vlen, "%s", p);
     cJSON_Delete(j);
-    return ok ? "tempProjectId" : NULL;
+    return ok;
+}
+
+static const char *gemini_learn_body(const struct account *acc, const char *endpoint,
+                                     const char *body, size_t len, char *value, size_t vlen)
+{
+    if (!names_project(endpoint) || account_project(acc))
+        return NULL;
+    return gemini_answered_project(body, len, value, vlen) ? "tempProjectId" : NULL;
 }
 
 const struct provider provider_gemini_oauth = {
@@ -292,7 +304,7 @@ const struct provider provider_gemini_oauth = {
     .keep_header = gemini_keep_header,
     .usage_event = usage_from_gemini_event,
     .usage_body = usage_from_gemini_body,
-    .token_expired = gemini_token_expired,
+    .token_expired = token_refresh_dead, /* the shared expiry rule, not a copy */
     .learn_body = gemini_learn_body,
     .oauth = &oauth_google,
     .serves = gemini_serves,

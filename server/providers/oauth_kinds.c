@@ -6,12 +6,20 @@
 #include "compat.h"
 #include "claude_profile.h"
 #include "config.h"
+#include "gemini_project.h"
 #include "json.h"
 #include "oauth_kind.h"
 
 #define OPENAI_SCOPES "openid profile email offline_access"
 #define GOOGLE_SCOPES "https://www.googleapis.com/auth/cloud-platform"
 #define DEMAND_LEAD_MS 60000 /* the original: a token expiring within a minute is renewed first */
+/* Google: five minutes, google-auth-library's eagerRefreshThresholdMillis -
+ * what Gemini CLI itself does with these tokens. The original refreshed in
+ * memory on every request instead (crs-relay-spec 6.7) and called a token
+ * expired only 10 s before its end (that slack is the shared expiry rule,
+ * token_refresh.h); a 401 costs the account a 30-minute cooldown, so renew
+ * well before. */
+#define GOOGLE_DEMAND_LEAD_MS 300000
 
 static void set_str(cJSON *fields, const char *name, const char *v, size_t max)
 {
@@ -132,6 +140,7 @@ const struct oauth_kind oauth_google = {
     .encoding = OAUTH_FORM,
     .token_headers = form_headers,
     .default_expires_in = 3600,
-    .demand_lead_ms = DEMAND_LEAD_MS,
+    .demand_lead_ms = GOOGLE_DEMAND_LEAD_MS,
     .extras = google_extras,
+    .stored = gemini_project_start, /* a project-less account asks loadCodeAssist once */
 };

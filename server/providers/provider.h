@@ -70,6 +70,7 @@ struct upstream_call {
  * prepare answered by itself: no upstream call, the client gets
  * local_status and the JSON local_body. */
 struct upstream_req {
+    const char *method; /* static; NULL: POST (Code Assist's getOperation is a GET) */
     char *url;
     char **headers; /* "Name: value", NULL-terminated */
     size_t nheaders, cap;

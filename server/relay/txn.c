@@ -642,7 +642,7 @@ static enum step_rc step_attempt(struct txn *t)
     }
     size_t len = 0;
     const char *body = txn_body(t, &len);
-    struct httpc_request hr = {.method = "POST",
+    struct httpc_request hr = {.method = t->ureq.method ? t->ureq.method : "POST",
                                .url = t->ureq.url,
                                .headers = (const char *const *)t->ureq.headers,
                                .body = t->ureq.body ? t->ureq.body : body,

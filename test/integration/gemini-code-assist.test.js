@@ -76,7 +76,7 @@ function assertKeyNotForwarded(reqs, relayKey) {
 
 before(async () => {
   const mock = await startMockUpstream({ port: 0 });
-  st = await stack({ mock, account: false, env: { GEMINI_CODE_ASSIST_URL: mock.url } });
+  st = await stack({ mock, account: false, env: { GEMINI_CODE_ASSIST_URL: mock.url, GEMINI_OAUTH_TOKEN_URL: mock.url + '/oauth/google/token' } });
 });
 
 after(async () => {
@@ -275,6 +275,40 @@ test('generateContent, stream, countTokens and a functionCall answer pass raw; o
   }
 });
 
+test('Gemini CLI\'s other Code Assist calls: onboardUser\'s unfinished operation polled by GET /gemini/v1internal/operations/<id> on the account that started it (its project learnt), fetchAdminControls and recordCodeAssistMetrics; forwarded, not billed', async () => {
+  st.mock.reset();
+  const acc = await createAccount({ name: 'lro', accessToken: 'ya29.lro1' });
+  try {
+    const key = await createKey(st.relay, st.token, { name: 'lro', geminiAccountId: acc.id });
+    let r = await post('onboardUser', { tierId: 'free-tier', metadata: { pluginType: 'GEMINI' } }, { key: key.apiKey });
+    assert.equal(r.status, 200, r.text);
+    const lro = JSON.parse(r.text);
+    assert.deepEqual(lro, { name: 'operations/onboard-lro1', done: false });
+    const get = (name, k = key.apiKey) => httpRequest(`${st.relay.url}/gemini/v1internal/${name}`, { method: 'GET', headers: { authorization: `Bearer ${k}` } });
+    r = await get(lro.name);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(r.text).response.cloudaicompanionProject.id, 'proj-lro1');
+    const up = st.mock.codeAssistRequests('getOperation');
+    assert.equal(up.length, 1);
+    assert.equal(up[0].method, 'GET');
+    assert.equal(up[0].path, '/v1internal/operations/onboard-lro1');
+    assert.equal(up[0].headers.authorization, 'Bearer ya29.lro1');
+    assert.equal(up[0].bodyBytes, 0);
+    await waitFor(async () => (await account(acc.id)).tempProjectId === 'proj-lro1', { what: 'project learnt from the finished operation' });
+    assertGoogleError(await get('operations/bad$name'), 400, 'INVALID_ARGUMENT');
+    assertGoogleError(await get(lro.name, 'cr_nope'), 401, 'UNAUTHENTICATED');
+    for (const m of ['fetchAdminControls', 'recordCodeAssistMetrics']) {
+      r = await post(m, { project: 'client-project', metadata: { pluginType: 'GEMINI' } }, { key: key.apiKey });
+      assert.equal(r.status, 200, `${m}: ${r.text}`);
+      assert.equal(st.mock.codeAssistRequests(m)[0].body.project, 'proj-lro1', `${m}: the account's project`);
+    }
+    await assertReleased(st.relay);
+    assert.equal(await redisCmd(st.redis.port, 'EXISTS', `api_key_usage:${key.id}`), 0, 'nothing billed');
+  } finally {
+    await removeAccount(acc);
+  }
+});
+
 // ---------------------------------------------------------------- refusals
 
 test('refusals in Google\'s shape: 400 (bad JSON, no contents, no model), 401 (no key, bad key), 403 (no gemini permission), 404, 429 (key rate limit, upstream 429)', async () => {
@@ -367,7 +401,7 @@ test('geminiAccountId group:<gid> schedules among the group\'s members only', as
   }
 });
 
-test('an expired token without a refresh token is skipped ("token expired"); with one it is still used', async () => {
+test('an expired token without a refresh token is skipped ("token expired"); with one it is refreshed first, and a refused refresh marks the account unauthorized', async () => {
   st.mock.reset();
   const E = await createAccount({ name: 'exp', accessToken: 'ya29.exp', projectId: 'proj-exp', expiresAt: Date.now() - 60e3 });
   try {
@@ -379,7 +413,14 @@ test('an expired token without a refresh token is skipped ("token expired"); wit
     assert.equal(ex.json.data.accounts.find((x) => x.id === E.id).reason, 'token expired', ex.text);
     const up = await api(st.relay, 'PUT', `${A}/${E.id}`, { token: st.token, body: { refreshToken: '1//r' } });
     assert.equal(up.status, 200, up.text);
-    assert.equal((await post('generateContent', envelope(), { key: key.apiKey })).status, 200);
+    // The mock Google token endpoint never issued 1//r: invalid_grant (gemini-oauth.test.js has the good path).
+    st.mock.googleOAuth.reset();
+    assertGoogleError(await post('generateContent', envelope(), { key: key.apiKey }), 503, 'UNAVAILABLE');
+    const calls = st.mock.googleOAuth.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].body.refresh_token, '1//r');
+    assert.equal(st.mock.codeAssistRequests('generateContent').length, 0, 'the expired token is not sent after a refused refresh');
+    await waitFor(async () => (await account(E.id)).status === 'unauthorized', { what: 'marked unauthorized' });
   } finally {
     await removeAccount(E);
   }

@@ -7,9 +7,16 @@
 // token use another one (an admin-set projectId). A content call (generateContent,
 // streamGenerateContent) whose body.project is not one of its token's answers 403
 // PERMISSION_DENIED - so a test sees the relay set the serving account's project.
+// codeAssist.alias(tag, user): the token ya29.<tag> is <user>'s (the mock Google token endpoint,
+// ./google_oauth.js, registers every token it mints), so it has user's project.
 //   loadCodeAssist      {currentTier, allowedTiers, cloudaicompanionProject: proj-<tag>}
 //                       (a tag beginning "noproj": no project)
 //   onboardUser         {done: true, response: {cloudaicompanionProject: {id: proj-<tag>}}}
+//                       (a tag beginning "lro": an unfinished operation {name: operations/onboard-<tag>,
+//                       done: false}, polled with GET /v1internal/operations/onboard-<tag>, which
+//                       answers it done with the project; another token's operation is 404)
+//   fetchAdminControls  {adminControlsApplicable: false}
+//   recordCodeAssistMetrics {}
 //   listExperiments     {experimentIds: [], flags: []}
 //   retrieveUserQuota   {buckets: []}
 //   countTokens         {totalTokens: 42}
@@ -89,10 +96,14 @@ function parseBehaviour(model, tag) {
 
 function makeCodeAssist() {
   const allowed = new Map(); // tag -> Set of extra projects
+  const aliases = new Map(); // token tag -> user tag (tokens minted by the Google mock)
   const ca = {
     allowProject(tag, project) {
       if (!allowed.has(tag)) allowed.set(tag, new Set());
       allowed.get(tag).add(project);
+    },
+    alias(tag, user) {
+      aliases.set(tag, user);
     },
     reset() {
       allowed.clear();
@@ -162,7 +173,12 @@ function makeCodeAssist() {
           ...(project ? { cloudaicompanionProject: project } : {}),
         });
       case 'onboardUser':
+        if (tag.startsWith('lro')) return sendJson(res, 200, { name: `operations/onboard-${tag}`, done: false });
         return sendJson(res, 200, { done: true, response: { cloudaicompanionProject: { id: project || '', name: '' } } });
+      case 'fetchAdminControls':
+        return sendJson(res, 200, { adminControlsApplicable: false });
+      case 'recordCodeAssistMetrics':
+        return sendJson(res, 200, {});
       case 'listExperiments':
         return sendJson(res, 200, { experimentIds: [], flags: [] });
       case 'retrieveUserQuota':
@@ -174,22 +190,33 @@ function makeCodeAssist() {
     }
   }
 
-  // Handles POST /v1internal:<method>; true when the path was ours.
+  // GET /v1internal/operations/<id>: onboardUser's operation, for its own token only.
+  function operation(res, id, tag) {
+    if (id !== `onboard-${tag}`) return sendJson(res, 404, googleError(404, `mock: no operation ${id} for this token`));
+    return sendJson(res, 200, { name: `operations/${id}`, done: true, response: { cloudaicompanionProject: { id: `proj-${tag}`, name: '' } } });
+  }
+
+  // Handles POST /v1internal:<method> and GET /v1internal/operations/<id>; true when the path was ours.
   ca.handle = (ctx, path) => {
     const m = /^\/v1internal:([A-Za-z]+)$/.exec(path);
-    if (!m || ctx.req.method !== 'POST') return false;
-    const method = m[1];
+    const op = /^\/v1internal\/operations\/([A-Za-z0-9._-]+)$/.exec(path);
+    if (!(m && ctx.req.method === 'POST') && !(op && ctx.req.method === 'GET')) return false;
     const { res, body } = ctx;
     const auth = /^Bearer ya29\.([A-Za-z0-9_-]+)$/.exec(ctx.req.headers.authorization || '');
     if (!auth) {
       sendJson(res, 401, googleError(401, 'Request had invalid authentication credentials.'));
       return true;
     }
+    if (op) {
+      operation(res, op[1], aliases.get(auth[1]) || auth[1]);
+      return true;
+    }
+    const method = m[1];
     if (!body || typeof body !== 'object') {
       sendJson(res, 400, googleError(400, 'Invalid JSON payload received.'));
       return true;
     }
-    const tag = auth[1];
+    const tag = aliases.get(auth[1]) || auth[1];
     const b = parseBehaviour(null, tag);
     if (b.kind === 'error') {
       sendJson(res, b.status, googleError(b.status, `mock error ${b.status}`, b.status === 429 ? retryInfo(7) : undefined));

@@ -52,8 +52,8 @@
 // on /v1/responses a function_call item (JSON, or output_item.added +
 // function_call_arguments.delta pieces + .done + output_item.done). On /v1/responses a model
 // gpt-mock-<behaviour> behaves as mock-<behaviour> (chat completions pick the OpenAI pool by gpt-*).
-// Gemini Code Assist: POST /v1internal:<method> (see ./code_assist.js): mock.codeAssist,
-// mock.codeAssistRequests(method).
+// Gemini Code Assist: POST /v1internal:<method>, GET /v1internal/operations/<id> (see
+// ./code_assist.js): mock.codeAssist, mock.codeAssistRequests(method) (getOperation: the GETs).
 // OpenAI (ChatGPT) OAuth: POST /oauth/openai/token (application/x-www-form-urlencoded only) -
 // authorization_code (code registered with mock.openaiOAuth.expectCode(code, challenge, claims?),
 // code_verifier hashing to it) and refresh_token (rotated; with omitRefresh the answer carries
@@ -70,11 +70,13 @@
 // mock.codexRequests().
 // Gemini API: POST /v1beta|v1/models/<m>:generateContent|streamGenerateContent|countTokens, GET the
 // models (test/mock/gemini.js; needs x-goog-api-key). mock.geminiRequests().
+// Google (Gemini) OAuth: POST /oauth/google/token (see ./google_oauth.js): mock.googleOAuth.
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
 const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
+const { makeGoogleOAuth } = require('./google_oauth');
 const crypto = require('node:crypto');
 const { handleGemini, releaseHeld, GEMINI_USAGE, GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('./gemini');
 
@@ -528,6 +530,7 @@ function startMockUpstream(opts = {}) {
   const oauth = makeOAuth();
   const codeAssist = makeCodeAssist();
   const openaiOAuth = makeOpenAIOAuth();
+  const googleOAuth = makeGoogleOAuth(codeAssist);
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -850,7 +853,7 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
-      if (path.startsWith('/v1internal:')) {
+      if (path.startsWith('/v1internal:') || path.startsWith('/v1internal/')) {
         record(entry);
         counters.requests++;
         if (codeAssist.handle({ req, res, body }, path)) return;
@@ -858,6 +861,10 @@ function startMockUpstream(opts = {}) {
       if (path === '/v1/oauth/token' && req.method === 'POST') {
         record(entry);
         return oauth.handle(res, body);
+      }
+      if (path === '/oauth/google/token' && req.method === 'POST') {
+        record(entry);
+        return googleOAuth.handle(res, raw, req.headers['content-type']);
       }
       if (path === '/oauth/openai/token' && req.method === 'POST') {
         record(entry);
@@ -989,12 +996,13 @@ function startMockUpstream(opts = {}) {
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
         codeAssist,
-        codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
+        codeAssistRequests: (method) => recorded.filter((r) => (method === 'getOperation' ? r.path.startsWith('/v1internal/operations/') : r.path === `/v1internal:${method}`)),
         codexRequests: () => recorded.filter((r) => r.path.startsWith('/backend-api/codex/')),
         releaseGemini: () => releaseHeld(),
         geminiRequests: () => recorded.filter((r) => /^\/(v1beta|v1)\/models/.test(r.path) && r.headers['x-goog-api-key']),
         oauth,
         openaiOAuth,
+        googleOAuth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
         },

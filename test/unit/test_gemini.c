@@ -9,10 +9,13 @@
 #include "config.h"
 #include "fake_account.h"
 #include "format.h"
+#include "gemini_oauth.h"
 #include "google_errors.h"
 #include "harness.h"
 #include "json.h"
+#include "oauth_kind.h"
 #include "provider.h"
+#include "token_refresh.h"
 #include "usage.h"
 
 #define META                                                                                       \
@@ -146,6 +149,12 @@ TEST(token_expired_and_learnt_project)
     CHECK(!p->token_expired(&f.acc, 990000));
     fake_set(&f, "refreshToken", "1//r");
     CHECK(!p->token_expired(&f.acc, 2000000)); /* renewable: the refresh's to do */
+    /* One rule: the hook is the shared one; Google renews 5 minutes early. */
+    CHECK(p->token_expired == token_refresh_dead);
+    CHECK(token_refresh_expired(&f.acc, 995000) && !token_refresh_expired(&f.acc, 994999));
+    CHECK_INT(p->oauth->demand_lead_ms, 300000);
+    CHECK(token_refresh_stale(&f.acc, 1005000 - 299999));
+    CHECK(!token_refresh_stale(&f.acc, 1005000 - 300000));
     char val[256];
     const char *load = "{\"currentTier\":{},\"cloudaicompanionProject\":\"proj-1\"}";
     CHECK_STR(
@@ -164,6 +173,11 @@ TEST(token_expired_and_learnt_project)
     fake_set(&f, "projectId", "mine");
     CHECK(p->learn_body(&f.acc, "v1internal:loadCodeAssist", load, strlen(load), val,
                         sizeof(val)) == NULL);
+    /* the relay's own loadCodeAssist (gemini_project.c) reads it the same way */
+    CHECK(gemini_answered_project(load, strlen(load), val, sizeof(val)));
+    CHECK_STR(val, "proj-1");
+    CHECK(!gemini_answered_project(odd, strlen(odd), val, sizeof(val)));
+    CHECK(!gemini_answered_project("{}", 2, val, sizeof(val)));
 }
 
 int main(int argc, char **argv)
