@@ -80,14 +80,13 @@ static cJSON *text_block(const char *text)
 static cJSON *image_block(struct conv *c, const char *url, int i, int k)
 {
     cJSON *src = cJSON_CreateObject();
-    const char *comma = strchr(url, ',');
-    if (strncmp(url, "data:", 5) == 0 && comma && comma - url > 12 &&
-        strncmp(comma - 7, ";base64", 7) == 0) {
+    char *mt = NULL;
+    const char *data = NULL;
+    if (chat_in_data_url(url, &mt, &data)) {
         cJSON_AddStringToObject(src, "type", "base64");
-        char *mt = xstrndup(url + 5, (size_t)(comma - 7 - (url + 5)));
         cJSON_AddStringToObject(src, "media_type", mt);
         free(mt);
-        cJSON_AddStringToObject(src, "data", comma + 1);
+        cJSON_AddStringToObject(src, "data", data);
     } else if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
         cJSON_AddStringToObject(src, "type", "url");
         cJSON_AddStringToObject(src, "url", url);

@@ -3,6 +3,7 @@
 #include "chat_in.h"
 #include "errs.h"
 #include "json.h"
+#include "xmalloc.h"
 
 #include <stdarg.h>
 
@@ -72,4 +73,15 @@ int chat_in_one_choice(const cJSON *chat, char *err, size_t len)
     if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
         return chat_in_fail(err, len, "n: only 1 choice is supported");
     return 0;
+}
+
+bool chat_in_data_url(const char *url, char **media_type, const char **data)
+{
+    const char *comma = strchr(url, ',');
+    if (strncmp(url, "data:", 5) != 0 || !comma || comma - url <= 12 ||
+        strncmp(comma - 7, ";base64", 7) != 0)
+        return false;
+    *media_type = xstrndup(url + 5, (size_t)(comma - 7 - (url + 5)));
+    *data = comma + 1;
+    return true;
 }

@@ -1,11 +1,12 @@
 /*
  * chat_in.h - reading OpenAI chat completions requests: what every
  * conversion out of chat checks the same way (tools, tool_choice, n) and
- * the error naming the field. Shared by chat_claude and chat_responses.
+ * the error naming the field. Shared by chat_claude, chat_responses and chat_gemini.
  */
 #ifndef RELAY_CHAT_IN_H
 #define RELAY_CHAT_IN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cJSON;
@@ -34,6 +35,11 @@ enum chat_choice { CHOICE_UNSET = 0, CHOICE_AUTO, CHOICE_NONE, CHOICE_REQUIRED, 
  * 0 or -ERR_INVAL with err. */
 int chat_in_tool_choice(const struct cJSON *chat, enum chat_choice *which, const char **name,
                         char *err, size_t len) __attribute__((warn_unused_result));
+
+/* A data:<media type>;base64,<data> URL: true with its media type
+ * (malloc'd, the caller frees) and its data (borrowed from url); false
+ * (nothing written) when url is not one. */
+bool chat_in_data_url(const char *url, char **media_type, const char **data);
 
 /* n must be absent or 1. 0 or -ERR_INVAL with err. */
 int chat_in_one_choice(const struct cJSON *chat, char *err, size_t len)
