@@ -494,6 +494,11 @@ static void *gemini_row_open(void)
     return table_open("openai-chat", "gemini", "gemini-2.5-flash");
 }
 static const struct stream_ops gemini_row = {gemini_row_open, row_event, row_close};
+static void *gemini_legacy_open(void)
+{
+    return table_open("openai-completions", "gemini", "gemini-2.5-flash");
+}
+static const struct stream_ops gemini_legacy = {gemini_legacy_open, row_event, row_close};
 
 /* The envelope unwrap as a row would carry it (gemini_envelope.h): the
  * standard client served by a Code Assist account. */
@@ -662,6 +667,16 @@ TEST(gemini_slot_rows)
               "streamGenerateContent");
     stream_golden(&gemini_row, "chat-gemini/stream.code-assist.sse", "chat-gemini/stream.chat.txt");
     size_t len = 0, n = 0;
+    char *sse = slurp("chat-gemini/stream.code-assist.sse", &len);
+    REQUIRE(sse);
+    char *legacy = convert_stream(&gemini_legacy, sse, len, 13, 3);
+    REQUIRE(legacy);
+    CHECK(strstr(legacy, "\"object\":\"text_completion\"") != NULL);
+    CHECK(strstr(legacy, "\"text\":\" ✓ à Paris\"") != NULL);
+    CHECK(strstr(legacy, "\"finish_reason\":\"tool_calls\"") != NULL);
+    CHECK(strstr(legacy, "chat.completion") == NULL);
+    free(legacy);
+    free(sse);
     char *body = slurp("chat-gemini/response.code-assist.json", &len);
     REQUIRE(body);
     char *ans = conversion_answer(conversion_find("openai-completions", "gemini"), body, len,
@@ -673,7 +688,7 @@ TEST(gemini_slot_rows)
     cJSON_Delete(a);
     free(ans);
     free(body);
-    char *sse = slurp("chat-gemini/stream.gemini.sse", &len);
+    sse = slurp("chat-gemini/stream.gemini.sse", &len);
     REQUIRE(sse);
     const char *last = strstr(sse, "\"finishReason\"");
     REQUIRE(last);
