@@ -73,18 +73,10 @@ struct gconv {
 
 #define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
-/* Append a part to the last content when it has role, else a new content:
- * parallel function responses belong in one user turn. */
-static void add_part(struct gconv *c, const char *role, cJSON *part)
+/* Parallel function responses belong in one user turn. */
+static void add_part(struct gconv *c, const char *role, cJSON *item)
 {
-    cJSON *last = cJSON_GetArrayItem(c->contents, cJSON_GetArraySize(c->contents) - 1);
-    if (!last || strcmp(json_str(last, "role", ""), role) != 0) {
-        last = cJSON_CreateObject();
-        cJSON_AddStringToObject(last, "role", role);
-        cJSON_AddArrayToObject(last, "parts");
-        cJSON_AddItemToArray(c->contents, last);
-    }
-    cJSON_AddItemToArray(cJSON_GetObjectItem(last, "parts"), part);
+    chat_in_append_turn(c->contents, role, "parts", item);
 }
 
 static cJSON *text_part(const char *text)
@@ -129,26 +121,27 @@ static cJSON *content_part(struct gconv *c, const cJSON *part, int i, int k)
     return NULL;
 }
 
+struct part_ctx {
+    struct gconv *c;
+    const char *role;
+    int i;
+};
+
+static int gemini_part(void *arg, const char *text, const cJSON *part, int k)
+{
+    struct part_ctx *p = arg;
+    cJSON *gp = text ? text_part(text) : content_part(p->c, part, p->i, k);
+    if (!gp)
+        return -ERR_INVAL;
+    add_part(p->c, p->role, gp);
+    return 0;
+}
+
 /* A message's content (a string or an array of parts) as parts of role. */
 static int add_content(struct gconv *c, const char *role, const cJSON *content, int i)
 {
-    if (cJSON_IsString(content)) {
-        if (*content->valuestring)
-            add_part(c, role, text_part(content->valuestring));
-        return 0;
-    }
-    if (!content || cJSON_IsNull(content))
-        return 0;
-    if (!cJSON_IsArray(content))
-        return fail(c, "messages[%d].content must be a string or an array of parts", i);
-    int k = 0;
-    for (const cJSON *p = content->child; p; p = p->next, k++) {
-        cJSON *part = content_part(c, p, i, k);
-        if (!part)
-            return -ERR_INVAL;
-        add_part(c, role, part);
-    }
-    return 0;
+    struct part_ctx p = {c, role, i};
+    return chat_in_content(content, i, gemini_part, &p, c->err, c->errlen);
 }
 
 /* System and developer texts: systemInstruction parts, in order. */
@@ -170,35 +163,19 @@ static int add_system(struct gconv *c, const cJSON *content, int i)
     return 0;
 }
 
-/* One tool call as a functionCall part (args: the arguments as an object). */
-static cJSON *call_part(const cJSON *tc, bool first)
-{
-    const cJSON *fn = json_get(tc, "function");
-    const char *args = json_str(fn, "arguments", "");
-    cJSON *obj =
-        *args ? json_parse(args, strlen(args), JSON_MAX_DEPTH, true) : cJSON_CreateObject();
-    if (!cJSON_IsObject(obj) || !*json_str(fn, "name", "") || !*json_str(tc, "id", "")) {
-        cJSON_Delete(obj);
-        return NULL;
-    }
-    cJSON *p = cJSON_CreateObject(), *call = cJSON_AddObjectToObject(p, "functionCall");
-    cJSON_AddStringToObject(call, "name", json_str(fn, "name", ""));
-    cJSON_AddItemToObject(call, "args", obj);
-    if (first) /* Google: only a step's first call carries the signature */
-        cJSON_AddStringToObject(p, "thoughtSignature", GEMINI_SKIP_SIGNATURE);
-    return p;
-}
-
 static int add_calls(struct gconv *c, const cJSON *calls, int i)
 {
     int k = 0;
     for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
-        cJSON *p = call_part(tc, k == 0);
-        if (!p)
-            return fail(c,
-                        "messages[%d].tool_calls[%d] needs an id, a function name and JSON "
-                        "object arguments",
-                        i, k);
+        cJSON *args = NULL;
+        int rc = chat_in_call_args(tc, i, k, &args, c->err, c->errlen);
+        if (rc)
+            return rc;
+        cJSON *p = cJSON_CreateObject(), *call = cJSON_AddObjectToObject(p, "functionCall");
+        cJSON_AddStringToObject(call, "name", json_str(json_get(tc, "function"), "name", ""));
+        cJSON_AddItemToObject(call, "args", args);
+        if (k == 0) /* Google: only a step's first call carries the signature */
+            cJSON_AddStringToObject(p, "thoughtSignature", GEMINI_SKIP_SIGNATURE);
         add_part(c, "model", p);
     }
     return 0;
@@ -335,20 +312,6 @@ static int convert_tools(struct gconv *c, const cJSON *chat, cJSON *out)
     return 0;
 }
 
-/* stop: a string or an array of strings -> stopSequences. */
-static void copy_stop(const cJSON *chat, cJSON *gc)
-{
-    const cJSON *stop = json_get(chat, "stop");
-    if (!cJSON_IsString(stop) && !cJSON_IsArray(stop))
-        return;
-    cJSON *arr = cJSON_AddArrayToObject(gc, "stopSequences");
-    if (cJSON_IsString(stop))
-        cJSON_AddItemToArray(arr, cJSON_CreateString(stop->valuestring));
-    for (const cJSON *s = cJSON_IsArray(stop) ? stop->child : NULL; s; s = s->next)
-        if (cJSON_IsString(s))
-            cJSON_AddItemToArray(arr, cJSON_CreateString(s->valuestring));
-}
-
 static void copy_numbers(const cJSON *chat, cJSON *gc)
 {
     static const struct {
@@ -411,7 +374,9 @@ static int convert_config(struct gconv *c, const cJSON *chat, cJSON *out)
 {
     cJSON *gc = cJSON_CreateObject();
     copy_numbers(chat, gc);
-    copy_stop(chat, gc);
+    cJSON *stop = chat_in_stop(chat);
+    if (stop)
+        cJSON_AddItemToObject(gc, "stopSequences", stop);
     int rc = convert_effort(c, chat, gc);
     if (rc == 0)
         rc = convert_format(c, chat, gc);
