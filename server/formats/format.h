@@ -91,6 +91,7 @@ extern const struct client_format format_anthropic;
 extern const struct client_format format_openai_responses;
 extern const struct client_format format_openai_chat;        /* chat completions */
 extern const struct client_format format_openai_completions; /* legacy completions */
+extern const struct client_format format_gemini_code_assist;
 
 /* The format whose error shape the relay's own refusals take on path (a
  * bad key format, a body over the limit, an unknown route, overload, before

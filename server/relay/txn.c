@@ -451,7 +451,9 @@ static enum step_rc step_admit(struct txn *t)
         return STEP_DONE;
     }
     int rc = policy_check(t->rq, t->op, t->key, &t->req, &r);
-    bool counting = strcmp(t->op->endpoint, "count_tokens") == 0;
+    /* Not billed (count_tokens, Code Assist's countTokens and setup calls):
+     * no stateful limits either - Gemini CLI makes five setup calls a prompt. */
+    bool counting = !t->op->record_usage;
     if (rc == 0 && !counting && key_policy_admission_needed(&t->key->pol))
         rc = admit_limits(t, &ar, &r);
     if (rc == -ERR_BUSY)
@@ -469,11 +471,13 @@ static enum step_rc step_admit(struct txn *t)
 
 /* The key's dedicated account or group for the request's family: Claude
  * an OAuth binding first, then a Console one (crs-relay-spec 4.3); OpenAI
- * its openaiAccountId. */
+ * its openaiAccountId; Gemini its geminiAccountId. */
 static const char *bound_account(const struct key_policy *p, const char *family)
 {
     if (strcmp(family, "openai") == 0)
         return p->openai_account;
+    if (strcmp(family, "gemini") == 0)
+        return p->gemini_account;
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 
@@ -761,13 +765,30 @@ static void hook_event(void *arg, const struct sse_event *ev)
 {
     struct txn *t = arg;
     t->acc->prov->usage_event(&t->usage, ev);
+    if (!t->acc->prov->observe_event)
+        return;
+    struct verdict v = {.action = VERDICT_OK};
+    long long now = clock_wall_ms();
+    t->acc->prov->observe_event(t->acc, ev, now, &v);
+    if (v.mark != ACC_ACTIVE)
+        marks_state(t->app, t->acc, &v, now);
 }
 
+/* A success's body: its usage, and what it teaches about the account
+ * (e.g. Code Assist's project, learnt once). */
 static void hook_body(void *arg, int status, const char *body, size_t len)
 {
     struct txn *t = arg;
-    if (status >= 200 && status < 300)
-        t->acc->prov->usage_body(&t->usage, body, len);
+    if (status < 200 || status >= 300)
+        return;
+    const struct provider *p = t->acc->prov;
+    p->usage_body(&t->usage, body, len);
+    char value[256];
+    const char *field =
+        p->learn_body ? p->learn_body(t->acc, t->op->endpoint, body, len, value, sizeof(value))
+                      : NULL;
+    if (field)
+        marks_learn_text(t->app, t->acc, field, value);
 }
 
 static int hook_filter(void *arg, const struct sse_event *ev, struct buf *out)
