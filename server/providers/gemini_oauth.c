@@ -37,6 +37,7 @@
 #include "app.h"
 #include "config.h"
 #include "errs.h"
+#include "gemini_envelope.h"
 #include "json.h"
 #include "oauth_kind.h"
 #include "provider.h"
@@ -121,6 +122,31 @@ static void apply_project(const struct account *acc, const struct upstream_call 
     cJSON_Delete(body);
 }
 
+/* A standard Gemini body (a chat request converted for the gemini family,
+ * convert.h: top-level contents, no request) goes in the Code Assist
+ * envelope with the account's project; true when out->body is that. */
+static bool wrap_standard(const struct account *acc, const struct upstream_call *call,
+                          struct upstream_req *out)
+{
+    bool content = strcmp(call->endpoint, "generateContent") == 0 ||
+                   strcmp(call->endpoint, "streamGenerateContent") == 0;
+    if (!content || memmem(call->body, call->body_len, "\"request\"", 9))
+        return false;
+    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
+    if (!cJSON_IsObject(body) || !cJSON_IsArray(cJSON_GetObjectItem(body, "contents"))) {
+        cJSON_Delete(body);
+        return false;
+    }
+    /* the original's prompt id for standard routes: <id>########0 */
+    char *prompt = xasprintf("%s########0", reqctx_id(call->rq));
+    cJSON *w = gemini_envelope_wrap(body, call->model, account_project(acc), prompt);
+    free(prompt);
+    out->body = json_print(w);
+    out->body_len = strlen(out->body);
+    cJSON_Delete(w);
+    return true;
+}
+
 /* The client's headers Google may see: its identity, nothing that carries
  * the relay key (Authorization, x-goog-api-key) or cookies. */
 static bool gemini_client_header(const char *name)
@@ -154,7 +180,8 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     upstream_req_add(out, "Authorization", bearer);
     memset(bearer, 0, strlen(bearer));
     free(bearer);
-    apply_project(acc, call, out);
+    if (!wrap_standard(acc, call, out))
+        apply_project(acc, call, out);
     return 0;
 }
 
