@@ -8,7 +8,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
-const { stack, api, createKey, waitForUsage, httpRequest, startMockUpstream, parseSSE, sleep } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, httpRequest, startMockUpstream, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 
 const MODEL = 'gemini-2.5-flash';
@@ -46,7 +46,7 @@ const MESSAGES = [{ role: 'system', content: 'Be brief.' }, { role: 'user', cont
 before(async () => {
   const mock = await startMockUpstream({ port: 0 });
   st = await stack({ mock, account: false, env: { GEMINI_CODE_ASSIST_URL: mock.url } });
-  const r = await api(st.relay, 'POST', '/admin/gemini-accounts', { token: st.token, body: { name: 'cgem', accessToken: 'ya29.cgem', projectId: 'proj-cgem', priority: 50, schedulable: true } });
+  const r = await api(st.relay, 'POST', '/admin/gemini-accounts', { token: st.token, body: { name: 'cgem', accessToken: 'ya29.cgem', expiresAt: Date.now() + 3600e3, projectId: 'proj-cgem', priority: 50, schedulable: true } });
   assert.equal(r.status, 200, r.text);
 });
 
@@ -131,4 +131,29 @@ test('gemini-* refusals in OpenAI shape: a field Gemini cannot take is a 400 nam
   r = await post('/openai/claude/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }] });
   assert.notEqual(r.status, 200);
   assert.equal(upstream().length, 0);
+});
+
+// Relay commands per request over n requests (INFO commandstats minus this process's polls), as
+// chat.test.js measures the other pools: the conversion and the envelope add none.
+async function commandsPerRequest(n) {
+  const k = await createKey(st.relay, st.token, { name: 'cg-cmds', permissions: ['gemini'] });
+  const send = () => post('/openai/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }] }, k.apiKey);
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = (await waitForUsage(st.redis.port, k.id, 2)).requests;
+  await sleep(2300); // past one statistics flush: the window holds only these requests' share
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, k.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [name, v] of Object.entries(ownRedisCommands)) if (name !== 'info') polls += v - (own[name] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+test('Redis commands per chat request on the Gemini pool: as a native Code Assist one', async () => {
+  const per = await commandsPerRequest(20);
+  console.log(`chat_gemini_redis_commands_per_request: ${per.toFixed(2)}`);
+  assert.ok(per <= 8, `${per} commands per chat request on the Gemini pool`);
 });
