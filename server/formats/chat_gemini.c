@@ -11,6 +11,7 @@
 #include "errs.h"
 #include "gemini_envelope.h"
 #include "json.h"
+#include "secret.h"
 #include "sse.h"
 #include "xmalloc.h"
 
@@ -428,6 +429,17 @@ static cJSON *usage_of(const cJSON *u)
                           json_int(u, "cachedContentTokenCount", 0), thoughts);
 }
 
+/* The answer's id: Gemini's responseId, else a random one (the tool call
+ * ids below are built on it and must not repeat in a conversation). */
+static void answer_id(const cJSON *a, char *out, size_t len)
+{
+    const char *rid = json_str(a, "responseId", "");
+    if (*rid && strlen(rid) < len)
+        snprintf(out, len, "%s", rid);
+    else
+        secret_random_hex(out, 12); /* both callers have room for 24 hex */
+}
+
 /* A functionCall part as a chat tool call: Gemini's id when it gives one,
  * else call_<responseId>_<n>, unique in the conversation as the client
  * needs it to be (it sends it back as tool_call_id). */
@@ -465,7 +477,8 @@ static const char *finish_of(const cJSON *answer, const cJSON *cand, bool tools)
 cJSON *gemini_to_chat(const cJSON *answer, const char *model, long long created)
 {
     const cJSON *a = gemini_envelope_unwrap(answer);
-    const char *rid = json_str(a, "responseId", "");
+    char rid[80];
+    answer_id(a, rid, sizeof(rid));
     struct chat_out id = {0};
     chat_out_init(&id, rid, model, created);
     struct buf text;
@@ -524,7 +537,7 @@ bool chat_gstream_done(const struct chat_gstream *s)
 static int on_start(struct chat_gstream *s, const cJSON *chunk, struct buf *out)
 {
     s->started = true;
-    snprintf(s->id.id, sizeof(s->id.id), "%s", json_str(chunk, "responseId", ""));
+    answer_id(chunk, s->id.id, sizeof(s->id.id));
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "role", "assistant");
     cJSON_AddStringToObject(d, "content", "");

@@ -14,7 +14,9 @@
  * endpoint, so neither is in the body.
  * Response: a Gemini answer (or a Code Assist one, `{"response": ...}`:
  * unwrapped, gemini_envelope.h) becomes a chat completion; a Gemini SSE
- * stream becomes chat chunks, fed event by event.
+ * stream becomes chat chunks, fed event by event. Pure but for one thing:
+ * an answer without a responseId gets a random id (its tool call ids are
+ * built on it, and a client sends them back).
  *
  * Dropped or approximated: docs/architecture.md "Format conversion".
  */

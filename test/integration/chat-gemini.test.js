@@ -113,6 +113,42 @@ test('legacy completions for gemini-*: text_completion answer', async () => {
   assert.equal(upstream()[0].body.request.contents[0].parts[0].text, 'Say hello.');
 });
 
+const TOOLS = [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+
+test('tool calls through chat <-> Gemini: functionCall -> tool_calls (JSON and stream), the tool result back as functionResponse', async () => {
+  st.mock.reset();
+  key = await createKey(st.relay, st.token, { name: 'cg-tools', permissions: ['gemini'] });
+  const ask = [{ role: 'user', content: 'Weather in Paris?' }];
+  const r = await client(key.apiKey).chat.completions.create({ model: 'gemini-mock-function-call', messages: ask, tools: TOOLS, tool_choice: 'required' });
+  const call = r.choices[0].message.tool_calls[0];
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(r.choices[0].message.content, null);
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris' });
+  assert.match(call.id, /^call_[0-9a-f]{24}_0$/, 'a generated id (the mock gives no responseId)');
+  let q = upstream()[0].body.request;
+  assert.equal(q.tools[0].functionDeclarations[0].name, 'get_weather');
+  assert.deepEqual(q.toolConfig, { functionCallingConfig: { mode: 'ANY' } });
+
+  const chunks = [];
+  const stream = await client(key.apiKey).chat.completions.create({ model: 'gemini-mock-function-call', messages: ask, tools: TOOLS, stream: true });
+  for await (const c of stream) chunks.push(c);
+  const deltas = chunks.flatMap((c) => (c.choices[0] && c.choices[0].delta.tool_calls) || []);
+  assert.equal(deltas.length, 1, 'Gemini sends a call whole: one delta');
+  assert.equal(deltas[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(deltas[0].function.arguments), { city: 'Paris' });
+  assert.equal(chunks.find((c) => c.choices[0] && c.choices[0].finish_reason).choices[0].finish_reason, 'tool_calls');
+
+  st.mock.reset();
+  const back = [...ask, r.choices[0].message, { role: 'tool', tool_call_id: call.id, content: '18 C, sunny' }];
+  const r2 = await client(key.apiKey).chat.completions.create({ model: MODEL, messages: back, tools: TOOLS });
+  assert.equal(r2.choices[0].message.content, GCA_TEXT);
+  q = upstream()[0].body.request;
+  assert.deepEqual(q.contents[1], { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' }] });
+  assert.deepEqual(q.contents[2], { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: '18 C, sunny' } } }] });
+});
+
 test('gemini-* refusals in OpenAI shape: a field Gemini cannot take is a 400 naming it; permission gemini', async () => {
   st.mock.reset();
   key = await createKey(st.relay, st.token, { name: 'cg-ref', permissions: ['gemini'] });
