@@ -193,3 +193,22 @@ test('Redis commands per chat request on the Gemini pool: as a native Code Assis
   console.log(`chat_gemini_redis_commands_per_request: ${per.toFixed(2)}`);
   assert.ok(per <= 8, `${per} commands per chat request on the Gemini pool`);
 });
+
+test('upstream errors reach the chat client: a Google 400 with its status and message; a stream cut short ends with the error chunk', async () => {
+  st.mock.reset();
+  key = await createKey(st.relay, st.token, { name: 'cg-err', permissions: ['gemini'] });
+  const r = await post('/openai/v1/chat/completions', { model: 'gemini-mock-error-400', messages: [{ role: 'user', content: 'x' }] });
+  assert.equal(r.status, 400, r.text);
+  const j = JSON.parse(r.text);
+  assert.equal(j.error.message, 'mock error 400');
+  assert.equal(j.error.status, 'INVALID_ARGUMENT');
+  const s = await post('/openai/v1/chat/completions', { model: 'gemini-mock-drop-after-1', messages: [{ role: 'user', content: 'x' }], stream: true });
+  assert.equal(s.status, 200);
+  const events = parseSSE(s.text);
+  assert.ok(!events.some((e) => e.data === '[DONE]'), 'no [DONE] after a cut');
+  const data = events.map((e) => JSON.parse(e.data));
+  assert.equal(data[0].choices[0].delta.role, 'assistant');
+  assert.equal(data[1].choices[0].delta.content, 'Hello');
+  assert.equal(typeof data[data.length - 1].error.message, 'string', 'the chat error frame last');
+  assert.ok(!data.some((c) => c.choices && c.choices[0] && c.choices[0].finish_reason), 'no fake finish');
+});
