@@ -93,19 +93,21 @@ static bool set_project(cJSON *obj, const char *name, const char *project)
     return true;
 }
 
+static bool is_content_call(const char *endpoint)
+{
+    return strcmp(endpoint, "generateContent") == 0 ||
+           strcmp(endpoint, "streamGenerateContent") == 0;
+}
+
 /* The body with the account's project (see the DESIGN note); out->body
- * stays NULL (sent as is) when nothing changes. countTokens carries none. */
-static void apply_project(const struct account *acc, const struct upstream_call *call,
+ * stays NULL (sent as is) when nothing changes. countTokens carries none.
+ * body: the parsed call body (changed here), NULL when not parsed. */
+static void apply_project(const struct account *acc, const struct upstream_call *call, cJSON *body,
                           struct upstream_req *out)
 {
     const char *project = account_project(acc);
-    if (!project || strcmp(call->endpoint, "countTokens") == 0)
+    if (!project || strcmp(call->endpoint, "countTokens") == 0 || !cJSON_IsObject(body))
         return;
-    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        return;
-    }
     bool changed;
     if (is_setup_call(call->endpoint)) {
         changed = set_project(body, "cloudaicompanionProject", project);
@@ -119,32 +121,42 @@ static void apply_project(const struct account *acc, const struct upstream_call 
         out->body = json_print(body);
         out->body_len = strlen(out->body);
     }
-    cJSON_Delete(body);
 }
 
 /* A standard Gemini body (a chat request converted for the gemini family,
  * convert.h: top-level contents, no request) goes in the Code Assist
- * envelope with the account's project; true when out->body is that. */
-static bool wrap_standard(const struct account *acc, const struct upstream_call *call,
+ * envelope with the account's project. True when out->body is that; *body
+ * is then taken (NULL). */
+static bool wrap_standard(const struct account *acc, const struct upstream_call *call, cJSON **body,
                           struct upstream_req *out)
 {
-    bool content = strcmp(call->endpoint, "generateContent") == 0 ||
-                   strcmp(call->endpoint, "streamGenerateContent") == 0;
-    if (!content || memmem(call->body, call->body_len, "\"request\"", 9))
+    if (!is_content_call(call->endpoint) || !cJSON_IsObject(*body) ||
+        cJSON_GetObjectItem(*body, "request") ||
+        !cJSON_IsArray(cJSON_GetObjectItem(*body, "contents")))
         return false;
-    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
-    if (!cJSON_IsObject(body) || !cJSON_IsArray(cJSON_GetObjectItem(body, "contents"))) {
-        cJSON_Delete(body);
-        return false;
-    }
     /* the original's prompt id for standard routes: <id>########0 */
     char *prompt = xasprintf("%s########0", reqctx_id(call->rq));
-    cJSON *w = gemini_envelope_wrap(body, call->model, account_project(acc), prompt);
+    cJSON *w = gemini_envelope_wrap(*body, call->model, account_project(acc), prompt);
+    *body = NULL;
     free(prompt);
     out->body = json_print(w);
     out->body_len = strlen(out->body);
     cJSON_Delete(w);
     return true;
+}
+
+/* The call body, shaped: wrapped when standard, else given the project.
+ * Parsed once, and only when one of the two may apply. */
+static void shape_body(const struct account *acc, const struct upstream_call *call,
+                       struct upstream_req *out)
+{
+    bool project = account_project(acc) && strcmp(call->endpoint, "countTokens") != 0;
+    if (!project && !is_content_call(call->endpoint))
+        return;
+    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
+    if (!wrap_standard(acc, call, &body, out))
+        apply_project(acc, call, body, out);
+    cJSON_Delete(body);
 }
 
 /* The client's headers Google may see: its identity, nothing that carries
@@ -180,8 +192,7 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     upstream_req_add(out, "Authorization", bearer);
     memset(bearer, 0, strlen(bearer));
     free(bearer);
-    if (!wrap_standard(acc, call, out))
-        apply_project(acc, call, out);
+    shape_body(acc, call, out);
     return 0;
 }
 

@@ -57,7 +57,9 @@ after(async () => {
 test('chat on a gemini (Code Assist) account, JSON: wrapped upstream, unwrapped and converted back, usage once', async () => {
   st.mock.reset();
   key = await createKey(st.relay, st.token, { name: 'cg-json', permissions: ['gemini'] });
-  const r = await client(key.apiKey).chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 64 });
+  // A tool whose schema has a property named "request": still a standard body, still wrapped.
+  const tools = [{ type: 'function', function: { name: 'send', parameters: { type: 'object', properties: { request: { type: 'string' } } } } }];
+  const r = await client(key.apiKey).chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 64, tools });
   assert.equal(r.object, 'chat.completion');
   assert.equal(r.model, MODEL);
   assert.equal(r.choices[0].message.role, 'assistant');
@@ -69,6 +71,7 @@ test('chat on a gemini (Code Assist) account, JSON: wrapped upstream, unwrapped 
   assert.equal(reqs.length, 1);
   assert.equal(reqs[0].path, '/v1internal:generateContent');
   assertWrapped(reqs[0], key.apiKey);
+  assert.deepEqual(reqs[0].body.request.tools[0].functionDeclarations[0].parametersJsonSchema.properties, { request: { type: 'string' } });
   const u = await waitForUsage(st.redis.port, key.id, 1);
   await sleep(200);
   assert.deepEqual(await waitForUsage(st.redis.port, key.id, 1), u, 'usage written once');
