@@ -316,6 +316,9 @@ static const struct conf_var config_vars[] = {
     {"GEMINI_OAUTH_REDIRECT_URI", CONF_STR, "https://codeassist.google.com/authcode", 0, 0,
      OFF(gemini_oauth_redirect_uri), 0, "Gemini OAuth",
      "Redirect URI registered for the client id (shows the code to paste)", check_http_url},
+    {"GEMINI_API_URL", CONF_STR, "https://generativelanguage.googleapis.com", 0, 0,
+     OFF(gemini_api_url), 0, "Gemini API",
+     "Base URL of gemini-api accounts without a baseUrl of their own", check_http_url},
 };
 /* clang-format on */
 

@@ -37,7 +37,6 @@
 #include "app.h"
 #include "config.h"
 #include "errs.h"
-#include "gemini_envelope.h"
 #include "json.h"
 #include "oauth_kind.h"
 #include "provider.h"
@@ -79,7 +78,8 @@ static const char *account_project(const struct account *acc)
 
 static bool is_setup_call(const char *endpoint)
 {
-    return strcmp(endpoint, "loadCodeAssist") == 0 || strcmp(endpoint, "onboardUser") == 0;
+    return strcmp(endpoint, "v1internal:loadCodeAssist") == 0 ||
+           strcmp(endpoint, "v1internal:onboardUser") == 0;
 }
 
 /* Set body[name] to project when it is absent or another (true: changed). */
@@ -93,21 +93,19 @@ static bool set_project(cJSON *obj, const char *name, const char *project)
     return true;
 }
 
-static bool is_content_call(const char *endpoint)
-{
-    return strcmp(endpoint, "generateContent") == 0 ||
-           strcmp(endpoint, "streamGenerateContent") == 0;
-}
-
 /* The body with the account's project (see the DESIGN note); out->body
- * stays NULL (sent as is) when nothing changes. countTokens carries none.
- * body: the parsed call body (changed here), NULL when not parsed. */
-static void apply_project(const struct account *acc, const struct upstream_call *call, cJSON *body,
+ * stays NULL (sent as is) when nothing changes. countTokens carries none. */
+static void apply_project(const struct account *acc, const struct upstream_call *call,
                           struct upstream_req *out)
 {
     const char *project = account_project(acc);
-    if (!project || strcmp(call->endpoint, "countTokens") == 0 || !cJSON_IsObject(body))
+    if (!project || strcmp(call->endpoint, "v1internal:countTokens") == 0)
         return;
+    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        return;
+    }
     bool changed;
     if (is_setup_call(call->endpoint)) {
         changed = set_project(body, "cloudaicompanionProject", project);
@@ -121,41 +119,6 @@ static void apply_project(const struct account *acc, const struct upstream_call 
         out->body = json_print(body);
         out->body_len = strlen(out->body);
     }
-}
-
-/* A standard Gemini body (a chat request converted for the gemini family,
- * convert.h: top-level contents, no request) goes in the Code Assist
- * envelope with the account's project. True when out->body is that; *body
- * is then taken (NULL). */
-static bool wrap_standard(const struct account *acc, const struct upstream_call *call, cJSON **body,
-                          struct upstream_req *out)
-{
-    if (!is_content_call(call->endpoint) || !cJSON_IsObject(*body) ||
-        cJSON_GetObjectItem(*body, "request") ||
-        !cJSON_IsArray(cJSON_GetObjectItem(*body, "contents")))
-        return false;
-    /* the original's prompt id for standard routes: <id>########0 */
-    char *prompt = xasprintf("%s########0", reqctx_id(call->rq));
-    cJSON *w = gemini_envelope_wrap(*body, call->model, account_project(acc), prompt);
-    *body = NULL;
-    free(prompt);
-    out->body = json_print(w);
-    out->body_len = strlen(out->body);
-    cJSON_Delete(w);
-    return true;
-}
-
-/* The call body, shaped: wrapped when standard, else given the project.
- * Parsed once, and only when one of the two may apply. */
-static void shape_body(const struct account *acc, const struct upstream_call *call,
-                       struct upstream_req *out)
-{
-    bool project = account_project(acc) && strcmp(call->endpoint, "countTokens") != 0;
-    if (!project && !is_content_call(call->endpoint))
-        return;
-    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
-    if (!wrap_standard(acc, call, &body, out))
-        apply_project(acc, call, body, out);
     cJSON_Delete(body);
 }
 
@@ -173,8 +136,15 @@ static bool gemini_client_header(const char *name)
 
 static char *gemini_url(const char *base, const char *endpoint)
 {
-    const char *sse = strcmp(endpoint, "streamGenerateContent") == 0 ? "?alt=sse" : "";
-    return xasprintf("%s/v1internal:%s%s", base, endpoint, sse);
+    const char *sse = strcmp(endpoint, "v1internal:streamGenerateContent") == 0 ? "?alt=sse" : "";
+    return xasprintf("%s/%s%s", base, endpoint, sse); /* endpoint: "v1internal:<method>" */
+}
+
+/* Code Assist only (endpoints "v1internal:<method>"): the standard API's
+ * routes would need the request wrapped and every answer unwrapped. */
+static bool gemini_serves(const char *endpoint)
+{
+    return strncmp(endpoint, "v1internal:", 11) == 0;
 }
 
 static int gemini_prepare(const struct account *acc, const struct upstream_call *call,
@@ -192,7 +162,7 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     upstream_req_add(out, "Authorization", bearer);
     memset(bearer, 0, strlen(bearer));
     free(bearer);
-    shape_body(acc, call, out);
+    apply_project(acc, call, out);
     return 0;
 }
 
@@ -325,4 +295,5 @@ const struct provider provider_gemini_oauth = {
     .token_expired = gemini_token_expired,
     .learn_body = gemini_learn_body,
     .oauth = &oauth_google,
+    .serves = gemini_serves,
 };

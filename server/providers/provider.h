@@ -63,6 +63,9 @@ struct upstream_call {
     const char *body;
     size_t body_len;
     const char *model; /* the client's model ("" when none) */
+    /* The body is a conversion's (convert.h): answer in the framing its
+     * filter reads (SSE for a stream), whatever the client's query says. */
+    bool converted;
 };
 
 /* What prepare builds; owned, released by upstream_req_release. body NULL
@@ -193,6 +196,10 @@ struct provider {
      * accessToken, refreshToken (FT_SECRET) and expiresAt (FT_INT, ms), the
      * admin PKCE flow and the token refresh serve it. NULL: not OAuth. */
     const struct oauth_kind *oauth;
+    /* Can this account type serve a relay endpoint of its family ("messages",
+     * "generateContent", a Code Assist "v1internal:..." method)? The scheduler
+     * skips it when not ("endpoint not served"). */
+    bool (*serves)(const char *endpoint); /* NULL: every endpoint of the family */
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -221,5 +228,6 @@ extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
 extern const struct provider provider_gemini_oauth;
 extern const struct provider provider_openai;
+extern const struct provider provider_gemini_api;
 
 #endif

@@ -20,8 +20,7 @@
 // (every call): mock-error-<status> (Google error JSON; 429 adds a RetryInfo retryDelay of 7s),
 // mock-ratelimit-<s> (429 with RetryInfo retryDelay <s>s, no retry-after), mock-function-call
 // (a functionCall part: get_weather {city: "Paris"}), mock-drop-after-<k> (stream: k frames,
-// then the socket is destroyed); each also as gemini-mock-* (chat completions pick the Gemini pool by
-// the gemini- prefix).
+// then the socket is destroyed).
 
 const GCA_TEXT = 'Hello from the mock Code Assist.';
 const GCA_TEXT_CHUNKS = ['Hello', ' from the', ' mock Code Assist.'];
@@ -76,7 +75,6 @@ function answerParts(behave) {
 }
 
 function parseBehaviour(model, tag) {
-  model = (model || '').replace(/^gemini-(?=mock-)/, ''); // gemini-mock-*: as mock-* (chat routes need gemini-*)
   let m = /^err(\d{3})/.exec(tag || '');
   if (m) return { kind: 'error', status: Number(m[1]) };
   m = /^mock-error-(\d{3})$/.exec(model || '');
