@@ -54,18 +54,10 @@ struct conv {
 
 #define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
-/* Append a block to the last message when it has role, else a new message:
- * Claude wants user and assistant turns to alternate. */
-static void add_block(struct conv *c, const char *role, cJSON *block)
+/* Claude wants user and assistant turns to alternate. */
+static void add_block(struct conv *c, const char *role, cJSON *item)
 {
-    cJSON *last = cJSON_GetArrayItem(c->msgs, cJSON_GetArraySize(c->msgs) - 1);
-    if (!last || strcmp(json_str(last, "role", ""), role) != 0) {
-        last = cJSON_CreateObject();
-        cJSON_AddStringToObject(last, "role", role);
-        cJSON_AddArrayToObject(last, "content");
-        cJSON_AddItemToArray(c->msgs, last);
-    }
-    cJSON_AddItemToArray(cJSON_GetObjectItem(last, "content"), block);
+    chat_in_append_turn(c->msgs, role, "content", item);
 }
 
 static cJSON *text_block(const char *text)
@@ -80,14 +72,13 @@ static cJSON *text_block(const char *text)
 static cJSON *image_block(struct conv *c, const char *url, int i, int k)
 {
     cJSON *src = cJSON_CreateObject();
-    const char *comma = strchr(url, ',');
-    if (strncmp(url, "data:", 5) == 0 && comma && comma - url > 12 &&
-        strncmp(comma - 7, ";base64", 7) == 0) {
+    char *mt = NULL;
+    const char *data = NULL;
+    if (chat_in_data_url(url, &mt, &data)) {
         cJSON_AddStringToObject(src, "type", "base64");
-        char *mt = xstrndup(url + 5, (size_t)(comma - 7 - (url + 5)));
         cJSON_AddStringToObject(src, "media_type", mt);
         free(mt);
-        cJSON_AddStringToObject(src, "data", comma + 1);
+        cJSON_AddStringToObject(src, "data", data);
     } else if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
         cJSON_AddStringToObject(src, "type", "url");
         cJSON_AddStringToObject(src, "url", url);
@@ -121,26 +112,27 @@ static cJSON *part_block(struct conv *c, const cJSON *part, int i, int k)
     return NULL;
 }
 
+struct part_ctx {
+    struct conv *c;
+    const char *role;
+    int i;
+};
+
+static int claude_part(void *arg, const char *text, const cJSON *part, int k)
+{
+    struct part_ctx *p = arg;
+    cJSON *b = text ? text_block(text) : part_block(p->c, part, p->i, k);
+    if (!b)
+        return -ERR_INVAL;
+    add_block(p->c, p->role, b);
+    return 0;
+}
+
 /* A message's content (a string or an array of parts) as blocks of role. */
 static int add_content(struct conv *c, const char *role, const cJSON *content, int i)
 {
-    if (cJSON_IsString(content)) {
-        if (*content->valuestring)
-            add_block(c, role, text_block(content->valuestring));
-        return 0;
-    }
-    if (cJSON_IsNull(content) || !content)
-        return 0;
-    if (!cJSON_IsArray(content))
-        return fail(c, "messages[%d].content must be a string or an array of parts", i);
-    int k = 0;
-    for (const cJSON *p = content->child; p; p = p->next, k++) {
-        cJSON *b = part_block(c, p, i, k);
-        if (!b)
-            return -ERR_INVAL;
-        add_block(c, role, b);
-    }
-    return 0;
+    struct part_ctx p = {c, role, i};
+    return chat_in_content(content, i, claude_part, &p, c->err, c->errlen);
 }
 
 /* System and developer texts go to `system`, in order. */
@@ -167,21 +159,14 @@ static int add_tool_calls(struct conv *c, const cJSON *calls, int i)
 {
     int k = 0;
     for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
-        const cJSON *fn = json_get(tc, "function");
-        const char *args = json_str(fn, "arguments", "");
-        cJSON *input =
-            *args ? json_parse(args, strlen(args), JSON_MAX_DEPTH, true) : cJSON_CreateObject();
-        if (!cJSON_IsObject(input) || !*json_str(fn, "name", "") || !*json_str(tc, "id", "")) {
-            cJSON_Delete(input);
-            return fail(c,
-                        "messages[%d].tool_calls[%d] needs an id, a function name and JSON "
-                        "object arguments",
-                        i, k);
-        }
+        cJSON *input = NULL;
+        int rc = chat_in_call_args(tc, i, k, &input, c->err, c->errlen);
+        if (rc)
+            return rc;
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "type", "tool_use");
         cJSON_AddStringToObject(b, "id", json_str(tc, "id", ""));
-        cJSON_AddStringToObject(b, "name", json_str(fn, "name", ""));
+        cJSON_AddStringToObject(b, "name", json_str(json_get(tc, "function"), "name", ""));
         cJSON_AddItemToObject(b, "input", input);
         add_block(c, "assistant", b);
     }
@@ -293,20 +278,6 @@ static void copy_number(const cJSON *chat, cJSON *out, const char *name, double 
         cJSON_AddNumberToObject(out, name, v->valuedouble > max ? max : v->valuedouble);
 }
 
-/* stop: a string or an array of strings -> stop_sequences. */
-static void copy_stop(const cJSON *chat, cJSON *out)
-{
-    const cJSON *stop = json_get(chat, "stop");
-    if (!cJSON_IsString(stop) && !cJSON_IsArray(stop))
-        return;
-    cJSON *arr = cJSON_AddArrayToObject(out, "stop_sequences");
-    if (cJSON_IsString(stop))
-        cJSON_AddItemToArray(arr, cJSON_CreateString(stop->valuestring));
-    for (const cJSON *s = cJSON_IsArray(stop) ? stop->child : NULL; s; s = s->next)
-        if (cJSON_IsString(s))
-            cJSON_AddItemToArray(arr, cJSON_CreateString(s->valuestring));
-}
-
 /* model, max_tokens, temperature, top_p, stop, stream, user. */
 static int convert_scalars(struct conv *c, const cJSON *chat, cJSON *out)
 {
@@ -317,7 +288,9 @@ static int convert_scalars(struct conv *c, const cJSON *chat, cJSON *out)
     cJSON_AddNumberToObject(out, "max_tokens", (double)(max > 0 ? max : CHAT_DEFAULT_MAX_TOKENS));
     copy_number(chat, out, "temperature", 1);
     copy_number(chat, out, "top_p", 1);
-    copy_stop(chat, out);
+    cJSON *stop = chat_in_stop(chat);
+    if (stop)
+        cJSON_AddItemToObject(out, "stop_sequences", stop);
     if (cJSON_IsTrue(json_get(chat, "stream")))
         cJSON_AddBoolToObject(out, "stream", true);
     if (*json_str(chat, "user", ""))

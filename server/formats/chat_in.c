@@ -3,6 +3,7 @@
 #include "chat_in.h"
 #include "errs.h"
 #include "json.h"
+#include "xmalloc.h"
 
 #include <stdarg.h>
 
@@ -72,4 +73,77 @@ int chat_in_one_choice(const cJSON *chat, char *err, size_t len)
     if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
         return chat_in_fail(err, len, "n: only 1 choice is supported");
     return 0;
+}
+
+bool chat_in_data_url(const char *url, char **media_type, const char **data)
+{
+    const char *comma = strchr(url, ',');
+    if (strncmp(url, "data:", 5) != 0 || !comma || comma - url <= 12 ||
+        strncmp(comma - 7, ";base64", 7) != 0)
+        return false;
+    *media_type = xstrndup(url + 5, (size_t)(comma - 7 - (url + 5)));
+    *data = comma + 1;
+    return true;
+}
+
+int chat_in_content(const cJSON *content, int i, chat_part_fn fn, void *ctx, char *err, size_t len)
+{
+    if (cJSON_IsString(content))
+        return *content->valuestring ? fn(ctx, content->valuestring, NULL, 0) : 0;
+    if (!content || cJSON_IsNull(content))
+        return 0;
+    if (!cJSON_IsArray(content))
+        return chat_in_fail(err, len, "messages[%d].content must be a string or an array of parts",
+                            i);
+    int k = 0;
+    for (const cJSON *p = content->child; p; p = p->next, k++) {
+        int rc = fn(ctx, NULL, p, k);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int chat_in_call_args(const cJSON *tc, int i, int k, cJSON **out, char *err, size_t len)
+{
+    const cJSON *fn = json_get(tc, "function");
+    const char *args = json_str(fn, "arguments", "");
+    cJSON *obj = NULL;
+    if (*json_str(fn, "name", "") && *json_str(tc, "id", ""))
+        obj = *args ? json_parse(args, strlen(args), JSON_MAX_DEPTH, true) : cJSON_CreateObject();
+    if (cJSON_IsObject(obj)) {
+        *out = obj;
+        return 0;
+    }
+    cJSON_Delete(obj);
+    return chat_in_fail(err, len,
+                        "messages[%d].tool_calls[%d] needs an id, a function name and JSON "
+                        "object arguments",
+                        i, k);
+}
+
+cJSON *chat_in_stop(const cJSON *chat)
+{
+    const cJSON *stop = json_get(chat, "stop");
+    if (!cJSON_IsString(stop) && !cJSON_IsArray(stop))
+        return NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (cJSON_IsString(stop))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(stop->valuestring));
+    for (const cJSON *s = cJSON_IsArray(stop) ? stop->child : NULL; s; s = s->next)
+        if (cJSON_IsString(s))
+            cJSON_AddItemToArray(arr, cJSON_CreateString(s->valuestring));
+    return arr;
+}
+
+void chat_in_append_turn(cJSON *turns, const char *role, const char *key, cJSON *item)
+{
+    cJSON *last = cJSON_GetArrayItem(turns, cJSON_GetArraySize(turns) - 1);
+    if (!last || strcmp(json_str(last, "role", ""), role) != 0) {
+        last = cJSON_CreateObject();
+        cJSON_AddStringToObject(last, "role", role);
+        cJSON_AddArrayToObject(last, key);
+        cJSON_AddItemToArray(turns, last);
+    }
+    cJSON_AddItemToArray(cJSON_GetObjectItem(last, key), item);
 }

@@ -1,11 +1,14 @@
 /*
  * chat_in.h - reading OpenAI chat completions requests: what every
- * conversion out of chat checks the same way (tools, tool_choice, n) and
- * the error naming the field. Shared by chat_claude and chat_responses.
+ * conversion out of chat reads the same way (content parts, tool calls and
+ * their arguments, tools, tool_choice, stop, n, data URLs), the error
+ * naming the field, and the turn merging the targets share. Used by
+ * chat_claude, chat_responses and chat_gemini.
  */
 #ifndef RELAY_CHAT_IN_H
 #define RELAY_CHAT_IN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cJSON;
@@ -34,6 +37,37 @@ enum chat_choice { CHOICE_UNSET = 0, CHOICE_AUTO, CHOICE_NONE, CHOICE_REQUIRED, 
  * 0 or -ERR_INVAL with err. */
 int chat_in_tool_choice(const struct cJSON *chat, enum chat_choice *which, const char **name,
                         char *err, size_t len) __attribute__((warn_unused_result));
+
+/* A data:<media type>;base64,<data> URL: true with its media type
+ * (malloc'd, the caller frees) and its data (borrowed from url); false
+ * (nothing written) when url is not one. */
+bool chat_in_data_url(const char *url, char **media_type, const char **data);
+
+/* One part of a message's content: text (a string content, whole) or
+ * part (element k of an array content). 0 or -ERR_INVAL. */
+typedef int (*chat_part_fn)(void *ctx, const char *text, const struct cJSON *part, int k);
+
+/* Each part of messages[i].content: a non-empty string as one text, an
+ * array element by element, null or absent as none. 0, the callback's
+ * error, or -ERR_INVAL with err when content is neither. */
+int chat_in_content(const struct cJSON *content, int i, chat_part_fn fn, void *ctx, char *err,
+                    size_t len) __attribute__((warn_unused_result));
+
+/* messages[i].tool_calls[k]'s function arguments as a JSON object in
+ * *out ("" is {}; the caller's). 0, or -ERR_INVAL with err when the call
+ * lacks an id or a function name or its arguments are not an object. */
+int chat_in_call_args(const struct cJSON *tool_call, int i, int k, struct cJSON **out, char *err,
+                      size_t len) __attribute__((warn_unused_result));
+
+/* stop (a string or an array of strings) as a new array of strings, or
+ * NULL when the body has none. */
+struct cJSON *chat_in_stop(const struct cJSON *chat);
+
+/* Append item to the last turn of turns (an array of {role, <key>: [...]})
+ * when that turn has role, else to a new one: the targets want user and
+ * assistant turns to alternate. item is taken. */
+void chat_in_append_turn(struct cJSON *turns, const char *role, const char *key,
+                         struct cJSON *item);
 
 /* n must be absent or 1. 0 or -ERR_INVAL with err. */
 int chat_in_one_choice(const struct cJSON *chat, char *err, size_t len)

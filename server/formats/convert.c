@@ -9,6 +9,7 @@
  */
 #include "compat.h"
 #include "chat_claude.h"
+#include "chat_gemini.h"
 #include "chat_responses.h"
 #include "convert.h"
 #include "errs.h"
@@ -51,17 +52,41 @@ static bool responses_done(const void *s)
     return chat_rstream_done(s);
 }
 
+static void *gemini_open(const char *model, long long created, bool include_usage)
+{
+    return chat_gstream_new(model, created, include_usage);
+}
+static int gemini_event(void *s, const struct sse_event *ev, struct buf *out)
+{
+    return chat_gstream_event(s, ev, out);
+}
+static void gemini_close(void *s)
+{
+    chat_gstream_free(s);
+}
+static bool gemini_done(const void *s)
+{
+    return chat_gstream_done(s);
+}
+
 #define CHAT_CLAUDE                                                                                \
     "messages", chat_to_claude, claude_to_chat, claude_open, claude_event, claude_close, claude_done
 #define CHAT_RESPONSES                                                                             \
     "responses", chat_to_responses, responses_to_chat, responses_open, responses_event,            \
         responses_close, responses_done
+/* Gemini names its stream apart: the rows give both endpoints (the
+ * answer and each chunk may come in the Code Assist envelope: unwrapped). */
+#define CHAT_GEMINI                                                                                \
+    "generateContent", chat_to_gemini, gemini_to_chat, gemini_open, gemini_event, gemini_close,    \
+        gemini_done
 
 static const struct conversion conversions[] = {
-    {"openai-chat", "claude", CHAT_CLAUDE, false},
-    {"openai-chat", "openai", CHAT_RESPONSES, false},
-    {"openai-completions", "claude", CHAT_CLAUDE, true},
-    {"openai-completions", "openai", CHAT_RESPONSES, true},
+    {"openai-chat", "claude", CHAT_CLAUDE, false, NULL},
+    {"openai-chat", "openai", CHAT_RESPONSES, false, NULL},
+    {"openai-completions", "claude", CHAT_CLAUDE, true, NULL},
+    {"openai-completions", "openai", CHAT_RESPONSES, true, NULL},
+    {"openai-chat", "gemini", CHAT_GEMINI, false, "streamGenerateContent"},
+    {"openai-completions", "gemini", CHAT_GEMINI, true, "streamGenerateContent"},
 };
 
 const struct conversion *conversion_find(const char *client, const char *family)

@@ -40,6 +40,9 @@ struct conversion {
     /* The client speaks legacy completions (`prompt` in, `text_completion`
      * out) on top of the chat conversion above. */
     bool legacy;
+    /* A streamed request's upstream endpoint, for an API that names its
+     * stream apart (Gemini: streamGenerateContent). NULL: endpoint. */
+    const char *stream_endpoint;
 };
 
 /* The row for client meeting family, or NULL (bytes pass unchanged). */

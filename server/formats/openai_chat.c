@@ -8,9 +8,9 @@
  * No account speaks chat: the pool is picked per request by the model
  * (crs-relay-spec 10.2) and the answer converted (convert.h): claude-* and
  * any other model -> the Claude pool (chat <-> Messages), gpt-* -> the
- * OpenAI pool (chat <-> Responses), gemini-* -> refused with a 400 naming
- * the model until a chat <-> Gemini conversion exists. The /openai/claude
- * routes always take the Claude pool.
+ * OpenAI pool (chat <-> Responses), gemini-* -> the Gemini pool (chat <->
+ * Gemini; Code Assist accounts wrap the body, gemini_envelope.h). The
+ * /openai/claude routes always take the Claude pool.
  */
 #include "compat.h"
 #include "chat_out.h"
@@ -28,22 +28,23 @@
 #include <strings.h>
 
 /* The pool a model goes to: the route's, or by the model's prefix. */
-static int pick_family(const char *endpoint, const char *model, struct format_request *out,
-                       char *msg, size_t len)
+static void pick_family(const char *endpoint, const char *model, struct format_request *out)
 {
+    static const struct {
+        const char *prefix, *family, *name;
+        unsigned service;
+    } pools[] = {{"gpt-", "openai", "OpenAI", KEY_SVC_OPENAI},
+                 {"gemini-", "gemini", "Gemini", KEY_SVC_GEMINI}};
     bool unified = strncmp(endpoint, "claude/", 7) != 0;
-    if (unified && strncasecmp(model, "gemini-", 7) == 0) {
-        snprintf(msg, len,
-                 "The model '%s' is served by the Gemini pool, which chat completions "
-                 "cannot reach yet (no chat to Gemini conversion on this relay)",
-                 model);
-        return -ERR_INVAL;
-    }
-    bool openai = unified && strncasecmp(model, "gpt-", 4) == 0;
-    out->family = openai ? "openai" : "claude";
-    out->service = openai ? KEY_SVC_OPENAI : KEY_SVC_CLAUDE;
-    out->service_name = openai ? "OpenAI" : "Claude";
-    return 0;
+    out->family = "claude";
+    out->service = KEY_SVC_CLAUDE;
+    out->service_name = "Claude";
+    for (size_t i = 0; unified && i < ARRAY_SIZE(pools); i++)
+        if (strncasecmp(model, pools[i].prefix, strlen(pools[i].prefix)) == 0) {
+            out->family = pools[i].family;
+            out->service = pools[i].service;
+            out->service_name = pools[i].name;
+        }
 }
 
 /* The body's own fields: messages (chat) or prompt (legacy), stream. */
@@ -83,9 +84,9 @@ static int validate(struct reqctx *rq, const char *endpoint, bool legacy,
         snprintf(msg, len, "Missing required parameter: 'model'.");
         return -ERR_INVAL;
     }
-    if (check_fields(j, legacy, msg, len) != 0 ||
-        pick_family(endpoint, model->valuestring, out, msg, len) != 0)
+    if (check_fields(j, legacy, msg, len) != 0)
         return -ERR_INVAL;
+    pick_family(endpoint, model->valuestring, out);
     snprintf(out->model, sizeof(out->model), "%s", model->valuestring);
     out->stream = json_bool(j, "stream", false);
     out->include_usage = json_bool(json_get(j, "stream_options"), "include_usage", false);

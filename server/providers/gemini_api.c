@@ -152,8 +152,8 @@ static int gemini_api_prepare(const struct account *acc, const struct upstream_c
         base = reqctx_app(call->rq)->cfg->gemini_api_url;
     const char *to = call->model[0] ? gemini_api_map(acc, call->model) : NULL;
     const char *alt = reqctx_query(call->rq, "alt");
-    bool sse =
-        strcmp(call->endpoint, "streamGenerateContent") == 0 && alt && strcasecmp(alt, "sse") == 0;
+    bool sse = strcmp(call->endpoint, "streamGenerateContent") == 0 &&
+               (call->converted || (alt && strcasecmp(alt, "sse") == 0));
     out->url = gemini_api_url(base, to ? to : call->model, call->endpoint, sse);
     judge_copy_client_headers(call->rq, out, gemini_header_ok, NULL);
     upstream_req_add(out, "Content-Type", "application/json");

@@ -63,6 +63,9 @@ struct upstream_call {
     const char *body;
     size_t body_len;
     const char *model; /* the client's model ("" when none) */
+    /* The body is a conversion's (convert.h): answer in the framing its
+     * filter reads (SSE for a stream), whatever the client's query says. */
+    bool converted;
 };
 
 /* What prepare builds; owned, released by upstream_req_release. body NULL

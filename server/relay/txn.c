@@ -577,7 +577,7 @@ static enum step_rc step_prepare(struct txn *t)
         return STEP_WAIT;
     size_t len = 0;
     const char *body = txn_body(t, &len);
-    struct upstream_call call = {t->rq, t->endpoint, body, len, t->req.model};
+    struct upstream_call call = {t->rq, t->endpoint, body, len, t->req.model, t->conv != NULL};
     const struct provider *p = t->acc->prov;
     const char *to = p->map_model && t->req.model[0] ? p->map_model(t->acc, t->req.model) : NULL;
     snprintf(t->up_model, sizeof(t->up_model), "%s", to ? to : "");

@@ -26,6 +26,8 @@ bool txn_convert_request(struct txn *t)
         return true;
     if (t->conv->endpoint)
         t->endpoint = t->conv->endpoint;
+    if (t->req.stream && t->conv->stream_endpoint)
+        t->endpoint = t->conv->stream_endpoint;
     if (conversion_request(t->conv, reqctx_json(t->rq), &t->conv_body, &t->conv_len, msg,
                            sizeof(msg)) == 0)
         return true;

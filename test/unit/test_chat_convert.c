@@ -1,16 +1,19 @@
 /*
  * test_chat_convert.c - the conversions into and out of OpenAI chat
  * completions (Claude Messages: test/golden/chat-claude/, Responses:
- * test/golden/chat-responses/; written from the public API docs and what
- * the mock upstream sends) against their golden transcripts; streams are
+ * test/golden/chat-responses/, Gemini: test/golden/chat-gemini/; written
+ * from the public API docs and what the mock upstream sends) and the Code
+ * Assist envelope against their golden transcripts; streams are
  * fed through the SSE parser in random chunk sizes and must give the same
  * bytes every time.
  */
 #include "compat.h"
 #include "chat_claude.h"
+#include "chat_gemini.h"
 #include "chat_responses.h"
 #include "convert.h"
 #include "errs.h"
+#include "gemini_envelope.h"
 #include "harness.h"
 #include "json.h"
 #include "sse.h"
@@ -355,7 +358,7 @@ TEST(slot_stream_complete_only_at_the_end)
 TEST(slot_table_and_legacy_bodies)
 {
     CHECK(conversion_find("openai-chat", "claude") != NULL);
-    CHECK(conversion_find("openai-chat", "gemini") == NULL);
+    CHECK(conversion_find("openai-chat", "mistral") == NULL);
     CHECK(conversion_find("anthropic", "claude") == NULL);
     CHECK_STR(conversion_find("openai-chat", "openai")->endpoint, "responses");
     const struct conversion *c = conversion_find("openai-completions", "claude");
@@ -470,6 +473,299 @@ TEST(responses_stream_failed)
                   "chat-responses/stream-error.chat.txt");
 }
 
+/* ---- chat <-> Gemini ---- */
+
+static void *gemini_open(void)
+{
+    return chat_gstream_new("gemini-2.5-flash", CREATED, true);
+}
+static int gemini_event(void *s, const struct sse_event *ev, struct buf *out)
+{
+    return chat_gstream_event(s, ev, out);
+}
+static void gemini_close(void *s)
+{
+    chat_gstream_free(s);
+}
+static const struct stream_ops from_gemini = {gemini_open, gemini_event, gemini_close};
+
+static void *gemini_row_open(void)
+{
+    return table_open("openai-chat", "gemini", "gemini-2.5-flash");
+}
+static const struct stream_ops gemini_row = {gemini_row_open, row_event, row_close};
+static void *gemini_legacy_open(void)
+{
+    return table_open("openai-completions", "gemini", "gemini-2.5-flash");
+}
+static const struct stream_ops gemini_legacy = {gemini_legacy_open, row_event, row_close};
+
+/* The envelope unwrap as a row would carry it (gemini_envelope.h): the
+ * standard client served by a Code Assist account. */
+static const struct conversion unwrap_row = {
+    "gemini", "gemini", NULL,  NULL, gemini_envelope_answer, NULL, gemini_envelope_event,
+    NULL,     NULL,     false, NULL};
+static void *unwrap_open(void)
+{
+    return conversion_stream_new(&unwrap_row, "gemini-2.5-flash", CREATED, false);
+}
+static const struct stream_ops unwrap_ops = {unwrap_open, row_event, row_close};
+
+TEST(gemini_request_golden)
+{
+    cJSON *chat = golden_json("chat-gemini/request.chat.json"),
+          *want = golden_json("chat-gemini/request.gemini.json");
+    REQUIRE(chat && want);
+    cJSON *got = NULL;
+    char err[200] = "";
+    CHECK_INT(chat_to_gemini(chat, &got, err, sizeof(err)), 0);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    cJSON_Delete(chat);
+    cJSON_Delete(want);
+}
+
+/* Each refusal names the field the client has to fix. */
+TEST(gemini_request_refusals)
+{
+    static const struct {
+        const char *body, *field;
+    } cases[] = {
+        {"{\"messages\":[]}", "messages must be"},
+        {"{\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "n:"},
+        {"{\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", "messages[0].role"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+         "{\"url\":\"https://x/cat.png\"}}]}]}",
+         "image_url.url is an http(s) URL: Gemini takes images inline only"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\"}]}]}",
+         "messages[0].content[0].type"},
+        {"{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"function\":"
+         "{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]}",
+         "messages[0].tool_calls[0]"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"tool\","
+         "\"tool_call_id\":\"nope\",\"content\":\"r\"}]}",
+         "messages[1].tool_call_id 'nope' answers no earlier"},
+        {"{\"messages\":[{\"role\":\"tool\",\"content\":\"r\"}]}", "messages[0].tool_call_id"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"reasoning_effort\":\"max\"}",
+         "reasoning_effort"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":{\"type\":"
+         "\"json_schema\",\"json_schema\":{\"name\":\"x\"}}}",
+         "response_format.json_schema.schema"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":{\"type\":"
+         "\"yaml\"}}",
+         "response_format.type"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"x\"}]}",
+         "tools[0]"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":\"often\"}",
+         "tool_choice"},
+        {"{\"messages\":[{\"role\":\"developer\",\"content\":\"rules only\"}]}",
+         "no user or assistant"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        cJSON *chat = cJSON_Parse(cases[i].body), *out = NULL;
+        char err[200] = "";
+        CHECK_INT(chat_to_gemini(chat, &out, err, sizeof(err)), -ERR_INVAL);
+        CHECK(out == NULL);
+        if (!strstr(err, cases[i].field))
+            fprintf(stderr, "  case %zu: %s\n", i, err);
+        CHECK(strstr(err, cases[i].field) != NULL);
+        cJSON_Delete(chat);
+    }
+}
+
+/* A minimal body: no generationConfig, no tools, no system; Gemini 3 gets
+ * a thinkingLevel, json_object a MIME type without a schema. */
+TEST(gemini_request_minimal_and_variants)
+{
+    cJSON *chat = cJSON_Parse("{\"model\":\"gemini-2.5-pro\",\"stream\":true,\"messages\":"
+                              "[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":\"none\"}");
+    cJSON *out = NULL;
+    char err[200] = "";
+    REQUIRE(chat_to_gemini(chat, &out, err, sizeof(err)) == 0);
+    CHECK(json_get(out, "generationConfig") == NULL);
+    CHECK(json_get(out, "systemInstruction") == NULL);
+    CHECK(json_get(out, "tools") == NULL);
+    CHECK(json_get(out, "model") == NULL);  /* in the URL */
+    CHECK(json_get(out, "stream") == NULL); /* in the endpoint */
+    CHECK_STR(json_str(json_get(json_get(out, "toolConfig"), "functionCallingConfig"), "mode", ""),
+              "NONE");
+    cJSON_Delete(out);
+    cJSON_Delete(chat);
+    chat = cJSON_Parse("{\"model\":\"gemini-3-pro-preview\",\"reasoning_effort\":\"medium\","
+                       "\"response_format\":{\"type\":\"json_object\"},\"tool_choice\":"
+                       "\"required\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    REQUIRE(chat_to_gemini(chat, &out, err, sizeof(err)) == 0);
+    const cJSON *gc = json_get(out, "generationConfig");
+    CHECK_STR(json_str(json_get(gc, "thinkingConfig"), "thinkingLevel", ""), "high");
+    CHECK(json_get(json_get(gc, "thinkingConfig"), "thinkingBudget") == NULL);
+    CHECK_STR(json_str(gc, "responseMimeType", ""), "application/json");
+    CHECK(json_get(gc, "responseJsonSchema") == NULL);
+    CHECK_STR(json_str(json_get(json_get(out, "toolConfig"), "functionCallingConfig"), "mode", ""),
+              "ANY");
+    cJSON_Delete(out);
+    cJSON_Delete(chat);
+}
+
+TEST(gemini_response_golden)
+{
+    cJSON *want = golden_json("chat-gemini/response.chat.json");
+    static const char *const answers[] = {"chat-gemini/response.gemini.json",
+                                          "chat-gemini/response.code-assist.json"};
+    REQUIRE(want);
+    for (size_t i = 0; i < ARRAY_SIZE(answers); i++) {
+        cJSON *ans = golden_json(answers[i]);
+        REQUIRE(ans);
+        cJSON *got = gemini_to_chat(ans, "gemini-2.5-flash", CREATED);
+        CHECK(same_json(got, want));
+        cJSON_Delete(got);
+        cJSON_Delete(ans);
+    }
+    cJSON_Delete(want);
+}
+
+TEST(gemini_finish_reasons)
+{
+    CHECK_STR(gemini_finish_reason("STOP", false), "stop");
+    CHECK_STR(gemini_finish_reason("STOP", true), "tool_calls");
+    CHECK_STR(gemini_finish_reason("MAX_TOKENS", true), "length");
+    CHECK_STR(gemini_finish_reason("SAFETY", false), "content_filter");
+    CHECK_STR(gemini_finish_reason("RECITATION", false), "content_filter");
+    CHECK_STR(gemini_finish_reason("PROHIBITED_CONTENT", false), "content_filter");
+    CHECK_STR(gemini_finish_reason("OTHER", false), "stop");
+    CHECK_STR(gemini_finish_reason(NULL, false), "stop");
+    /* A prompt blocked before any candidate: a content filter, no text. */
+    cJSON *blocked = cJSON_Parse("{\"promptFeedback\":{\"blockReason\":\"SAFETY\"},"
+                                 "\"usageMetadata\":{\"promptTokenCount\":9}}");
+    cJSON *got = gemini_to_chat(blocked, "gemini-2.5-flash", CREATED);
+    const cJSON *choice = cJSON_GetArrayItem(json_get(got, "choices"), 0);
+    CHECK_STR(json_str(choice, "finish_reason", ""), "content_filter");
+    CHECK_STR(json_str(json_get(choice, "message"), "content", "x"), "");
+    CHECK_INT((int)json_int(json_get(got, "usage"), "prompt_tokens", 0), 9);
+    cJSON_Delete(got);
+    cJSON_Delete(blocked);
+}
+
+TEST(gemini_stream_text_and_tool_call)
+{
+    stream_golden(&from_gemini, "chat-gemini/stream.gemini.sse", "chat-gemini/stream.chat.txt");
+    stream_golden(&from_gemini, "chat-gemini/stream.code-assist.sse",
+                  "chat-gemini/stream.chat.txt");
+    stream_golden(&from_gemini, "chat-gemini/stream-error.gemini.sse",
+                  "chat-gemini/stream-error.chat.txt");
+}
+
+/* The slot's rows: both endpoints, the stream, the answer, legacy
+ * completions on top, and complete only after the finishing chunk. */
+TEST(gemini_slot_rows)
+{
+    const struct conversion *c = conversion_find("openai-chat", "gemini");
+    REQUIRE(c);
+    CHECK_STR(c->endpoint, "generateContent");
+    CHECK_STR(c->stream_endpoint, "streamGenerateContent");
+    REQUIRE(conversion_find("openai-completions", "gemini"));
+    CHECK_STR(conversion_find("openai-completions", "gemini")->stream_endpoint,
+              "streamGenerateContent");
+    stream_golden(&gemini_row, "chat-gemini/stream.code-assist.sse", "chat-gemini/stream.chat.txt");
+    size_t len = 0, n = 0;
+    char *sse = slurp("chat-gemini/stream.code-assist.sse", &len);
+    REQUIRE(sse);
+    char *legacy = convert_stream(&gemini_legacy, sse, len, 13, 3);
+    REQUIRE(legacy);
+    CHECK(strstr(legacy, "\"object\":\"text_completion\"") != NULL);
+    CHECK(strstr(legacy, "\"text\":\" ✓ à Paris\"") != NULL);
+    CHECK(strstr(legacy, "\"finish_reason\":\"tool_calls\"") != NULL);
+    CHECK(strstr(legacy, "chat.completion") == NULL);
+    free(legacy);
+    free(sse);
+    char *body = slurp("chat-gemini/response.code-assist.json", &len);
+    REQUIRE(body);
+    char *ans = conversion_answer(conversion_find("openai-completions", "gemini"), body, len,
+                                  "gemini-2.5-flash", CREATED, &n);
+    cJSON *a = cJSON_Parse(ans);
+    CHECK_STR(json_str(a, "object", ""), "text_completion");
+    CHECK_STR(json_str(cJSON_GetArrayItem(json_get(a, "choices"), 0), "text", ""),
+              "Je vérifie la météo.");
+    cJSON_Delete(a);
+    free(ans);
+    free(body);
+    sse = slurp("chat-gemini/stream.gemini.sse", &len);
+    REQUIRE(sse);
+    const char *last = strstr(sse, "\"finishReason\"");
+    REQUIRE(last);
+    while (last > sse && last[-1] != '\n')
+        last--;
+    for (int whole = 0; whole <= 1; whole++) {
+        struct conv_stream *cs = gemini_row_open();
+        struct buf out;
+        buf_init(&out, 1u << 20);
+        void *arg[2] = {cs, &out};
+        struct sse_parser p;
+        sse_init(&p, 1u << 20, feed_row, arg);
+        CHECK_INT(sse_feed(&p, sse, whole ? len : (size_t)(last - sse)), 0);
+        CHECK(conversion_stream_complete(cs) == (whole == 1));
+        sse_release(&p);
+        buf_release(&out);
+        conversion_stream_free(cs);
+    }
+    free(sse);
+}
+
+/* Without include_usage no usage chunk; MAX_TOKENS is length. */
+TEST(gemini_stream_cut_by_length)
+{
+    const char *sse = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"abc\"}]},"
+                      "\"finishReason\":\"MAX_TOKENS\"}],\"responseId\":\"r9\"}\r\n\r\n";
+    struct chat_gstream *s = chat_gstream_new("gemini-2.5-flash", CREATED, false);
+    struct buf out;
+    buf_init(&out, 1u << 16);
+    struct sse_event ev = {"", sse + 6, strlen(sse) - 10, ""};
+    char data[256];
+    snprintf(data, sizeof(data), "%.*s", (int)ev.data_len, ev.data);
+    ev.data = data;
+    CHECK_INT(chat_gstream_event(s, &ev, &out), 0);
+    CHECK(chat_gstream_done(s));
+    CHECK(strstr(out.data, "\"finish_reason\":\"length\"") != NULL);
+    CHECK(strstr(out.data, "\"usage\"") == NULL);
+    CHECK(strstr(out.data, "\"content\":\"abc\"") != NULL);
+    size_t n = out.len;
+    CHECK(n > 14 && strcmp(out.data + n - 14, "data: [DONE]\n\n") == 0);
+    buf_release(&out);
+    chat_gstream_free(s);
+}
+
+/* The envelope: wrap for Code Assist; unwrap per body and per event, in
+ * random chunks, giving back the standard stream byte for byte. */
+TEST(gemini_envelope_wrap_unwrap)
+{
+    cJSON *req = cJSON_Parse("{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+    cJSON *w = gemini_envelope_wrap(req, "gemini-2.5-pro", "proj-1", "p-1");
+    CHECK_STR(json_str(w, "model", ""), "gemini-2.5-pro");
+    CHECK_STR(json_str(w, "project", ""), "proj-1");
+    CHECK_STR(json_str(w, "user_prompt_id", ""), "p-1");
+    CHECK(cJSON_IsArray(json_get(json_get(w, "request"), "contents")));
+    cJSON_Delete(w);
+    w = gemini_envelope_wrap(cJSON_CreateObject(), "m", NULL, "p");
+    CHECK(json_get(w, "project") == NULL);
+    cJSON_Delete(w);
+    cJSON *plain = cJSON_Parse("{\"candidates\":[],\"response\":{\"x\":1}}");
+    CHECK(gemini_envelope_unwrap(plain) == plain); /* a standard answer is left alone */
+    cJSON_Delete(plain);
+    size_t len = 0, n = 0;
+    char *body = slurp("chat-gemini/response.code-assist.json", &len);
+    cJSON *want = golden_json("chat-gemini/response.gemini.json");
+    REQUIRE(body && want);
+    char *ans = conversion_answer(&unwrap_row, body, len, "m", CREATED, &n);
+    cJSON *got = cJSON_Parse(ans);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    free(ans);
+    free(body);
+    cJSON_Delete(want);
+    stream_golden(&unwrap_ops, "chat-gemini/stream.code-assist.sse",
+                  "chat-gemini/stream.gemini.sse");
+    stream_golden(&unwrap_ops, "chat-gemini/stream.gemini.sse", "chat-gemini/stream.gemini.sse");
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -489,6 +785,15 @@ int main(int argc, char **argv)
         T(responses_response_golden),
         T(responses_stream_text_and_tool_call),
         T(responses_stream_failed),
+        T(gemini_request_golden),
+        T(gemini_request_refusals),
+        T(gemini_request_minimal_and_variants),
+        T(gemini_response_golden),
+        T(gemini_finish_reasons),
+        T(gemini_stream_text_and_tool_call),
+        T(gemini_slot_rows),
+        T(gemini_stream_cut_by_length),
+        T(gemini_envelope_wrap_unwrap),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
