@@ -81,6 +81,8 @@ struct relay_op {
 
 extern const struct client_format format_anthropic;
 extern const struct client_format format_openai_responses;
+/* Only reply_error: Google-shaped refusals of the /gemini routes (google_errors.c). */
+extern const struct client_format format_google_errors;
 
 /* The format whose error shape the relay's own refusals take on path (a
  * bad key format, a body over the limit, an unknown route, overload, before

@@ -10,6 +10,7 @@ static const struct {
     const struct client_format *fmt;
 } by_prefix[] = {
     {"/openai/", &format_openai_responses},
+    {"/gemini/", &format_google_errors},
 };
 
 const struct client_format *format_for_path(const char *path)

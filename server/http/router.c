@@ -12,10 +12,12 @@
 /* pricing, OAuth, group and scheduler routes before account_routes: a specific
  * "/admin/models/pricing", "/admin/claude-accounts/exchange-code" or
  * "/admin/claude-accounts/usage", "/admin/account-groups" or
- * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns. */
+ * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns
+ * (stats_routes' "/admin/accounts/:accountId/usage-trend" too). */
 static const struct route *const route_tables[] = {
     system_routes,   relay_routes,        openai_routes,
-    key_info_routes, auth_routes,         admin_routes,
+    key_info_routes, stats_routes,        api_stats_routes,
+    auth_routes,     admin_routes,
     pricing_routes,  claude_oauth_routes, claude_profile_routes,
     group_routes,    scheduler_routes,    account_routes,
     ui_routes};

@@ -41,6 +41,7 @@
 #include "token_refresh.h"
 #include "txn.h"
 #include "txn_int.h"
+#include "usage_stats.h"
 #include "usage_writer.h"
 #include "usermsg.h"
 #include "xmalloc.h"
@@ -184,12 +185,36 @@ static void cost_of(struct txn *t, struct accounting *a)
 
 /* Usage, cost and the slot, settled once by the group-committed accounting
  * script (no Redis here: finish may run on the upstream loop). */
+/* What the statistics and the request log want beside the usage. */
+static void note_request(const struct txn *t, struct accounting *a)
+{
+    a->end_ms = clock_wall_ms();
+    a->duration_ms = (long)(clock_mono_ms() - t->t0_ms);
+    a->ttft_ms = t->first_ms ? (long)(t->first_ms - t->t0_ms) : -1;
+    a->attempts = t->natt;
+    a->status = t->natt ? t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1].status : 0;
+    a->status = a->status < 0 ? 0 : a->status;
+    a->stream = t->req.stream;
+    if (!a->u.model[0])
+        snprintf(a->u.model, sizeof(a->u.model), "%s", billed_model(t));
+}
+
 static void account_for(struct txn *t)
 {
     bool usage = t->op->record_usage && t->usage.seen && t->acc;
-    if (!usage && !t->lease && !t->acc_lease)
-        return;
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
+    if (!usage && !t->lease && !t->acc_lease) {
+        if (t->op->record_usage && t->natt) { /* a failed request: only its log entry */
+            snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
+            snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
+            snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id,
+                     reqctx_id(t->rq));
+            a.u.seen = false;
+            note_request(t, &a);
+            usage_stats_add(t->app->usage_stats, t->app, &a);
+        }
+        return;
+    }
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
     a.used_ms = t->acc && usage ? account_last_used(t->acc) : 0;
@@ -213,6 +238,10 @@ static void account_for(struct txn *t)
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
     a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
+    if (usage || (t->op->record_usage && t->natt)) {
+        note_request(t, &a);
+        usage_stats_add(t->app->usage_stats, t->app, &a); /* in memory; flushed in batches */
+    }
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
     leases_remove(t->app->leases, t->acc_lease);
@@ -752,12 +781,16 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
 static void hook_event(void *arg, const struct sse_event *ev)
 {
     struct txn *t = arg;
+    if (!t->first_ms)
+        t->first_ms = clock_mono_ms();
     t->acc->prov->usage_event(&t->usage, ev);
 }
 
 static void hook_body(void *arg, int status, const char *body, size_t len)
 {
     struct txn *t = arg;
+    if (!t->first_ms)
+        t->first_ms = clock_mono_ms();
     if (status >= 200 && status < 300)
         t->acc->prov->usage_body(&t->usage, body, len);
 }
@@ -805,6 +838,7 @@ void txn_start(struct reqctx *rq, const struct relay_op *op)
     t->op = op;
     t->client_fd = reqctx_client_fd(rq);
     t->on_io = reqctx_inline(rq);
+    t->t0_ms = clock_mono_ms();
     atomic_fetch_add(&t->app->stats.transactions, 1);
     txn_run(t);
 }
