@@ -798,7 +798,10 @@ static void hook_body(void *arg, int status, const char *body, size_t len)
 static void hook_finish(void *arg, int result)
 {
     struct txn *t = arg;
-    if (t->step == TS_DECIDE) /* the client left while an attempt ran */
+    /* The client left while an attempt ran (an attempt judged by decide and
+     * answered keeps its status). */
+    if (t->step == TS_DECIDE && t->natt &&
+        t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1].status < 0)
         attempt_end(t, 0);
     if (t->step == TS_RELAY && result && result != -ERR_CLOSED) {
         log_set_reqid(reqctx_id(t->rq));
