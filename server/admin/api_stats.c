@@ -165,13 +165,29 @@ static void key_id(struct reqctx *rq, struct rds_conn *c, const struct api_key *
 
 /* ---- user-stats ---- */
 
-static const char *const record_fields[] = {
-    "id",          "name",           "description",    "isActive", "createdAt", "expiresAt",
-    "expirationMode", "isActivated", "activationDays", "activationUnit", "permissions", NULL};
-static const char *const limit_fields[] = {
-    "tokenLimit",     "concurrencyLimit", "rateLimitWindow",     "rateLimitRequests",
-    "rateLimitCost",  "dailyCostLimit",   "totalCostLimit",      "weeklyOpusCostLimit",
-    "weeklyResetDay", "weeklyResetHour",  NULL};
+static const char *const record_fields[] = {"id",
+                                            "name",
+                                            "description",
+                                            "isActive",
+                                            "createdAt",
+                                            "expiresAt",
+                                            "expirationMode",
+                                            "isActivated",
+                                            "activationDays",
+                                            "activationUnit",
+                                            "permissions",
+                                            NULL};
+static const char *const limit_fields[] = {"tokenLimit",
+                                           "concurrencyLimit",
+                                           "rateLimitWindow",
+                                           "rateLimitRequests",
+                                           "rateLimitCost",
+                                           "dailyCostLimit",
+                                           "totalCostLimit",
+                                           "weeklyOpusCostLimit",
+                                           "weeklyResetDay",
+                                           "weeklyResetHour",
+                                           NULL};
 
 static void copy_fields(cJSON *to, const cJSON *from, const char *const names[])
 {
@@ -183,8 +199,7 @@ static void copy_fields(cJSON *to, const cJSON *from, const char *const names[])
 }
 
 /* current and, when limit > 0, what remains of it (USD). */
-static void add_budget(cJSON *o, const char *cur, const char *rem, long long used,
-                       long long limit)
+static void add_budget(cJSON *o, const char *cur, const char *rem, long long used, long long limit)
 {
     cJSON_AddNumberToObject(o, cur, (double)used / 1e6);
     if (limit > 0)
@@ -200,8 +215,7 @@ static cJSON *limits(const cJSON *item, const struct api_key *k, const redisRepl
     cJSON *o = cJSON_CreateObject();
     copy_fields(o, item, limit_fields);
     const char *v[5] = {0};
-    for (size_t i = 0; i < 5 && cost && cost->type == REDIS_REPLY_ARRAY && i < cost->elements;
-         i++)
+    for (size_t i = 0; i < 5 && cost && cost->type == REDIS_REPLY_ARRAY && i < cost->elements; i++)
         v[i] = cost->element[i]->str;
     long long total = v[0] ? strtoll(v[0], NULL, 10) : 0;
     long long day = v[1] && strcmp(v[1], per->day) == 0 && v[2] ? strtoll(v[2], NULL, 10) : 0;
@@ -233,10 +247,10 @@ static int load_usage(struct rds_conn *c, const struct api_key *k, const struct 
     *cost = rds_command(c, "HMGET %s totalMicro day dayMicro week weekMicro", ck);
     if (!*cost)
         return -ERR_REDIS;
-    s[0].v[UC_COST] = (*cost)->type == REDIS_REPLY_ARRAY && (*cost)->elements &&
-                              (*cost)->element[0]->str
-                          ? strtoll((*cost)->element[0]->str, NULL, 10)
-                          : 0;
+    s[0].v[UC_COST] =
+        (*cost)->type == REDIS_REPLY_ARRAY && (*cost)->elements && (*cost)->element[0]->str
+            ? strtoll((*cost)->element[0]->str, NULL, 10)
+            : 0;
     return 0;
 }
 

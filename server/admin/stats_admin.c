@@ -102,7 +102,7 @@ static cJSON *platform_entry(cJSON *by, const char *name)
 static void bump(cJSON *obj, const char *name)
 {
     cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, name);
-    cJSON_SetNumberValue(n, n->valuedouble + 1);
+    cJSON_SetNumberHelper(n, n->valuedouble + 1);
 }
 
 /* Accounts by state and platform, from this instance's snapshot (no Redis). */
@@ -133,10 +133,14 @@ enum dash_bucket { DB_DAY = 0, DB_MONTH = 1, DB_TOTAL = 2, DB_MINUTE = 3 };
 
 static void add_overview_totals(cJSON *ov, const struct usage_sum *t)
 {
-    static const char *const names[] = {"totalRequestsUsed",          "totalInputTokensUsed",
-                                        "totalOutputTokensUsed",      "totalCacheCreateTokensUsed",
-                                        "totalCacheReadTokensUsed",   NULL,
-                                        NULL,                         "totalAllTokensUsed"};
+    static const char *const names[] = {"totalRequestsUsed",
+                                        "totalInputTokensUsed",
+                                        "totalOutputTokensUsed",
+                                        "totalCacheCreateTokensUsed",
+                                        "totalCacheReadTokensUsed",
+                                        NULL,
+                                        NULL,
+                                        "totalAllTokensUsed"};
     char f[32];
     for (int j = 0; j < UC_COST; j++)
         if (names[j])
@@ -255,18 +259,34 @@ static void bucket_key(char out[STORE_KEY_MAX], const struct scope *sc, const ch
         store_key(out, SK_USAGE_GLOBAL, period);
 }
 
+static cJSON *trend_json(int n, char (*labels)[24], const struct usage_sum *s, const char *label,
+                         const char *granularity)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddBoolToObject(root, "success", true);
+    cJSON *arr = cJSON_AddArrayToObject(root, "data");
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, label, labels[i]);
+        usage_sum_json(e, &s[i]);
+        cJSON_AddItemToArray(arr, e);
+    }
+    cJSON_AddStringToObject(root, "granularity", granularity);
+    return root;
+}
+
 static void trend(struct reqctx *rq, const struct scope *sc)
 {
     struct app *app = reqctx_app(rq);
     static const char *const grans[] = {"day", "hour", NULL};
     int gran = stats_enum_param(rq, "granularity", grans, 0);
     long long days = 0;
-    if (gran < 0 || stats_int_param(rq, "days", 1,
-                                    gran ? 7 : app->cfg->token_usage_retention_days, 7, &days))
+    if (gran < 0 ||
+        stats_int_param(rq, "days", 1, gran ? 7 : app->cfg->token_usage_retention_days, 7, &days))
         return;
     int n = (int)(gran ? days * 24 : days);
-    char (*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
-    char (*labels)[24] = xcalloc((size_t)n, sizeof(*labels));
+    char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
+    char(*labels)[24] = xcalloc((size_t)n, sizeof(*labels));
     long long now = (long long)time(NULL) * 1000, step = gran ? 3600000LL : 86400000LL;
     for (int i = 0; i < n; i++) { /* oldest first */
         struct usage_period p;
@@ -280,18 +300,8 @@ static void trend(struct reqctx *rq, const struct scope *sc)
     admin_conn_put(rq, c);
     if (c && rc != 0)
         admin_error(rq, 503, "Service unavailable", "The relay's store is unavailable");
-    if (c && rc == 0) {
-        cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "data");
-        cJSON_AddBoolToObject(root, "success", true);
-        for (int i = 0; i < n; i++) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, gran ? "hour" : "date", labels[i]);
-            usage_sum_json(e, &s[i]);
-            cJSON_AddItemToArray(arr, e);
-        }
-        cJSON_AddStringToObject(root, "granularity", grans[gran]);
-        reqctx_reply_json(rq, 200, root);
-    }
+    if (c && rc == 0)
+        reqctx_reply_json(rq, 200, trend_json(n, labels, s, gran ? "hour" : "date", grans[gran]));
     free(s);
     free(labels);
     free(keys);

@@ -181,7 +181,7 @@ static int breakdown(struct rds_conn *c, const struct periods *ps, enum dim d, c
     int n = rs->n * ps->n;
     if (rc != 0 || n == 0)
         return rc;
-    char (*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
+    char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
     struct usage_sum *s = xcalloc((size_t)n, sizeof(*s));
     for (int i = 0; i < rs->n; i++)
         for (int j = 0; j < ps->n; j++)
@@ -383,7 +383,7 @@ void stats_h_cost_ranking(struct reqctx *rq)
     if (run_breakdown(rq, &ps, DIM_KEY, NULL, &rs))
         return;
     int n = rs.n < (int)limit ? rs.n : (int)limit;
-    char (*names)[101] = xcalloc((size_t)n + 1, sizeof(*names));
+    char(*names)[101] = xcalloc((size_t)n + 1, sizeof(*names));
     if (key_names(rq, &rs, n, names) != 0) {
         admin_error(rq, 503, "Service unavailable", "The relay's store is unavailable");
         goto out;

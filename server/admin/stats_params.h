@@ -26,8 +26,8 @@ struct cJSON;
 /* One key's models (key_id) or all models in one period (a day, a month, or
  * "total" without key_id), as the model-stats array (caller deletes). 0 or
  * -ERR_REDIS. */
-int stats_model_rows(struct rds_conn *c, const char *period, const char *key_id,
-                     struct cJSON **out) __attribute__((warn_unused_result));
+int stats_model_rows(struct rds_conn *c, const char *period, const char *key_id, struct cJSON **out)
+    __attribute__((warn_unused_result));
 
 /* GET /admin/model-stats, /admin/usage-costs, /admin/cost-ranking. */
 void stats_h_model_stats(struct reqctx *rq);

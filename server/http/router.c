@@ -15,12 +15,9 @@
  * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns
  * (stats_routes' "/admin/accounts/:accountId/usage-trend" too). */
 static const struct route *const route_tables[] = {
-    system_routes,   relay_routes,        openai_routes,
-    key_info_routes, stats_routes,        api_stats_routes,
-    auth_routes,     admin_routes,
-    pricing_routes,  claude_oauth_routes, claude_profile_routes,
-    group_routes,    scheduler_routes,    account_routes,
-    ui_routes};
+    system_routes,    relay_routes,   openai_routes,       key_info_routes,       auth_routes,
+    admin_routes,     pricing_routes, claude_oauth_routes, claude_profile_routes, group_routes,
+    scheduler_routes, stats_routes,   api_stats_routes,    account_routes,        ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)

@@ -199,20 +199,26 @@ static void note_request(const struct txn *t, struct accounting *a)
         snprintf(a->u.model, sizeof(a->u.model), "%s", billed_model(t));
 }
 
+/* The statistics and the request log (in memory, flushed in batches): a
+ * request with usage, or one that reached an upstream and failed. */
+static void stats_add(const struct txn *t, struct accounting *a, bool usage)
+{
+    if (!usage && !(t->op->record_usage && t->natt))
+        return;
+    snprintf(a->key_id, sizeof(a->key_id), "%s", t->key->id);
+    snprintf(a->account_id, sizeof(a->account_id), "%s", t->acc ? t->acc->id : "");
+    snprintf(a->request_id, sizeof(a->request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    a->u.seen = usage;
+    note_request(t, a);
+    usage_stats_add(t->app->usage_stats, t->app, a);
+}
+
 static void account_for(struct txn *t)
 {
     bool usage = t->op->record_usage && t->usage.seen && t->acc;
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
     if (!usage && !t->lease && !t->acc_lease) {
-        if (t->op->record_usage && t->natt) { /* a failed request: only its log entry */
-            snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
-            snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
-            snprintf(a.request_id, sizeof(a.request_id), "%s-%s", t->app->instance_id,
-                     reqctx_id(t->rq));
-            a.u.seen = false;
-            note_request(t, &a);
-            usage_stats_add(t->app->usage_stats, t->app, &a);
-        }
+        stats_add(t, &a, false);
         return;
     }
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
@@ -238,10 +244,7 @@ static void account_for(struct txn *t)
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
     a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
-    if (usage || (t->op->record_usage && t->natt)) {
-        note_request(t, &a);
-        usage_stats_add(t->app->usage_stats, t->app, &a); /* in memory; flushed in batches */
-    }
+    stats_add(t, &a, usage);
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
     leases_remove(t->app->leases, t->acc_lease);

@@ -82,8 +82,8 @@
 #define SK_USAGE_MODEL "usage:model:%s:%s"        /* hash: model, period */
 #define SK_USAGE_MINUTE "usage:minute:%lld"       /* hash: UTC minute since the epoch */
 #define SK_USAGE_INDEX "usage:index:%s:%s"        /* set: period, "keys"/"accounts"/"models" */
-#define SK_USAGE_KEY_MODELS "usage:index:%s:key_models:%s" /* set: period, key id -> models */
-#define SK_USAGE_RECORDS "usage:records:%s"                /* list: key id -> recent requests */
+#define SK_USAGE_KEY_MODELS "usage:index:%s:key_models:%s"  /* set: period, key id -> models */
+#define SK_USAGE_RECORDS "usage:records:%s"                 /* list: key id -> recent requests */
 #define SK_USAGE_ACCOUNT_RECORDS "usage:account_records:%s" /* list: account id -> the same */
 
 /* Model prices (shared by every instance; see pricing_sync.h) */

@@ -8,10 +8,8 @@
 #include "usage_read.h"
 #include "xmalloc.h"
 
-int usage_read_sums(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX], struct usage_sum *out)
+static int append_hmgets(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX])
 {
-    if (n <= 0)
-        return 0;
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         const char *argv[2 + USAGE_NCOUNTERS] = {"HMGET", keys[i]};
@@ -19,21 +17,38 @@ int usage_read_sums(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX], stru
             argv[2 + j] = usage_counter_names[j];
         rc = rds_append_argv(c, 2 + USAGE_NCOUNTERS, argv, NULL);
     }
+    return rc;
+}
+
+static int parse_sum(const redisReply *r, struct usage_sum *out)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != USAGE_NCOUNTERS)
+        return -ERR_REDIS;
+    for (int j = 0; j < USAGE_NCOUNTERS; j++) {
+        const redisReply *e = r->element[j];
+        out->v[j] = e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
+    }
+    return 0;
+}
+
+int usage_read_sums(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX], struct usage_sum *out)
+{
+    if (n <= 0)
+        return 0;
     redisReply **rep = xcalloc((size_t)n, sizeof(*rep));
+    struct usage_sum *tmp = xcalloc((size_t)n, sizeof(*tmp));
+    int rc = append_hmgets(c, n, keys);
     if (rc == 0)
         rc = rds_flush_replies(c, n, rep);
     for (int i = 0; i < n && rc == 0; i++)
-        if (!rep[i] || rep[i]->type != REDIS_REPLY_ARRAY || rep[i]->elements != USAGE_NCOUNTERS)
-            rc = -ERR_REDIS;
-    for (int i = 0; i < n && rc == 0; i++)
-        for (int j = 0; j < USAGE_NCOUNTERS; j++) {
-            const redisReply *e = rep[i]->element[j];
-            out[i].v[j] = e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
-        }
+        rc = parse_sum(rep[i], &tmp[i]);
+    if (rc == 0)
+        memcpy(out, tmp, (size_t)n * sizeof(*out));
     for (int i = 0; i < n; i++)
         if (rep[i])
             freeReplyObject(rep[i]);
     free(rep);
+    free(tmp);
     return rc ? -ERR_REDIS : 0;
 }
 
@@ -88,8 +103,7 @@ void usage_sum_add(struct usage_sum *to, const struct usage_sum *s)
         to->v[j] += s->v[j];
 }
 
-int usage_read_log(struct rds_conn *c, const char *key, int limit, const char *model,
-                   cJSON **out)
+int usage_read_log(struct rds_conn *c, const char *key, int limit, const char *model, cJSON **out)
 {
     bool filter = model && *model;
     /* A model filter reads the whole log (it is bounded by REQUEST_LOG_MAX). */

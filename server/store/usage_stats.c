@@ -4,7 +4,7 @@
  * DESIGN: a request touches up to 18 counter buckets, 10 index-set members
  * and 2 logs. Summing them here and writing the sums every few seconds
  * makes the Redis cost proportional to what changed, not to traffic: one
- * EVALSHA per flush (chunked past FLUSH_CHUNK items) that reads and writes
+ * EVAL per flush (chunked past FLUSH_CHUNK items) that reads and writes
  * each hash with HMGET + HSET (2 commands, whatever the field count), sets
  * a bucket's TTL once when it is created, SADDs index members, and LPUSHes
  * each log's new entries at once, then LTRIM + EXPIRE.
@@ -31,8 +31,9 @@
 #define FLUSH_CHUNK 200 /* items per script call: bounds one call's run time in Redis */
 
 const char *const usage_counter_names[USAGE_NCOUNTERS] = {
-    "requests",          "inputTokens",       "outputTokens", "cacheCreateTokens", "cacheReadTokens",
-    "ephemeral5mTokens", "ephemeral1hTokens", "allTokens",    "costMicro"};
+    "requests",          "inputTokens",     "outputTokens",
+    "cacheCreateTokens", "cacheReadTokens", "ephemeral5mTokens",
+    "ephemeral1hTokens", "allTokens",       "costMicro"};
 
 enum item_kind { IT_COUNT = 0, IT_MEMBER = 1, IT_LOG = 2 };
 
@@ -113,8 +114,8 @@ static struct item *item_locked(struct item **table, enum item_kind kind, const 
                                 const char *member, long long ttl)
 {
     struct item **p = &table[hash_item(kind, key, member) % STAT_BUCKETS];
-    while (*p && ((*p)->kind != kind || strcmp((*p)->key, key) != 0 ||
-                  strcmp((*p)->member, member) != 0))
+    while (*p &&
+           ((*p)->kind != kind || strcmp((*p)->key, key) != 0 || strcmp((*p)->member, member) != 0))
         p = &(*p)->next;
     if (!*p) {
         *p = xcalloc(1, sizeof(**p));
@@ -190,7 +191,8 @@ static void plan_adds(struct adds *x, const struct accounting *a, const char *mo
     store_key(x->counts[x->ncounts], SK_USAGE_GLOBAL, total), add_count(x, 0);
     store_key(x->counts[x->ncounts], SK_USAGE_MINUTE, p->minute), add_count(x, USAGE_MINUTE_TTL_S);
     store_key(x->sets[x->nsets], SK_USAGE_INDEX, p->day, "keys"), add_set(x, k, day_ttl);
-    store_key(x->sets[x->nsets], SK_USAGE_INDEX, p->month, "keys"), add_set(x, k, USAGE_MONTH_TTL_S);
+    store_key(x->sets[x->nsets], SK_USAGE_INDEX, p->month, "keys"),
+        add_set(x, k, USAGE_MONTH_TTL_S);
     store_key(x->sets[x->nsets], SK_USAGE_INDEX, total, "keys"), add_set(x, k, 0);
     store_key(x->sets[x->nsets], SK_USAGE_INDEX, p->day, "models"), add_set(x, model, day_ttl);
     store_key(x->sets[x->nsets], SK_USAGE_INDEX, p->month, "models"),
@@ -214,9 +216,9 @@ static void plan_adds(struct adds *x, const struct accounting *a, const char *mo
 static void counter_values(long long v[USAGE_NCOUNTERS], const struct accounting *a)
 {
     const struct usage *u = &a->u;
-    long long vals[USAGE_NCOUNTERS] = {1,         u->input,  u->output,      u->cache_create,
-                                       u->cache_read, u->eph_5m, u->eph_1h, usage_total(u),
-                                       a->cost};
+    long long vals[USAGE_NCOUNTERS] = {
+        1,         u->input,  u->output,      u->cache_create, u->cache_read,
+        u->eph_5m, u->eph_1h, usage_total(u), a->cost};
     memcpy(v, vals, sizeof(vals));
 }
 
@@ -389,18 +391,23 @@ static void call_release(struct call *cl)
     memset(cl, 0, sizeof(*cl));
 }
 
-/* Run one call: "EVALSHA sha nkeys KEYS... nc nm nl cap ARGS...". Returns
- * the commands it ran, or -ERR_IO (no answer: retry) / -ERR_REDIS. */
+/* Run one call: "EVAL lua nkeys KEYS... nc nm nl cap ARGS...". EVAL, not
+ * EVALSHA: a call every few seconds can carry the script, and commandstats
+ * then tells the flushes (eval) from the per-request scripts (evalsha).
+ * Returns the commands it ran, or -ERR_IO (no answer: retry) / -ERR_REDIS. */
 static long long call_run(struct rds_conn *c, struct call *cl)
 {
-    int argc = cl->nkeys + 4 + cl->nargs;
+    int argc = 3 + cl->nkeys + 4 + cl->nargs;
     const char **argv = xcalloc((size_t)argc, sizeof(*argv));
-    memcpy(argv, cl->keys, (size_t)cl->nkeys * sizeof(*argv));
+    argv[0] = "EVAL";
+    argv[1] = flush_lua;
+    argv[2] = num(cl, cl->nkeys);
+    memcpy(argv + 3, cl->keys, (size_t)cl->nkeys * sizeof(*argv));
     for (int i = 0; i < 3; i++)
-        argv[cl->nkeys + i] = num(cl, cl->n[i]);
-    argv[cl->nkeys + 3] = num(cl, cl->cap ? cl->cap : 1);
-    memcpy(argv + cl->nkeys + 4, cl->args, (size_t)cl->nargs * sizeof(*argv));
-    redisReply *r = rds_script(c, flush_lua, cl->nkeys, argc, argv, NULL);
+        argv[3 + cl->nkeys + i] = num(cl, cl->n[i]);
+    argv[3 + cl->nkeys + 3] = num(cl, cl->cap ? cl->cap : 1);
+    memcpy(argv + 3 + cl->nkeys + 4, cl->args, (size_t)cl->nargs * sizeof(*argv));
+    redisReply *r = rds_command_argv(c, argc, argv, NULL);
     free(argv);
     long long rc = !r ? -ERR_IO : r->type == REDIS_REPLY_INTEGER ? r->integer + 1 : -ERR_REDIS;
     if (r && r->type == REDIS_REPLY_ERROR)

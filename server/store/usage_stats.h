@@ -41,9 +41,9 @@ enum usage_counter {
 
 /* The periods a moment falls in, in the TIMEZONE_OFFSET (tz_offset_min). */
 struct usage_period {
-    char day[16];   /* YYYY-MM-DD */
-    char hour[24];  /* YYYY-MM-DDTHH */
-    char month[8];  /* YYYY-MM */
+    char day[16];     /* YYYY-MM-DD */
+    char hour[24];    /* YYYY-MM-DDTHH */
+    char month[8];    /* YYYY-MM */
     long long minute; /* UTC minutes since the epoch */
 };
 /* Pure. */

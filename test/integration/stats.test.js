@@ -328,7 +328,7 @@ test('the statistics flush costs Redis per flush, not per request; accounting st
   const health = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage;
   const h0 = await health();
   const calls0 = await redisCmd(st.redis.port, 'INFO', 'commandstats');
-  const evalsha = (info) => Number((/cmdstat_evalsha:calls=(\d+)/.exec(info) || [0, 0])[1]);
+  const calls = (info, cmd) => Number((new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info) || [0, 0])[1]);
   const c1 = new Anthropic({ apiKey: key2.apiKey, baseURL: st.relay.url + '/api', maxRetries: 0 });
   const N = 10;
   for (let i = 0; i < N; i++) await c1.messages.create({ model: HAIKU, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
@@ -342,8 +342,9 @@ test('the statistics flush costs Redis per flush, not per request; accounting st
   // one key, one account, one model: 18 buckets × 2 + 10 index members + 2 logs × 3 + the call,
   // plus a TTL for the buckets and members a flush creates
   assert.ok(perFlush <= 18 * 3 + 10 * 2 + 6 + 1, `commands per flush ${perFlush}`);
-  // the per-request accounting is one script call each (the flushes are the other calls)
-  assert.equal(evalsha(calls1) - evalsha(calls0), N + flushes);
+  // the per-request accounting is one script call each (EVALSHA); the flushes are EVAL calls
+  assert.equal(calls(calls1, 'evalsha') - calls(calls0, 'evalsha'), N);
+  assert.equal(calls(calls1, 'eval') - calls(calls0, 'eval'), flushes);
 });
 
 test('self-service failures are throttled per address: a right key gets 429 too (no key oracle)', async () => {
