@@ -281,8 +281,8 @@ static void trend(struct reqctx *rq, const struct scope *sc)
     static const char *const grans[] = {"day", "hour", NULL};
     int gran = stats_enum_param(rq, "granularity", grans, 0);
     long long days = 0;
-    if (gran < 0 ||
-        stats_int_param(rq, "days", 1, gran ? 7 : app->cfg->token_usage_retention_days, 7, &days))
+    if (gran < 0 || stats_int_param(rq, "days", 1, gran ? 7 : app->cfg->token_usage_retention_days,
+                                    gran ? 1 : 7, &days))
         return;
     int n = (int)(gran ? days * 24 : days);
     char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
