@@ -361,3 +361,17 @@ test('self-service failures are throttled per address: a right key gets 429 too 
   r = await self('user-stats', { apiKey: key1.apiKey });
   assert.equal(r.status, 429, 'a right key is throttled as well while the address is delayed');
 });
+
+test('a key deleted for good takes its lifetime statistics and request log with it', async () => {
+  const k3 = await createKey(st.relay, st.token, { name: 'k-three' });
+  const c3 = new Anthropic({ apiKey: k3.apiKey, baseURL: st.relay.url + '/api', maxRetries: 0 });
+  await c3.messages.create({ model: HAIKU, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
+  const ranked = async () => (await admin('/admin/cost-ranking?period=all&limit=100')).json.data.keys.map((k) => k.keyId);
+  await waitFor(async () => (await ranked()).includes(k3.id), { timeout: 15000, interval: 200, what: 'key 3 ranked' });
+  assert.equal(await redisCmd(st.redis.port, 'EXISTS', `usage:records:${k3.id}`), 1);
+  assert.equal((await api(st.relay, 'DELETE', `/admin/api-keys/${k3.id}`, { token: st.token })).status, 200);
+  assert.equal((await api(st.relay, 'DELETE', `/admin/api-keys/${k3.id}/permanent`, { token: st.token })).status, 200);
+  assert.ok(!(await ranked()).includes(k3.id));
+  for (const k of [`usage:records:${k3.id}`, `usage:key:${k3.id}:total`]) assert.equal(await redisCmd(st.redis.port, 'EXISTS', k), 0, k);
+  assert.equal(await redisCmd(st.redis.port, 'SISMEMBER', 'usage:index:total:keys', k3.id), 0);
+});
