@@ -26,7 +26,7 @@
 /* ---- dashboard ---- */
 
 struct key_counts {
-    int total, active;
+    int total, active, disabled, expired;
 };
 
 static bool is_true(const redisReply *e)
@@ -43,8 +43,11 @@ static void count_key(const redisReply *r, long long now, struct key_counts *kc)
         return;
     const char *exp_s = r->element[2]->str;
     long long exp = exp_s && *exp_s ? admin_parse_iso(exp_s) : 0;
+    bool on = is_true(r->element[0]), gone = exp > 0 && exp <= now;
     kc->total++;
-    kc->active += is_true(r->element[0]) && (exp <= 0 || exp > now);
+    kc->active += on && !gone;
+    kc->disabled += !on;
+    kc->expired += on && gone;
 }
 
 /* Keys by state: the index and one HMGET per key, in one round trip. */
@@ -201,6 +204,8 @@ static cJSON *dashboard(struct app *app, const struct usage_period *p, const str
     cJSON *d = cJSON_CreateObject(), *ov = cJSON_AddObjectToObject(d, "overview");
     cJSON_AddNumberToObject(ov, "totalApiKeys", kc->total);
     cJSON_AddNumberToObject(ov, "activeApiKeys", kc->active);
+    cJSON_AddNumberToObject(ov, "disabledApiKeys", kc->disabled);
+    cJSON_AddNumberToObject(ov, "expiredApiKeys", kc->expired);
     add_accounts(app, ov);
     add_overview_totals(ov, &s[DB_TOTAL]);
     cJSON_AddItemToObject(d, "today", sum_object(&s[DB_DAY]));
@@ -350,8 +355,10 @@ static void request_log(struct reqctx *rq, const char *key_id, const char *accou
     char k[STORE_KEY_MAX];
     if (key_id)
         store_key(k, SK_USAGE_RECORDS, key_id);
-    else
+    else if (account_id)
         store_key(k, SK_USAGE_ACCOUNT_RECORDS, account_id);
+    else
+        store_key(k, SK_USAGE_RECORDS_ALL);
     cJSON *recs = NULL;
     struct rds_conn *c = admin_conn(rq);
     if (!c)
@@ -374,8 +381,8 @@ static void h_request_log(struct reqctx *rq)
     const char *key = NULL, *acc = NULL;
     if (stats_id_param(rq, "keyId", false, &key) || stats_id_param(rq, "accountId", false, &acc))
         return;
-    if (!key == !acc) {
-        admin_error(rq, 400, "Invalid parameter", "keyId: give keyId or accountId (one of them)");
+    if (key && acc) {
+        admin_error(rq, 400, "Invalid parameter", "keyId: give keyId or accountId, not both");
         return;
     }
     request_log(rq, key, acc);

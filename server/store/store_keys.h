@@ -85,6 +85,7 @@
 #define SK_USAGE_KEY_MODELS "usage:index:%s:key_models:%s"  /* set: period, key id -> models */
 #define SK_USAGE_RECORDS "usage:records:%s"                 /* list: key id -> recent requests */
 #define SK_USAGE_ACCOUNT_RECORDS "usage:account_records:%s" /* list: account id -> the same */
+#define SK_USAGE_RECORDS_ALL "usage:records:all"            /* list: the same, every key */
 
 /* Model prices (shared by every instance; see pricing_sync.h) */
 #define SK_MODEL_PRICING "model_pricing"                 /* string: LiteLLM-format JSON table */

@@ -2,14 +2,12 @@
  * usage_stats.c - in-memory breakdowns and request logs (see usage_stats.h).
  *
  * DESIGN: a request touches up to 18 counter buckets, 10 index-set members
- * and 2 logs. Summing them here and writing the sums every few seconds
- * makes the Redis cost proportional to what changed, not to traffic: one
- * EVAL per flush (chunked past FLUSH_CHUNK items) that reads and writes
- * each hash with HMGET + HSET (2 commands, whatever the field count), sets
- * a bucket's TTL once when it is created, SADDs index members, and LPUSHes
- * each log's new entries at once, then LTRIM + EXPIRE.
- * LOCKING: st->mu guards the item table and the counts; flushing swaps the
- * table out under the lock and talks to Redis without it.
+ * and 3 logs (its key's, its account's, everyone's). Summing them here and writing the sums every
+ * few seconds makes the Redis cost proportional to what changed, not to traffic: one EVAL per flush
+ * (chunked past FLUSH_CHUNK items) that reads and writes each hash with HMGET + HSET (2 commands,
+ * whatever the field count), sets a bucket's TTL once when it is created, SADDs index members, and
+ * LPUSHes each log's new entries at once, then LTRIM + EXPIRE. LOCKING: st->mu guards the item
+ * table and the counts; flushing swaps the table out under the lock and talks to Redis without it.
  */
 #include "compat.h"
 #include "app.h"
@@ -275,7 +273,7 @@ void usage_stats_add(struct usage_stats *st, const struct app *app, const struct
     const struct relay_config *cfg = app->cfg;
     if (!cfg->enable_usage_statistics || (!a->u.seen && a->attempts == 0))
         return;
-    char model[96], lk[2][STORE_KEY_MAX];
+    char model[96], lk[3][STORE_KEY_MAX];
     clean_model(model, a->u.model);
     struct usage_period p;
     usage_period_at(app->tz_offset_min, a->end_ms, &p);
@@ -287,10 +285,11 @@ void usage_stats_add(struct usage_stats *st, const struct app *app, const struct
     long long log_ttl = cfg->token_usage_retention_days * 86400LL;
     int cap = (int)cfg->request_log_max;
     store_key(lk[0], SK_USAGE_RECORDS, a->key_id);
-    store_key(lk[1], SK_USAGE_ACCOUNT_RECORDS, a->account_id);
+    store_key(lk[1], SK_USAGE_RECORDS_ALL);
+    store_key(lk[2], SK_USAGE_ACCOUNT_RECORDS, a->account_id);
     pthread_mutex_lock(&st->mu);
     add_locked(st, x);
-    for (int i = 0; i < (*a->account_id ? 2 : 1); i++)
+    for (int i = 0; i < (*a->account_id ? 3 : 2); i++)
         log_push(item_locked(st->table, IT_LOG, lk[i], "", log_ttl), log_entry(a, model), cap);
     pthread_mutex_unlock(&st->mu);
     free(x);

@@ -52,8 +52,8 @@ void usage_period_at(int tz_offset_min, long long ms, struct usage_period *p);
 struct usage_stats *usage_stats_new(void);
 void usage_stats_free(struct usage_stats *st);
 /* Add one finished request: its usage to the buckets (when a->u.seen) and
- * an entry to its key's and its account's request logs (when an upstream
- * was tried). Thread-safe, no I/O. */
+ * an entry to its key's, its account's and the overall request logs (when
+ * an upstream was tried). Thread-safe, no I/O. */
 void usage_stats_add(struct usage_stats *st, const struct app *app, const struct accounting *a);
 /* Write everything pending (one round trip). On a failure without an
  * answer the counts are kept for the next flush. Thread-safe. Returns 0 or

@@ -85,6 +85,8 @@ test('dashboard: keys and accounts by state, today / month / total, rpm, Redis h
   const d = r.json.data;
   assert.equal(d.overview.totalApiKeys, 2);
   assert.equal(d.overview.activeApiKeys, 2);
+  assert.equal(d.overview.disabledApiKeys, 0);
+  assert.equal(d.overview.expiredApiKeys, 0);
   assert.equal(d.overview.totalAccounts, 2);
   assert.equal(d.overview.normalAccounts, 2);
   assert.equal(d.overview.accountsByPlatform['claude-console'].total, 2);
@@ -211,6 +213,9 @@ test('request log: bounded per key and per account, newest first, every field', 
   const keyPath = await admin(`/admin/api-keys/${key2.id}/usage-records`);
   assert.equal(keyPath.json.data.records.length, 2);
   assert.equal(await redisCmd(st.redis.port, 'LLEN', `usage:records:${key1.id}`), LOG_MAX);
+  // every key's log: the newest LOG_MAX of the 7 requests
+  const all = await admin('/admin/request-log');
+  assert.deepEqual(all.json.data.records.map((x) => [x.keyId, x.model]), [[key1.id, 'mock-error-400'], [key2.id, HAIKU], [key2.id, HAIKU], [key1.id, HAIKU]]);
 });
 
 test('parameters are validated with a 400 naming the parameter', async () => {
@@ -227,7 +232,7 @@ test('parameters are validated with a 400 naming the parameter', async () => {
     [`/admin/model-stats?period=total&keyId=${key1.id}`, 'period'],
     ['/admin/usage-costs?period=year', 'period'],
     ['/admin/cost-ranking?limit=101', 'limit'],
-    ['/admin/request-log', 'keyId'],
+    [`/admin/request-log?keyId=${key1.id}&accountId=${acc2.id}`, 'keyId'],
     [`/admin/request-log?keyId=${key1.id}&limit=${LOG_MAX + 1}`, 'limit'],
     [`/admin/request-log?keyId=${key1.id}&limit=x`, 'limit'],
     ['/admin/api-keys/not-an-id/usage-trend', 'keyId'],
@@ -339,9 +344,9 @@ test('the statistics flush costs Redis per flush, not per request; accounting st
   const perFlush = (h1.statsCommands - h0.statsCommands) / flushes;
   console.log(`stats_flush: flushes=${flushes} commands_per_flush=${perFlush.toFixed(1)} requests=${N}`);
   assert.ok(flushes >= 1 && flushes <= N, `flushes ${flushes}`);
-  // one key, one account, one model: 18 buckets × 2 + 10 index members + 2 logs × 3 + the call,
+  // one key, one account, one model: 18 buckets × 2 + 10 index members + 3 logs × 3 + the call,
   // plus a TTL for the buckets and members a flush creates
-  assert.ok(perFlush <= 18 * 3 + 10 * 2 + 6 + 1, `commands per flush ${perFlush}`);
+  assert.ok(perFlush <= 18 * 3 + 10 * 2 + 9 + 1, `commands per flush ${perFlush}`);
   // the per-request accounting is one script call each (EVALSHA); the flushes are EVAL calls
   assert.equal(calls(calls1, 'evalsha') - calls(calls0, 'evalsha'), N);
   assert.equal(calls(calls1, 'eval') - calls(calls0, 'eval'), flushes);
