@@ -280,6 +280,19 @@ static cJSON *trend_json(int n, char (*labels)[24], const struct usage_sum *s, c
     return root;
 }
 
+/* The n days or hours up to now, oldest first: their labels and bucket keys. */
+static void trend_buckets(int tz_offset_min, const struct scope *sc, bool hours, int n,
+                          char (*keys)[STORE_KEY_MAX], char (*labels)[24])
+{
+    long long now = (long long)time(NULL) * 1000, step = hours ? 3600000LL : 86400000LL;
+    for (int i = 0; i < n; i++) {
+        struct usage_period p;
+        usage_period_at(tz_offset_min, now - (long long)(n - 1 - i) * step, &p);
+        snprintf(labels[i], sizeof(labels[i]), "%s", hours ? p.hour : p.day);
+        bucket_key(keys[i], sc, labels[i]);
+    }
+}
+
 static void trend(struct reqctx *rq, const struct scope *sc)
 {
     struct app *app = reqctx_app(rq);
@@ -292,13 +305,7 @@ static void trend(struct reqctx *rq, const struct scope *sc)
     int n = (int)(gran ? days * 24 : days);
     char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
     char(*labels)[24] = xcalloc((size_t)n, sizeof(*labels));
-    long long now = (long long)time(NULL) * 1000, step = gran ? 3600000LL : 86400000LL;
-    for (int i = 0; i < n; i++) { /* oldest first */
-        struct usage_period p;
-        usage_period_at(app->tz_offset_min, now - (long long)(n - 1 - i) * step, &p);
-        snprintf(labels[i], sizeof(labels[i]), "%s", gran ? p.hour : p.day);
-        bucket_key(keys[i], sc, labels[i]);
-    }
+    trend_buckets(app->tz_offset_min, sc, gran == 1, n, keys, labels);
     struct usage_sum *s = xcalloc((size_t)n, sizeof(*s));
     struct rds_conn *c = admin_conn(rq);
     int rc = c ? usage_read_sums(c, n, keys, s) : -ERR_REDIS;
