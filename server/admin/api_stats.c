@@ -116,7 +116,7 @@ static struct api_key *authenticate(struct reqctx *rq, struct rds_conn *c)
         return NULL;
     long long wait = throttle_wait(rq, c);
     struct api_key *k = NULL;
-    int rc = wait != 0 ? (int)-ERR_BUSY : keys_lookup(reqctx_app(rq), c, plain, &k);
+    int rc = wait != 0 ? -ERR_BUSY : keys_lookup(reqctx_app(rq), c, plain, &k);
     if (wait < 0 || rc == -ERR_REDIS) {
         admin_error(rq, 503, "Service unavailable", "The relay's store is unavailable");
         return NULL;

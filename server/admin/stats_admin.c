@@ -280,17 +280,23 @@ static cJSON *trend_json(int n, char (*labels)[24], const struct usage_sum *s, c
     return root;
 }
 
-/* The n days or hours up to now, oldest first: their labels and bucket keys. */
-static void trend_buckets(int tz_offset_min, const struct scope *sc, bool hours, int n,
-                          char (*keys)[STORE_KEY_MAX], char (*labels)[24])
+void stats_trend_labels(int tz_offset_min, bool hours, int n, char (*labels)[24])
 {
     long long now = (long long)time(NULL) * 1000, step = hours ? 3600000LL : 86400000LL;
     for (int i = 0; i < n; i++) {
         struct usage_period p;
         usage_period_at(tz_offset_min, now - (long long)(n - 1 - i) * step, &p);
         snprintf(labels[i], sizeof(labels[i]), "%s", hours ? p.hour : p.day);
-        bucket_key(keys[i], sc, labels[i]);
     }
+}
+
+/* The n days or hours up to now, oldest first: their labels and bucket keys. */
+static void trend_buckets(int tz_offset_min, const struct scope *sc, bool hours, int n,
+                          char (*keys)[STORE_KEY_MAX], char (*labels)[24])
+{
+    stats_trend_labels(tz_offset_min, hours, n, labels);
+    for (int i = 0; i < n; i++)
+        bucket_key(keys[i], sc, labels[i]);
 }
 
 static void trend(struct reqctx *rq, const struct scope *sc)
@@ -422,5 +428,7 @@ const struct route stats_routes[] = {
     {"GET", "/admin/model-stats", stats_h_model_stats, AUTH_ADMIN, BODY_SMALL, NULL},
     {"GET", "/admin/usage-costs", stats_h_usage_costs, AUTH_ADMIN, BODY_SMALL, NULL},
     {"GET", "/admin/cost-ranking", stats_h_cost_ranking, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/api-keys-usage-trend", stats_h_keys_trend, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/account-usage-trend", stats_h_accounts_trend, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

@@ -9,6 +9,7 @@
 #include "compat.h"
 #include "admin_util.h"
 #include "app.h"
+#include "config.h"
 #include "errs.h"
 #include "json.h"
 #include "rds.h"
@@ -22,7 +23,8 @@
 #include <time.h>
 
 #define MAX_MEMBERS 500 /* models / keys read from one index set */
-#define MAX_PERIODS 7   /* days summed by "7days" */
+#define MAX_PERIODS 31  /* days summed by one breakdown */
+#define WEEK 7          /* days of "7days" */
 #define DEFAULT_RANKING 10
 
 /* ---- parameters ---- */
@@ -98,7 +100,7 @@ static bool is_period(const char *s, size_t len)
 
 /* ---- breakdowns ---- */
 
-enum dim { DIM_MODEL = 0, DIM_KEY = 1 };
+enum dim { DIM_MODEL = 0, DIM_KEY = 1, DIM_ACCOUNT = 2 };
 
 struct periods {
     char p[MAX_PERIODS][24];
@@ -130,7 +132,10 @@ static void index_key(char out[STORE_KEY_MAX], enum dim d, const char *key_id, c
     if (key_id)
         store_key(out, SK_USAGE_KEY_MODELS, period, key_id);
     else
-        store_key(out, SK_USAGE_INDEX, period, d == DIM_MODEL ? "models" : "keys");
+        store_key(out, SK_USAGE_INDEX, period,
+                  d == DIM_MODEL ? "models"
+                  : d == DIM_KEY ? "keys"
+                                 : "accounts");
 }
 
 static void member_key(char out[STORE_KEY_MAX], enum dim d, const char *key_id, const char *period,
@@ -138,6 +143,8 @@ static void member_key(char out[STORE_KEY_MAX], enum dim d, const char *key_id, 
 {
     if (d == DIM_KEY)
         store_key(out, SK_USAGE_KEY, name, period);
+    else if (d == DIM_ACCOUNT)
+        store_key(out, SK_USAGE_ACCOUNT, name, period);
     else if (!key_id)
         store_key(out, SK_USAGE_MODEL, name, period);
     else if (strlen(period) == 10)
@@ -211,7 +218,7 @@ static void named_periods(struct app *app, int which, struct periods *ps)
     else if (which == 3)
         snprintf(ps->p[0], sizeof(ps->p[0]), "total");
     else
-        for (ps->n = 0; ps->n < MAX_PERIODS; ps->n++) {
+        for (ps->n = 0; ps->n < WEEK; ps->n++) {
             usage_period_at(app->tz_offset_min, now - (long long)ps->n * 86400000LL, &p);
             snprintf(ps->p[ps->n], sizeof(ps->p[0]), "%s", p.day);
         }
@@ -401,4 +408,114 @@ void stats_h_cost_ranking(struct reqctx *rq)
 out:
     free(names);
     free(rs.r);
+}
+
+/* ---- GET /admin/api-keys-usage-trend, /admin/account-usage-trend ---- */
+
+struct series_req {
+    bool hours;
+    int n;               /* buckets */
+    long long top;       /* series */
+    struct periods days; /* the days the buckets fall in: where the ranking comes from */
+};
+
+static int series_params(struct reqctx *rq, long long dflt_top, struct series_req *sr)
+{
+    struct app *app = reqctx_app(rq);
+    static const char *const grans[] = {"day", "hour", NULL};
+    int gran = stats_enum_param(rq, "granularity", grans, 0);
+    long long days = 0, maxd = app->cfg->token_usage_retention_days;
+    maxd = maxd < MAX_PERIODS ? maxd : MAX_PERIODS;
+    if (gran < 0 || stats_int_param(rq, "days", 1, gran ? 7 : maxd, gran ? 1 : 7, &days) ||
+        stats_int_param(rq, "limit", 1, 100, dflt_top, &sr->top))
+        return -ERR_INVAL;
+    sr->hours = gran == 1;
+    sr->n = (int)(sr->hours ? days * 24 : days);
+    sr->days.n = (int)(sr->hours ? days + 1 : days); /* 24 h from now reach back into a 2nd day */
+    char(*labels)[24] = xcalloc((size_t)sr->days.n, sizeof(*labels));
+    stats_trend_labels(app->tz_offset_min, false, sr->days.n, labels);
+    memcpy(sr->days.p, labels, (size_t)sr->days.n * sizeof(*labels));
+    free(labels);
+    return 0;
+}
+
+static cJSON *series_json(const struct series_req *sr, const struct rows *top, int ntop,
+                          char (*labels)[24], const struct usage_sum *s)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int b = 0; b < sr->n; b++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, sr->hours ? "hour" : "date", labels[b]);
+        for (int i = 0; i < ntop; i++) {
+            const struct usage_sum *v = &s[i * sr->n + b];
+            char f[32];
+            cJSON *o = cJSON_AddObjectToObject(e, top->r[i].name);
+            cJSON_AddNumberToObject(o, "requests", (double)v->v[UC_REQUESTS]);
+            cJSON_AddNumberToObject(o, "allTokens", (double)v->v[UC_ALL]);
+            cJSON_AddNumberToObject(o, "cost", (double)v->v[UC_COST] / 1e6);
+            usage_format_cost(v->v[UC_COST], f);
+            cJSON_AddStringToObject(o, "formattedCost", f);
+        }
+        cJSON_AddItemToArray(arr, e);
+    }
+    return arr;
+}
+
+/* The top series' buckets in one round trip. */
+static int series_read(struct reqctx *rq, enum dim d, const struct series_req *sr,
+                       const struct rows *rs, int ntop, char (*labels)[24], struct usage_sum *s)
+{
+    int n = ntop * sr->n;
+    if (n == 0)
+        return 0;
+    char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
+    for (int i = 0; i < ntop; i++)
+        for (int b = 0; b < sr->n; b++)
+            member_key(keys[i * sr->n + b], d, NULL, labels[b], rs->r[i].name);
+    struct rds_conn *c = admin_conn(rq);
+    int rc = c ? usage_read_sums(c, n, keys, s) : -ERR_REDIS;
+    if (c) {
+        admin_conn_put(rq, c);
+        if (rc != 0)
+            admin_error(rq, 503, "Service unavailable", "The relay's store is unavailable");
+    }
+    free(keys);
+    return rc;
+}
+
+/* The top `limit` keys or accounts of the period by cost, each as a series. */
+static void series(struct reqctx *rq, enum dim d, long long dflt_top)
+{
+    struct series_req sr = {0};
+    struct rows rs = {0};
+    if (series_params(rq, dflt_top, &sr) || run_breakdown(rq, &sr.days, d, NULL, &rs))
+        return;
+    int ntop = rs.n < (int)sr.top ? rs.n : (int)sr.top;
+    char(*labels)[24] = xcalloc((size_t)sr.n, sizeof(*labels));
+    struct usage_sum *s = xcalloc((size_t)(ntop * sr.n) + 1, sizeof(*s));
+    stats_trend_labels(reqctx_app(rq)->tz_offset_min, sr.hours, sr.n, labels);
+    if (series_read(rq, d, &sr, &rs, ntop, labels, s) == 0) {
+        cJSON *root = cJSON_CreateObject(), *ids = cJSON_CreateArray();
+        cJSON_AddBoolToObject(root, "success", true);
+        cJSON_AddItemToObject(root, "data", series_json(&sr, &rs, ntop, labels, s));
+        cJSON_AddStringToObject(root, "granularity", sr.hours ? "hour" : "day");
+        for (int i = 0; i < ntop; i++)
+            cJSON_AddItemToArray(ids, cJSON_CreateString(rs.r[i].name));
+        cJSON_AddItemToObject(root, d == DIM_KEY ? "topApiKeys" : "topAccounts", ids);
+        cJSON_AddNumberToObject(root, d == DIM_KEY ? "totalApiKeys" : "totalAccounts", rs.n);
+        reqctx_reply_json(rq, 200, root);
+    }
+    free(s);
+    free(labels);
+    free(rs.r);
+}
+
+void stats_h_keys_trend(struct reqctx *rq)
+{
+    series(rq, DIM_KEY, 10);
+}
+
+void stats_h_accounts_trend(struct reqctx *rq)
+{
+    series(rq, DIM_ACCOUNT, 20);
 }

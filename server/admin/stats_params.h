@@ -29,9 +29,16 @@ struct cJSON;
 int stats_model_rows(struct rds_conn *c, const char *period, const char *key_id, struct cJSON **out)
     __attribute__((warn_unused_result));
 
-/* GET /admin/model-stats, /admin/usage-costs, /admin/cost-ranking. */
+/* The labels (days YYYY-MM-DD or hours YYYY-MM-DDTHH, TIMEZONE_OFFSET) of
+ * the n days or hours up to now, oldest first. */
+void stats_trend_labels(int tz_offset_min, bool hours, int n, char (*labels)[24]);
+
+/* GET /admin/model-stats, /admin/usage-costs, /admin/cost-ranking,
+ * /admin/api-keys-usage-trend, /admin/account-usage-trend. */
 void stats_h_model_stats(struct reqctx *rq);
 void stats_h_usage_costs(struct reqctx *rq);
 void stats_h_cost_ranking(struct reqctx *rq);
+void stats_h_keys_trend(struct reqctx *rq);
+void stats_h_accounts_trend(struct reqctx *rq);
 
 #endif

@@ -9,7 +9,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Anthropic = require('@anthropic-ai/sdk');
-const { stack, api, createKey, createConsoleAccount, httpRequest, redisCmd, waitFor, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, api, createKey, createConsoleAccount, httpRequest, redisCmd, waitFor, sleep, MOCK_ACCOUNT_KEY } = require('../lib/env');
 
 const TZ = -5; // hours: local dates and hours differ from UTC ones for part of every day
 const LOG_MAX = 4;
@@ -72,7 +72,7 @@ after(async () => {
 });
 
 test('admin statistics routes refuse without a session', async () => {
-  for (const p of ['/admin/dashboard', '/admin/usage-trend', '/admin/model-stats', '/admin/usage-costs', '/admin/cost-ranking', `/admin/request-log?keyId=${key1.id}`, `/admin/api-keys/${key1.id}/usage-trend`, `/admin/accounts/${acc2.id}/usage-records`]) {
+  for (const p of ['/admin/dashboard', '/admin/usage-trend', '/admin/api-keys-usage-trend', '/admin/account-usage-trend', '/admin/model-stats', '/admin/usage-costs', '/admin/cost-ranking', `/admin/request-log?keyId=${key1.id}`, `/admin/api-keys/${key1.id}/usage-trend`, `/admin/accounts/${acc2.id}/usage-records`]) {
     const r = await api(st.relay, 'GET', p);
     assert.equal(r.status, 401, p);
     assert.ok(!r.text.includes('requests'), p);
@@ -130,6 +130,30 @@ test('usage trend by day and by hour (TIMEZONE_OFFSET), overall, per key and per
   assert.deepEqual(pick(a2.json.data[1]), expect(2, 2 * COST[HAIKU]));
   const a1 = await admin(`/admin/usage-trend?accountId=${st.account.id}&days=1`);
   assert.deepEqual(pick(a1.json.data[0]), expect(4, 3 * COST[SONNET] + COST[HAIKU]));
+});
+
+test('per-key and per-account series: the top ones by cost, each bucket', async () => {
+  const keys = await admin('/admin/api-keys-usage-trend?granularity=day&days=2');
+  assert.equal(keys.status, 200, keys.text);
+  assert.deepEqual(keys.json.topApiKeys, [key1.id, key2.id]);
+  assert.equal(keys.json.totalApiKeys, 2);
+  assert.equal(keys.json.data.length, 2);
+  const today = keys.json.data[1];
+  assert.deepEqual({ ...today[key1.id] }, { requests: 4, allTokens: 144, cost: (3 * COST[SONNET] + COST[HAIKU]) / 1e6, formattedCost: '$0.000883' });
+  assert.equal(today[key2.id].requests, 2);
+  assert.equal(keys.json.data[0][key1.id].requests, 0);
+  const one = await admin('/admin/api-keys-usage-trend?limit=1');
+  assert.deepEqual(one.json.topApiKeys, [key1.id]);
+  assert.equal(one.json.data[6][key2.id], undefined);
+  const accs = await admin('/admin/account-usage-trend?granularity=hour&days=1');
+  assert.equal(accs.status, 200, accs.text);
+  assert.deepEqual(accs.json.topAccounts, [st.account.id, acc2.id]);
+  assert.equal(accs.json.data.length, 24);
+  assert.equal(accs.json.data[23][acc2.id].cost, (2 * COST[HAIKU]) / 1e6);
+  if (labels) assert.equal(accs.json.data[23].hour, labels.hour);
+  const bad = await admin('/admin/account-usage-trend?limit=0');
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.message, /^limit:/);
 });
 
 test('model stats daily / monthly / total, overall and per key, sorted by cost', async () => {
@@ -350,6 +374,18 @@ test('the statistics flush costs Redis per flush, not per request; accounting st
   // the per-request accounting is one script call each (EVALSHA); the flushes are EVAL calls
   assert.equal(calls(calls1, 'evalsha') - calls(calls0, 'evalsha'), N);
   assert.equal(calls(calls1, 'eval') - calls(calls0, 'eval'), flushes);
+});
+
+test('an idle relay sends no statistics flush', async () => {
+  const flushes = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage.statsFlushes;
+  await sleep(2500); // anything still pending from the tests above is written
+  const f0 = await flushes();
+  const e0 = await redisCmd(st.redis.port, 'INFO', 'commandstats');
+  await sleep(4500); // two flush intervals and more
+  const e1 = await redisCmd(st.redis.port, 'INFO', 'commandstats');
+  assert.equal(await flushes(), f0);
+  const evals = (info) => Number((/cmdstat_eval:calls=(\d+)/.exec(info) || [0, 0])[1]);
+  assert.equal(evals(e1), evals(e0));
 });
 
 test('self-service failures are throttled per address: a right key gets 429 too (no key oracle)', async () => {
