@@ -24,7 +24,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#define STAT_BUCKETS 256
+#define STAT_BUCKETS 4096 /* a flush interval of many keys keeps chains short */
 #define MEMBER_MAX 100
 #define FLUSH_CHUNK 200 /* items per script call: bounds one call's run time in Redis */
 
