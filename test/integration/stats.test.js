@@ -9,7 +9,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Anthropic = require('@anthropic-ai/sdk');
-const { stack, api, createKey, createConsoleAccount, httpRequest, redisCmd, waitFor, sleep, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, startRelay, api, createKey, createConsoleAccount, httpRequest, redisCmd, waitFor, sleep, MOCK_ACCOUNT_KEY } = require('../lib/env');
 
 const TZ = -5; // hours: local dates and hours differ from UTC ones for part of every day
 const LOG_MAX = 4;
@@ -374,6 +374,27 @@ test('the statistics flush costs Redis per flush, not per request; accounting st
   // the per-request accounting is one script call each (EVALSHA); the flushes are EVAL calls
   assert.equal(calls(calls1, 'evalsha') - calls(calls0, 'evalsha'), N);
   assert.equal(calls(calls1, 'eval') - calls(calls0, 'eval'), flushes);
+});
+
+test('ENABLE_USAGE_STATISTICS=false: exact per-key totals, no statistics, no flush', async () => {
+  const shared = { ENCRYPTION_KEY: st.relay.env.ENCRYPTION_KEY, JWT_SECRET: st.relay.env.JWT_SECRET };
+  const relay2 = await startRelay({ redisPort: st.redis.port, env: { ...shared, TIMEZONE_OFFSET: String(TZ), ENABLE_USAGE_STATISTICS: 'false' } });
+  try {
+    const before0 = Number(await redisCmd(st.redis.port, 'HGET', `api_key_usage:${key2.id}`, 'requests'));
+    const trend0 = (await admin(`/admin/api-keys/${key2.id}/usage-trend?days=1`)).json.data[0].requests;
+    const c = new Anthropic({ apiKey: key2.apiKey, baseURL: relay2.url + '/api', maxRetries: 0 });
+    for (let i = 0; i < 3; i++) await c.messages.create({ model: HAIKU, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
+    await waitFor(async () => Number(await redisCmd(st.redis.port, 'HGET', `api_key_usage:${key2.id}`, 'requests')) === before0 + 3, { timeout: 5000, what: 'per-key totals' });
+    await sleep(2500); // past a flush interval
+    const u = (await httpRequest(`${relay2.url}/health`)).json.components.usage;
+    assert.equal(u.statsFlushes, 0);
+    assert.equal(u.statsCommands, 0);
+    assert.equal((await admin(`/admin/api-keys/${key2.id}/usage-trend?days=1`)).json.data[0].requests, trend0);
+  } finally {
+    await relay2.stop();
+    const rep = relay2.sanitizerReport();
+    assert.equal(rep, null, rep || '');
+  }
 });
 
 test('an idle relay sends no statistics flush', async () => {
