@@ -103,6 +103,20 @@ struct relay_config {
     char *claude_oauth_profile_url;
     char *claude_oauth_usage_url;
     long long claude_profile_retry_s;
+    /* Gemini (Google OAuth) accounts */
+    char *gemini_code_assist_url;
+    /* ChatGPT / Codex OAuth (openai) accounts */
+    char *openai_oauth_authorize_url;
+    char *openai_oauth_token_url;
+    char *openai_oauth_client_id;
+    char *openai_oauth_redirect_uri;
+    char *openai_codex_api_url;
+    /* Google OAuth (gemini) accounts */
+    char *gemini_oauth_authorize_url;
+    char *gemini_oauth_token_url;
+    char *gemini_oauth_client_id;
+    char *gemini_oauth_client_secret;
+    char *gemini_oauth_redirect_uri;
 };
 
 /* Load .env (if present in the working directory, without overriding the

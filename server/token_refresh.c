@@ -1,5 +1,6 @@
 /*
- * token_refresh.c - proactive Claude OAuth token refresh (see token_refresh.h).
+ * token_refresh.c - OAuth token refresh for every OAuth kind (see
+ * token_refresh.h; the kinds differ only by their table entry, oauth_kind.h).
  *
  * DESIGN: the maintenance thread picks due accounts from the snapshot, takes
  * each one's lock and re-reads expiresAt (another instance may have just
@@ -25,8 +26,7 @@
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
-#include "claude_profile.h"
-#include "claude_token.h"
+#include "oauth_token.h"
 #include "config.h"
 #include "errs.h"
 #include "json.h"
@@ -48,8 +48,7 @@
 
 #define LOCK_MS 60000
 #define ERROR_LOG "token-refresh-error.log"
-#define DEMAND_LEAD_MS 60000 /* the original: refresh when it expires within a minute */
-#define WAIT_MAX_MS 35000    /* the token call's own timeout (30 s) and some */
+#define WAIT_MAX_MS 35000 /* the token call's own timeout (30 s) and some */
 #define POLL_MS 250
 
 struct waiter {
@@ -74,8 +73,9 @@ struct token_refresh {
 
 struct refresh {
     struct app *app;
-    bool force;                 /* an admin asked: refresh even when not due */
-    token_refresh_done_fn done; /* the admin's reply, or NULL */
+    const struct provider *prov; /* an OAuth provider (prov->oauth) */
+    bool force;                  /* an admin asked: refresh even when not due */
+    token_refresh_done_fn done;  /* the admin's reply, or NULL */
     void *done_arg;
     char id[37];
     char owner[33];
@@ -111,7 +111,7 @@ static const char release_lua[] =
 static void lock_release(struct rds_conn *c, const struct refresh *r)
 {
     char key[STORE_KEY_MAX];
-    store_key(key, SK_TOKEN_REFRESH_LOCK, r->id);
+    store_key(key, SK_TOKEN_REFRESH_LOCK, r->prov->oauth->name, r->id);
     redisReply *rep = rds_command(c, "EVAL %s 1 %s %s", release_lua, key, r->owner);
     if (rep)
         freeReplyObject(rep);
@@ -136,7 +136,7 @@ static void error_log(const struct app *app, const char *id, const char *msg)
 /* The refresh was refused: mark the account unless its refresh token changed meanwhile. */
 static void refused(struct refresh *r, struct rds_conn *c, const char *err)
 {
-    const struct provider *p = &provider_claude_official;
+    const struct provider *p = r->prov;
     cJSON *rec = NULL;
     if (account_record_load(c, p, r->id, &rec) != 0)
         return;
@@ -161,21 +161,22 @@ static void refused(struct refresh *r, struct rds_conn *c, const char *err)
 static int store_new(struct refresh *r, struct rds_conn *c, const struct claude_call_result *res,
                      char *err, size_t len)
 {
-    struct claude_tokens t = {0};
+    const struct oauth_kind *k = r->prov->oauth;
+    struct oauth_tokens t = {0};
     cJSON *rec = NULL;
-    int rc = claude_tokens_parse(res->body, res->len, now_ms(), &t, err, len);
-    if (rc == 0 && account_record_load(c, &provider_claude_official, r->id, &rec) != 0)
+    int rc = oauth_tokens_parse(k, res->body, res->len, now_ms(), &t, err, len);
+    if (rc == 0 && account_record_load(c, r->prov, r->id, &rec) != 0)
         rc = -ERR_NOTFOUND; /* deleted meanwhile */
     if (rc == 0)
-        rc = claude_tokens_store(r->app, rec, &t);
+        rc = oauth_tokens_store(r->app, r->prov, rec, &t);
     if (rc == 0)
-        rc = account_record_save(r->app, c, &provider_claude_official, rec);
-    if (rc == 0)
-        claude_profile_start(r->app, rec); /* the subscription may have changed */
+        rc = account_record_save(r->app, c, r->prov, rec);
+    if (rc == 0 && k->stored)
+        k->stored(r->app, rec);
     if (rc != 0 && !*err)
         snprintf(err, len, "could not store the new tokens (%s)", err_str(rc));
     cJSON_Delete(rec);
-    claude_tokens_release(&t);
+    oauth_tokens_release(&t);
     return rc;
 }
 
@@ -191,7 +192,7 @@ static void refresh_judge(struct refresh *r, struct rds_conn *c,
         return;
     }
     if (!ok)
-        claude_token_error(res, err, len);
+        oauth_token_error(res, err, len);
     log_warn("refresh", "account %s: token refresh failed: %s", r->id, err);
     error_log(r->app, r->id, err);
     if (!ok && res->status >= 400 && res->status < 500)
@@ -248,25 +249,25 @@ static void refresh_done(void *arg, const struct claude_call_result *res)
     refresh_free(r);
 }
 
-/* The proactive lead, never shorter than the on-demand one. */
-static long long lead_ms(const struct app *app)
+/* The proactive lead, never shorter than the kind's on-demand one. */
+static long long lead_ms(const struct app *app, const struct oauth_kind *k)
 {
     long long l = app->cfg->token_refresh_lead_s * 1000;
-    return l > DEMAND_LEAD_MS ? l : DEMAND_LEAD_MS;
+    return l > k->demand_lead_ms ? l : k->demand_lead_ms;
 }
 
-static bool is_due(const struct app *app, const char *expires_at)
+static bool is_due(const struct app *app, const struct oauth_kind *k, const char *expires_at)
 {
     long long at = expires_at ? strtoll(expires_at, NULL, 10) : 0;
-    return at > 0 && at - now_ms() < lead_ms(app);
+    return at > 0 && at - now_ms() < lead_ms(app, k);
 }
 
 /* Take the lock and confirm from Redis that the token is still due. */
 static bool lock_take(struct app *app, struct rds_conn *c, struct refresh *r)
 {
     char key[STORE_KEY_MAX], rkey[STORE_KEY_MAX];
-    store_key(key, SK_TOKEN_REFRESH_LOCK, r->id);
-    store_key(rkey, SK_ACCOUNT_RECORD, provider_claude_official.record_prefix, r->id);
+    store_key(key, SK_TOKEN_REFRESH_LOCK, r->prov->oauth->name, r->id);
+    store_key(rkey, SK_ACCOUNT_RECORD, r->prov->record_prefix, r->id);
     redisReply *rep = rds_command(c, "SET %s %s NX PX %d", key, r->owner, LOCK_MS);
     bool mine = rep && rep->type == REDIS_REPLY_STATUS;
     if (rep)
@@ -274,7 +275,8 @@ static bool lock_take(struct app *app, struct rds_conn *c, struct refresh *r)
     if (!mine)
         return false; /* another instance refreshes it: we see its result via notify */
     rep = rds_command(c, "HGET %s expiresAt", rkey);
-    bool due = rep && rep->type == REDIS_REPLY_STRING && (r->force || is_due(app, rep->str));
+    bool due = rep && rep->type == REDIS_REPLY_STRING &&
+               (r->force || is_due(app, r->prov->oauth, rep->str));
     if (rep)
         freeReplyObject(rep);
     if (!due)
@@ -282,15 +284,12 @@ static bool lock_take(struct app *app, struct rds_conn *c, struct refresh *r)
     return due;
 }
 
-static char *refresh_body(const struct relay_config *cfg, const char *token)
+static char *refresh_body(const struct relay_config *cfg, const struct oauth_kind *k,
+                          const char *token)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "grant_type", "refresh_token");
-    cJSON_AddStringToObject(j, "refresh_token", token);
-    cJSON_AddStringToObject(j, "client_id", cfg->claude_oauth_client_id);
-    char *s = json_print(j);
-    cJSON_Delete(j);
-    return s;
+    struct oauth_endpoints e;
+    k->endpoints(cfg, &e);
+    return oauth_refresh_body(k, &e, token);
 }
 
 /* 0 when this instance's refresh of a started (its answer wakes the
@@ -300,6 +299,7 @@ static int start_refresh(struct app *app, struct rds_conn *c, const struct accou
                          struct refresh *r)
 {
     r->app = app;
+    r->prov = a->prov;
     snprintf(r->id, sizeof(r->id), "%s", a->id);
     secret_random_hex(r->owner, 16);
     if (!lock_take(app, c, r)) {
@@ -307,10 +307,10 @@ static int start_refresh(struct app *app, struct rds_conn *c, const struct accou
         return -ERR_BUSY;
     }
     r->old_refresh = xstrdup(account_field(a, "refreshToken"));
-    r->body = refresh_body(app->cfg, r->old_refresh);
+    r->body = refresh_body(app->cfg, a->prov->oauth, r->old_refresh);
     r->proxy = a->proxy_url ? xstrdup(a->proxy_url) : NULL;
     log_info("refresh", "account %s (%s): refreshing its token", a->id, a->name);
-    if (claude_token_call(app, r->body, r->proxy, refresh_done, r) != 0) {
+    if (oauth_token_call(app, a->prov->oauth, r->body, r->proxy, refresh_done, r) != 0) {
         lock_release(c, r);
         refresh_free(r);
         return -ERR_CLOSED;
@@ -327,7 +327,7 @@ int token_refresh_now(struct app *app, struct rds_conn *c, const struct account 
                       token_refresh_done_fn done, void *arg)
 {
     const char *rt = account_field(a, "refreshToken");
-    if (a->prov != &provider_claude_official || !rt || !*rt)
+    if (!a->prov->oauth || !rt || !*rt)
         return -ERR_INVAL;
     struct refresh *r = xcalloc(1, sizeof(*r));
     r->force = true;
@@ -343,9 +343,8 @@ void token_refresh_due(struct app *app, struct rds_conn *c)
         const struct account *a = l->items[i];
         const char *rt = account_field(a, "refreshToken");
         enum account_state st = account_state(a, now_ms(), NULL);
-        if (a->prov != &provider_claude_official || !a->active || !rt || !*rt ||
-            st == ACC_UNAUTHORIZED || st == ACC_BLOCKED ||
-            !is_due(app, account_field(a, "expiresAt")))
+        if (!a->prov->oauth || !a->active || !rt || !*rt || st == ACC_UNAUTHORIZED ||
+            st == ACC_BLOCKED || !is_due(app, a->prov->oauth, account_field(a, "expiresAt")))
             continue;
         (void)start_one(app, c, a); /* busy: another instance has it */
     }
@@ -359,15 +358,14 @@ bool token_refresh_stale(const struct account *a, long long now)
     const char *rt = account_field(a, "refreshToken");
     const char *at = account_field(a, "expiresAt");
     long long exp = at ? strtoll(at, NULL, 10) : 0;
-    return a->prov == &provider_claude_official && rt && *rt && exp > 0 &&
-           exp - now < DEMAND_LEAD_MS;
+    return a->prov->oauth && rt && *rt && exp > 0 && exp - now < a->prov->oauth->demand_lead_ms;
 }
 
 bool token_refresh_expired(const struct account *a, long long now)
 {
     const char *at = account_field(a, "expiresAt");
     long long exp = at ? strtoll(at, NULL, 10) : 0;
-    return a->prov == &provider_claude_official && exp > 0 && exp <= now;
+    return a->prov->oauth && exp > 0 && exp <= now;
 }
 
 struct token_refresh *token_refresh_new(struct app *app)

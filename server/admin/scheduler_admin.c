@@ -13,6 +13,7 @@
 #include "errs.h"
 #include "format.h"
 #include "json.h"
+#include "key_policy.h"
 #include "keys.h"
 #include "rds.h"
 #include "reqctx.h"
@@ -101,17 +102,23 @@ static cJSON *explain(struct app *app, const char *family, const char *bound, co
 static const char *key_binding(const cJSON *item, const char *family)
 {
     if (strcmp(family, format_openai_responses.family) == 0)
-        return json_str(item, "openaiAccountId", "");
+        return key_policy_bound_id(json_str(item, "openaiAccountId", ""));
+    if (strcmp(family, format_gemini_code_assist.family) == 0)
+        return json_str(item, "geminiAccountId", "");
     const char *oauth = json_str(item, "claudeAccountId", "");
     return *oauth ? oauth : json_str(item, "claudeConsoleAccountId", "");
 }
 
-/* ?family=openai explains an OpenAI request; anything else a Claude one. */
+/* ?family=openai explains an OpenAI request, ?family=gemini a Gemini one;
+ * anything else a Claude one. */
 static const char *query_family(struct reqctx *rq)
 {
     const char *f = reqctx_query(rq, "family");
-    return f && strcmp(f, format_openai_responses.family) == 0 ? format_openai_responses.family
-                                                               : format_anthropic.family;
+    if (f && strcmp(f, format_openai_responses.family) == 0)
+        return format_openai_responses.family;
+    if (f && strcmp(f, format_gemini_code_assist.family) == 0)
+        return format_gemini_code_assist.family;
+    return format_anthropic.family;
 }
 
 static void h_explain(struct reqctx *rq)

@@ -14,6 +14,8 @@
 #include "txn.h"
 #include "xmalloc.h"
 
+#include <time.h>
+
 static bool is_tool_result(const cJSON *block)
 {
     const char *type = json_str(block, "type", "");
@@ -218,6 +220,19 @@ static const struct {
     {"claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"},
     {"claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"},
 };
+
+size_t anthropic_model_count(void)
+{
+    return ARRAY_SIZE(claude_models);
+}
+
+const char *anthropic_model_at(size_t i, long long *created)
+{
+    struct tm tm = {0};
+    strptime(claude_models[i].created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    *created = (long long)timegm(&tm);
+    return claude_models[i].id;
+}
 
 static cJSON *models_json(const struct api_key *k)
 {

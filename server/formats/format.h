@@ -9,10 +9,11 @@
  * refusing it. The request transaction (relay/txn.h) calls these hooks;
  * none of them touches Redis or blocks.
  *
- * Output conversion (another API's answers re-encoded for this client) is a
- * filter slot that arrives with the first format that needs one; today
- * each format is served by upstreams of its own API (its family), whose
- * bytes reach the client unchanged.
+ * Output conversion (another API's answers re-encoded for this client) is
+ * the slot in convert.h, chosen per request by (format, the family its
+ * validation picked): OpenAI chat completions are served by Claude and
+ * OpenAI accounts through it. A pair without a conversion passes the
+ * upstream's bytes unchanged.
  */
 #ifndef RELAY_FORMAT_H
 #define RELAY_FORMAT_H
@@ -32,6 +33,13 @@ struct format_request {
     char model[96];
     bool stream;
     bool user_turn; /* a new prompt from the user, not a tool result (relay/usermsg.h) */
+    /* The account pool that serves this request and the key permission it
+     * needs; validate may set them (chat: by model prefix), else the
+     * format's own (family, service, service_name) apply. */
+    const char *family;
+    unsigned service;
+    const char *service_name;
+    bool include_usage; /* chat: stream_options.include_usage */
 };
 
 /* A refusal by key policy, described once and rendered by each format in
@@ -47,7 +55,7 @@ struct refusal {
 
 struct client_format {
     const char *name;         /* "anthropic", "openai-responses" */
-    const char *family;       /* the account pool that serves it: "claude", "openai" */
+    const char *family;       /* the account pool that serves it by default: "claude", "openai" */
     unsigned service;         /* the key permission it needs (KEY_SVC_*, store/key_policy.h) */
     const char *service_name; /* in the permission refusal: "Claude", "OpenAI" */
     /* The request's sticky-session hash (relay/session_hash.h): 0, or
@@ -81,14 +89,21 @@ struct relay_op {
 
 extern const struct client_format format_anthropic;
 extern const struct client_format format_openai_responses;
-/* Only reply_error: Google-shaped refusals of the /gemini routes (google_errors.c). */
-extern const struct client_format format_google_errors;
+extern const struct client_format format_openai_chat;        /* chat completions */
+extern const struct client_format format_openai_completions; /* legacy completions */
+extern const struct client_format format_gemini_code_assist;
 
 /* The format whose error shape the relay's own refusals take on path (a
  * bad key format, a body over the limit, an unknown route, overload, before
  * any handler runs): by path prefix ("/openai/" → OpenAI), else Anthropic.
  * Pure. */
 const struct client_format *format_for_path(const char *path);
+
+/* The Claude model list (anthropic.c), for the other formats' model
+ * lists: the i-th id (i < anthropic_model_count()) and its release time
+ * (unix seconds). */
+size_t anthropic_model_count(void);
+const char *anthropic_model_at(size_t i, long long *created);
 
 /* True when an Anthropic Messages body is a new user turn: its last message
  * has role "user" and its content is a string, or an array without a

@@ -10,7 +10,9 @@ static const struct {
     const struct client_format *fmt;
 } by_prefix[] = {
     {"/openai/", &format_openai_responses},
-    {"/gemini/", &format_google_errors},
+    {"/api/v1/chat/", &format_openai_chat},
+    {"/api/v1/completions", &format_openai_completions},
+    {"/gemini/", &format_gemini_code_assist},
 };
 
 const struct client_format *format_for_path(const char *path)

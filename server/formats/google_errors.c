@@ -1,56 +1,46 @@
 /*
- * google_errors.c - Google's error shape {"error":{"code","message",
- * "status"}} for the /gemini routes' own refusals (format.h
- * format_google_errors). Only reply_error is filled: the /gemini usage and
- * key-info routes answer before any upstream is involved.
- * MERGE: once a full Gemini client format exists, it replaces this one in
- * formats.c and key_info.c.
+ * google_errors.c - Google's error shape (see google_errors.h). The names
+ * are google.rpc.Code's, mapped from HTTP statuses as Google's own HTTP
+ * gateway maps them (google/rpc/code.proto).
  */
 #include "compat.h"
-#include "errors.h"
-#include "format.h"
+#include "google_errors.h"
 #include "json.h"
-#include "key_policy.h"
-#include "reqctx.h"
 
-static const char *google_status(int http)
-{
-    switch (http) {
-    case 400:
-        return "INVALID_ARGUMENT";
-    case 401:
-        return "UNAUTHENTICATED";
-    case 403:
-        return "PERMISSION_DENIED";
-    case 404:
-        return "NOT_FOUND";
-    case 413:
-        return "INVALID_ARGUMENT";
-    case 429:
-        return "RESOURCE_EXHAUSTED";
-    case 503:
-        return "UNAVAILABLE";
-    case 504:
-        return "DEADLINE_EXCEEDED";
-    default:
-        return "INTERNAL";
-    }
-}
-
-static void google_reply_error(struct reqctx *rq, enum relay_err e, const char *msg)
-{
-    int status = errors_status(e);
-    cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddNumberToObject(err, "code", status);
-    cJSON_AddStringToObject(err, "message", msg ? msg : errors_message(e));
-    cJSON_AddStringToObject(err, "status", google_status(status));
-    reqctx_reply_json(rq, status, root);
-}
-
-const struct client_format format_google_errors = {
-    .name = "gemini",
-    .family = "gemini",
-    .service = KEY_SVC_GEMINI,
-    .service_name = "Gemini",
-    .reply_error = google_reply_error,
+static const struct {
+    int http;
+    const char *name;
+} rpc_codes[] = {
+    {400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"},    {403, "PERMISSION_DENIED"},
+    {404, "NOT_FOUND"},        {405, "UNIMPLEMENTED"},      {409, "ABORTED"},
+    {413, "INVALID_ARGUMENT"}, {429, "RESOURCE_EXHAUSTED"}, {499, "CANCELLED"},
+    {500, "INTERNAL"},         {501, "UNIMPLEMENTED"},      {502, "UNAVAILABLE"},
+    {503, "UNAVAILABLE"},      {504, "DEADLINE_EXCEEDED"},
 };
+
+const char *google_status_name(int http_status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(rpc_codes); i++)
+        if (rpc_codes[i].http == http_status)
+            return rpc_codes[i].name;
+    return http_status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+}
+
+cJSON *google_error(cJSON *root, int http_status, const char *message)
+{
+    root = root ? root : cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddNumberToObject(err, "code", http_status);
+    cJSON_AddStringToObject(err, "message", message ? message : "");
+    cJSON_AddStringToObject(err, "status", google_status_name(http_status));
+    return root;
+}
+
+bool google_is_error(const char *body, size_t len)
+{
+    cJSON *j = len ? json_parse(body, len, 8, true) : NULL;
+    const cJSON *o = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, 0) : j;
+    bool ok = cJSON_IsObject(json_get(o, "error"));
+    cJSON_Delete(j);
+    return ok;
+}

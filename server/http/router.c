@@ -13,11 +13,24 @@
  * "/admin/models/pricing", "/admin/claude-accounts/exchange-code" or
  * "/admin/claude-accounts/usage", "/admin/account-groups" or
  * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns
- * (stats_routes' "/admin/accounts/:accountId/usage-trend" too). */
-static const struct route *const route_tables[] = {
-    system_routes,    relay_routes,   openai_routes,       key_info_routes,       auth_routes,
-    admin_routes,     pricing_routes, claude_oauth_routes, claude_profile_routes, group_routes,
-    scheduler_routes, stats_routes,   api_stats_routes,    account_routes,        ui_routes};
+ * (as must the statistics' "/admin/accounts/:accountId/usage-trend"). */
+static const struct route *const route_tables[] = {system_routes,
+                                                   relay_routes,
+                                                   openai_routes,
+                                                   openai_chat_routes,
+                                                   gemini_code_assist_routes,
+                                                   key_info_routes,
+                                                   auth_routes,
+                                                   admin_routes,
+                                                   pricing_routes,
+                                                   oauth_routes,
+                                                   claude_profile_routes,
+                                                   group_routes,
+                                                   scheduler_routes,
+                                                   stats_routes,
+                                                   api_stats_routes,
+                                                   account_routes,
+                                                   ui_routes};
 
 /* Next segment of *p (no leading '/'), length in *len; false at the end. */
 static bool next_seg(const char **p, const char **seg, size_t *len)

@@ -59,11 +59,13 @@ int router_match(const char *method, const char *path, struct route_match *m);
 /* Route tables provided by the modules (each ends with a zeroed entry). */
 extern const struct route relay_routes[];
 extern const struct route openai_routes[];
+extern const struct route openai_chat_routes[];
+extern const struct route gemini_code_assist_routes[];
 extern const struct route admin_routes[];
 extern const struct route system_routes[];
 extern const struct route ui_routes[];
 extern const struct route auth_routes[];
-extern const struct route claude_oauth_routes[];
+extern const struct route oauth_routes[];
 extern const struct route claude_profile_routes[];
 extern const struct route account_routes[];
 extern const struct route group_routes[];

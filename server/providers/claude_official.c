@@ -2,7 +2,7 @@
  * claude_official.c - Claude subscription accounts (crs-relay-spec 0.1, 6.1):
  * an OAuth access token used as `Authorization: Bearer`, with the
  * `oauth-2025-04-20` beta the API requires for such tokens. The tokens come
- * from the PKCE flow (server/admin/claude_oauth_admin.c) and are renewed
+ * from the PKCE flow (server/admin/oauth_admin.c) and are renewed
  * before they expire by server/token_refresh.c; the profile (subscription
  * type) is read by server/claude_profile.c.
  *
@@ -31,6 +31,7 @@
 #include "claude_subscription.h"
 #include "json.h"
 #include "models.h"
+#include "oauth_kind.h"
 #include "reqctx.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -344,4 +345,5 @@ const struct provider provider_claude_official = {
     .keep_header = anthropic_keep_header,
     .usage_event = usage_from_anthropic_event,
     .usage_body = usage_from_anthropic_body,
+    .oauth = &oauth_claude,
 };

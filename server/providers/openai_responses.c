@@ -31,9 +31,7 @@
 #include <ctype.h>
 #include <strings.h>
 
-#define SEC 1000LL
 #define MINUTE_MS 60000LL
-#define RESET_MAX_S (7LL * 24 * 3600) /* a reset further out is not believed */
 
 static const struct account_field responses_fields[] = {
     {"baseApi", FT_URL, FIELD_REQUIRED, NULL, 0, 2048, NULL},
@@ -104,22 +102,11 @@ static const char *responses_map(const struct account *acc, const char *model)
     return to;
 }
 
-/* error.resets_in_seconds of a 429 body (the Codex backend and compatible
- * upstreams say when the limit ends there), in wall-clock ms; 0: none. */
-static long long body_reset_ms(const struct upstream_answer *ans)
-{
-    cJSON *j = ans->body_len ? json_parse(ans->body, ans->body_len, 8, true) : NULL;
-    const cJSON *s = json_get(json_get(j, "error"), "resets_in_seconds");
-    long long secs = cJSON_IsNumber(s) ? (long long)s->valuedouble : 0;
-    cJSON_Delete(j);
-    return secs > 0 && secs <= RESET_MAX_S ? ans->now_ms + secs * SEC : 0;
-}
-
 /* The 429's end: the upstream's word, else the account's rateLimitDuration
  * (0: -1, never marked), else 0 (the relay's TTL). */
 static long long rate_limit_until(const struct judge *j, const struct upstream_answer *ans)
 {
-    long long t = body_reset_ms(ans);
+    long long t = judge_body_reset_ms(ans);
     if (!t)
         t = judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
     if (t)
@@ -140,15 +127,6 @@ static void responses_classify(const struct judge *j, const struct upstream_answ
     }
 }
 
-static bool responses_keep_header(const char *name)
-{
-    static const char *const keep[] = {"content-type", "x-request-id", "retry-after"};
-    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-        if (strcasecmp(name, keep[i]) == 0)
-            return true;
-    return strncasecmp(name, "openai-", 7) == 0 || strncasecmp(name, "x-ratelimit-", 12) == 0;
-}
-
 const struct provider provider_openai_responses = {
     .name = "openai-responses",
     .family = "openai",
@@ -160,7 +138,7 @@ const struct provider provider_openai_responses = {
     .supports_model = responses_supports,
     .map_model = responses_map,
     .classify = responses_classify,
-    .keep_header = responses_keep_header,
+    .keep_header = judge_keep_openai_header,
     .usage_event = usage_from_responses_event,
     .usage_body = usage_from_responses_body,
 };

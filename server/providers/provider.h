@@ -25,6 +25,7 @@ struct account;
 struct reqctx;
 struct relay_config;
 struct cJSON;
+struct oauth_kind;
 
 /* ---- the account schema ---- */
 
@@ -166,10 +167,32 @@ struct provider {
      * first). NULL: nothing to learn from successes. */
     void (*observe)(const struct account *acc, const struct upstream_answer *ans,
                     struct verdict *v);
+    /* An event of a committed stream that calls for a mark (v is zeroed
+     * with action OK first; the mark is applied as the stream goes on),
+     * e.g. the Codex backend's mid-stream usage_limit_reached. Upstream
+     * loop, every event: cheap unless the event is an error. NULL: none. */
+    void (*observe_event)(const struct account *acc, const struct sse_event *ev, long long now_ms,
+                          struct verdict *v);
     /* Upstream response headers the client may see. */
     bool (*keep_header)(const char *name);
     void (*usage_event)(struct usage *u, const struct sse_event *ev);
     void (*usage_body)(struct usage *u, const char *body, size_t len);
+    /* True when acc's credential has expired and cannot be renewed (an
+     * OAuth token past expiresAt without a refresh token): the scheduler
+     * skips it ("token expired"). NULL: never. The seam for the shared
+     * OAuth refresh: an expired token with a refresh token is its to renew. */
+    bool (*token_expired)(const struct account *acc, long long now_ms);
+    /* A committed 2xx JSON body for endpoint teaches a relay-set text field
+     * of the schema (FIELD_READONLY FT_STR, e.g. Code Assist's
+     * tempProjectId): its name (static), the value in value; NULL: nothing.
+     * The transaction writes it once (marks_learn_text). NULL hook: never.
+     * Pure (upstream loop). */
+    const char *(*learn_body)(const struct account *acc, const char *endpoint, const char *body,
+                              size_t len, char *value, size_t vlen);
+    /* An OAuth account type's kind (oauth_kind.h): its records hold
+     * accessToken, refreshToken (FT_SECRET) and expiresAt (FT_INT, ms), the
+     * admin PKCE flow and the token refresh serve it. NULL: not OAuth. */
+    const struct oauth_kind *oauth;
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -196,5 +219,7 @@ const char *upstream_header(const struct upstream_answer *a, const char *name);
 extern const struct provider provider_claude_console;
 extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
+extern const struct provider provider_gemini_oauth;
+extern const struct provider provider_openai;
 
 #endif

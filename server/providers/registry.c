@@ -9,9 +9,8 @@
 #include <strings.h>
 
 static const struct provider *const providers[] = {
-    &provider_claude_console,
-    &provider_claude_official,
-    &provider_openai_responses,
+    &provider_claude_console, &provider_claude_official, &provider_openai_responses,
+    &provider_gemini_oauth,   &provider_openai,
 };
 
 size_t provider_count(void)

@@ -125,6 +125,34 @@ static void classify_status(const struct relay_config *cfg, const struct upstrea
         v->action = VERDICT_FAIL; /* 400, 404, 413, ...: the request itself is wrong */
 }
 
+#define RESET_MAX_MS (7LL * 24 * 3600 * SEC) /* a reset further out is not believed */
+
+bool judge_keep_openai_header(const char *name)
+{
+    static const char *const keep[] = {"content-type", "x-request-id", "retry-after"};
+    for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+        if (strcasecmp(name, keep[i]) == 0)
+            return true;
+    return strncasecmp(name, "openai-", 7) == 0 || strncasecmp(name, "x-ratelimit-", 12) == 0;
+}
+
+long long judge_error_reset_ms(const cJSON *error, long long now_ms)
+{
+    const cJSON *in = json_get(error, "resets_in_seconds"), *at = json_get(error, "resets_at");
+    long long t = cJSON_IsNumber(in)   ? now_ms + (long long)in->valuedouble * SEC
+                  : cJSON_IsNumber(at) ? (long long)at->valuedouble * SEC
+                                       : 0;
+    return t > now_ms && t - now_ms <= RESET_MAX_MS ? t : 0;
+}
+
+long long judge_body_reset_ms(const struct upstream_answer *ans)
+{
+    cJSON *j = ans->body_len ? json_parse(ans->body, ans->body_len, 8, true) : NULL;
+    long long t = judge_error_reset_ms(json_get(j, "error"), ans->now_ms);
+    cJSON_Delete(j);
+    return t;
+}
+
 void judge_answer(const struct judge *j, const struct upstream_answer *ans, long long reset_ms,
                   struct verdict *v)
 {

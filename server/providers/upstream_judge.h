@@ -26,9 +26,19 @@ bool judge_all_digits(const char *s);
 /* When retry-after (delta-seconds or an HTTP date) says to come back, in
  * wall-clock ms, capped at max_custom_s from now; 0 when it does not say. */
 long long judge_retry_after_ms(const struct upstream_answer *ans, long long max_custom_s);
+/* When an OpenAI-style error body says the limit ends (the Codex backend
+ * and compatible upstreams: error.resets_in_seconds, else error.resets_at
+ * in epoch seconds), in wall-clock ms; 0 when it does not say or names a
+ * time more than a week away. */
+long long judge_body_reset_ms(const struct upstream_answer *ans);
+/* The same from an error object already parsed (NULL: 0). */
+long long judge_error_reset_ms(const struct cJSON *error, long long now_ms);
 /* The first of phrases (NULL-terminated) the answer's body contains,
  * case-insensitive, or NULL. */
 const char *judge_body_mentions(const struct upstream_answer *ans, const char *const *phrases);
+/* The response headers of an OpenAI-style upstream a client may see:
+ * content-type, x-request-id, retry-after, openai-*, x-ratelimit-*. */
+bool judge_keep_openai_header(const char *name);
 /* Copy the client's headers that allow() accepts (minus those its
  * Connection header names, and the names in skip: NULL-terminated,
  * case-insensitive, may be NULL) into out. */

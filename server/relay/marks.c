@@ -3,6 +3,7 @@
  * The jobs hold a snapshot reference, so the account outlives them.
  */
 #include "compat.h"
+#include "account_record.h"
 #include "account_state.h"
 #include "accounts.h"
 #include "app.h"
@@ -97,6 +98,47 @@ void marks_learn(struct app *app, const struct account *acc, const char *field)
     j->acc = account_list_find(j->snap, acc->id);
     if (!j->acc || tpool_submit(app->workers, learn_run, j) != 0) {
         accounts_list_release(j->snap);
+        free(j);
+    }
+}
+
+struct text_job {
+    struct app *app;
+    const struct provider *prov;
+    char id[37];
+    const char *field; /* a schema field name: static */
+    char *value;
+};
+
+static void text_run(void *arg)
+{
+    struct text_job *j = arg;
+    const char *kv[] = {j->field, j->value};
+    struct rds_conn *c = rds_pool_get(j->app->redis, REDIS_WAIT_MS);
+    int rc = c ? account_record_patch(j->app, c, j->prov, j->id, kv, 2) : -ERR_REDIS;
+    if (rc != 0 && rc != -ERR_NOTFOUND)
+        log_warn("relay", "account %s: %s not written (%s)", j->id, j->field, err_str(rc));
+    rds_pool_put(j->app->redis, c);
+    free(j->value);
+    free(j);
+}
+
+/* Learnt once: the patch reloads this instance's snapshot and, through
+ * relay:notify, every other's; until then the request path goes without. */
+void marks_learn_text(struct app *app, const struct account *acc, const char *field,
+                      const char *value)
+{
+    if (!value || !*value || !account_learn_once(acc, field))
+        return;
+    log_info("relay", "account %s (%s): learnt %s=%s", acc->id, acc->name, field, value);
+    struct text_job *j = xcalloc(1, sizeof(*j));
+    j->app = app;
+    j->prov = acc->prov;
+    snprintf(j->id, sizeof(j->id), "%s", acc->id);
+    j->field = field;
+    j->value = xstrdup(value);
+    if (tpool_submit(app->workers, text_run, j) != 0) {
+        free(j->value);
         free(j);
     }
 }

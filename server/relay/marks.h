@@ -22,5 +22,11 @@ void marks_state(struct app *app, const struct account *acc, const struct verdic
 /* Set the flag field (a static name) of acc's schema; nothing when set
  * already. Thread-safe. */
 void marks_learn(struct app *app, const struct account *acc, const char *field);
+/* Write the text field (a static name; FIELD_READONLY FT_STR) of acc's
+ * record once: the first call per account and instance queues one record
+ * patch on a worker (which reloads the snapshot and tells the others);
+ * later ones do nothing. Thread-safe. */
+void marks_learn_text(struct app *app, const struct account *acc, const char *field,
+                      const char *value);
 
 #endif

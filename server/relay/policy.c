@@ -63,13 +63,15 @@ static int check_client(struct reqctx *rq, const struct key_policy *p, struct re
 }
 
 /* The original's words: Claude routes in Chinese (count_tokens in English),
- * OpenAI-style routes {"type":"permission_denied","code":"permission_denied"}. */
-static void permission_refusal(const struct client_format *fmt, bool counting, struct refusal *r)
+ * OpenAI-style routes (any format but Anthropic's, whichever pool serves
+ * them) {"type":"permission_denied","code":"permission_denied"}. */
+static void permission_refusal(const struct client_format *fmt, const struct format_request *req,
+                               bool counting, struct refusal *r)
 {
     char msg[96];
     snprintf(msg, sizeof(msg), "This API key does not have permission to access %s",
-             fmt->service_name);
-    if (fmt->service != KEY_SVC_CLAUDE)
+             req->service_name);
+    if (fmt != &format_anthropic)
         refuse(r, 403, "permission_denied", "permission_denied", msg);
     else
         refuse(r, 403, "permission_error", NULL,
@@ -77,17 +79,17 @@ static void permission_refusal(const struct client_format *fmt, bool counting, s
 }
 
 int policy_check(struct reqctx *rq, const struct relay_op *op, const struct api_key *k,
-                 const char *model, struct refusal *r)
+                 const struct format_request *req, struct refusal *r)
 {
     const struct key_policy *p = &k->pol;
     bool counting = strcmp(op->endpoint, "count_tokens") == 0;
     if (p->clients_on && !counting && check_client(rq, p, r) != 0)
         return -ERR_DENIED;
-    if (p->services && !(p->services & op->fmt->service)) {
-        permission_refusal(op->fmt, counting, r);
+    if (p->services && !(p->services & req->service)) {
+        permission_refusal(op->fmt, req, counting, r);
         return -ERR_DENIED;
     }
-    if (key_policy_model_denied(p, model)) {
+    if (key_policy_model_denied(p, req->model)) {
         refuse(r, 403, "forbidden", NULL, "暂无该模型访问权限");
         return -ERR_DENIED;
     }

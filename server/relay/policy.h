@@ -14,12 +14,16 @@ struct api_key;
 struct relay_op;
 struct refusal;
 struct admit_result;
+struct format_request;
 
 /* The client restriction, the Claude-Code-only rule, the service
  * permission and the model deny-list. count_tokens skips the first two, as
- * the original. 0, or -ERR_DENIED with *r filled. */
+ * the original. The permission is the request's (req->service: chat
+ * completions need the one of the pool their model picked). 0, or
+ * -ERR_DENIED with *r filled. */
 int policy_check(struct reqctx *rq, const struct relay_op *op, const struct api_key *k,
-                 const char *model, struct refusal *r) __attribute__((warn_unused_result));
+                 const struct format_request *req, struct refusal *r)
+    __attribute__((warn_unused_result));
 /* The refusal for an admission the script declined. */
 void policy_refusal(const struct admit_result *ar, int tz_offset_min, struct refusal *r);
 enum queue_outcome;

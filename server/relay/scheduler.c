@@ -20,6 +20,7 @@ static const char *const skip_names[] = {
     [SKIP_WRONG_MODEL] = "model not supported",
     [SKIP_OVER_QUOTA] = "daily quota reached",
     [SKIP_OVER_CONCURRENCY] = "over concurrency",
+    [SKIP_TOKEN_EXPIRED] = "token expired",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -108,6 +109,8 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
         return SKIP_WRONG_FAMILY;
+    if (a->prov->token_expired && a->prov->token_expired(a, req->now_ms))
+        return SKIP_TOKEN_EXPIRED;
     if (!supports(a, req->model))
         return SKIP_WRONG_MODEL;
     s = state_skip(a, req);

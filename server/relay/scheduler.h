@@ -46,8 +46,9 @@ void sched_tried_add(struct sched_tried *tried, const struct account *a);
 void sched_tried_drop_last(struct sched_tried *tried);
 
 /* Why an account is not a candidate. scheduler_skip checks them in this
- * order, except SKIP_WRONG_MODEL (checked right after the family; numbered
- * last so the values stay stable). */
+ * order, except SKIP_TOKEN_EXPIRED and SKIP_WRONG_MODEL (checked right
+ * after the family, in that order; numbered late so the values stay
+ * stable). */
 enum sched_skip {
     SKIP_NONE = 0,
     SKIP_NOT_DEDICATED = 1, /* the key is bound to another account */
@@ -64,6 +65,7 @@ enum sched_skip {
     SKIP_MODEL_LIMIT = 12,      /* rate limited on the request's model family (weekly Opus, ...) */
     SKIP_OVER_QUOTA = 13,       /* dailyQuota reached: stopped until the next reset */
     SKIP_OVER_CONCURRENCY = 14, /* maxConcurrentTasks in flight on this instance already */
+    SKIP_TOKEN_EXPIRED = 15,    /* the provider's token_expired: past expiresAt, not renewable */
 };
 
 struct sched_strategy {

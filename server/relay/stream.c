@@ -52,7 +52,9 @@ struct stream {
     bool armed; /* the handler returned: the connection may be resumed */
     enum st_phase phase;
     bool committed;
-    bool sse; /* the committed answer is an event stream */
+    bool sse;     /* the committed answer is an event stream */
+    bool convert; /* the owner converts it (hooks filter / transform_body) */
+    int conv_err; /* the filter failed: cut the stream */
     bool overflow;
     bool paused;
     int status;
@@ -63,6 +65,7 @@ struct stream {
     struct buf pending;
     uint64_t xfer;
     struct sse_parser parser; /* upstream loop thread only */
+    struct buf conv;          /* upstream loop thread only: one feed's converted frames */
     struct stream_hooks hooks;
     void *arg;
     stream_header_fn keep; /* the current attempt's */
@@ -91,6 +94,7 @@ static void stream_unref(struct stream *st)
     kvlist_release(&st->hdrs);
     buf_release(&st->out);
     buf_release(&st->pending);
+    buf_release(&st->conv);
     sse_release(&st->parser);
     free(st->reply.body);
     pthread_mutex_destroy(&st->mu);
@@ -118,13 +122,14 @@ static void on_headers(void *arg, int status, const struct httpc_header *h, size
 {
     struct stream *st = arg;
     bool sse = status >= 200 && status < 300 && is_event_stream(h, n);
-    if (sse) /* an event stream is committed at its headers */
-        st->hooks.on_commit(st->arg, status, h, n);
+    /* an event stream is committed at its headers */
+    bool convert = sse && st->hooks.on_commit(st->arg, status, h, n);
     pthread_mutex_lock(&st->mu);
     st->status = status;
     for (size_t i = 0; i < n; i++)
         kvlist_add(&st->hdrs, h[i].name, h[i].value);
     st->sse = sse;
+    st->convert = convert;
     if (sse) {
         st->committed = true;
         st->phase = SP_HEADERS;
@@ -186,10 +191,40 @@ static int on_data_sse(struct stream *st, const char *data, size_t len)
     return 0;
 }
 
+/* A converted event stream: the parser feeds the owner's filter, whose
+ * frames (not the upstream's bytes) go out; an event over SSE_EVENT_MAX
+ * or a failing filter cuts the stream. */
+static int on_data_converted(struct stream *st, const char *data, size_t len)
+{
+    pthread_mutex_lock(&st->mu);
+    bool cut = st->cut, full = !cut && st->out.len >= OUT_HIGH;
+    if (full)
+        st->paused = true;
+    pthread_mutex_unlock(&st->mu);
+    if (cut)
+        return 0; /* being cancelled: swallow the rest */
+    if (full)
+        return HTTPC_PAUSE;
+    int rc = sse_feed(&st->parser, data, len);
+    pthread_mutex_lock(&st->mu);
+    if (rc != 0 || st->conv_err) {
+        cut_stream_locked(st);
+    } else if (st->conv.len) {
+        if (buf_append(&st->out, st->conv.data, st->conv.len) != 0)
+            st->overflow = true;
+        wake_locked(st);
+    }
+    pthread_mutex_unlock(&st->mu);
+    buf_reset(&st->conv);
+    return 0;
+}
+
 static int on_data(void *arg, const char *data, size_t len)
 {
     struct stream *st = arg;
-    if (st->sse) /* written only in on_headers, on this same thread */
+    if (st->sse && st->convert) /* both written only in on_headers, on this same thread */
+        return on_data_converted(st, data, len);
+    if (st->sse)
         return on_data_sse(st, data, len);
     pthread_mutex_lock(&st->mu);
     if (buf_append(&st->out, data, len) != 0)
@@ -202,6 +237,8 @@ static int on_sse_event(void *arg, const struct sse_event *ev)
 {
     struct stream *st = arg;
     st->hooks.on_event(st->arg, ev);
+    if (st->convert && !st->conv_err)
+        st->conv_err = st->hooks.filter(st->arg, ev, &st->conv);
     return 0;
 }
 
@@ -226,6 +263,10 @@ static void end_sse_locked(struct stream *st, char *frame)
 static void finish_committed(struct stream *st, int result)
 {
     int code = st->cut ? st->cut : result; /* cut: written on this thread */
+    /* A converted stream that ended cleanly but short of its last event
+     * (the filter says so) is a broken one: the client gets the frame. */
+    if (!code && st->sse && st->convert && st->hooks.filter(st->arg, NULL, &st->conv) != 0)
+        code = -ERR_IO;
     /* Made before on_finish: no hook runs after it. */
     char *frame = code ? st->hooks.error_frame(st->arg, code) : NULL;
     st->hooks.on_finish(st->arg, code);
@@ -240,15 +281,34 @@ static void finish_committed(struct stream *st, int result)
     pthread_mutex_unlock(&st->mu);
 }
 
+/* The owner's conversion of a complete body replaces it. No reader runs
+ * yet (the answer is not decided), but out is the reader's: under mu. */
+static void transform_body(struct stream *st)
+{
+    size_t len = 0;
+    char *body =
+        st->hooks.transform_body(st->arg, st->out.data ? st->out.data : "", st->out.len, &len);
+    if (!body)
+        return;
+    pthread_mutex_lock(&st->mu);
+    buf_reset(&st->out);
+    if (buf_append(&st->out, body, len) != 0)
+        st->overflow = true;
+    pthread_mutex_unlock(&st->mu);
+    free(body);
+}
+
 /* A complete 2xx body: commit it. */
 static void commit_body(struct stream *st)
 {
     struct httpc_header *h = xcalloc(st->hdrs.n + 1, sizeof(*h));
     for (size_t i = 0; i < st->hdrs.n; i++)
         h[i] = (struct httpc_header){st->hdrs.items[i].name, st->hdrs.items[i].value};
-    st->hooks.on_commit(st->arg, st->status, h, st->hdrs.n);
+    bool convert = st->hooks.on_commit(st->arg, st->status, h, st->hdrs.n);
     free(h);
     st->hooks.on_body(st->arg, st->status, st->out.data ? st->out.data : "", st->out.len);
+    if (convert)
+        transform_body(st);
     st->hooks.on_finish(st->arg, 0);
     pthread_mutex_lock(&st->mu);
     st->committed = true;
@@ -366,6 +426,7 @@ struct stream *stream_new(struct reqctx *rq, const struct stream_hooks *hooks, v
     st->arg = arg;
     buf_init(&st->out, BODY_MAX);
     buf_init(&st->pending, SSE_EVENT_MAX);
+    buf_init(&st->conv, 2 * SSE_EVENT_MAX);
     sse_init(&st->parser, SSE_EVENT_MAX, on_sse_event, st);
     atomic_fetch_add(&rq->app->stats.active_streams, 1);
     pthread_mutex_lock(&reg_mu);
@@ -385,8 +446,11 @@ static void reset_attempt_locked(struct stream *st)
     buf_reset(&st->pending);
     kvlist_release(&st->hdrs);
     sse_reset(&st->parser);
+    buf_reset(&st->conv); /* the upstream loop is done with the last attempt */
     st->status = 0;
     st->sse = false;
+    st->convert = false;
+    st->conv_err = 0;
     st->overflow = false;
     st->paused = false;
 }

@@ -11,7 +11,8 @@
  * another attempt - nothing has reached the client yet, so a retry costs
  * nothing. After commit a failure is an in-stream error frame made by the
  * owner, never a retry. The stream knows no API: headers to keep, error
- * frames and replacement replies come from the hooks.
+ * frames, replacement replies and conversions (an event filter and a body
+ * transform, when the owner asks for them at commit) come from the hooks.
  *
  * The buffer is bounded: when the client reads slower than the upstream
  * writes, the transfer is paused. A client disconnect cancels the transfer.
@@ -27,6 +28,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
+#include "buf.h"
 #include "httpc.h"
 #include "provider.h"
 #include "sse.h"
@@ -52,8 +54,10 @@ struct stream_reply {
 
 struct stream_hooks {
     /* An attempt's 2xx answer is committed: its status and headers
-     * (valid during the call only). */
-    void (*on_commit)(void *arg, int status, const struct httpc_header *h, size_t n);
+     * (valid during the call only). True when the owner converts it (a
+     * client of another API): its events then reach the client only
+     * through filter, its body through transform_body. */
+    bool (*on_commit)(void *arg, int status, const struct httpc_header *h, size_t n);
     /* An answer that is not a usable 2xx, before any byte of it was sent. */
     enum stream_verdict (*decide)(void *arg, const struct upstream_answer *ans,
                                   struct stream_reply *reply);
@@ -61,6 +65,15 @@ struct stream_hooks {
     void (*on_event)(void *arg, const struct sse_event *ev);
     /* The committed non-SSE body, complete. */
     void (*on_body)(void *arg, int status, const char *body, size_t len);
+    /* Converting: one committed event (after on_event saw it) -> the
+     * client's frames, appended to out. 0, or -ERR_TOOBIG: the stream is
+     * cut and ends with the owner's error frame. ev NULL: the upstream
+     * ended cleanly; nonzero when the converted stream is not complete
+     * (then it ends with the error frame too). */
+    int (*filter)(void *arg, const struct sse_event *ev, struct buf *out);
+    /* Converting: the committed body (after on_body saw it) -> the
+     * client's (malloc'd, *out_len), or NULL to pass it as it came. */
+    char *(*transform_body)(void *arg, const char *body, size_t len, size_t *out_len);
     /* The stream is over for the owner: the committed or replied answer's
      * transfer ended, or the client left while an attempt ran (-ERR_CLOSED).
      * Never after SV_RETRY. Once per stream_attempt that did not retry; the

@@ -183,8 +183,6 @@ static void cost_of(struct txn *t, struct accounting *a)
     reqctx_note_cost(t->rq, a->cost, a->unpriced);
 }
 
-/* Usage, cost and the slot, settled once by the group-committed accounting
- * script (no Redis here: finish may run on the upstream loop). */
 /* What the statistics and the request log want beside the usage. */
 static void note_request(const struct txn *t, struct accounting *a)
 {
@@ -213,6 +211,8 @@ static void stats_add(const struct txn *t, struct accounting *a, bool usage)
     usage_stats_add(t->app->usage_stats, t->app, a);
 }
 
+/* Usage, cost and the slot, settled once by the group-committed accounting
+ * script (no Redis here: finish may run on the upstream loop). */
 static void account_for(struct txn *t)
 {
     bool usage = t->op->record_usage && t->usage.seen && t->acc;
@@ -263,6 +263,7 @@ void txn_finish(struct txn *t)
     reqctx_note_attempts(t->rq, att);
     reqctx_note_tokens(t->rq, usage_total(&t->usage));
     upstream_req_release(&t->ureq);
+    txn_convert_release(t);
     if (t->st)
         stream_release(t->st);
     accounts_list_release(t->snap);
@@ -352,12 +353,18 @@ static enum step_rc step_intake(struct txn *t)
 {
     char msg[160];
     enum relay_err e = RERR_BAD_REQUEST;
-    if (t->op->fmt->validate(t->rq, t->op->endpoint, &t->req, &e, msg, sizeof(msg)) != 0) {
+    const struct client_format *f = t->op->fmt;
+    if (f->validate(t->rq, t->op->endpoint, &t->req, &e, msg, sizeof(msg)) != 0) {
         txn_fail(t, e, msg);
         return STEP_DONE;
     }
+    if (!t->req.family) { /* the format's own pool, unless validation chose one */
+        t->req.family = f->family;
+        t->req.service = f->service;
+        t->req.service_name = f->service_name;
+    }
     reqctx_note_model(t->rq, t->req.model);
-    return STEP_NEXT;
+    return txn_convert_request(t) ? STEP_NEXT : STEP_DONE;
 }
 
 static enum step_rc step_authenticate(struct txn *t)
@@ -475,8 +482,10 @@ static enum step_rc step_admit(struct txn *t)
         txn_fail(t, e, NULL);
         return STEP_DONE;
     }
-    int rc = policy_check(t->rq, t->op, t->key, t->req.model, &r);
-    bool counting = strcmp(t->op->endpoint, "count_tokens") == 0;
+    int rc = policy_check(t->rq, t->op, t->key, &t->req, &r);
+    /* Not billed (count_tokens, Code Assist's countTokens and setup calls):
+     * no stateful limits either - Gemini CLI makes five setup calls a prompt. */
+    bool counting = !t->op->record_usage;
     if (rc == 0 && !counting && key_policy_admission_needed(&t->key->pol))
         rc = admit_limits(t, &ar, &r);
     if (rc == -ERR_BUSY)
@@ -494,18 +503,20 @@ static enum step_rc step_admit(struct txn *t)
 
 /* The key's dedicated account or group for the request's family: Claude
  * an OAuth binding first, then a Console one (crs-relay-spec 4.3); OpenAI
- * its openaiAccountId. */
+ * its openaiAccountId; Gemini its geminiAccountId. */
 static const char *bound_account(const struct key_policy *p, const char *family)
 {
     if (strcmp(family, "openai") == 0)
         return p->openai_account;
+    if (strcmp(family, "gemini") == 0)
+        return p->gemini_account;
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 
 struct sched_request txn_sched_req(const struct txn *t, long long now_ms)
 {
-    return (struct sched_request){t->op->fmt->family, t->req.model, now_ms,
-                                  bound_account(&t->key->pol, t->op->fmt->family),
+    return (struct sched_request){t->req.family, t->req.model, now_ms,
+                                  bound_account(&t->key->pol, t->req.family),
                                   t->sticky[0] ? t->sticky : NULL};
 }
 
@@ -587,8 +598,8 @@ static enum step_rc step_prepare(struct txn *t)
     if (txn_wait_for_token(t))
         return STEP_WAIT;
     size_t len = 0;
-    const char *body = reqctx_body(t->rq, &len);
-    struct upstream_call call = {t->rq, t->op->endpoint, body, len, t->req.model};
+    const char *body = txn_body(t, &len);
+    struct upstream_call call = {t->rq, t->endpoint, body, len, t->req.model};
     const struct provider *p = t->acc->prov;
     const char *to = p->map_model && t->req.model[0] ? p->map_model(t->acc, t->req.model) : NULL;
     snprintf(t->up_model, sizeof(t->up_model), "%s", to ? to : "");
@@ -652,7 +663,7 @@ static enum step_rc step_attempt(struct txn *t)
             return rc;
     }
     size_t len = 0;
-    const char *body = reqctx_body(t->rq, &len);
+    const char *body = txn_body(t, &len);
     struct httpc_request hr = {.method = "POST",
                                .url = t->ureq.url,
                                .headers = (const char *const *)t->ureq.headers,
@@ -732,13 +743,14 @@ static void observe(struct txn *t, int status, const struct httpc_header *h, siz
         marks_state(t->app, t->acc, &v, ans.now_ms);
 }
 
-static void hook_commit(void *arg, int status, const struct httpc_header *h, size_t n)
+static bool hook_commit(void *arg, int status, const struct httpc_header *h, size_t n)
 {
     struct txn *t = arg;
     attempt_end(t, status);
     observe(t, status, h, n);
     usermsg_release(t->app, &t->turn); /* answered: the next user turn may go */
     t->step = TS_RELAY;
+    return txn_convert_begin(t);
 }
 
 static bool retry_possible(struct txn *t, long long now_ms)
@@ -755,7 +767,7 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     struct txn *t = arg;
     struct verdict v;
     log_set_reqid(reqctx_id(t->rq));
-    struct judge j = {t->app->cfg, t->acc, t->op->endpoint};
+    struct judge j = {t->app->cfg, t->acc, t->endpoint};
     t->acc->prov->classify(&j, ans, &v);
     attempt_end(t, ans->status);
     lease_release(t);
@@ -787,15 +799,42 @@ static void hook_event(void *arg, const struct sse_event *ev)
     if (!t->first_ms)
         t->first_ms = clock_mono_ms();
     t->acc->prov->usage_event(&t->usage, ev);
+    if (!t->acc->prov->observe_event)
+        return;
+    struct verdict v = {.action = VERDICT_OK};
+    long long now = clock_wall_ms();
+    t->acc->prov->observe_event(t->acc, ev, now, &v);
+    if (v.mark != ACC_ACTIVE)
+        marks_state(t->app, t->acc, &v, now);
 }
 
+/* A success's body: its usage, and what it teaches about the account
+ * (e.g. Code Assist's project, learnt once). */
 static void hook_body(void *arg, int status, const char *body, size_t len)
 {
     struct txn *t = arg;
     if (!t->first_ms)
         t->first_ms = clock_mono_ms();
-    if (status >= 200 && status < 300)
-        t->acc->prov->usage_body(&t->usage, body, len);
+    if (status < 200 || status >= 300)
+        return;
+    const struct provider *p = t->acc->prov;
+    p->usage_body(&t->usage, body, len);
+    char value[256];
+    const char *field =
+        p->learn_body ? p->learn_body(t->acc, t->op->endpoint, body, len, value, sizeof(value))
+                      : NULL;
+    if (field)
+        marks_learn_text(t->app, t->acc, field, value);
+}
+
+static int hook_filter(void *arg, const struct sse_event *ev, struct buf *out)
+{
+    return txn_convert_event(arg, ev, out);
+}
+
+static char *hook_transform_body(void *arg, const char *body, size_t len, size_t *out_len)
+{
+    return txn_convert_body(arg, body, len, out_len);
 }
 
 static void hook_finish(void *arg, int result)
@@ -830,6 +869,8 @@ static const struct stream_hooks txn_hooks = {
     .decide = hook_decide,
     .on_event = hook_event,
     .on_body = hook_body,
+    .filter = hook_filter,
+    .transform_body = hook_transform_body,
     .on_finish = hook_finish,
     .error_frame = hook_error_frame,
 };

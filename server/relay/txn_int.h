@@ -26,6 +26,10 @@ struct lease;
 struct reqctx;
 struct stream;
 struct refusal;
+struct conversion;
+struct conv_stream;
+struct buf;
+struct sse_event;
 
 #define REDIS_WAIT_MS 3000
 #define ATTEMPTS_CAP SCHED_TRIED_MAX
@@ -98,6 +102,13 @@ struct txn {
     struct usage usage;
     char up_model[96]; /* the model the account was sent, when it maps the client's */
     struct last_answer last;
+    /* the conversion slot (txn_convert.c): NULL conv = bytes unchanged */
+    const char *endpoint; /* the upstream endpoint: the route's, or the conversion's */
+    const struct conversion *conv;
+    struct conv_stream *cs; /* the committed stream's filter state */
+    char *conv_body;        /* the converted request body */
+    size_t conv_len;
+    long long created; /* the converted answer's creation time (unix s) */
 };
 
 /* ---- txn.c ---- */
@@ -128,6 +139,21 @@ bool txn_sticky_bind_needed(const struct txn *t, const struct account *a);
 void txn_sticky_bind(struct txn *t, const struct account *a);
 /* True when rq has no session or its binding is cached here. */
 bool txn_session_local(struct reqctx *rq, const struct client_format *fmt);
+
+/* ---- txn_convert.c ---- */
+
+/* Intake: the conversion for the request's format and family and the
+ * body it sends upstream; false when the body cannot be converted (the
+ * 400 naming the field was sent). */
+bool txn_convert_request(struct txn *t);
+/* The body the upstream gets: the converted one, else the client's. */
+const char *txn_body(const struct txn *t, size_t *len);
+/* At commit: true (and a fresh filter state) when the answer is converted. */
+bool txn_convert_begin(struct txn *t);
+/* The stream's filter and body transform (stream.h). */
+int txn_convert_event(struct txn *t, const struct sse_event *ev, struct buf *out);
+char *txn_convert_body(struct txn *t, const char *body, size_t len, size_t *out_len);
+void txn_convert_release(struct txn *t);
 
 /* ---- txn_waits.c ---- */
 

@@ -1,8 +1,9 @@
 /*
  * account_groups.c - account group records (see account_groups.h).
  *
- * DESIGN: the platform is "claude" only: the relay's one family today. A
- * member must be an account of a provider of the group's family; it is not
+ * DESIGN: the platform is an account family some provider serves ("claude",
+ * "openai", "gemini"). A member must be an account of a provider of the
+ * group's family; it is not
  * removed from a group when the account is deleted (the snapshot ignores a
  * member it does not know, as the original resolved members lazily).
  */
@@ -22,7 +23,7 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define GROUP_PLATFORM "claude"
+#define PLATFORMS_MSG "platform must be \"claude\", \"openai\" or \"gemini\""
 #define GROUPS_LIST_MAX 1024
 
 static long long member_count(struct rds_conn *c, const char *gid)
@@ -114,6 +115,15 @@ static int check_text(const cJSON *v, const char *name, size_t min, size_t max, 
     return 0;
 }
 
+/* Is name an account family some provider serves? */
+static bool platform_known(const cJSON *name)
+{
+    for (size_t i = 0; cJSON_IsString(name) && i < provider_count(); i++)
+        if (strcmp(provider_at(i)->family, name->valuestring) == 0)
+            return true;
+    return false;
+}
+
 static int apply_one(cJSON *rec, const cJSON *it, bool create, char *msg, size_t len)
 {
     const char *name = it->string;
@@ -124,8 +134,8 @@ static int apply_one(cJSON *rec, const cJSON *it, bool create, char *msg, size_t
         rc = cJSON_IsNull(it) ? 0 : check_text(it, name, 0, 500, msg, len);
     else if (strcmp(name, "platform") != 0)
         return snprintf(msg, len, "unsupported field: %s", name), -ERR_INVAL;
-    else if (!cJSON_IsString(it) || strcmp(it->valuestring, GROUP_PLATFORM) != 0)
-        return bad(msg, len, "platform must be \"claude\" (the relay's only platform today)");
+    else if (!platform_known(it))
+        return bad(msg, len, PLATFORMS_MSG);
     else if (!create && strcmp(json_str(rec, "platform", ""), it->valuestring) != 0)
         return bad(msg, len, "platform cannot be changed");
     if (rc == 0)
@@ -146,7 +156,7 @@ static int apply_body(cJSON *rec, const cJSON *body, bool create, char *msg, siz
     if (!*json_str(rec, "name", ""))
         return bad(msg, len, "name is required (1 to 100 characters)");
     if (!*json_str(rec, "platform", ""))
-        return bad(msg, len, "platform is required (\"claude\")");
+        return bad(msg, len, "platform is required (\"claude\", \"openai\" or \"gemini\")");
     return 0;
 }
 
@@ -268,12 +278,12 @@ int account_groups_delete(struct app *app, struct rds_conn *c, const char *gid, 
 }
 
 /* Does an account of the group's family with this id exist? 1, 0, -ERR_REDIS. */
-static int account_exists(struct rds_conn *c, const char *id)
+static int account_exists(struct rds_conn *c, const char *id, const char *family)
 {
     int found = 0;
     for (size_t i = 0; found == 0 && admin_is_uuid(id) && i < provider_count(); i++) {
         const struct provider *p = provider_at(i);
-        if (strcmp(p->family, GROUP_PLATFORM) != 0)
+        if (strcmp(p->family, family) != 0)
             continue;
         char key[STORE_KEY_MAX];
         store_key(key, SK_ACCOUNT_RECORD, p->record_prefix, id);
@@ -291,12 +301,16 @@ int account_groups_member(struct app *app, struct rds_conn *c, const char *gid,
 {
     cJSON *rec = NULL;
     int rc = account_groups_load(c, gid, &rec);
+    char family[16];
+    snprintf(family, sizeof(family), "%s", json_str(rec, "platform", "claude"));
     cJSON_Delete(rec);
-    int exists = rc == 0 && add ? account_exists(c, account_id) : 1;
+    int exists = rc == 0 && add ? account_exists(c, account_id, family) : 1;
     if (rc == 0 && exists < 0)
         rc = -ERR_REDIS;
-    if (rc == 0 && exists == 0)
-        rc = bad(msg, len, "accountId: no claude account with this id");
+    if (rc == 0 && exists == 0) {
+        snprintf(msg, len, "accountId: no %s account with this id", family);
+        rc = -ERR_INVAL;
+    }
     char key[STORE_KEY_MAX];
     store_key(key, SK_ACCOUNT_GROUP_MEMBERS, gid);
     redisReply *r =

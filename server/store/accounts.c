@@ -45,7 +45,7 @@ struct account_rt {
     atomic_llong shared_ms; /* the last use written to account_last_used by this instance */
     atomic_int inflight;
     atomic_llong family_until[MF_COUNT]; /* model-family limits; [MF_ANY] unused */
-    atomic_uint learnt;                  /* bit i: prov->fields[i], a relay-set flag, learnt true */
+    atomic_uint learnt;                  /* bit i: fields[i] learnt (a flag, or a text written) */
     atomic_llong quota_until_ms;         /* daily-quota stop end (account_limits.h) */
     pthread_mutex_t mu;                  /* guards: reason, window */
     char reason[160];
@@ -345,6 +345,20 @@ void account_learn(const struct account *a, const char *name)
     int i = flag_index(a, name);
     if (i >= 0)
         atomic_fetch_or(&a->rt->learnt, 1u << i);
+}
+
+bool account_learn_once(const struct account *a, const char *name)
+{
+    for (size_t i = 0; i < a->prov->nfields && i < 32; i++) {
+        const struct account_field *f = &a->prov->fields[i];
+        if (strcmp(f->name, name) != 0)
+            continue;
+        if (f->type != FT_STR || !(f->flags & FIELD_READONLY))
+            return false;
+        unsigned bit = 1u << i;
+        return !(atomic_fetch_or(&a->rt->learnt, bit) & bit);
+    }
+    return false;
 }
 
 const struct cJSON *account_json(const struct account *a, const char *name)

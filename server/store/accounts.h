@@ -106,6 +106,11 @@ bool account_flag(const struct account *a, const char *name);
  * runtime sees it); the record is the caller's to write
  * (account_state_learn). Lock-free. */
 void account_learn(const struct account *a, const char *name);
+/* Claim the one write of a relay-set text field (FIELD_READONLY FT_STR,
+ * e.g. tempProjectId) of a: true for the first caller on this instance
+ * (every snapshot sharing a's runtime sees the claim), false after, or for
+ * a field that is no such text. Lock-free. */
+bool account_learn_once(const struct account *a, const char *name);
 /* An FT_JSON field's parsed value (borrowed from the snapshot, read-only),
  * or NULL when absent or empty. */
 const struct cJSON *account_json(const struct account *a, const char *name);

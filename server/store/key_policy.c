@@ -101,7 +101,15 @@ void key_policy_parse(const cJSON *rec, struct key_policy *p)
     snprintf(p->claude_account, sizeof(p->claude_account), "%s",
              json_str(rec, "claudeAccountId", ""));
     snprintf(p->openai_account, sizeof(p->openai_account), "%s",
-             json_str(rec, "openaiAccountId", ""));
+             key_policy_bound_id(json_str(rec, "openaiAccountId", "")));
+    snprintf(p->gemini_account, sizeof(p->gemini_account), "%s",
+             json_str(rec, "geminiAccountId", ""));
+}
+
+const char *key_policy_bound_id(const char *v)
+{
+    static const char prefix[] = "responses:";
+    return strncmp(v, prefix, sizeof(prefix) - 1) == 0 ? v + sizeof(prefix) - 1 : v;
 }
 
 void key_policy_release(struct key_policy *p)

@@ -37,12 +37,16 @@ struct key_policy {
     char console_account[48]; /* dedicated Claude Console account or "group:<gid>"; "" = pool */
     char claude_account[48];  /* dedicated Claude OAuth account or group; first, as the original */
     char openai_account[48];  /* dedicated openai-responses account or group; "" = pool */
+    char gemini_account[48];  /* dedicated gemini (OAuth) account or group; "" = pool */
 };
 
 /* Parse a record (object of strings). Never fails: absent or malformed
  * fields mean "no limit". Release with key_policy_release. */
 void key_policy_parse(const struct cJSON *rec, struct key_policy *out);
 void key_policy_release(struct key_policy *p);
+/* An account binding without the original's "responses:" prefix (it named
+ * an openai-responses account; ids are unique across types). Borrowed. */
+const char *key_policy_bound_id(const char *v);
 /* True when the deny-list names model (a "ccr," prefix is ignored). */
 bool key_policy_model_denied(const struct key_policy *p, const char *model);
 /* True when any admission limit applies (the admission script must run). */

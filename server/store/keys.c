@@ -13,6 +13,7 @@
 #include "json.h"
 #include "keys.h"
 #include "key_cache.h"
+#include "key_policy.h"
 #include "log.h"
 #include "notify.h"
 #include "provider.h"
@@ -77,8 +78,8 @@ static const struct kfield {
     {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
     {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
-    {"geminiAccountId", F_BIND, 0, 0, NULL, NULL, true},
-    {"openaiAccountId", F_BIND, 0, 0, NULL, "openai-responses", true},
+    {"geminiAccountId", F_BIND, 0, 0, NULL, "gemini", true},
+    {"openaiAccountId", F_BIND, 0, 0, NULL, "openai", true}, /* or openai-responses: bind_alt */
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"droidAccountId", F_BIND, 0, 0, NULL, NULL, true},
@@ -308,7 +309,7 @@ static const char *bind_text(const struct kfield *f, const cJSON *v)
     if (!f->bind || !cJSON_IsString(v))
         return NULL;
     const char *gid = bound_group(v->valuestring);
-    return admin_is_uuid(gid ? gid : v->valuestring) ? v->valuestring : NULL;
+    return admin_is_uuid(gid ? gid : key_policy_bound_id(v->valuestring)) ? v->valuestring : NULL;
 }
 
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
@@ -385,17 +386,31 @@ static int check_activation(cJSON *rec, const cJSON *body, char *msg, size_t len
     return 0;
 }
 
+/* The other account type a binding may name: an OpenAI binding names a
+ * ChatGPT (openai) or an openai-responses account; NULL: none. */
+static const char *bind_alt(const struct kfield *f)
+{
+    return strcmp(f->bind, "openai") == 0 ? "openai-responses" : NULL;
+}
+
 /* One binding: the account or group it names must exist (one EXISTS). */
 static int check_binding(struct rds_conn *c, const struct kfield *f, const char *id, char *msg,
                          size_t len)
 {
-    char key[STORE_KEY_MAX];
+    char key[STORE_KEY_MAX], alt[STORE_KEY_MAX];
     const char *gid = bound_group(id);
+    const char *plain = key_policy_bound_id(id);
     if (gid)
         store_key(key, SK_ACCOUNT_GROUP, gid);
     else
-        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, id);
-    redisReply *r = rds_command(c, "EXISTS %s", key);
+        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, plain);
+    /* An id may name either type (ids are unique across types); "responses:<id>" as the
+     * original spelt an openai-responses binding. */
+    const char *other = gid ? NULL : bind_alt(f);
+    if (other)
+        store_key(alt, SK_ACCOUNT_RECORD, provider_find(other)->record_prefix, plain);
+    redisReply *r =
+        other ? rds_command(c, "EXISTS %s %s", key, alt) : rds_command(c, "EXISTS %s", key);
     long long n = rds_reply_int(r, -1);
     if (r)
         freeReplyObject(r);

@@ -42,9 +42,10 @@
 #define SK_TEMP_UNAVAILABLE "temp_unavailable:%s:%s" /* 5xx/timeouts (type, id) */
 #define SK_OAUTH_SESSION                                                                           \
     "oauth:%s" /* hash: PKCE session (id): codeVerifier (sealed), state; EX 600 */
-#define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:claude:%s" /* string: refresh owner (id); PX */
-#define SK_ACCOUNT_EVENTS "account_events"                   /* stream: state changes, bounded */
-#define SK_NOTIFY_CHANNEL "relay:notify" /* pub/sub: "account <id>", "accounts" */
+/* string: the refresh owner (kind, id), PX; kind = oauth_kind.name (claude, openai, gemini) */
+#define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:%s:%s"
+#define SK_ACCOUNT_EVENTS "account_events" /* stream: state changes, bounded */
+#define SK_NOTIFY_CHANNEL "relay:notify"   /* pub/sub: "account <id>", "accounts" */
 /* Claude OAuth profile lookups (server/claude_profile.c). */
 #define SK_PROFILE_RETRY "claude_profile_retry:%s" /* string: lookup retried (id); PX interval */
 /* Account groups (crs-admin-spec 2.3): a key binds one with "group:<gid>". */

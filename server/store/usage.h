@@ -42,6 +42,16 @@ void usage_from_responses_event(struct usage *u, const struct sse_event *ev);
  * input_tokens_details.cached_tokens, cache_read the cached ones (each token
  * priced once); reasoning = output_tokens_details.reasoning_tokens. */
 void usage_from_responses_body(struct usage *u, const char *body, size_t len);
+/* Feed one SSE event of a Gemini stream (Code Assist's {"response":{...}}
+ * envelope or the standard API's bare chunk): its usageMetadata, the last
+ * chunk's winning (each chunk reports the running totals). promptTokenCount
+ * minus cachedContentTokenCount is input, the cached ones cache reads,
+ * candidatesTokenCount + thoughtsTokenCount output (thoughts are billed as
+ * output; shown as reasoning). The model from modelVersion. */
+void usage_from_gemini_event(struct usage *u, const struct sse_event *ev);
+/* The same from a non-stream Gemini body: one response (enveloped or bare),
+ * or a JSON array of them (a stream without alt=sse): the last one's. */
+void usage_from_gemini_body(struct usage *u, const char *body, size_t len);
 /* input + output + cache creation + cache read. */
 long long usage_total(const struct usage *u);
 /* Everything one finished request settles in Redis, in one script call:

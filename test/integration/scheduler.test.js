@@ -81,7 +81,7 @@ test('account groups: CRUD, a bound key uses only the members, a bound group can
     await account('grp-out', { priority: 1 });
     const m1 = await account('grp-in1', { priority: 50 });
     const m2 = await account('grp-in2', { priority: 50 });
-    const bad = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'g', platform: 'gemini' } });
+    const bad = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'g', platform: 'droid' } });
     assert.equal(bad.status, 400);
     assert.match(bad.json.error, /platform/);
     const unk = await api(st.relay, 'POST', G, { token: st.token, body: { name: 'g', platform: 'claude', weight: 3 } });

@@ -25,6 +25,7 @@
 //                                bytes long (written in 64 KiB pieces), then the normal rest
 //   mock-garbage                 answers with bytes that are not HTTP, then closes
 //   mock-reset-after-<k>         SSE: the first k events, then a TCP reset (SO_LINGER 0)
+//   mock-end-after-<k>           SSE: the first k events, then a clean end (no message_stop)
 //   mock-truncated-chunked       JSON answer, chunked, whose socket closes in the middle of a chunk
 // Per account: a base URL of <mock>/b/<behaviour> makes every request under it behave as the
 // model mock-<behaviour> would (e.g. /b/error-429, /b/slow-first-byte-3000, /b/drop-after-3),
@@ -46,10 +47,32 @@
 // response.completed with OAI_USAGE). Behaviours (model or /b/): error-<status> (OpenAI error
 // JSON; 429 adds retry-after: 7), ratelimit-<s> (429 with error.resets_in_seconds = s, no
 // retry-after), drop-after-<k>, hang, slow-first-byte-<ms>. mock.responsesRequests().
+// Tool calls: model mock-tool-<name> (Messages) answers a text block then a tool_use of <name> with
+// input MOCK_TOOL_INPUT (stop_reason tool_use; streamed: input_json_delta pieces MOCK_TOOL_ARGS_CHUNKS);
+// on /v1/responses a function_call item (JSON, or output_item.added +
+// function_call_arguments.delta pieces + .done + output_item.done). On /v1/responses a model
+// gpt-mock-<behaviour> behaves as mock-<behaviour> (chat completions pick the OpenAI pool by gpt-*).
+// Gemini Code Assist: POST /v1internal:<method> (see ./code_assist.js): mock.codeAssist,
+// mock.codeAssistRequests(method).
+// OpenAI (ChatGPT) OAuth: POST /oauth/openai/token (application/x-www-form-urlencoded only) -
+// authorization_code (code registered with mock.openaiOAuth.expectCode(code, challenge, claims?),
+// code_verifier hashing to it) and refresh_token (rotated; with omitRefresh the answer carries
+// neither refresh_token nor id_token and the old refresh token stays valid). Answers carry an
+// HS256 id_token whose claims hold https://api.openai.com/auth {chatgpt_account_id,
+// chatgpt_user_id, chatgpt_plan_type}. mock.openaiOAuth: { expectCode, calls(), issued(),
+// failRefresh, delayMs, expiresIn, omitRefresh, behave (Map chatgpt account id -> behaviour) }.
+// Codex backend: POST /backend-api/codex/responses (and /compact): Bearer must be a live issued
+// access token and chatgpt-account-id its account (else 401); store must be false (compact: no
+// store); then as /v1/responses (the account's behave entry, else the body's model), 2xx answers
+// with x-codex-primary-used-percent: 42, x-codex-primary-reset-after-seconds: 3600 and
+// x-codex-primary-window-minutes: 300. A behave of midstream-limit-<s> streams response.created,
+// then event: error {error:{type:usage_limit_reached, resets_in_seconds:s}} and response.failed.
+// mock.codexRequests().
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
+const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
 const crypto = require('node:crypto');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
@@ -83,6 +106,9 @@ const MOCK_COUNTED = Object.freeze({
   allTokens: 36,
 });
 const COUNT_TOKENS_RESULT = 42;
+const MOCK_TOOL_INPUT = Object.freeze({ city: 'Paris' });
+const MOCK_TOOL_ARGS_CHUNKS = ['{"city":', '"Paris"}'];
+const MOCK_TOOL_TEXT = 'Let me check.';
 const MOCK_MODELS = [
   { type: 'model', id: 'claude-opus-5-5', display_name: 'Claude Opus 5.5', created_at: '2026-09-01T00:00:00Z' },
   { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
@@ -160,6 +186,32 @@ function oaiFrames(model, chunks) {
   return frames;
 }
 
+// A Responses answer calling tool `name` (JSON), and its event sequence.
+function oaiToolResponse(model, name) {
+  const done = oaiResponse(model, null);
+  done.output = [{ id: rid('fc_'), type: 'function_call', status: 'completed', call_id: rid('call_'), name, arguments: MOCK_TOOL_ARGS_CHUNKS.join('') }];
+  done.usage = JSON.parse(JSON.stringify(OAI_USAGE));
+  return done;
+}
+
+function oaiToolFrames(model, name) {
+  const done = oaiToolResponse(model, name);
+  const item = done.output[0];
+  const start = { ...oaiResponse(model, null, 'in_progress'), id: done.id };
+  let seq = 0;
+  const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const frames = [
+    ev('response.created', { response: start }),
+    ev('response.in_progress', { response: start }),
+    ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', arguments: '' } }),
+  ];
+  for (const c of MOCK_TOOL_ARGS_CHUNKS) frames.push(ev('response.function_call_arguments.delta', { item_id: item.id, output_index: 0, delta: c }));
+  frames.push(ev('response.function_call_arguments.done', { item_id: item.id, output_index: 0, arguments: item.arguments }));
+  frames.push(ev('response.output_item.done', { output_index: 0, item }));
+  frames.push(ev('response.completed', { response: done }));
+  return frames;
+}
+
 function rid(prefix) {
   return prefix + crypto.randomBytes(12).toString('hex');
 }
@@ -189,6 +241,24 @@ function messageJson(model, text, usageOverrides) {
     stop_sequence: null,
     usage: usageCopy(usageOverrides),
   };
+}
+
+function toolMessageJson(model, name) {
+  const m = messageJson(model, MOCK_TOOL_TEXT);
+  m.content.push({ type: 'tool_use', id: rid('toolu_'), name, input: { ...MOCK_TOOL_INPUT } });
+  m.stop_reason = 'tool_use';
+  return m;
+}
+
+// A streamed answer: a text block, then a tool_use block whose input comes as input_json_delta pieces.
+function toolStreamFrames(model, name) {
+  const frames = streamFrames(model, [MOCK_TOOL_TEXT], MOCK_USAGE.output_tokens);
+  const tail = frames.splice(frames.length - 2, 2); // message_delta, message_stop
+  frames.push(sse('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: rid('toolu_'), name, input: {} } }));
+  for (const c of MOCK_TOOL_ARGS_CHUNKS) frames.push(sse('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: c } }));
+  frames.push(sse('content_block_stop', { type: 'content_block_stop', index: 1 }));
+  tail[0] = sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: MOCK_USAGE.output_tokens } });
+  return frames.concat(tail);
 }
 
 function sse(event, data) {
@@ -247,6 +317,8 @@ function parseModel(model) {
   if (model === 'mock-garbage') return { kind: 'garbage' };
   if ((m = /^mock-reset-after-(\d+)$/.exec(model))) return { kind: 'reset-after', k: Number(m[1]) };
   if (model === 'mock-truncated-chunked') return { kind: 'truncated-chunked' };
+  if ((m = /^mock-tool-([A-Za-z0-9_]+)$/.exec(model))) return { kind: 'tool', name: m[1] };
+  if ((m = /^mock-end-after-(\d+)$/.exec(model))) return { kind: 'end-after', k: Number(m[1]) };
   return { kind: 'normal' };
 }
 
@@ -347,6 +419,94 @@ function makeOAuth() {
   return o;
 }
 
+// An HS256 JWT (key "mock") with these claims.
+function mockJwt(claims) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = enc({ alg: 'HS256', typ: 'JWT' });
+  const body = enc(claims);
+  const sig = crypto.createHmac('sha256', 'mock').update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+// The OpenAI token endpoint's state and the Codex backend's bearer check (see the header).
+function makeOpenAIOAuth() {
+  const codes = new Map(); // code -> { challenge, claims }
+  const live = new Map(); // refresh token -> claims
+  const access = new Map(); // live access token -> chatgpt account id
+  const issued = [];
+  const calls = [];
+  const o = {
+    failRefresh: false,
+    delayMs: 0,
+    expiresIn: 3600,
+    omitRefresh: false,
+    behave: new Map(),
+    expectCode: (code, challenge, claims) => codes.set(code, { challenge, claims: claims || {} }),
+    calls: () => calls.slice(),
+    issued: () => issued.slice(),
+    reset: () => {
+      calls.length = 0;
+    },
+  };
+  const mint = (claims, withRefresh = true) => {
+    const c = {
+      chatgpt_account_id: claims.chatgpt_account_id || 'acct-' + crypto.randomBytes(6).toString('hex'),
+      chatgpt_user_id: claims.chatgpt_user_id || 'user-' + crypto.randomBytes(6).toString('hex'),
+      chatgpt_plan_type: claims.chatgpt_plan_type || 'plus',
+      email: claims.email || 'codex@example.com',
+    };
+    const t = { access_token: 'oai-at-' + crypto.randomBytes(16).toString('hex'), expires_in: o.expiresIn, token_type: 'Bearer', accountId: c.chatgpt_account_id };
+    if (withRefresh) {
+      t.refresh_token = 'oai-rt-' + crypto.randomBytes(16).toString('hex');
+      t.id_token = mockJwt({ iss: 'https://auth.openai.com', email: c.email, 'https://api.openai.com/auth': { chatgpt_account_id: c.chatgpt_account_id, chatgpt_user_id: c.chatgpt_user_id, chatgpt_plan_type: c.chatgpt_plan_type } });
+      live.set(t.refresh_token, c);
+    }
+    access.set(t.access_token, c.chatgpt_account_id);
+    issued.push(t);
+    return t;
+  };
+  const invalid = (res, why) => sendJsonRaw(res, 400, { error: 'invalid_grant', error_description: why });
+  const answer = (res, q) => {
+    if (q.get('grant_type') === 'authorization_code') {
+      const want = codes.get(q.get('code'));
+      if (!want) return invalid(res, 'unknown code');
+      const got = crypto.createHash('sha256').update(String(q.get('code_verifier') || '')).digest('base64url');
+      if (got !== want.challenge) return invalid(res, 'code_verifier does not match the challenge');
+      codes.delete(q.get('code'));
+      return sendJsonRaw(res, 200, mint(want.claims));
+    }
+    if (q.get('grant_type') === 'refresh_token') {
+      const rt = q.get('refresh_token');
+      if (o.failRefresh || !live.has(rt)) return invalid(res, 'Refresh token not found or invalid');
+      const claims = live.get(rt);
+      if (o.omitRefresh) {
+        const t = mint(claims, false);
+        for (const [tok, id] of access) if (id === claims.chatgpt_account_id && tok !== t.access_token) access.delete(tok);
+        return sendJsonRaw(res, 200, t);
+      }
+      live.delete(rt);
+      for (const [tok, id] of access) if (id === claims.chatgpt_account_id) access.delete(tok);
+      return sendJsonRaw(res, 200, mint(claims));
+    }
+    return sendJsonRaw(res, 400, { error: 'unsupported_grant_type' });
+  };
+  o.handle = (res, raw, contentType) => {
+    const q = new URLSearchParams(raw.toString('utf8'));
+    calls.push({ grant_type: q.get('grant_type'), body: Object.fromEntries(q), contentType, at: Date.now() });
+    if (!String(contentType || '').startsWith('application/x-www-form-urlencoded')) return sendJsonRaw(res, 400, { error: 'invalid_request', error_description: 'form body expected' });
+    if (o.delayMs) setTimeout(() => answer(res, q), o.delayMs);
+    else answer(res, q);
+  };
+  // The chatgpt account id of a request's bearer, or null (an unknown or retired token, or a
+  // chatgpt-account-id header that is not the token's account).
+  o.accountOf = (headers) => {
+    const auth = String(headers.authorization || '');
+    const id = auth.startsWith('Bearer ') ? access.get(auth.slice(7)) : undefined;
+    return id && headers['chatgpt-account-id'] === id ? id : null;
+  };
+  return o;
+}
+
 function sendJsonRaw(res, status, obj) {
   const data = JSON.stringify(obj);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
@@ -363,6 +523,8 @@ function startMockUpstream(opts = {}) {
   let counters = { requests: 0, completed: 0, dropped: 0 };
   const sockets = new Set();
   const oauth = makeOAuth();
+  const codeAssist = makeCodeAssist();
+  const openaiOAuth = makeOpenAIOAuth();
 
   function record(entry) {
     if (recorded.length >= MAX_RECORDED) recorded.shift();
@@ -530,6 +692,15 @@ function startMockUpstream(opts = {}) {
       }
       case 'huge-event':
         return hugeEvent(ctx, b.bytes);
+      case 'end-after':
+        startStream(res);
+        return writeFramesAndEnd(ctx, streamFrames(model, MOCK_TEXT_CHUNKS, MOCK_USAGE.output_tokens).slice(0, b.k));
+      case 'tool':
+        if (body && body.stream === true) {
+          startStream(res);
+          return writeFramesAndEnd(ctx, toolStreamFrames(model, b.name));
+        }
+        return sendJson(res, 200, toolMessageJson(model, b.name));
       case 'garbage':
         ctx.selfDestroyed = true;
         res.socket.end('SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\x00\xff\xfe garbage\r\n\r\n');
@@ -572,7 +743,7 @@ function startMockUpstream(opts = {}) {
 
   function handleResponses(ctx) {
     const { res, body, model } = ctx;
-    const b = parseModel(model);
+    const b = parseModel(model.startsWith('gpt-mock-') ? model.slice(4) : model);
     const answer = () => {
       if (ctx.closed) return;
       if (body.stream === true) {
@@ -592,6 +763,13 @@ function startMockUpstream(opts = {}) {
       case 'slow-first-byte':
         ctx.timer = setTimeout(answer, b.ms);
         return;
+      case 'tool':
+        if (body.stream === true) {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': rid('req_') });
+          for (const f of oaiToolFrames(body.model, b.name)) res.write(f);
+          return res.end();
+        }
+        return sendJson(res, 200, oaiToolResponse(body.model, b.name), { 'x-request-id': rid('req_') });
       case 'drop-after': {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         for (const f of oaiFrames(body.model, MOCK_TEXT_CHUNKS).slice(0, b.k)) res.write(f);
@@ -666,9 +844,49 @@ function startMockUpstream(opts = {}) {
         receivedAt: Date.now(),
       };
 
+      if (path.startsWith('/v1internal:')) {
+        record(entry);
+        counters.requests++;
+        if (codeAssist.handle({ req, res, body }, path)) return;
+      }
       if (path === '/v1/oauth/token' && req.method === 'POST') {
         record(entry);
         return oauth.handle(res, body);
+      }
+      if (path === '/oauth/openai/token' && req.method === 'POST') {
+        record(entry);
+        return openaiOAuth.handle(res, raw, req.headers['content-type']);
+      }
+      if ((path === '/backend-api/codex/responses' || path === '/backend-api/codex/responses/compact') && req.method === 'POST') {
+        record(entry);
+        counters.requests++;
+        const acct = openaiOAuth.accountOf(req.headers);
+        if (!acct) return oaiError(res, 401, 'mock: bad ChatGPT bearer or chatgpt-account-id', { code: 'token_expired' });
+        if (parseError || !body || typeof body !== 'object') return oaiError(res, 400, 'mock: request body is not valid JSON');
+        const compact = path.endsWith('/compact');
+        if (compact ? 'store' in body : body.store !== false) return oaiError(res, 400, compact ? 'mock: compact takes no store' : 'mock: Store must be set to false');
+        const b = openaiOAuth.behave.get(acct);
+        const mid = b && /^midstream-limit-(\d+)$/.exec(b);
+        if (mid) {
+          // A committed stream that ends in the backend's usage-limit error.
+          const start = { ...oaiResponse(body.model, null, 'in_progress') };
+          const err = { type: 'usage_limit_reached', message: 'mock: The usage limit has been reached', plan_type: 'plus', resets_in_seconds: Number(mid[1]) };
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: 0, response: start })}\n\n`);
+          res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: 1, error: err })}\n\n`);
+          res.write(`event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 2, response: { ...start, status: 'failed', error: { code: 'usage_limit_reached', message: err.message } } })}\n\n`);
+          return res.end();
+        }
+        const model = b ? `mock-${b}` : typeof body.model === 'string' ? body.model : 'gpt-5';
+        res.setHeader('x-codex-primary-used-percent', '42');
+        res.setHeader('x-codex-primary-reset-after-seconds', '3600');
+        res.setHeader('x-codex-primary-window-minutes', '300');
+        const ctx = { req, res, body, model, closed: false, timer: null, selfDestroyed: false };
+        res.on('close', () => {
+          ctx.closed = true;
+          if (ctx.timer) clearTimeout(ctx.timer);
+        });
+        return handleResponses(ctx);
       }
       if ((path === '/api/oauth/profile' || path === '/api/oauth/usage') && req.method === 'GET') {
         record(entry);
@@ -757,7 +975,11 @@ function startMockUpstream(opts = {}) {
         requests: () => recorded.slice(),
         messageRequests: () => recorded.filter((r) => r.path === '/v1/messages'),
         responsesRequests: () => recorded.filter((r) => r.path.startsWith('/v1/responses')),
+        codeAssist,
+        codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
+        codexRequests: () => recorded.filter((r) => r.path.startsWith('/backend-api/codex/')),
         oauth,
+        openaiOAuth,
         setAnswerHeaders: (h) => {
           answerHeaders = { ...(h || {}) };
         },
@@ -814,8 +1036,14 @@ module.exports = {
   COUNT_TOKENS_RESULT,
   OAI_USAGE,
   OAI_COUNTED,
+  GCA_TEXT,
+  GCA_USAGE,
+  GCA_COUNTED,
   ERROR_TYPES,
   parseModel,
+  MOCK_TOOL_INPUT,
+  MOCK_TOOL_ARGS_CHUNKS,
+  MOCK_TOOL_TEXT,
 };
 
 if (require.main === module) {

@@ -9,6 +9,7 @@
 #include "compat.h"
 #include "chat_claude.h"
 #include "chat_responses.h"
+#include "convert.h"
 #include "errs.h"
 #include "harness.h"
 #include "json.h"
@@ -187,6 +188,36 @@ static void responses_close(void *s)
 }
 static const struct stream_ops from_responses = {responses_open, responses_event, responses_close};
 
+/* The same conversions through the slot's table (convert.h), as the relay
+ * runs them: the chat row, and the legacy completions row on top of it. */
+static void *table_open(const char *client, const char *family, const char *model)
+{
+    return conversion_stream_new(conversion_find(client, family), model, CREATED, true);
+}
+static void *claude_row_open(void)
+{
+    return table_open("openai-chat", "claude", "claude-sonnet-4-5");
+}
+static void *legacy_row_open(void)
+{
+    return table_open("openai-completions", "claude", "claude-sonnet-4-5");
+}
+static void *responses_row_open(void)
+{
+    return table_open("openai-chat", "openai", "gpt-5");
+}
+static int row_event(void *s, const struct sse_event *ev, struct buf *out)
+{
+    return conversion_stream_event(s, ev, out);
+}
+static void row_close(void *s)
+{
+    conversion_stream_free(s);
+}
+static const struct stream_ops claude_row = {claude_row_open, row_event, row_close};
+static const struct stream_ops legacy_row = {legacy_row_open, row_event, row_close};
+static const struct stream_ops responses_row = {responses_row_open, row_event, row_close};
+
 struct feed {
     const struct stream_ops *ops;
     void *s;
@@ -251,6 +282,112 @@ static void stream_golden(const struct stream_ops *ops, const char *in, const ch
 TEST(stream_text_and_tool_call)
 {
     stream_golden(&from_claude, "chat-claude/stream.claude.sse", "chat-claude/stream.chat.txt");
+}
+
+TEST(slot_rows_stream_like_the_modules)
+{
+    stream_golden(&claude_row, "chat-claude/stream.claude.sse", "chat-claude/stream.chat.txt");
+    stream_golden(&claude_row, "chat-claude/stream-error.claude.sse",
+                  "chat-claude/stream-error.chat.txt");
+    stream_golden(&responses_row, "chat-responses/stream.responses.sse",
+                  "chat-responses/stream.chat.txt");
+}
+
+/* Legacy completions in random chunks: the chat frames rewritten as
+ * text_completion chunks; text, finish and usage kept, [DONE] last. */
+TEST(slot_legacy_stream)
+{
+    size_t len = 0;
+    char *sse = slurp("chat-claude/stream.claude.sse", &len);
+    REQUIRE(sse);
+    char *first = NULL;
+    for (unsigned seed = 1; seed <= 8; seed++) {
+        char *got = convert_stream(&legacy_row, sse, len, 1 + seed * 7, seed);
+        REQUIRE(got);
+        CHECK(strstr(got, "\"object\":\"text_completion\"") != NULL);
+        CHECK(strstr(got, "chat.completion") == NULL);
+        CHECK(strstr(got, "\"finish_reason\":\"tool_calls\"") != NULL);
+        CHECK(strstr(got, "\"usage\"") != NULL);
+        size_t n = strlen(got);
+        CHECK(n > 14 && strcmp(got + n - 14, "data: [DONE]\n\n") == 0);
+        if (!first)
+            first = got;
+        else {
+            CHECK_STR(got, first); /* the chunking never shows */
+            free(got);
+        }
+    }
+    free(first);
+    free(sse);
+}
+
+static int feed_row(void *arg, const struct sse_event *ev)
+{
+    struct buf *out = ((struct buf **)arg)[1];
+    return conversion_stream_event(((struct conv_stream **)arg)[0], ev, out);
+}
+
+/* Complete only after the upstream's last event: a stream cut short is
+ * told apart from a finished one (the relay then ends it with an error). */
+TEST(slot_stream_complete_only_at_the_end)
+{
+    size_t len = 0;
+    char *sse = slurp("chat-claude/stream.claude.sse", &len);
+    REQUIRE(sse);
+    const char *stop = strstr(sse, "event: message_stop");
+    REQUIRE(stop);
+    for (int whole = 0; whole <= 1; whole++) {
+        struct conv_stream *cs = claude_row_open();
+        struct buf out;
+        buf_init(&out, 1u << 20);
+        void *arg[2] = {cs, &out};
+        struct sse_parser p;
+        sse_init(&p, 1u << 20, feed_row, arg);
+        CHECK_INT(sse_feed(&p, sse, whole ? len : (size_t)(stop - sse)), 0);
+        CHECK(conversion_stream_complete(cs) == (whole == 1));
+        sse_release(&p);
+        buf_release(&out);
+        conversion_stream_free(cs);
+    }
+    free(sse);
+}
+
+TEST(slot_table_and_legacy_bodies)
+{
+    CHECK(conversion_find("openai-chat", "claude") != NULL);
+    CHECK(conversion_find("openai-chat", "gemini") == NULL);
+    CHECK(conversion_find("anthropic", "claude") == NULL);
+    CHECK_STR(conversion_find("openai-chat", "openai")->endpoint, "responses");
+    const struct conversion *c = conversion_find("openai-completions", "claude");
+    cJSON *body = cJSON_Parse("{\"model\":\"m\",\"prompt\":\"hi\",\"max_tokens\":7}");
+    char *out = NULL, err[128] = "";
+    size_t n = 0;
+    CHECK_INT(conversion_request(c, body, &out, &n, err, sizeof(err)), 0);
+    cJSON *up = cJSON_Parse(out);
+    CHECK_INT((int)json_int(up, "max_tokens", 0), 7);
+    const cJSON *m = cJSON_GetArrayItem(json_get(up, "messages"), 0);
+    CHECK_STR(json_str(m, "role", ""), "user");
+    cJSON_Delete(up);
+    free(out);
+    cJSON_Delete(body);
+    body = cJSON_Parse("{\"model\":\"m\",\"prompt\":[\"a\",\"b\"]}");
+    out = NULL;
+    CHECK_INT(conversion_request(c, body, &out, &n, err, sizeof(err)), -ERR_INVAL);
+    CHECK(strstr(err, "prompt") != NULL);
+    CHECK(out == NULL);
+    cJSON_Delete(body);
+    const char *msg = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+                      "\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"stop_reason\":"
+                      "\"max_tokens\",\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}";
+    char *ans = conversion_answer(c, msg, strlen(msg), "m", CREATED, &n);
+    cJSON *a = cJSON_Parse(ans);
+    CHECK_STR(json_str(a, "object", ""), "text_completion");
+    const cJSON *ch = cJSON_GetArrayItem(json_get(a, "choices"), 0);
+    CHECK_STR(json_str(ch, "text", ""), "Hi");
+    CHECK_STR(json_str(ch, "finish_reason", ""), "length");
+    cJSON_Delete(a);
+    free(ans);
+    CHECK(conversion_answer(c, "not json", 8, "m", CREATED, &n) == NULL);
 }
 
 TEST(stream_error_mid_way)
@@ -343,6 +480,10 @@ int main(int argc, char **argv)
         T(finish_reasons),
         T(stream_text_and_tool_call),
         T(stream_error_mid_way),
+        T(slot_rows_stream_like_the_modules),
+        T(slot_legacy_stream),
+        T(slot_table_and_legacy_bodies),
+        T(slot_stream_complete_only_at_the_end),
         T(responses_request_golden),
         T(responses_request_refusals),
         T(responses_response_golden),

@@ -159,6 +159,53 @@ TEST(responses_reactions)
     CHECK_INT(classify(&f, 200, "", NULL, 0).action, VERDICT_OK);
 }
 
+/* ChatGPT (openai) accounts: the Codex backend's reactions (crs-relay-spec 5.5). */
+TEST(codex_reactions)
+{
+    struct fake f;
+    fake_for(&f, provider_find("openai"));
+    REQUIRE(f.acc.prov != NULL && f.acc.prov->oauth != NULL);
+    CHECK_STR(f.acc.prov->family, "openai");
+    const char *limited = "{\"error\":{\"type\":\"usage_limit_reached\",\"message\":\"limit\","
+                          "\"resets_in_seconds\":90}}";
+    struct verdict v = classify(&f, 429, limited, NULL, 0);
+    CHECK_INT(v.action, VERDICT_RETRY);
+    CHECK_INT(v.mark, ACC_RATE_LIMITED);
+    CHECK_INT(v.until_ms, 1000000 + 90000);
+    v = classify(&f, 429, "{\"error\":{\"resets_at\":4000}}", NULL, 0);
+    CHECK_INT(v.until_ms, 4000000); /* epoch seconds */
+    v = classify(&f, 429, "{}", NULL, 0);
+    CHECK_INT(v.until_ms, 1000000 + 3600000); /* the original's default hour */
+    v = classify(&f, 402, "{\"error\":{\"message\":\"pay\"}}", NULL, 0);
+    CHECK_INT(v.action, VERDICT_RETRY);
+    CHECK_INT(v.mark, ACC_UNAUTHORIZED);
+    CHECK_INT(v.until_ms, 0);
+    CHECK_INT(classify(&f, 401, "{}", NULL, 0).mark, ACC_UNAUTHORIZED);
+    /* A success's usage window, and a mid-stream usage limit. */
+    struct httpc_header h[] = {{"x-codex-primary-used-percent", "42"},
+                               {"x-codex-primary-reset-after-seconds", "600"}};
+    struct upstream_answer ok = {
+        .status = 200, .headers = h, .nheaders = 2, .body = "", .now_ms = 1000000};
+    struct verdict w = {.action = VERDICT_OK};
+    f.acc.prov->observe(&f.acc, &ok, &w);
+    CHECK_STR(w.window, "42% used");
+    CHECK_INT(w.window_end_ms, 1000000 + 600000);
+    CHECK(f.acc.prov->keep_header("x-codex-primary-used-percent"));
+    CHECK(!f.acc.prov->keep_header("set-cookie"));
+    static const char err[] = "{\"type\":\"error\",\"error\":{\"type\":\"usage_limit_reached\","
+                              "\"resets_in_seconds\":60}}";
+    struct sse_event ev = {"error", err, sizeof(err) - 1, ""};
+    struct verdict m = {.action = VERDICT_OK};
+    f.acc.prov->observe_event(&f.acc, &ev, 1000000, &m);
+    CHECK_INT(m.mark, ACC_RATE_LIMITED);
+    CHECK_INT(m.until_ms, 1000000 + 60000);
+    static const char delta[] = "{\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}";
+    struct sse_event d = {"response.output_text.delta", delta, sizeof(delta) - 1, ""};
+    struct verdict none = {.action = VERDICT_OK};
+    f.acc.prov->observe_event(&f.acc, &d, 1000000, &none);
+    CHECK_INT(none.mark, ACC_ACTIVE);
+}
+
 TEST(keep_headers_and_error_shape_by_path)
 {
     const struct provider *p = provider_find("openai-responses");
@@ -213,6 +260,7 @@ int main(int argc, char **argv)
         T(usage_from_stream),
         T(session_sources),
         T(responses_reactions),
+        T(codex_reactions),
         T(keep_headers_and_error_shape_by_path),
         T(client_headers_allowed_upstream),
     };

@@ -1,16 +1,19 @@
 /*
- * claude_oauth_admin.c - the PKCE flow that adds a Claude subscription
- * account (crs-relay-spec 9.1, crs-admin-spec "claude-accounts"):
+ * oauth_admin.c - the PKCE flow that adds an OAuth account, one handler set
+ * for every OAuth provider (provider.oauth, oauth_kind.h: Claude
+ * crs-relay-spec 9.1, OpenAI 9.3, Google 9.2), found by the path's
+ * /admin/<admin_path>/ segment:
  *
- *   POST /admin/claude-accounts/generate-auth-url  -> {authUrl, sessionId, instructions}
- *   POST /admin/claude-accounts/exchange-code      {sessionId, authorizationCode | callbackUrl,
+ *   POST /admin/<type>-accounts/generate-auth-url  -> {authUrl, sessionId, instructions}
+ *   POST /admin/<type>-accounts/exchange-code      {sessionId, authorizationCode | callbackUrl,
  *                                                   name, ...account fields} -> the new account
+ *   POST /admin/<type>-accounts/:accountId/refresh  renew the token now
  *   POST /admin/claude-accounts/generate-setup-token-url, exchange-setup-token-code
  *        the same for a long-lived inference-only token (scope user:inference,
- *        one year, no refresh token)
+ *        one year, no refresh token; kinds with setup_token only)
  *
- * The session (verifier sealed, state) lives in Redis `oauth:{sessionId}` for
- * 600 s, so any instance can finish the flow. The code exchange is an
+ * The session (verifier sealed, state, the account type) lives in Redis
+ * `oauth:{sessionId}` for 600 s, so any instance can finish the flow. The code exchange is an
  * upstream call: the handler defers its reply (reqctx_defer), the token POST
  * runs on the upstream loop, and a worker creates the account and answers.
  * The tokens never travel back to the browser.
@@ -20,8 +23,7 @@
 #include "accounts.h"
 #include "admin_util.h"
 #include "app.h"
-#include "claude_profile.h"
-#include "claude_token.h"
+#include "oauth_token.h"
 #include "config.h"
 #include "errs.h"
 #include "json.h"
@@ -35,7 +37,6 @@
 #include "token_refresh.h"
 #include "xmalloc.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 #include <time.h>
 
@@ -58,27 +59,18 @@ static void bad_request(struct reqctx *rq, const char *msg)
     admin_error(rq, 400, "Bad request", msg);
 }
 
-static char *url_escape(const char *s)
+/* The OAuth provider whose admin path the request is under, or NULL. */
+static const struct provider *path_provider(const struct reqctx *rq)
 {
-    char *e = curl_easy_escape(NULL, s, 0);
-    char *out = xstrdup(e ? e : "");
-    curl_free(e);
-    return out;
-}
-
-static char *auth_url(const struct relay_config *cfg, const struct flow *f, const char *challenge,
-                      const char *state)
-{
-    char *cid = url_escape(cfg->claude_oauth_client_id);
-    char *redir = url_escape(cfg->claude_oauth_redirect_uri);
-    char *scope = url_escape(f->scope ? f->scope : cfg->claude_oauth_scopes);
-    char *u = xasprintf("%s?code=true&client_id=%s&response_type=code&redirect_uri=%s&scope=%s"
-                        "&code_challenge=%s&code_challenge_method=S256&state=%s",
-                        cfg->claude_oauth_authorize_url, cid, redir, scope, challenge, state);
-    free(cid);
-    free(redir);
-    free(scope);
-    return u;
+    static const char prefix[] = "/admin/";
+    const char *path = reqctx_path(rq);
+    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    char seg[64];
+    snprintf(seg, sizeof(seg), "%.*s", (int)strcspn(path + sizeof(prefix) - 1, "/?"),
+             path + sizeof(prefix) - 1);
+    const struct provider *p = provider_by_admin_path(seg);
+    return p && p->oauth ? p : NULL;
 }
 
 static void session_ad(char *ad, size_t len, const char *sid)
@@ -86,10 +78,11 @@ static void session_ad(char *ad, size_t len, const char *sid)
     snprintf(ad, len, "oauth:%s:codeVerifier", sid); /* binds the blob to its session */
 }
 
-/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, kind, createdAt, expiresAt}, EX 600.
- */
-static int session_save(struct app *app, struct rds_conn *c, const char *sid, const struct flow *f,
-                        const char *verifier, const char *state, const char *challenge)
+/* oauth:{sid} = {codeVerifier (sealed), state, codeChallenge, kind, platform, createdAt,
+ * expiresAt}, EX 600. */
+static int session_save(struct app *app, struct rds_conn *c, const char *sid,
+                        const struct provider *p, const struct flow *f, const char *verifier,
+                        const char *state, const char *challenge)
 {
     char key[STORE_KEY_MAX], ad[128], created[24], expires[24], *blob = NULL;
     session_ad(ad, sizeof(ad), sid);
@@ -102,9 +95,9 @@ static int session_save(struct app *app, struct rds_conn *c, const char *sid, co
     redisReply *r[2] = {0};
     int rc = -ERR_REDIS;
     if (rds_append(c,
-                   "HSET %s codeVerifier %s state %s codeChallenge %s kind %s createdAt %s "
-                   "expiresAt %s",
-                   key, blob, state, challenge, f->kind, created, expires) == 0 &&
+                   "HSET %s codeVerifier %s state %s codeChallenge %s kind %s platform %s "
+                   "createdAt %s expiresAt %s",
+                   key, blob, state, challenge, f->kind, p->name, created, expires) == 0 &&
         rds_append(c, "EXPIRE %s %d", key, SESSION_TTL_S) == 0 && rds_flush_replies(c, 2, r) == 0)
         rc = 0;
     for (int i = 0; i < 2; i++)
@@ -139,46 +132,66 @@ static bool auth_body_ok(struct reqctx *rq)
     return true;
 }
 
-static void generate(struct reqctx *rq, const struct flow *f)
+static void generate(struct reqctx *rq, const struct provider *p, const struct flow *f)
 {
     struct app *app = reqctx_app(rq);
+    const struct oauth_kind *k = p->oauth;
     struct rds_conn *c = auth_body_ok(rq) ? admin_conn(rq) : NULL;
     if (!c)
         return;
-    char sid[37], verifier[SECRET_B64URL_32], state[SECRET_B64URL_32], challenge[SECRET_B64URL_32];
+    char sid[37], verifier[OAUTH_VERIFIER_MAX], state[OAUTH_STATE_MAX];
+    char challenge[OAUTH_CHALLENGE_MAX];
     secret_uuid(sid);
-    secret_random_b64url32(verifier);
-    secret_random_b64url32(state);
-    secret_sha256_b64url(verifier, challenge);
-    int rc = session_save(app, c, sid, f, verifier, state, challenge);
+    oauth_pkce_new(k, verifier, state, challenge);
+    int rc = session_save(app, c, sid, p, f, verifier, state, challenge);
     sodium_memzero(verifier, sizeof(verifier));
     admin_conn_put(rq, c);
     if (rc != 0) {
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
         return;
     }
-    char *url = auth_url(app->cfg, f, challenge, state);
+    struct oauth_endpoints e;
+    k->endpoints(app->cfg, &e);
+    char *url = oauth_authorize_url(k, &e, f->scope, challenge, state);
+    char *howto = xasprintf("1. Open the URL and sign in to %s. 2. Approve the access. "
+                            "3. Copy the code shown (or the whole callback URL) and submit it "
+                            "with the sessionId to the matching exchange endpoint within 10 "
+                            "minutes.",
+                            k->label);
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "authUrl", url);
     cJSON_AddStringToObject(d, "sessionId", sid);
-    cJSON_AddStringToObject(d, "instructions",
-                            "1. Open the URL and sign in to Claude. 2. Approve the access. "
-                            "3. Copy the code shown (or the whole callback URL) and submit it "
-                            "with the sessionId to the matching exchange endpoint within 10 "
-                            "minutes.");
+    cJSON_AddStringToObject(d, "instructions", howto);
     free(url);
-    log_info("admin", "claude %s session %s started by %s", f->kind, sid, reqctx_admin(rq));
+    free(howto);
+    log_info("admin", "%s %s session %s started by %s", p->name, f->kind, sid, reqctx_admin(rq));
     admin_ok(rq, "data", d);
+}
+
+/* Only an OAuth provider's path routes here, and only a setup-token kind's
+ * setup routes: anything else is a 404 as for an unknown route. */
+static const struct provider *flow_provider(struct reqctx *rq, const struct flow *f)
+{
+    const struct provider *p = path_provider(rq);
+    if (!p || (f == &setup_flow && !p->oauth->setup_token)) {
+        admin_error(rq, 404, "Not found", "Route not found");
+        return NULL;
+    }
+    return p;
 }
 
 static void h_generate(struct reqctx *rq)
 {
-    generate(rq, &oauth_flow);
+    const struct provider *p = flow_provider(rq, &oauth_flow);
+    if (p)
+        generate(rq, p, &oauth_flow);
 }
 
 static void h_generate_setup(struct reqctx *rq)
 {
-    generate(rq, &setup_flow);
+    const struct provider *p = flow_provider(rq, &setup_flow);
+    if (p)
+        generate(rq, p, &setup_flow);
 }
 
 /* ---- exchange-code ---- */
@@ -186,6 +199,7 @@ static void h_generate_setup(struct reqctx *rq)
 struct exchange {
     struct reqctx *rq;
     struct app *app;
+    const struct provider *prov;
     cJSON *rec;  /* the account to be, still without its tokens */
     char *token; /* the token request body (code, verifier): wiped */
     char *proxy; /* curl proxy URL with credentials, or NULL: wiped */
@@ -237,11 +251,10 @@ static int pasted_code(struct reqctx *rq, const cJSON *body, char *code, char *s
 }
 
 /* The new account's record from the body's account fields. NULL after a 400. */
-static cJSON *exchange_record(struct reqctx *rq, const cJSON *body)
+static cJSON *exchange_record(struct reqctx *rq, const struct provider *p, const cJSON *body)
 {
     static const char *const flow[] = {"sessionId", "authorizationCode", "callbackUrl"};
     static const char *const tokens[] = {"accessToken", "refreshToken", "expiresAt", "scopes"};
-    const struct provider *p = &provider_claude_official;
     cJSON *fields = cJSON_Duplicate(body, true);
     for (size_t i = 0; i < ARRAY_SIZE(flow); i++)
         cJSON_DeleteItemFromObject(fields, flow[i]);
@@ -265,8 +278,8 @@ static cJSON *exchange_record(struct reqctx *rq, const cJSON *body)
 /* The session's verifier (caller frees with secret_free) if the session exists
  * and state (when given) is its state; an empty state gets the session's.
  * NULL after a 400 / 503. */
-static char *session_verifier(struct reqctx *rq, const struct flow *f, const char *sid, char *state,
-                              size_t len)
+static char *session_verifier(struct reqctx *rq, const struct provider *p, const struct flow *f,
+                              const char *sid, char *state, size_t len)
 {
     struct rds_conn *c = admin_conn(rq);
     if (!c)
@@ -282,6 +295,8 @@ static char *session_verifier(struct reqctx *rq, const struct flow *f, const cha
         bad_request(rq, "sessionId: unknown or expired OAuth session (generate a new URL)");
     else if (rc != 0)
         admin_error(rq, 503, "Service unavailable", "Redis is unavailable");
+    else if (strcmp(json_str(s, "platform", provider_claude_official.name), p->name) != 0)
+        bad_request(rq, "sessionId: made for another account type's flow");
     else if (strcmp(json_str(s, "kind", oauth_flow.kind), f->kind) != 0)
         bad_request(rq, f == &setup_flow ? "sessionId: made by generate-auth-url; use exchange-code"
                                          : "sessionId: made by generate-setup-token-url; use "
@@ -297,21 +312,13 @@ static char *session_verifier(struct reqctx *rq, const struct flow *f, const cha
     return verifier;
 }
 
-static char *token_body(const struct relay_config *cfg, const struct flow *f, const char *code,
-                        const char *verifier, const char *state)
+static char *token_body(const struct relay_config *cfg, const struct oauth_kind *k,
+                        const struct flow *f, const char *code, const char *verifier,
+                        const char *state)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "grant_type", "authorization_code");
-    cJSON_AddStringToObject(j, "client_id", cfg->claude_oauth_client_id);
-    cJSON_AddStringToObject(j, "code", code);
-    cJSON_AddStringToObject(j, "redirect_uri", cfg->claude_oauth_redirect_uri);
-    cJSON_AddStringToObject(j, "code_verifier", verifier);
-    cJSON_AddStringToObject(j, "state", state);
-    if (f->expires_in)
-        cJSON_AddNumberToObject(j, "expires_in", (double)f->expires_in);
-    char *s = json_print(j);
-    cJSON_Delete(j);
-    return s;
+    struct oauth_endpoints e;
+    k->endpoints(cfg, &e);
+    return oauth_exchange_body(k, &e, code, verifier, state, f->expires_in);
 }
 
 static void exchange_free(struct exchange *ex)
@@ -338,18 +345,18 @@ static void exchange_fail(struct exchange *ex, int status, const char *msg)
 }
 
 /* Worker: the token answer arrived; create the account. */
-static int exchange_save(struct exchange *ex, const struct claude_tokens *t)
+static int exchange_save(struct exchange *ex, const struct oauth_tokens *t)
 {
-    const struct provider *p = &provider_claude_official;
+    const struct provider *p = ex->prov;
     struct rds_conn *c = rds_pool_get(ex->app->redis, 1000);
     if (!c)
         return -ERR_REDIS;
     char key[STORE_KEY_MAX];
-    int rc = claude_tokens_store(ex->app, ex->rec, t);
+    int rc = oauth_tokens_store(ex->app, p, ex->rec, t);
     if (rc == 0)
         rc = account_record_save(ex->app, c, p, ex->rec);
-    if (rc == 0)
-        claude_profile_start(ex->app, ex->rec); /* its answer patches the record later */
+    if (rc == 0 && p->oauth->stored)
+        p->oauth->stored(ex->app, ex->rec); /* e.g. the profile: its answer patches the record */
     store_key(key, SK_OAUTH_SESSION, ex->sid);
     redisReply *r = rc == 0 ? rds_command(c, "DEL %s", key) : NULL; /* one exchange per session */
     if (r)
@@ -362,22 +369,22 @@ static void exchange_done(void *arg, const struct claude_call_result *res)
 {
     struct exchange *ex = arg;
     char err[300];
-    struct claude_tokens t = {0};
+    struct oauth_tokens t = {0};
     if (!res->on_worker)
         return exchange_fail(ex, 503, "The relay is overloaded");
     if (res->result != 0 || res->status < 200 || res->status > 299) {
-        claude_token_error(res, err, sizeof(err));
+        oauth_token_error(res, err, sizeof(err));
         return exchange_fail(ex, 502, err);
     }
-    if (claude_tokens_parse(res->body, res->len, (long long)time(NULL) * 1000, &t, err,
-                            sizeof(err)) != 0)
+    if (oauth_tokens_parse(ex->prov->oauth, res->body, res->len, (long long)time(NULL) * 1000, &t,
+                           err, sizeof(err)) != 0)
         return exchange_fail(ex, 502, err);
     int rc = exchange_save(ex, &t);
-    claude_tokens_release(&t);
+    oauth_tokens_release(&t);
     if (rc != 0)
         return exchange_fail(ex, rc == -ERR_REDIS ? 503 : 500, "The account could not be saved");
-    cJSON *view = account_record_view(ex->app, &provider_claude_official, ex->rec);
-    log_info("admin", "claude-official account %s created by the OAuth exchange of %s",
+    cJSON *view = account_record_view(ex->app, ex->prov, ex->rec);
+    log_info("admin", "%s account %s created by the OAuth exchange of %s", ex->prov->name,
              json_str(ex->rec, "id", ""), reqctx_admin(ex->rq));
     admin_ok(ex->rq, "data", view);
     exchange_end(ex);
@@ -387,11 +394,11 @@ static void exchange_done(void *arg, const struct claude_call_result *res)
 static void exchange_start(void *arg)
 {
     struct exchange *ex = arg;
-    if (claude_token_call(ex->app, ex->token, ex->proxy, exchange_done, ex) != 0)
+    if (oauth_token_call(ex->app, ex->prov->oauth, ex->token, ex->proxy, exchange_done, ex) != 0)
         exchange_fail(ex, 503, "The relay is shutting down");
 }
 
-static void exchange(struct reqctx *rq, const struct flow *f)
+static void exchange(struct reqctx *rq, const struct provider *p, const struct flow *f)
 {
     const cJSON *body = reqctx_json(rq);
     const char *sid = json_str(body, "sessionId", "");
@@ -402,8 +409,8 @@ static void exchange(struct reqctx *rq, const struct flow *f)
         return bad_request(rq, "sessionId is required (from generate-auth-url)");
     if (pasted_code(rq, body, code, state, sizeof(code)) != 0)
         return;
-    cJSON *rec = exchange_record(rq, body);
-    char *verifier = rec ? session_verifier(rq, f, sid, state, sizeof(state)) : NULL;
+    cJSON *rec = exchange_record(rq, p, body);
+    char *verifier = rec ? session_verifier(rq, p, f, sid, state, sizeof(state)) : NULL;
     if (!verifier) {
         cJSON_Delete(rec);
         return;
@@ -411,9 +418,10 @@ static void exchange(struct reqctx *rq, const struct flow *f)
     struct exchange *ex = xcalloc(1, sizeof(*ex));
     ex->rq = rq;
     ex->app = reqctx_app(rq);
+    ex->prov = p;
     ex->rec = rec;
-    ex->token = token_body(ex->app->cfg, f, code, verifier, state);
-    ex->proxy = account_proxy_url(ex->app, &provider_claude_official, rec);
+    ex->token = token_body(ex->app->cfg, p->oauth, f, code, verifier, state);
+    ex->proxy = account_proxy_url(ex->app, p, rec);
     snprintf(ex->sid, sizeof(ex->sid), "%s", sid);
     secret_free(verifier);
     reqctx_defer(rq, exchange_start, ex);
@@ -421,12 +429,16 @@ static void exchange(struct reqctx *rq, const struct flow *f)
 
 static void h_exchange(struct reqctx *rq)
 {
-    exchange(rq, &oauth_flow);
+    const struct provider *p = flow_provider(rq, &oauth_flow);
+    if (p)
+        exchange(rq, p, &oauth_flow);
 }
 
 static void h_exchange_setup(struct reqctx *rq)
 {
-    exchange(rq, &setup_flow);
+    const struct provider *p = flow_provider(rq, &setup_flow);
+    if (p)
+        exchange(rq, p, &setup_flow);
 }
 
 /* ---- POST /admin/claude-accounts/:accountId/refresh ---- */
@@ -434,6 +446,7 @@ static void h_exchange_setup(struct reqctx *rq)
 struct manual {
     struct reqctx *rq;
     struct app *app;
+    const struct provider *prov;
     char id[37];
 };
 
@@ -443,7 +456,7 @@ static void manual_done(void *arg, int rc, const char *err)
     struct manual *m = arg;
     cJSON *view = NULL;
     struct rds_conn *c = rc == 0 ? rds_pool_get(m->app->redis, 1000) : NULL;
-    if (c && account_record_view_load(m->app, c, &provider_claude_official, m->id, &view) == 0) {
+    if (c && account_record_view_load(m->app, c, m->prov, m->id, &view) == 0) {
         admin_ok(m->rq, "data", view);
     } else if (rc == 0 || rc == -ERR_REDIS) {
         admin_error(m->rq, 503, "Service unavailable", "Redis is unavailable");
@@ -484,31 +497,44 @@ static void manual_start(void *arg)
  * every other refresh of it, through the same lock). */
 static void h_refresh(struct reqctx *rq)
 {
+    const struct provider *p = flow_provider(rq, &oauth_flow);
+    if (!p)
+        return;
     const char *id = reqctx_param(rq, "accountId");
     struct account_list *snap = accounts_snapshot(reqctx_app(rq)->accounts);
     const struct account *a = admin_is_uuid(id) ? account_list_find(snap, id) : NULL;
-    const char *rt =
-        a && a->prov == &provider_claude_official ? account_field(a, "refreshToken") : NULL;
-    bool found = a && a->prov == &provider_claude_official;
+    bool found = a && a->prov == p;
+    const char *rt = found ? account_field(a, "refreshToken") : NULL;
+    bool has_rt = rt && *rt;
     accounts_list_release(snap);
     if (!found)
         return admin_error(rq, 404, "Not found", "Account not found");
-    if (!rt || !*rt)
+    if (!has_rt)
         return bad_request(rq, "refreshToken: the account has none (a setup token cannot be "
                                "refreshed)");
     struct manual *m = xcalloc(1, sizeof(*m));
     m->rq = rq;
     m->app = reqctx_app(rq);
+    m->prov = p;
     snprintf(m->id, sizeof(m->id), "%s", id);
     reqctx_defer(rq, manual_start, m);
 }
 
-#define CLA "/admin/claude-accounts"
-const struct route claude_oauth_routes[] = {
-    {"POST", CLA "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL, NULL},
-    {"POST", CLA "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL, NULL},
-    {"POST", CLA "/generate-setup-token-url", h_generate_setup, AUTH_ADMIN, BODY_SMALL, NULL},
-    {"POST", CLA "/exchange-setup-token-code", h_exchange_setup, AUTH_ADMIN, BODY_SMALL, NULL},
-    {"POST", CLA "/:accountId/refresh", h_refresh, AUTH_ADMIN, BODY_SMALL, NULL},
+/* One line set per OAuth provider's admin path; the handlers are shared. */
+#define OAUTH_ROUTES(base)                                                                         \
+    {"POST", base "/generate-auth-url", h_generate, AUTH_ADMIN, BODY_SMALL, NULL},                 \
+        {"POST", base "/exchange-code", h_exchange, AUTH_ADMIN, BODY_SMALL, NULL},                 \
+    {                                                                                              \
+        "POST", base "/:accountId/refresh", h_refresh, AUTH_ADMIN, BODY_SMALL, NULL                \
+    }
+
+const struct route oauth_routes[] = {
+    OAUTH_ROUTES("/admin/claude-accounts"),
+    {"POST", "/admin/claude-accounts/generate-setup-token-url", h_generate_setup, AUTH_ADMIN,
+     BODY_SMALL, NULL},
+    {"POST", "/admin/claude-accounts/exchange-setup-token-code", h_exchange_setup, AUTH_ADMIN,
+     BODY_SMALL, NULL},
+    OAUTH_ROUTES("/admin/openai-accounts"),
+    OAUTH_ROUTES("/admin/gemini-accounts"),
     {0},
 };
