@@ -1,5 +1,6 @@
 # claude-relay - plain Makefile.
-#   make            build build/relay
+#   make            build build/relay and the admin UI (admin-ui/dist, needs node + npm)
+#   make ui         the admin UI only (npm ci when the lockfile changed, then admin-ui/build.mjs)
 #   make run        install missing packages, create .env, build, serve
 #   make test       install missing packages, build (plain + ASan/UBSan), run the whole suite
 #   make SANITIZER=address,undefined   sanitized build in build/san/
@@ -47,10 +48,25 @@ UNIT_BIN   := $(UNIT_SRC:test/unit/%.c=$(BUILD)/%)
 
 .SECONDARY:
 
-.PHONY: all deps run test unit integration lint fmt-check check-layering config-example \
+.PHONY: all ui deps run test unit integration lint fmt-check check-layering config-example \
         bench clean sanitized clang tsan fuzz soak
 
-all: $(BUILD)/relay
+# The sanitizer and clang sub-makes pass UI= : one UI build, not three racing.
+UI      ?= ui
+all: $(BUILD)/relay $(UI)
+
+# The admin UI: no bundler, node only (admin-ui/build.mjs). Skipped with a
+# note when node or npm is missing, so the C build never depends on them.
+UI_SRC := $(wildcard admin-ui/src/*) admin-ui/build.mjs admin-ui/package-lock.json
+ui: admin-ui/dist/index.html
+
+admin-ui/node_modules/.package-lock.json: admin-ui/package-lock.json
+	@if command -v npm >/dev/null; then cd admin-ui && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "ui: npm is missing (scripts/install-deps.sh installs it); /web is not built"; fi
+
+admin-ui/dist/index.html: $(UI_SRC) admin-ui/node_modules/.package-lock.json
+	@if command -v node >/dev/null && [ -d admin-ui/node_modules/preact ]; then node admin-ui/build.mjs; \
+	else echo "ui: node or admin-ui/node_modules is missing; /web is not built"; fi
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,10 +98,10 @@ run: deps
 	@bash scripts/run.sh
 
 sanitized:
-	@$(MAKE) --no-print-directory SANITIZER=address,undefined all $(UNIT_SRC:test/unit/%.c=build/san/%)
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined UI= all $(UNIT_SRC:test/unit/%.c=build/san/%)
 
 tsan:
-	@$(MAKE) --no-print-directory SANITIZER=thread all build/tsan/test_tpool
+	@$(MAKE) --no-print-directory SANITIZER=thread UI= all build/tsan/test_tpool
 
 unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh $(UNIT_BIN)
@@ -113,7 +129,7 @@ check-layering:
 
 # The same sources and flags with clang (it warns where gcc does not).
 clang:
-	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang UI= all
 
 # cppcheck, and clang-tidy's size and cognitive-complexity limits (STYLE.md 10).
 lint:

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what claude-relay needs on Debian/Ubuntu when it is missing.
-#   scripts/install-deps.sh          build + run dependencies
-#   scripts/install-deps.sh --test   also the test clients (npm packages in test/)
+#   scripts/install-deps.sh          build + run dependencies (node + npm build the admin UI)
+#   scripts/install-deps.sh --test   also the test clients (npm packages in test/) and chromium
+#                                    (Debian's; the admin UI test drives it with playwright-core;
+#                                    a CJK font for its Chinese screenshots)
 #   scripts/install-deps.sh --bench  also wrk and nginx for `make bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libsodium-dev libcjson-dev
-      libcurl4-openssl-dev libssl-dev redis-server redis-tools openssl ca-certificates)
+      libcurl4-openssl-dev libssl-dev redis-server redis-tools openssl ca-certificates nodejs npm)
 for arg in "$@"; do
     case "$arg" in
-        --test) pkgs+=(nodejs npm clang libclang-rt-14-dev clang-tidy cppcheck) ;;
-        --bench) pkgs+=(nodejs wrk nginx-light) ;;
+        --test) pkgs+=(clang libclang-rt-14-dev clang-tidy cppcheck chromium fonts-wqy-microhei) ;;
+        --bench) pkgs+=(wrk nginx-light) ;;
     esac
 done
 

@@ -219,8 +219,8 @@ static const struct conf_var config_vars[] = {
      "Directory for init.json and the private Redis data", NULL},
     {"LOG_DIR", CONF_STR, "logs", 0, 0, OFF(log_dir), 0, "Files",
      "Directory for claude-relay-YYYY-MM-DD.log (empty = stdout only)", NULL},
-    {"ADMIN_UI_DIR", CONF_STR, "admin-ui", 0, 0, OFF(admin_ui_dir), 0, "Files",
-     "Directory of the admin web page served at /web", NULL},
+    {"ADMIN_UI_DIR", CONF_STR, "admin-ui/dist", 0, 0, OFF(admin_ui_dir), 0, "Files",
+     "Directory of the built admin web UI (make ui: admin-ui/dist) served at /web", NULL},
 
     {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
      "error, warn, info or debug", check_log_level},
@@ -318,6 +318,9 @@ static const struct conf_var config_vars[] = {
     {"GEMINI_OAUTH_REDIRECT_URI", CONF_STR, "https://codeassist.google.com/authcode", 0, 0,
      OFF(gemini_oauth_redirect_uri), 0, "Gemini OAuth",
      "Redirect URI registered for the client id (shows the code to paste)", check_http_url},
+    {"GEMINI_API_URL", CONF_STR, "https://generativelanguage.googleapis.com", 0, 0,
+     OFF(gemini_api_url), 0, "Gemini API",
+     "Base URL of gemini-api accounts without a baseUrl of their own", check_http_url},
 };
 /* clang-format on */
 

@@ -117,6 +117,8 @@ struct relay_config {
     char *gemini_oauth_client_id;
     char *gemini_oauth_client_secret;
     char *gemini_oauth_redirect_uri;
+    /* Gemini API (gemini-api) accounts */
+    char *gemini_api_url; /* the baseUrl of an account without one */
 };
 
 /* Load .env (if present in the working directory, without overriding the

@@ -75,10 +75,13 @@ static cJSON *account_view(const struct account_list *snap, const struct account
     return o;
 }
 
-static cJSON *explain(struct app *app, const char *family, const char *bound, const char *model)
+/* ?endpoint= (e.g. "v1internal:generateContent") explains a request to that
+ * endpoint: account types that do not serve it are skipped. */
+static cJSON *explain(struct app *app, const char *family, const char *bound, const char *model,
+                      const char *endpoint)
 {
     struct account_list *snap = accounts_snapshot(app->accounts);
-    struct sched_request req = {family, model, clock_wall_ms(), bound, NULL};
+    struct sched_request req = {family, model, clock_wall_ms(), bound, NULL, endpoint};
     cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "accounts");
     cJSON_AddStringToObject(d, "family", family);
     cJSON_AddStringToObject(d, "binding", bound);
@@ -103,27 +106,35 @@ static const char *key_binding(const cJSON *item, const char *family)
 {
     if (strcmp(family, format_openai_responses.family) == 0)
         return key_policy_bound_id(json_str(item, "openaiAccountId", ""));
-    if (strcmp(family, format_gemini_code_assist.family) == 0)
-        return json_str(item, "geminiAccountId", "");
+    if (strcmp(family, format_gemini.family) == 0) { /* "api:<id>": the gemini-api account */
+        const char *g = json_str(item, "geminiAccountId", "");
+        return strncmp(g, "api:", 4) == 0 ? g + 4 : g;
+    }
     const char *oauth = json_str(item, "claudeAccountId", "");
     return *oauth ? oauth : json_str(item, "claudeConsoleAccountId", "");
 }
 
-/* ?family=openai explains an OpenAI request, ?family=gemini a Gemini one;
- * anything else a Claude one. */
+/* ?family=openai (gemini) explains an OpenAI (Gemini) request; anything
+ * else a Claude one. */
 static const char *query_family(struct reqctx *rq)
 {
     const char *f = reqctx_query(rq, "family");
-    if (f && strcmp(f, format_openai_responses.family) == 0)
-        return format_openai_responses.family;
-    if (f && strcmp(f, format_gemini_code_assist.family) == 0)
-        return format_gemini_code_assist.family;
-    return format_anthropic.family;
+    if (f && strcmp(f, format_gemini.family) == 0)
+        return format_gemini.family;
+    return f && strcmp(f, format_openai_responses.family) == 0 ? format_openai_responses.family
+                                                               : format_anthropic.family;
+}
+
+/* A query parameter, NULL when absent or empty. */
+static const char *query_set(struct reqctx *rq, const char *name)
+{
+    const char *v = reqctx_query(rq, name);
+    return v && *v ? v : NULL;
 }
 
 static void h_explain(struct reqctx *rq)
 {
-    const char *id = reqctx_query(rq, "keyId"), *model = reqctx_query(rq, "model");
+    const char *id = reqctx_query(rq, "keyId");
     if (!id || !admin_is_uuid(id)) {
         admin_error(rq, id ? 404 : 400, id ? "Not found" : "keyId is required",
                     id ? "API key not found" : "keyId is required");
@@ -143,8 +154,8 @@ static void h_explain(struct reqctx *rq)
         return;
     }
     const char *family = query_family(rq);
-    cJSON *d =
-        explain(reqctx_app(rq), family, key_binding(item, family), model && *model ? model : NULL);
+    cJSON *d = explain(reqctx_app(rq), family, key_binding(item, family), query_set(rq, "model"),
+                       query_set(rq, "endpoint"));
     cJSON_AddStringToObject(d, "keyId", id);
     cJSON_Delete(item);
     admin_ok(rq, "data", d);

@@ -77,6 +77,10 @@ struct client_format {
     void (*reply_refusal)(struct reqctx *rq, struct refusal *r);
     /* The same refusal as a reply the stream sends (takes r->extra). */
     void (*render_refusal)(struct refusal *r, struct stream_reply *out);
+    /* Its 2xx streams are not SSE but a streamed JSON array (Gemini without
+     * alt=sse): committed at their headers, forwarded element by element
+     * (stream_json_array); error_frame then makes the closing element. */
+    bool json_stream;
 };
 
 /* A relay route: which format, which upstream endpoint, whether usage is
@@ -92,10 +96,11 @@ extern const struct client_format format_openai_responses;
 extern const struct client_format format_openai_chat;        /* chat completions */
 extern const struct client_format format_openai_completions; /* legacy completions */
 extern const struct client_format format_gemini_code_assist;
+extern const struct client_format format_gemini;
 
 /* The format whose error shape the relay's own refusals take on path (a
  * bad key format, a body over the limit, an unknown route, overload, before
- * any handler runs): by path prefix ("/openai/" → OpenAI), else Anthropic.
+ * any handler runs): by path prefix ("/openai/" → OpenAI, "/gemini/" → Gemini), else Anthropic.
  * Pure. */
 const struct client_format *format_for_path(const char *path);
 

@@ -12,7 +12,8 @@ static const struct {
     {"/openai/", &format_openai_responses},
     {"/api/v1/chat/", &format_openai_chat},
     {"/api/v1/completions", &format_openai_completions},
-    {"/gemini/", &format_gemini_code_assist},
+    {"/gemini/v1internal:", &format_gemini_code_assist},
+    {"/gemini/", &format_gemini},
 };
 
 const struct client_format *format_for_path(const char *path)

@@ -122,8 +122,8 @@ static void gca_render_refusal(struct refusal *r, struct stream_reply *out)
 
 static bool is_generate(const char *endpoint)
 {
-    return strcmp(endpoint, "generateContent") == 0 ||
-           strcmp(endpoint, "streamGenerateContent") == 0;
+    return strcmp(endpoint, "v1internal:generateContent") == 0 ||
+           strcmp(endpoint, "v1internal:streamGenerateContent") == 0;
 }
 
 static int refuse(enum relay_err *e, char *msg, size_t len, const char *why)
@@ -178,9 +178,9 @@ static int gca_validate(struct reqctx *rq, const char *endpoint, struct format_r
         return -ERR_INVAL;
     }
     out->model[0] = '\0';
-    out->stream = strcmp(endpoint, "streamGenerateContent") == 0;
+    out->stream = strcmp(endpoint, "v1internal:streamGenerateContent") == 0;
     out->user_turn = false; /* the user message queue is Claude's (usermsg.h) */
-    if (is_generate(endpoint) || strcmp(endpoint, "countTokens") == 0)
+    if (is_generate(endpoint) || strcmp(endpoint, "v1internal:countTokens") == 0)
         return check_content(j, endpoint, out, e, msg, len);
     return 0; /* the setup calls: any object, forwarded */
 }
@@ -220,7 +220,10 @@ const struct client_format format_gemini_code_assist = {
 /* ---- routes ---- */
 
 #define GCA_OP(name, billed)                                                                       \
-    static const struct relay_op op_##name = {&format_gemini_code_assist, #name, billed};          \
+    /* the endpoint names the method in full: the standard API has its own                         \
+     * generateContent, and the scheduler tells them apart (serves) */                             \
+    static const struct relay_op op_##name = {&format_gemini_code_assist, "v1internal:" #name,     \
+                                              billed};                                             \
     static void h_##name(struct reqctx *rq)                                                        \
     {                                                                                              \
         txn_start(rq, &op_##name);                                                                 \

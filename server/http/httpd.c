@@ -225,7 +225,8 @@ static enum MHD_Result preflight(struct reqctx *rq)
     reqctx_set_header(rq, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     reqctx_set_header(rq, "Access-Control-Allow-Headers",
                       "Content-Type, Authorization, x-api-key, anthropic-version, anthropic-beta, "
-                      "x-admin-token, anthropic-dangerous-direct-browser-access");
+                      "x-admin-token, anthropic-dangerous-direct-browser-access, x-goog-api-key, "
+                      "x-goog-api-client");
     reqctx_set_header(rq, "Access-Control-Max-Age", "86400");
     reqctx_reply(rq, 204, NULL, NULL, 0);
     return send_reply(rq);
@@ -279,8 +280,9 @@ static size_t body_max(const struct httpd *h, const struct route *r)
 }
 
 /* The key the transaction will look up, taken the same way (x-api-key,
- * else Authorization: Bearer), straight from MHD's parsed headers. */
-static const char *header_key(struct MHD_Connection *conn)
+ * Authorization: Bearer, x-goog-api-key, ?key= on Gemini paths; txn.c
+ * client_key), straight from MHD's parsed headers. */
+static const char *header_key(struct MHD_Connection *conn, const char *path)
 {
     const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
     if (k && *k)
@@ -288,7 +290,13 @@ static const char *header_key(struct MHD_Connection *conn)
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
         return auth + 7;
-    return NULL;
+    k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-goog-api-key");
+    if (k && *k)
+        return k;
+    k = strncasecmp(path, "/gemini/", 8) == 0
+            ? MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "key")
+            : NULL;
+    return k && *k ? k : NULL;
 }
 
 /* Refusals decided from the headers alone, before any body byte is
@@ -308,7 +316,7 @@ static bool refuse_before_body(struct httpd *h, struct reqctx *rq, enum relay_er
     bool chunked =
         !cl && MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
     if (r && r->auth == AUTH_KEY) {
-        const char *k = header_key(rq->conn);
+        const char *k = header_key(rq->conn, rq->path);
         *e = k ? RERR_BAD_KEY : RERR_NO_KEY;
         if (!k || !keys_format_ok(h->app->cfg->api_key_prefix, k)) {
             rq->refusal = (int)*e + 1;

@@ -78,7 +78,8 @@ static const char *account_project(const struct account *acc)
 
 static bool is_setup_call(const char *endpoint)
 {
-    return strcmp(endpoint, "loadCodeAssist") == 0 || strcmp(endpoint, "onboardUser") == 0;
+    return strcmp(endpoint, "v1internal:loadCodeAssist") == 0 ||
+           strcmp(endpoint, "v1internal:onboardUser") == 0;
 }
 
 /* Set body[name] to project when it is absent or another (true: changed). */
@@ -98,7 +99,7 @@ static void apply_project(const struct account *acc, const struct upstream_call 
                           struct upstream_req *out)
 {
     const char *project = account_project(acc);
-    if (!project || strcmp(call->endpoint, "countTokens") == 0)
+    if (!project || strcmp(call->endpoint, "v1internal:countTokens") == 0)
         return;
     cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
     if (!cJSON_IsObject(body)) {
@@ -135,8 +136,15 @@ static bool gemini_client_header(const char *name)
 
 static char *gemini_url(const char *base, const char *endpoint)
 {
-    const char *sse = strcmp(endpoint, "streamGenerateContent") == 0 ? "?alt=sse" : "";
-    return xasprintf("%s/v1internal:%s%s", base, endpoint, sse);
+    const char *sse = strcmp(endpoint, "v1internal:streamGenerateContent") == 0 ? "?alt=sse" : "";
+    return xasprintf("%s/%s%s", base, endpoint, sse); /* endpoint: "v1internal:<method>" */
+}
+
+/* Code Assist only (endpoints "v1internal:<method>"): the standard API's
+ * routes would need the request wrapped and every answer unwrapped. */
+static bool gemini_serves(const char *endpoint)
+{
+    return strncmp(endpoint, "v1internal:", 11) == 0;
 }
 
 static int gemini_prepare(const struct account *acc, const struct upstream_call *call,
@@ -287,4 +295,5 @@ const struct provider provider_gemini_oauth = {
     .token_expired = gemini_token_expired,
     .learn_body = gemini_learn_body,
     .oauth = &oauth_google,
+    .serves = gemini_serves,
 };

@@ -193,6 +193,10 @@ struct provider {
      * accessToken, refreshToken (FT_SECRET) and expiresAt (FT_INT, ms), the
      * admin PKCE flow and the token refresh serve it. NULL: not OAuth. */
     const struct oauth_kind *oauth;
+    /* Can this account type serve a relay endpoint of its family ("messages",
+     * "generateContent", a Code Assist "v1internal:..." method)? The scheduler
+     * skips it when not ("endpoint not served"). */
+    bool (*serves)(const char *endpoint); /* NULL: every endpoint of the family */
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */
@@ -221,5 +225,6 @@ extern const struct provider provider_claude_official;
 extern const struct provider provider_openai_responses;
 extern const struct provider provider_gemini_oauth;
 extern const struct provider provider_openai;
+extern const struct provider provider_gemini_api;
 
 #endif

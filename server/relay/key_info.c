@@ -281,12 +281,12 @@ static void h_openai_key_info(struct reqctx *rq)
 
 static void h_gemini_usage(struct reqctx *rq)
 {
-    serve_family(rq, &format_gemini_code_assist, openai_usage);
+    serve_family(rq, &format_gemini, openai_usage);
 }
 
 static void h_gemini_key_info(struct reqctx *rq)
 {
-    serve_family(rq, &format_gemini_code_assist, openai_key_info);
+    serve_family(rq, &format_gemini, openai_key_info);
 }
 
 #define KEY_INFO_ROUTES(prefix)                                                                    \

@@ -21,6 +21,7 @@ static const char *const skip_names[] = {
     [SKIP_OVER_QUOTA] = "daily quota reached",
     [SKIP_OVER_CONCURRENCY] = "over concurrency",
     [SKIP_TOKEN_EXPIRED] = "token expired",
+    [SKIP_WRONG_ENDPOINT] = "endpoint not served",
 };
 
 const char *scheduler_skip_name(enum sched_skip s)
@@ -93,6 +94,13 @@ static enum sched_skip limit_skip(const struct account *a, long long now_ms)
     return SKIP_NONE;
 }
 
+/* An account type that serves only some endpoints of its family (an API
+ * key cannot call Code Assist, say). */
+static bool serves(const struct account *a, const char *endpoint)
+{
+    return !endpoint || !a->prov->serves || a->prov->serves(endpoint);
+}
+
 enum sched_skip scheduler_skip(const struct account_list *list, const struct account *a,
                                const struct sched_request *req, const struct sched_tried *tried)
 {
@@ -109,6 +117,8 @@ enum sched_skip scheduler_skip(const struct account_list *list, const struct acc
         return SKIP_CREDENTIAL;
     if (strcmp(a->prov->family, req->family) != 0)
         return SKIP_WRONG_FAMILY;
+    if (!serves(a, req->endpoint))
+        return SKIP_WRONG_ENDPOINT;
     if (a->prov->token_expired && a->prov->token_expired(a, req->now_ms))
         return SKIP_TOKEN_EXPIRED;
     if (!supports(a, req->model))
@@ -125,7 +135,7 @@ bool scheduler_model_unsupported(const struct account_list *list, const struct s
     for (size_t i = 0; i < list->n; i++) {
         const struct account *a = list->items[i];
         if (binding_skip(list, a, req->bound) != SKIP_NONE ||
-            strcmp(a->prov->family, req->family) != 0)
+            strcmp(a->prov->family, req->family) != 0 || !serves(a, req->endpoint))
             continue;
         if (supports(a, req->model))
             return false;

@@ -32,6 +32,9 @@ struct sched_request {
     long long now_ms;   /* wall clock: cooling states end by it */
     const char *bound;  /* the key's account id, or "group:<gid>"; NULL or "": the pool */
     const char *sticky; /* the session's account id; NULL: none */
+    /* The relay endpoint (the provider's serves hook); NULL: any. Last, so
+     * positional initialisers without it mean "any". */
+    const char *endpoint;
 };
 
 /* Accounts by id, not by pointer: a request may move to a newer snapshot
@@ -46,9 +49,9 @@ void sched_tried_add(struct sched_tried *tried, const struct account *a);
 void sched_tried_drop_last(struct sched_tried *tried);
 
 /* Why an account is not a candidate. scheduler_skip checks them in this
- * order, except SKIP_TOKEN_EXPIRED and SKIP_WRONG_MODEL (checked right
- * after the family, in that order; numbered late so the values stay
- * stable). */
+ * order, except SKIP_WRONG_ENDPOINT, SKIP_TOKEN_EXPIRED and SKIP_WRONG_MODEL
+ * (checked right after the family, in that order; numbered late so the
+ * values stay stable). */
 enum sched_skip {
     SKIP_NONE = 0,
     SKIP_NOT_DEDICATED = 1, /* the key is bound to another account */
@@ -66,6 +69,8 @@ enum sched_skip {
     SKIP_OVER_QUOTA = 13,       /* dailyQuota reached: stopped until the next reset */
     SKIP_OVER_CONCURRENCY = 14, /* maxConcurrentTasks in flight on this instance already */
     SKIP_TOKEN_EXPIRED = 15,    /* the provider's token_expired: past expiresAt, not renewable */
+    SKIP_WRONG_ENDPOINT = 16,   /* its type cannot serve the request's endpoint (serves hook);
+                                 * checked right after the family */
 };
 
 struct sched_strategy {

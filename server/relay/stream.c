@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "app.h"
 #include "errs.h"
+#include "jsonseq.h"
 #include "log.h"
 #include "reqctx_int.h"
 #include "stream.h"
@@ -66,6 +67,14 @@ struct stream {
     uint64_t xfer;
     struct sse_parser parser; /* upstream loop thread only */
     struct buf conv;          /* upstream loop thread only: one feed's converted frames */
+    /* A streamed JSON array (stream_json_array): committed at its 2xx
+     * headers like an event stream, forwarded up to its last complete
+     * element. json_array is set under mu before the first attempt and
+     * read by the loop thread after it; seq and fwd (bytes forwarded) are
+     * the upstream loop thread's only. */
+    bool json_array;
+    struct jsonseq seq;
+    size_t fwd;
     struct stream_hooks hooks;
     void *arg;
     stream_header_fn keep; /* the current attempt's */
@@ -96,6 +105,7 @@ static void stream_unref(struct stream *st)
     buf_release(&st->pending);
     buf_release(&st->conv);
     sse_release(&st->parser);
+    jsonseq_release(&st->seq);
     free(st->reply.body);
     pthread_mutex_destroy(&st->mu);
     free(st);
@@ -121,8 +131,8 @@ static bool is_event_stream(const struct httpc_header *h, size_t n)
 static void on_headers(void *arg, int status, const struct httpc_header *h, size_t n)
 {
     struct stream *st = arg;
-    bool sse = status >= 200 && status < 300 && is_event_stream(h, n);
-    /* an event stream is committed at its headers */
+    bool sse = status >= 200 && status < 300 && (st->json_array || is_event_stream(h, n));
+    /* an event stream (or a streamed JSON array) is committed at its headers */
     bool convert = sse && st->hooks.on_commit(st->arg, status, h, n);
     pthread_mutex_lock(&st->mu);
     st->status = status;
@@ -219,9 +229,51 @@ static int on_data_converted(struct stream *st, const char *data, size_t len)
     return 0;
 }
 
+static int on_array_element(void *arg, const char *elem, size_t len)
+{
+    struct stream *st = arg;
+    struct sse_event ev = {"", elem, len, ""}; /* an element is what an SSE event's data is */
+    st->hooks.on_event(st->arg, &ev);
+    return 0;
+}
+
+/* A streamed JSON array: the elements go to on_event (outside the lock),
+ * the bytes up to the last complete one to the client. Bytes that are no
+ * array, or an element over SSE_EVENT_MAX, cut the stream as a huge SSE
+ * event does. */
+static int on_data_array(struct stream *st, const char *data, size_t len)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->cut || st->out.len >= OUT_HIGH) {
+        st->paused = !st->cut;
+        pthread_mutex_unlock(&st->mu);
+        return st->cut ? 0 : HTTPC_PAUSE;
+    }
+    pthread_mutex_unlock(&st->mu);
+    int rc = jsonseq_feed(&st->seq, data, len, on_array_element, st);
+    pthread_mutex_lock(&st->mu);
+    if (rc != 0 || buf_append(&st->pending, data, len) != 0) {
+        cut_stream_locked(st);
+        pthread_mutex_unlock(&st->mu);
+        return 0;
+    }
+    size_t n = st->seq.boundary - st->fwd;
+    if (n) {
+        if (buf_append(&st->out, st->pending.data, n) != 0)
+            st->overflow = true;
+        buf_consume(&st->pending, n);
+        st->fwd += n;
+        wake_locked(st);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
 static int on_data(void *arg, const char *data, size_t len)
 {
     struct stream *st = arg;
+    if (st->sse && st->json_array)
+        return on_data_array(st, data, len);
     if (st->sse && st->convert) /* both written only in on_headers, on this same thread */
         return on_data_converted(st, data, len);
     if (st->sse)
@@ -254,6 +306,11 @@ static void end_sse_locked(struct stream *st, char *frame)
         return;
     }
     buf_reset(&st->pending);
+    if (st->json_array) { /* the error is the array's last element */
+        char *elem = frame;
+        frame = xasprintf("%s%s]", st->seq.count ? ",\r\n" : "[", elem);
+        free(elem);
+    }
     st->out.max += strlen(frame); /* the frame always fits */
     if (buf_append_str(&st->out, frame) != 0)
         st->overflow = true;
@@ -428,6 +485,7 @@ struct stream *stream_new(struct reqctx *rq, const struct stream_hooks *hooks, v
     buf_init(&st->pending, SSE_EVENT_MAX);
     buf_init(&st->conv, 2 * SSE_EVENT_MAX);
     sse_init(&st->parser, SSE_EVENT_MAX, on_sse_event, st);
+    jsonseq_init(&st->seq, SSE_EVENT_MAX);
     atomic_fetch_add(&rq->app->stats.active_streams, 1);
     pthread_mutex_lock(&reg_mu);
     st->next = reg_head;
@@ -447,6 +505,9 @@ static void reset_attempt_locked(struct stream *st)
     kvlist_release(&st->hdrs);
     sse_reset(&st->parser);
     buf_reset(&st->conv); /* the upstream loop is done with the last attempt */
+    jsonseq_release(&st->seq);
+    jsonseq_init(&st->seq, SSE_EVENT_MAX);
+    st->fwd = 0;
     st->status = 0;
     st->sse = false;
     st->convert = false;
@@ -471,6 +532,13 @@ int stream_attempt(struct stream *st, const struct httpc_request *req, stream_he
     }
     pthread_mutex_unlock(&st->mu);
     return rc;
+}
+
+void stream_json_array(struct stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->json_array = true;
+    pthread_mutex_unlock(&st->mu);
 }
 
 void stream_reply(struct stream *st, struct stream_reply *reply)

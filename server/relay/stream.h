@@ -97,6 +97,12 @@ struct stream *stream_new(struct reqctx *rq, const struct stream_hooks *hooks, v
  * no hook will run for it). */
 int stream_attempt(struct stream *st, const struct httpc_request *req, stream_header_fn keep)
     __attribute__((warn_unused_result));
+/* The 2xx answers of this stream's attempts are a streamed JSON array
+ * (Gemini without alt=sse): committed at their headers, forwarded up to
+ * their last complete element (each one also goes to on_event as an event's
+ * data); a break drops the partial element and ends the array with the
+ * owner's error_frame as its last element. Call before stream_attempt. */
+void stream_json_array(struct stream *st);
 /* End the response with the owner's reply instead of an upstream answer
  * (no attempt running). Any thread. */
 void stream_reply(struct stream *st, struct stream_reply *reply);

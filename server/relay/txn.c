@@ -286,6 +286,9 @@ void txn_keep_connection(struct txn *t)
 void txn_run(struct txn *t);
 void txn_resume_job(void *arg);
 
+/* x-api-key, Authorization: Bearer, Google's x-goog-api-key; on Gemini
+ * paths also ?key= (the Google SDKs may send it so; the path is logged,
+ * never the query). */
 static const char *client_key(const struct reqctx *rq)
 {
     const char *k = reqctx_header(rq, "x-api-key");
@@ -294,7 +297,11 @@ static const char *client_key(const struct reqctx *rq)
     const char *auth = reqctx_header(rq, "authorization");
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
         return auth + 7;
-    return NULL;
+    k = reqctx_header(rq, "x-goog-api-key");
+    if (k && *k)
+        return k;
+    k = strncasecmp(reqctx_path(rq), "/gemini/", 8) == 0 ? reqctx_query(rq, "key") : NULL;
+    return k && *k ? k : NULL;
 }
 
 /* A key seen recently is trusted for a while (key_cache.h). */
@@ -509,15 +516,18 @@ static const char *bound_account(const struct key_policy *p, const char *family)
     if (strcmp(family, "openai") == 0)
         return p->openai_account;
     if (strcmp(family, "gemini") == 0)
-        return p->gemini_account;
+        return key_policy_gemini_bound(p);
     return p->claude_account[0] ? p->claude_account : p->console_account;
 }
 
 struct sched_request txn_sched_req(const struct txn *t, long long now_ms)
 {
-    return (struct sched_request){t->req.family, t->req.model, now_ms,
+    return (struct sched_request){t->req.family,
+                                  t->req.model,
+                                  now_ms,
                                   bound_account(&t->key->pol, t->req.family),
-                                  t->sticky[0] ? t->sticky : NULL};
+                                  t->sticky[0] ? t->sticky : NULL,
+                                  t->endpoint};
 }
 
 /* A failover leaves an account with a concurrency limit: its slot goes
@@ -675,6 +685,8 @@ static enum step_rc step_attempt(struct txn *t)
                                .watch_fd = t->client_fd};
     if (!t->st)
         t->st = stream_new(t->rq, &txn_hooks, t);
+    if (t->op->fmt->json_stream)
+        stream_json_array(t->st);
     account_lease_take(t->app->accounts, t->acc);
     t->leased = true;
     attempt_begin(t);

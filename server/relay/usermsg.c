@@ -29,8 +29,14 @@
 bool usermsg_applies(const struct relay_config *cfg, const struct account *a, const char *endpoint,
                      bool user_turn)
 {
-    if (!user_turn || strcmp(endpoint, "messages") != 0)
-        return false; /* count_tokens is no message: the upstream's message rate never sees it */
+    /* count_tokens is no message: the upstream's message rate never sees it */
+    static const char *const message_endpoints[] = {"messages", "generateContent",
+                                                    "streamGenerateContent"};
+    bool message = false;
+    for (size_t i = 0; i < ARRAY_SIZE(message_endpoints); i++)
+        message = message || strcmp(endpoint, message_endpoints[i]) == 0;
+    if (!user_turn || !message)
+        return false;
     return cfg->umq_enabled || a->user_queue;
 }
 

@@ -5,7 +5,9 @@
  * one's answer, to keep the account under its message rate.
  *
  * A user turn (format_request.user_turn: the last message is the user's
- * and carries no tool result) on the messages endpoint queues on an account
+ * and carries no tool result; Gemini: the last content is the user's and
+ * answers no function call) on the messages endpoint (Gemini's
+ * generateContent / streamGenerateContent) queues on an account
  * when USER_MESSAGE_QUEUE_ENABLED is on or the account's userMessageQueue
  * is. Tool-result continuations and count_tokens never queue: they are
  * part of a turn already under way, or not a message at all.

@@ -112,6 +112,11 @@ const char *key_policy_bound_id(const char *v)
     return strncmp(v, prefix, sizeof(prefix) - 1) == 0 ? v + sizeof(prefix) - 1 : v;
 }
 
+const char *key_policy_gemini_bound(const struct key_policy *p)
+{
+    return strncmp(p->gemini_account, "api:", 4) == 0 ? p->gemini_account + 4 : p->gemini_account;
+}
+
 void key_policy_release(struct key_policy *p)
 {
     for (size_t i = 0; i < p->nmodels; i++)

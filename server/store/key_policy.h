@@ -37,7 +37,8 @@ struct key_policy {
     char console_account[48]; /* dedicated Claude Console account or "group:<gid>"; "" = pool */
     char claude_account[48];  /* dedicated Claude OAuth account or group; first, as the original */
     char openai_account[48];  /* dedicated openai-responses account or group; "" = pool */
-    char gemini_account[48];  /* dedicated gemini (OAuth) account or group; "" = pool */
+    /* geminiAccountId: a gemini (OAuth) id, "api:<id>" (gemini-api), "group:<gid>", "" */
+    char gemini_account[48];
 };
 
 /* Parse a record (object of strings). Never fails: absent or malformed
@@ -49,6 +50,10 @@ void key_policy_release(struct key_policy *p);
 const char *key_policy_bound_id(const char *v);
 /* True when the deny-list names model (a "ccr," prefix is ignored). */
 bool key_policy_model_denied(const struct key_policy *p, const char *model);
+/* The Gemini binding as the scheduler takes it: the gemini-api account id
+ * of "api:<id>", else the value as stored ("group:<gid>", "" = the pool).
+ * Borrowed from p. */
+const char *key_policy_gemini_bound(const struct key_policy *p);
 /* True when any admission limit applies (the admission script must run). */
 bool key_policy_admission_needed(const struct key_policy *p);
 

@@ -78,7 +78,7 @@ static const struct kfield {
     {"concurrencyLimit", F_INT, 0, 100000, NULL, NULL, true},
     {"claudeConsoleAccountId", F_BIND, 0, 0, NULL, "claude-console", true},
     {"claudeAccountId", F_BIND, 0, 0, NULL, "claude-official", true},
-    {"geminiAccountId", F_BIND, 0, 0, NULL, "gemini", true},
+    {"geminiAccountId", F_BIND, 0, 0, NULL, "gemini", true}, /* or "api:<id>": gemini-api */
     {"openaiAccountId", F_BIND, 0, 0, NULL, "openai", true}, /* or openai-responses: bind_alt */
     {"bedrockAccountId", F_BIND, 0, 0, NULL, NULL, true},
     {"azureOpenaiAccountId", F_BIND, 0, 0, NULL, NULL, true},
@@ -300,6 +300,21 @@ static const char *bound_group(const char *v)
     return strncmp(v, GROUP_PREFIX, strlen(GROUP_PREFIX)) == 0 ? v + strlen(GROUP_PREFIX) : NULL;
 }
 
+/* The account type a binding's value names and its id (in *id).
+ * geminiAccountId names a gemini-api account as "api:<id>" (the original's
+ * spelling: its plain ids are Google OAuth accounts); openaiAccountId may
+ * spell an openai-responses one "responses:<id>" (key_policy_bound_id). */
+static const char *bound_id(const struct kfield *f, const char *v, const char **id)
+{
+    static const char api[] = "api:";
+    if (strcmp(f->name, "geminiAccountId") == 0 && strncmp(v, api, sizeof(api) - 1) == 0) {
+        *id = v + sizeof(api) - 1;
+        return "gemini-api";
+    }
+    *id = key_policy_bound_id(v);
+    return f->bind;
+}
+
 /* A dedicated account: "" (the pool), the id of an account of the field's
  * type or "group:<gid>" (checked against Redis by check_bindings). */
 static const char *bind_text(const struct kfield *f, const cJSON *v)
@@ -309,7 +324,10 @@ static const char *bind_text(const struct kfield *f, const cJSON *v)
     if (!f->bind || !cJSON_IsString(v))
         return NULL;
     const char *gid = bound_group(v->valuestring);
-    return admin_is_uuid(gid ? gid : key_policy_bound_id(v->valuestring)) ? v->valuestring : NULL;
+    const char *id = gid ? gid : NULL;
+    if (!gid)
+        bound_id(f, v->valuestring, &id);
+    return admin_is_uuid(id) ? v->valuestring : NULL;
 }
 
 /* The stored text of v for f (in buf, in *owned, or v's own), or NULL. */
@@ -388,9 +406,9 @@ static int check_activation(cJSON *rec, const cJSON *body, char *msg, size_t len
 
 /* The other account type a binding may name: an OpenAI binding names a
  * ChatGPT (openai) or an openai-responses account; NULL: none. */
-static const char *bind_alt(const struct kfield *f)
+static const char *bind_alt(const char *type)
 {
-    return strcmp(f->bind, "openai") == 0 ? "openai-responses" : NULL;
+    return strcmp(type, "openai") == 0 ? "openai-responses" : NULL;
 }
 
 /* One binding: the account or group it names must exist (one EXISTS). */
@@ -399,14 +417,15 @@ static int check_binding(struct rds_conn *c, const struct kfield *f, const char 
 {
     char key[STORE_KEY_MAX], alt[STORE_KEY_MAX];
     const char *gid = bound_group(id);
-    const char *plain = key_policy_bound_id(id);
+    const char *plain = NULL;
+    const char *type = bound_id(f, id, &plain);
     if (gid)
         store_key(key, SK_ACCOUNT_GROUP, gid);
     else
-        store_key(key, SK_ACCOUNT_RECORD, provider_find(f->bind)->record_prefix, plain);
+        store_key(key, SK_ACCOUNT_RECORD, provider_find(type)->record_prefix, plain);
     /* An id may name either type (ids are unique across types); "responses:<id>" as the
      * original spelt an openai-responses binding. */
-    const char *other = gid ? NULL : bind_alt(f);
+    const char *other = gid ? NULL : bind_alt(type);
     if (other)
         store_key(alt, SK_ACCOUNT_RECORD, provider_find(other)->record_prefix, plain);
     redisReply *r =
@@ -421,7 +440,7 @@ static int check_binding(struct rds_conn *c, const struct kfield *f, const char 
     if (gid)
         snprintf(msg, len, "%s: no account group with this id", f->name);
     else
-        snprintf(msg, len, "%s: no %s account with this id", f->name, f->bind);
+        snprintf(msg, len, "%s: no %s account with this id", f->name, type);
     return -ERR_INVAL;
 }
 

@@ -43,7 +43,8 @@ void usage_from_responses_event(struct usage *u, const struct sse_event *ev);
  * priced once); reasoning = output_tokens_details.reasoning_tokens. */
 void usage_from_responses_body(struct usage *u, const char *body, size_t len);
 /* Feed one SSE event of a Gemini stream (Code Assist's {"response":{...}}
- * envelope or the standard API's bare chunk): its usageMetadata, the last
+ * envelope or the standard API's bare chunk; an SSE event's data or a
+ * streamed JSON array's element): its usageMetadata, the last
  * chunk's winning (each chunk reports the running totals). promptTokenCount
  * minus cachedContentTokenCount is input, the cached ones cache reads,
  * candidatesTokenCount + thoughtsTokenCount output (thoughts are billed as

@@ -41,8 +41,9 @@ static void read_response(struct usage *u, const cJSON *resp)
 
 void usage_from_gemini_event(struct usage *u, const struct sse_event *ev)
 {
-    if (!strstr(ev->data, "\"usageMetadata\"") && !strstr(ev->data, "\"modelVersion\""))
-        return; /* a chunk without totals: not parsed */
+    /* data_len, not strstr: a streamed JSON array's element is not NUL-terminated */
+    if (!ev->data_len || !memmem(ev->data, ev->data_len, "usageMetadata", 13))
+        return; /* a chunk without counts: not parsed */
     cJSON *j = json_parse(ev->data, ev->data_len, JSON_MAX_DEPTH, true);
     if (cJSON_IsObject(j))
         read_response(u, j);

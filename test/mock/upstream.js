@@ -68,12 +68,15 @@
 // x-codex-primary-window-minutes: 300. A behave of midstream-limit-<s> streams response.created,
 // then event: error {error:{type:usage_limit_reached, resets_in_seconds:s}} and response.failed.
 // mock.codexRequests().
+// Gemini API: POST /v1beta|v1/models/<m>:generateContent|streamGenerateContent|countTokens, GET the
+// models (test/mock/gemini.js; needs x-goog-api-key). mock.geminiRequests().
 // Also: POST /v1/messages/count_tokens -> {"input_tokens":42}; GET /v1/models;
 //       GET|DELETE /__mock/requests, GET|DELETE /__mock/aborts.
 
 const http = require('node:http');
 const { makeCodeAssist, GCA_TEXT, GCA_USAGE, GCA_COUNTED } = require('./code_assist');
 const crypto = require('node:crypto');
+const { handleGemini, releaseHeld, GEMINI_USAGE, GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('./gemini');
 
 const MOCK_TEXT = 'Hello from the mock upstream.';
 const MOCK_TEXT_CHUNKS = ['Hello', ' from', ' the', ' mock', ' upstream.'];
@@ -818,6 +821,9 @@ function startMockUpstream(opts = {}) {
           return sendJson(res, 200, { ok: true });
         }
       }
+      if (path === '/__mock/gemini-release' && req.method === 'POST') {
+        return sendJson(res, 200, { released: releaseHeld() });
+      }
       if (path === '/__mock/stats' && req.method === 'GET') {
         return sendJson(res, 200, { ...counters, aborted: aborted.length, recorded: recorded.length, sockets: sockets.size });
       }
@@ -908,6 +914,13 @@ function startMockUpstream(opts = {}) {
           last_id: MOCK_MODELS[MOCK_MODELS.length - 1].id,
         });
       }
+      if (/^\/(v1beta|v1)\/models[/:]/.test(path) || /^\/(v1beta|v1)\/models$/.test(path)) {
+        if (path !== '/v1/models' || req.headers['x-goog-api-key']) {
+          record(entry);
+          counters.requests++;
+          if (handleGemini(req, res, path, u.searchParams, body, behave, sendJson)) return;
+        }
+      }
       if ((path === '/v1/responses' || path === '/v1/responses/compact') && req.method === 'POST') {
         record(entry);
         counters.requests++;
@@ -978,6 +991,8 @@ function startMockUpstream(opts = {}) {
         codeAssist,
         codeAssistRequests: (method) => recorded.filter((r) => r.path === `/v1internal:${method}`),
         codexRequests: () => recorded.filter((r) => r.path.startsWith('/backend-api/codex/')),
+        releaseGemini: () => releaseHeld(),
+        geminiRequests: () => recorded.filter((r) => /^\/(v1beta|v1)\/models/.test(r.path) && r.headers['x-goog-api-key']),
         oauth,
         openaiOAuth,
         setAnswerHeaders: (h) => {
@@ -1027,6 +1042,9 @@ function startMockUpstream(opts = {}) {
 
 module.exports = {
   startMockUpstream,
+  GEMINI_USAGE,
+  GEMINI_COUNTED,
+  GEMINI_TEXT_CHUNKS,
   MOCK_USAGE,
   MOCK_COUNTED,
   MOCK_TEXT,

@@ -148,18 +148,22 @@ TEST(token_expired_and_learnt_project)
     CHECK(!p->token_expired(&f.acc, 2000000)); /* renewable: the refresh's to do */
     char val[256];
     const char *load = "{\"currentTier\":{},\"cloudaicompanionProject\":\"proj-1\"}";
-    CHECK_STR(p->learn_body(&f.acc, "loadCodeAssist", load, strlen(load), val, sizeof(val)),
-              "tempProjectId");
+    CHECK_STR(
+        p->learn_body(&f.acc, "v1internal:loadCodeAssist", load, strlen(load), val, sizeof(val)),
+        "tempProjectId");
     CHECK_STR(val, "proj-1");
     const char *onb = "{\"done\":true,\"response\":{\"cloudaicompanionProject\":{\"id\":\"p-2\"}}}";
-    CHECK_STR(p->learn_body(&f.acc, "onboardUser", onb, strlen(onb), val, sizeof(val)),
+    CHECK_STR(p->learn_body(&f.acc, "v1internal:onboardUser", onb, strlen(onb), val, sizeof(val)),
               "tempProjectId");
     CHECK_STR(val, "p-2");
-    CHECK(p->learn_body(&f.acc, "generateContent", load, strlen(load), val, sizeof(val)) == NULL);
+    CHECK(p->learn_body(&f.acc, "v1internal:generateContent", load, strlen(load), val,
+                        sizeof(val)) == NULL);
     const char *odd = "{\"cloudaicompanionProject\":\"a b\\\"c\"}";
-    CHECK(p->learn_body(&f.acc, "loadCodeAssist", odd, strlen(odd), val, sizeof(val)) == NULL);
+    CHECK(p->learn_body(&f.acc, "v1internal:loadCodeAssist", odd, strlen(odd), val, sizeof(val)) ==
+          NULL);
     fake_set(&f, "projectId", "mine");
-    CHECK(p->learn_body(&f.acc, "loadCodeAssist", load, strlen(load), val, sizeof(val)) == NULL);
+    CHECK(p->learn_body(&f.acc, "v1internal:loadCodeAssist", load, strlen(load), val,
+                        sizeof(val)) == NULL);
 }
 
 int main(int argc, char **argv)

@@ -64,6 +64,9 @@ TEST(applies_to_user_turns_on_messages_only)
     a.user_queue = true; /* the account's own switch */
     CHECK(usermsg_applies(&cfg, &a, "messages", true));
     CHECK(!usermsg_applies(&cfg, &a, "messages", false));
+    CHECK(usermsg_applies(&cfg, &a, "generateContent", true)); /* Gemini's messages */
+    CHECK(usermsg_applies(&cfg, &a, "streamGenerateContent", true));
+    CHECK(!usermsg_applies(&cfg, &a, "responses", true)); /* OpenAI requests never queue */
 }
 
 TEST(poll_waits_the_delay_left)
