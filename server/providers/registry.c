@@ -9,9 +9,8 @@
 #include <strings.h>
 
 static const struct provider *const providers[] = {
-    &provider_claude_console,  &provider_claude_official,  &provider_openai_responses,
-    &provider_gemini_oauth,    &provider_openai,           &provider_claude_console,
-    &provider_claude_official, &provider_openai_responses, &provider_gemini_api,
+    &provider_claude_console, &provider_claude_official, &provider_openai_responses,
+    &provider_gemini_oauth,   &provider_openai,          &provider_gemini_api,
 };
 
 size_t provider_count(void)

@@ -87,7 +87,7 @@ test('dashboard: keys and accounts by state, today / month / total, rpm, Redis h
   assert.equal(d.overview.activeApiKeys, 2);
   assert.equal(d.overview.disabledApiKeys, 0);
   assert.equal(d.overview.expiredApiKeys, 0);
-  assert.equal(d.overview.totalAccounts, 2);
+  assert.equal(d.overview.totalAccounts, 2, JSON.stringify(d.overview));
   assert.equal(d.overview.normalAccounts, 2);
   assert.equal(d.overview.accountsByPlatform['claude-console'].total, 2);
   const all = expect(6, 3 * COST[SONNET] + 3 * COST[HAIKU]);
