@@ -7,6 +7,8 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { stack, api, createKey, createConsoleAccount, waitForUsage, redisCmd, httpRequest, sleep, ownRedisCommands, MOCK_TEXT, MOCK_COUNTED, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { assertKeyNotForwarded: keyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED, MOCK_TOOL_INPUT, MOCK_TOOL_ARGS_CHUNKS, MOCK_TOOL_TEXT } = require('../mock/upstream');
 
 const OAI_KEY = 'sk-oai-chat-account-0001';
@@ -38,10 +40,7 @@ function assertOpenAIError(r, status) {
 
 function assertKeyNotForwarded(reqs, relayKey) {
   assert.ok(reqs.length > 0);
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
+  keyNotForwarded(reqs, relayKey);
 }
 
 async function cost(keyId) {
@@ -351,19 +350,7 @@ test('upstream 429 / 500 and a broken stream reach the chat client in OpenAI sha
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
 async function commandsPerRequest(model, n) {
   const key = await createKey(st.relay, st.token, { name: `cmds-${model}` });
-  const send = () => post('/openai/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, key.apiKey);
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  await sleep(2300); // past one statistics flush: the window holds only these requests' share
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls) / n;
+  return redisCommandsPerRequest(st, key, n, () => post('/openai/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, key.apiKey));
 }
 
 test('Redis commands per chat request: the conversion adds none (as a native request)', async () => {

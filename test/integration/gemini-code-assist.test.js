@@ -12,6 +12,8 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 
 const GEMINI = path.resolve(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -21,21 +23,10 @@ const GCA_COST_MICRO = '146';
 
 let st;
 
-async function createAccount(body) {
-  const r = await api(st.relay, 'POST', A, { token: st.token, body: { priority: 50, schedulable: true, ...body } });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data;
-}
-
-async function account(id) {
-  const r = await api(st.relay, 'GET', A, { token: st.token });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data.find((a) => a.id === id);
-}
-
-async function removeAccount(acc) {
-  await api(st.relay, 'DELETE', `${A}/${acc.id}`, { token: st.token });
-}
+const accounts = adminAccounts('gemini', () => st);
+const createAccount = accounts.create;
+const account = (id) => accounts.get(id);
+const removeAccount = accounts.remove;
 
 function post(method, body, { key = st.key.apiKey, headers = {}, raw } = {}) {
   const q = method === 'streamGenerateContent' ? '?alt=sse' : '';
@@ -65,13 +56,6 @@ function assertGoogleError(r, code, status) {
   assert.equal(typeof j.error.message, 'string');
   assert.equal(j.type, undefined, 'not the Anthropic shape');
   return j;
-}
-
-function assertKeyNotForwarded(reqs, relayKey) {
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
 }
 
 before(async () => {
@@ -427,20 +411,8 @@ test('an expired token without a refresh token is skipped ("token expired"); wit
 });
 
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
-async function commandsPerRequest(key, n, send, billed) {
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = billed ? (await waitForUsage(st.redis.port, key.id, 2)).requests : 0;
-  // Past one statistics flush (every 2 s): earlier requests' pending breakdowns land before the window.
-  await sleep(2300);
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  if (billed) await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls) / n;
+function commandsPerRequest(key, n, send, billed) {
+  return redisCommandsPerRequest(st, key, n, send, { billed });
 }
 
 test('Redis commands per Code Assist request: a content call as a Claude one with a session; the setup calls none', async () => {

@@ -10,6 +10,8 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED } = require('../mock/upstream');
 
 const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
@@ -19,21 +21,10 @@ const KEY_B = 'sk-oai-account-B-0002';
 let st;
 let A;
 
-async function createResponsesAccount(body) {
-  const r = await api(st.relay, 'POST', '/admin/openai-responses-accounts', { token: st.token, body: { priority: 50, schedulable: true, ...body } });
-  assert.ok(r.status === 200 || r.status === 201, r.text);
-  return r.json.data;
-}
-
-async function account(id) {
-  const r = await api(st.relay, 'GET', '/admin/openai-responses-accounts', { token: st.token });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data.find((a) => a.id === id);
-}
-
-async function removeAccount(acc) {
-  await api(st.relay, 'DELETE', `/admin/openai-responses-accounts/${acc.id}`, { token: st.token });
-}
+const accounts = adminAccounts('openai-responses', () => st);
+const createResponsesAccount = accounts.create;
+const account = (id) => accounts.get(id);
+const removeAccount = accounts.remove;
 
 function client(apiKey = st.key.apiKey, base = '/openai/v1') {
   return new OpenAI({ apiKey, baseURL: st.relay.url + base, maxRetries: 0 });
@@ -53,14 +44,6 @@ function assertOpenAIError(r, status, code) {
   if (code !== undefined) assert.equal(j.error.code, code, r.text);
   assert.equal(j.type, undefined, 'not the Anthropic shape');
   return j;
-}
-
-// No header or body the upstream saw carries the relay key.
-function assertKeyNotForwarded(reqs, relayKey) {
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
 }
 
 before(async () => {
@@ -264,22 +247,8 @@ test('a key bound to one openai-responses account (openaiAccountId) uses only it
 });
 
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
-async function commandsPerRequest(key, n, headers) {
-  const send = () => post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}`, ...headers });
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  // Past one statistics flush (every 2 s): the earlier tests' pending breakdowns are written
-  // before the window opens, so it holds only these requests' share.
-  await sleep(2300);
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls) / n;
+function commandsPerRequest(key, n, headers) {
+  return redisCommandsPerRequest(st, key, n, () => post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}`, ...headers }));
 }
 
 test('Redis commands per OpenAI request: as a Claude request (accounting; + 1 GET with a session)', async () => {

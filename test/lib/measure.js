@@ -1,0 +1,27 @@
+'use strict';
+// Redis commands per relay request, as the provider test files measure them (one copy instead
+// of one a file): INFO commandstats over n requests, minus this test process's own polls.
+
+const assert = require('node:assert/strict');
+const { waitForUsage, sleep, ownRedisCommands } = require('./env');
+
+// send() makes one request (200 expected). billed: the requests are metered, so the window waits
+// for their usage to land (unbilled calls such as countTokens have none to wait for).
+async function redisCommandsPerRequest(st, key, n, send, { billed = true } = {}) {
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = billed ? (await waitForUsage(st.redis.port, key.id, 2)).requests : 0;
+  // Past one statistics flush (every 2 s): earlier requests' pending breakdowns land before the
+  // window opens, so it holds only these requests' share.
+  await sleep(2300);
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  if (billed) await waitForUsage(st.redis.port, key.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+module.exports = { redisCommandsPerRequest };
