@@ -7,6 +7,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { stack, api, createKey, createConsoleAccount, waitForUsage, redisCmd, httpRequest, sleep, ownRedisCommands, MOCK_TEXT, MOCK_COUNTED, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { assertOpenAIError } = require('../lib/shapes');
 const { redisCommandsPerRequest } = require('../lib/measure');
 const { assertKeyNotForwarded: keyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED, MOCK_TOOL_INPUT, MOCK_TOOL_ARGS_CHUNKS, MOCK_TOOL_TEXT } = require('../mock/upstream');
@@ -25,17 +26,6 @@ function client(apiKey, base = '/openai/v1') {
 
 function post(p, body, apiKey) {
   return httpRequest(st.relay.url + p, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body });
-}
-
-function assertOpenAIError(r, status) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(typeof j.error.type, 'string');
-  assert.ok('param' in j.error && 'code' in j.error, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
 }
 
 function assertKeyNotForwarded(reqs, relayKey) {

@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
+const { assertGoogleError } = require('../lib/shapes');
 const { redisCommandsPerRequest } = require('../lib/measure');
 const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
@@ -45,17 +46,6 @@ function envelope(model = 'gemini-2.5-pro', extra = {}) {
     request: { contents: [{ role: 'user', parts: [{ text: 'Say hello.' }] }], session_id: crypto.randomUUID() },
     ...extra,
   };
-}
-
-function assertGoogleError(r, code, status) {
-  assert.equal(r.status, code, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(j.error.code, code, r.text);
-  assert.equal(j.error.status, status, r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
 }
 
 before(async () => {

@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { GoogleGenAI } = require('@google/genai');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
+const { assertGoogleError } = require('../lib/shapes');
 const { redisCommandsPerRequest } = require('../lib/measure');
 const { adminAccounts } = require('../lib/accounts');
 const { GEMINI_COUNTED } = require('../mock/upstream');
@@ -39,17 +40,6 @@ function post(p, body, headers = {}) {
 const contents = (text = 'Say hello.') => ({ contents: [{ role: 'user', parts: [{ text }] }] });
 
 // Google's error shape, nothing else: {"error":{"code","message","status"}}.
-function assertGoogleError(r, status, statusName) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(j.error.code, status, r.text);
-  assert.equal(typeof j.error.message, 'string');
-  if (statusName) assert.equal(j.error.status, statusName, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
-}
-
 // The relay key is in no header, URL or body the upstream saw; the account key only in its header.
 function assertKeys(reqs, relayKey, accountKey) {
   for (const r of reqs) {

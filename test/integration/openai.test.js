@@ -10,11 +10,12 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
+const { assertOpenAIError } = require('../lib/shapes');
+const { codexHome, codex } = require('../lib/codex');
 const { redisCommandsPerRequest } = require('../lib/measure');
 const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED } = require('../mock/upstream');
 
-const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
 const KEY_A = 'sk-oai-account-A-0001';
 const KEY_B = 'sk-oai-account-B-0002';
 
@@ -32,18 +33,6 @@ function client(apiKey = st.key.apiKey, base = '/openai/v1') {
 
 function post(p, body, headers = {}) {
   return httpRequest(st.relay.url + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-}
-
-function assertOpenAIError(r, status, code) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(typeof j.error.type, 'string');
-  assert.ok('param' in j.error && 'code' in j.error, r.text);
-  if (code !== undefined) assert.equal(j.error.code, code, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
 }
 
 before(async () => {
@@ -261,51 +250,6 @@ test('Redis commands per OpenAI request: as a Claude request (accounting; + 1 GE
 });
 
 // ---------------------------------------------------------------- Codex CLI
-
-function codexHome(baseUrl) {
-  const home = mkTmp('codex-home-');
-  const codexDir = path.join(home, '.codex');
-  fs.mkdirSync(codexDir);
-  fs.writeFileSync(
-    path.join(codexDir, 'config.toml'),
-    [
-      'model = "gpt-5"',
-      'model_provider = "crs"',
-      'check_for_update_on_startup = false',
-      '[analytics]',
-      'enabled = false',
-      '[feedback]',
-      'enabled = false',
-      '[features]',
-      'plugins = false',
-      '[model_providers.crs]',
-      'name = "crs"',
-      `base_url = "${baseUrl}"`,
-      'wire_api = "responses"',
-      'env_key = "CRS_OAI_KEY"',
-      '',
-    ].join('\n'),
-  );
-  return { home, codexDir };
-}
-
-// codex exec with stdin closed (else it waits for more input on it).
-function codex(h, key, args, timeout = 60000) {
-  const env = { PATH: process.env.PATH, HOME: h.home, CODEX_HOME: h.codexDir, TMPDIR: h.home, CRS_OAI_KEY: key, NO_COLOR: '1' };
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const p = spawn(CODEX, ['exec', '--skip-git-repo-check', ...args], { env, cwd: h.home, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code === null ? -1 : code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 test('Codex CLI: exec, then exec resume --last - both turns on the same account (session-id), answer shown, usage once each', async () => {
   const B = await createResponsesAccount({ name: 'oai-B', baseApi: st.mock.url + '/v1', apiKey: KEY_B, priority: 50 });
