@@ -113,10 +113,7 @@ static void anthropic_render_upstream(const struct upstream_answer *ans, struct 
     out->status = ans->status;
     out->content_type = "application/json";
     if (is_anthropic_error(ans->body, ans->body_len)) {
-        out->body = xmalloc(ans->body_len + 1);
-        memcpy(out->body, ans->body, ans->body_len);
-        out->body[ans->body_len] = '\0';
-        out->len = ans->body_len;
+        format_reply_copy(out, ans->status, ans->body, ans->body_len);
     } else {
         char msg[64];
         snprintf(msg, sizeof(msg), "Upstream answered %d", ans->status);

@@ -194,38 +194,34 @@ static int add_tool_result(struct conv *c, const cJSON *m, int i)
     return 0;
 }
 
-static int add_message(struct conv *c, const cJSON *m, int i)
+/* The chat_roles callbacks (chat_in.h) on the conversion's state. */
+static int on_system(void *c, const cJSON *content, int i)
 {
-    const char *role = json_str(m, "role", "");
-    const cJSON *content = json_get(m, "content");
-    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
-        return add_system(c, content, i);
-    if (strcmp(role, "user") == 0)
-        return add_content(c, "user", content, i);
-    if (strcmp(role, "assistant") == 0) {
-        int rc = add_content(c, "assistant", content, i);
-        return rc ? rc : add_tool_calls(c, json_get(m, "tool_calls"), i);
-    }
-    if (strcmp(role, "tool") == 0)
-        return add_tool_result(c, m, i);
-    return fail(c,
-                "messages[%d].role '%.20s' is not supported (system, developer, user, "
-                "assistant, tool)",
-                i, role);
+    return add_system(c, content, i);
+}
+
+static int on_user(void *c, const cJSON *content, int i)
+{
+    return add_content(c, "user", content, i);
+}
+
+static int on_assistant(void *c, const cJSON *m, int i)
+{
+    int rc = add_content(c, "assistant", json_get(m, "content"), i);
+    return rc ? rc : add_tool_calls(c, json_get(m, "tool_calls"), i);
+}
+
+static int on_tool(void *c, const cJSON *m, int i)
+{
+    return add_tool_result(c, m, i);
 }
 
 static int convert_messages(struct conv *c, const cJSON *msgs)
 {
-    if (!cJSON_IsArray(msgs) || !msgs->child)
-        return fail(c, "messages must be a non-empty array");
-    int i = 0;
-    for (const cJSON *m = msgs->child; m; m = m->next, i++) {
-        if (!cJSON_IsObject(m))
-            return fail(c, "messages[%d] must be an object", i);
-        int rc = add_message(c, m, i);
-        if (rc)
-            return rc;
-    }
+    static const struct chat_roles roles = {on_system, on_user, on_assistant, on_tool};
+    int rc = chat_in_messages(msgs, &roles, c, c->err, c->errlen);
+    if (rc)
+        return rc;
     if (!cJSON_GetArraySize(c->msgs))
         return fail(c, "messages: no user or assistant content");
     return 0;

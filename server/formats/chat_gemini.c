@@ -237,37 +237,34 @@ static int add_response(struct gconv *c, const cJSON *m, int i)
     return 0;
 }
 
-static int add_message(struct gconv *c, const cJSON *m, int i)
+/* The chat_roles callbacks (chat_in.h) on the conversion's state. */
+static int on_system(void *c, const cJSON *content, int i)
 {
-    const char *role = json_str(m, "role", "");
-    const cJSON *content = json_get(m, "content");
-    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
-        return add_system(c, content, i);
-    if (strcmp(role, "user") == 0)
-        return add_content(c, "user", content, i);
-    if (strcmp(role, "assistant") == 0) {
-        int rc = add_content(c, "model", content, i);
-        return rc ? rc : add_calls(c, json_get(m, "tool_calls"), i);
-    }
-    if (strcmp(role, "tool") == 0)
-        return add_response(c, m, i);
-    return fail(c,
-                "messages[%d].role '%.20s' is not supported (system, developer, user, "
-                "assistant, tool)",
-                i, role);
+    return add_system(c, content, i);
+}
+
+static int on_user(void *c, const cJSON *content, int i)
+{
+    return add_content(c, "user", content, i);
+}
+
+static int on_assistant(void *c, const cJSON *m, int i)
+{
+    int rc = add_content(c, "model", json_get(m, "content"), i);
+    return rc ? rc : add_calls(c, json_get(m, "tool_calls"), i);
+}
+
+static int on_tool(void *c, const cJSON *m, int i)
+{
+    return add_response(c, m, i);
 }
 
 static int convert_messages(struct gconv *c)
 {
-    if (!cJSON_IsArray(c->msgs) || !c->msgs->child)
-        return fail(c, "messages must be a non-empty array");
-    int i = 0;
-    for (const cJSON *m = c->msgs->child; m; m = m->next, i++) {
-        int rc =
-            cJSON_IsObject(m) ? add_message(c, m, i) : fail(c, "messages[%d] must be an object", i);
-        if (rc)
-            return rc;
-    }
+    static const struct chat_roles roles = {on_system, on_user, on_assistant, on_tool};
+    int rc = chat_in_messages(c->msgs, &roles, c, c->err, c->errlen);
+    if (rc)
+        return rc;
     if (!cJSON_GetArraySize(c->contents))
         return fail(c, "messages: no user or assistant content");
     return 0;

@@ -147,3 +147,37 @@ void chat_in_append_turn(cJSON *turns, const char *role, const char *key, cJSON 
     }
     cJSON_AddItemToArray(cJSON_GetObjectItem(last, key), item);
 }
+
+static int in_message(const cJSON *m, int i, const struct chat_roles *r, void *ctx, char *err,
+                      size_t len)
+{
+    const char *role = json_str(m, "role", "");
+    const cJSON *content = json_get(m, "content");
+    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
+        return r->system(ctx, content, i);
+    if (strcmp(role, "user") == 0)
+        return r->user(ctx, content, i);
+    if (strcmp(role, "assistant") == 0)
+        return r->assistant(ctx, m, i);
+    if (strcmp(role, "tool") == 0)
+        return r->tool(ctx, m, i);
+    return chat_in_fail(err, len,
+                        "messages[%d].role '%.20s' is not supported (system, developer, user, "
+                        "assistant, tool)",
+                        i, role);
+}
+
+int chat_in_messages(const cJSON *msgs, const struct chat_roles *r, void *ctx, char *err,
+                     size_t len)
+{
+    if (!cJSON_IsArray(msgs) || !msgs->child)
+        return chat_in_fail(err, len, "messages must be a non-empty array");
+    int i = 0;
+    for (const cJSON *m = msgs->child; m; m = m->next, i++) {
+        int rc = cJSON_IsObject(m) ? in_message(m, i, r, ctx, err, len)
+                                   : chat_in_fail(err, len, "messages[%d] must be an object", i);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

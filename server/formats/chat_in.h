@@ -69,6 +69,23 @@ struct cJSON *chat_in_stop(const struct cJSON *chat);
 void chat_in_append_turn(struct cJSON *turns, const char *role, const char *key,
                          struct cJSON *item);
 
+/* What a conversion does with each role of a chat message, on its own
+ * state ctx: system (also developer) and user get messages[i].content,
+ * assistant and tool the whole message (content with tool_calls, the
+ * tool_call_id with its content). Each returns 0 or -ERR_INVAL. */
+struct chat_roles {
+    int (*system)(void *ctx, const struct cJSON *content, int i);
+    int (*user)(void *ctx, const struct cJSON *content, int i);
+    int (*assistant)(void *ctx, const struct cJSON *m, int i);
+    int (*tool)(void *ctx, const struct cJSON *m, int i);
+};
+
+/* messages, checked (a non-empty array of objects, each a known role)
+ * and handed message by message to r. 0, a callback's error, or
+ * -ERR_INVAL with err naming the message. */
+int chat_in_messages(const struct cJSON *msgs, const struct chat_roles *r, void *ctx, char *err,
+                     size_t len) __attribute__((warn_unused_result));
+
 /* n must be absent or 1. 0 or -ERR_INVAL with err. */
 int chat_in_one_choice(const struct cJSON *chat, char *err, size_t len)
     __attribute__((warn_unused_result));

@@ -104,6 +104,15 @@ extern const struct client_format format_gemini;
  * Pure. */
 const struct client_format *format_for_path(const char *path);
 
+/* Helpers the error shapes share (formats.c). A reply the stream sends:
+ * root printed as its JSON body (root freed). */
+void format_reply_json(struct stream_reply *out, int status, struct cJSON *root);
+/* The same with body copied as it is (an upstream's own error body). */
+void format_reply_copy(struct stream_reply *out, int status, const char *body, size_t len);
+/* The retry-after a relay refusal of this status carries: "1" for 429 and
+ * 503 (clients back off briefly, then retry), else NULL. Pure. */
+const char *format_retry_after(int status);
+
 /* The Claude model list (anthropic.c), for the other formats' model
  * lists: the i-th id (i < anthropic_model_count()) and its release time
  * (unix seconds). */

@@ -2,9 +2,10 @@
  * gemini.c - the standard Gemini API as clients speak it (Gemini CLI in
  * API-key mode, @google/genai): POST /gemini/{v1beta,v1}/models/<model>:
  * generateContent | streamGenerateContent | countTokens, and the model
- * lists; body validation, Google's error shape
- * {"error":{"code","message","status"}} for every relay refusal, and the
- * mid-stream error a Gemini stream ends with.
+ * lists; body validation; Google's error shape for every relay refusal
+ * and the mid-stream error a Gemini stream ends with (google_errors.h,
+ * shared with the Code Assist format; the JSON-array ending is this
+ * format's own).
  *
  * Served by the "gemini" account family (gemini-api accounts: the upstream
  * speaks the same API, its bytes pass unchanged). A stream keeps the
@@ -19,6 +20,7 @@
 #include "errs.h"
 #include "format.h"
 #include "gemini.h"
+#include "google_errors.h"
 #include "json.h"
 #include "keys.h"
 #include "reqctx.h"
@@ -34,77 +36,22 @@
 
 #define SESSION_HEX 32
 
-/* Google's canonical status name for an HTTP status (google.rpc.Code). */
-static const char *google_status(int http)
+bool gemini_model_ok(const char *model, size_t max)
 {
-    static const struct {
-        int http;
-        const char *name;
-    } codes[] = {
-        {400, "INVALID_ARGUMENT"},  {401, "UNAUTHENTICATED"},    {403, "PERMISSION_DENIED"},
-        {404, "NOT_FOUND"},         {405, "INVALID_ARGUMENT"},   {409, "ABORTED"},
-        {413, "INVALID_ARGUMENT"},  {429, "RESOURCE_EXHAUSTED"}, {499, "CANCELLED"},
-        {501, "UNIMPLEMENTED"},     {502, "UNAVAILABLE"},        {503, "UNAVAILABLE"},
-        {504, "DEADLINE_EXCEEDED"},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
-        if (codes[i].http == http)
-            return codes[i].name;
-    return http >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    size_t n = strlen(model);
+    return n > 0 && n < max && strspn(model, safe) == n;
 }
 
-/* {"error":{"code","message","status"}} onto root (made when NULL). */
-static cJSON *g_error(cJSON *root, int status, const char *message)
-{
-    root = root ? root : cJSON_CreateObject();
-    cJSON *err = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddNumberToObject(err, "code", status);
-    cJSON_AddStringToObject(err, "message", message);
-    cJSON_AddStringToObject(err, "status", google_status(status));
-    return root;
-}
-
-static cJSON *relay_error_json(enum relay_err e, const char *msg)
-{
-    return g_error(NULL, errors_status(e), msg ? msg : errors_message(e));
-}
-
-static const char *retry_after_for(int status)
-{
-    return status == 503 || status == 429 ? "1" : NULL;
-}
-
-static void g_reply_error(struct reqctx *rq, enum relay_err e, const char *msg)
-{
-    int status = errors_status(e);
-    const char *ra = retry_after_for(status);
-    if (ra)
-        reqctx_set_header(rq, "retry-after", ra);
-    reqctx_reply_json(rq, status, relay_error_json(e, msg));
-}
-
-static void set_json(struct stream_reply *out, int status, cJSON *root)
-{
-    out->status = status;
-    out->body = json_print(root);
-    out->len = strlen(out->body);
-    out->content_type = "application/json";
-    cJSON_Delete(root);
-}
-
-static void g_render_error(enum relay_err e, const char *msg, struct stream_reply *out)
-{
-    int status = errors_status(e);
-    set_json(out, status, relay_error_json(e, msg));
-    out->retry_after = retry_after_for(status);
-}
-
-/* The model of the route: "<model>:<action>" in the path's last segment. */
-static void route_model(struct reqctx *rq, char *out, size_t len)
+/* The model of the route: "<model>:<action>" in the path's last segment,
+ * into out (cut at len); returns its whole length, so a cut is seen. */
+static size_t route_model(struct reqctx *rq, char *out, size_t len)
 {
     const char *spec = reqctx_param(rq, "spec");
     const char *colon = spec ? strrchr(spec, ':') : NULL;
-    snprintf(out, len, "%.*s", colon ? (int)(colon - spec) : 0, spec ? spec : "");
+    size_t n = colon ? (size_t)(colon - spec) : 0;
+    snprintf(out, len, "%.*s", (int)n, spec ? spec : "");
+    return n;
 }
 
 /* A new prompt from the user (for the user message queue, usermsg.h): the
@@ -140,9 +87,13 @@ static int g_validate(struct reqctx *rq, const char *endpoint, struct format_req
         snprintf(msg, len, "Contents array is required (contents)");
         return -ERR_INVAL;
     }
-    route_model(rq, out->model, sizeof(out->model));
+    size_t mlen = route_model(rq, out->model, sizeof(out->model));
     if (!out->model[0]) {
         snprintf(msg, len, "The model is missing from the path (models/<model>:<method>)");
+        return -ERR_INVAL;
+    }
+    if (mlen >= sizeof(out->model) || !gemini_model_ok(out->model, sizeof(out->model))) {
+        snprintf(msg, len, "Invalid model name in the path (letters, digits, '.', '-', '_')");
         return -ERR_INVAL;
     }
     out->stream = strcmp(endpoint, "streamGenerateContent") == 0;
@@ -150,76 +101,11 @@ static int g_validate(struct reqctx *rq, const char *endpoint, struct format_req
     return 0;
 }
 
-/* A Google-shaped error body ({"error":{...}}) passes as it is; anything
- * else (a proxy's HTML page, say) is wrapped with the upstream status. */
-static bool is_g_error(const char *body, size_t len)
-{
-    cJSON *j = json_parse(body, len, 8, true);
-    bool ok = cJSON_IsObject(json_get(j, "error"));
-    cJSON_Delete(j);
-    return ok;
-}
-
-static void g_render_upstream(const struct upstream_answer *ans, struct stream_reply *out)
-{
-    if (is_g_error(ans->body, ans->body_len)) {
-        out->status = ans->status;
-        out->content_type = "application/json";
-        out->body = xmalloc(ans->body_len + 1);
-        memcpy(out->body, ans->body, ans->body_len);
-        out->body[ans->body_len] = '\0';
-        out->len = ans->body_len;
-        out->retry_after = retry_after_for(ans->status);
-        return;
-    }
-    char msg[64];
-    snprintf(msg, sizeof(msg), "Upstream answered %d", ans->status);
-    set_json(out, ans->status, g_error(NULL, ans->status, msg));
-}
-
-static char *error_text(enum relay_err e, const char *msg)
-{
-    cJSON *j = relay_error_json(e, msg);
-    char *s = json_print(j);
-    cJSON_Delete(j);
-    return s;
-}
-
-/* A committed SSE stream that breaks: one more event carrying Google's
- * error object (what the API itself sends; Gemini CLI raises it). */
-static char *g_error_frame(enum relay_err e, const char *msg)
-{
-    char *err = error_text(e, msg);
-    char *frame = xasprintf("data: %s\n\n", err);
-    free(err);
-    return frame;
-}
-
 /* A streamed JSON array that breaks: the error object as its last element
  * (the stream adds the separator and the closing bracket). */
 static char *g_error_element(enum relay_err e, const char *msg)
 {
-    return error_text(e, msg);
-}
-
-static cJSON *refusal_json(struct refusal *r)
-{
-    cJSON *root = r->extra;
-    r->extra = NULL;
-    return g_error(root, r->status, r->message);
-}
-
-static void g_reply_refusal(struct reqctx *rq, struct refusal *r)
-{
-    if (r->retry_after)
-        reqctx_set_header(rq, "retry-after", r->retry_after);
-    reqctx_reply_json(rq, r->status, refusal_json(r));
-}
-
-static void g_render_refusal(struct refusal *r, struct stream_reply *out)
-{
-    set_json(out, r->status, refusal_json(r));
-    out->retry_after = r->retry_after;
+    return google_err_text(e, msg);
 }
 
 static void add_parts_text(struct buf *b, const cJSON *content)
@@ -261,14 +147,14 @@ static int g_session(const struct client_facts *f, char *out, size_t len)
 
 #define GEMINI_FORMAT_COMMON                                                                       \
     .family = "gemini", .service = KEY_SVC_GEMINI, .service_name = "Gemini", .session = g_session, \
-    .validate = g_validate, .reply_error = g_reply_error, .render_error = g_render_error,          \
-    .render_upstream = g_render_upstream, .reply_refusal = g_reply_refusal,                        \
-    .render_refusal = g_render_refusal
+    .validate = g_validate, .reply_error = google_err_reply, .render_error = google_err_render,    \
+    .render_upstream = google_err_render_upstream, .reply_refusal = google_err_reply_refusal,      \
+    .render_refusal = google_err_render_refusal
 
 const struct client_format format_gemini = {
     .name = "gemini",
     GEMINI_FORMAT_COMMON,
-    .error_frame = g_error_frame,
+    .error_frame = google_err_sse_frame,
 };
 
 /* The same API when its stream is a JSON array (no alt=sse): only the
@@ -307,9 +193,9 @@ static void h_call(struct reqctx *rq)
     else if (strcmp(m, "countTokens") == 0)
         txn_start(rq, &op_count);
     else
-        g_reply_error(rq, RERR_NOT_FOUND,
-                      "Method not found (generateContent, "
-                      "streamGenerateContent, countTokens)");
+        google_err_reply(rq, RERR_NOT_FOUND,
+                         "Method not found (generateContent, "
+                         "streamGenerateContent, countTokens)");
 }
 
 static bool g_inline_ok(struct reqctx *rq)

@@ -37,90 +37,6 @@
 
 #define SESSION_HEX 32
 
-static cJSON *relay_error_json(enum relay_err e, const char *msg)
-{
-    return google_error(NULL, errors_status(e), msg ? msg : errors_message(e));
-}
-
-static void set_json(struct stream_reply *out, int status, cJSON *root)
-{
-    out->status = status;
-    out->body = json_print(root);
-    out->len = strlen(out->body);
-    out->content_type = "application/json";
-    cJSON_Delete(root);
-}
-
-static const char *retry_after_for(int status)
-{
-    return status == 503 || status == 429 ? "1" : NULL;
-}
-
-static void gca_reply_error(struct reqctx *rq, enum relay_err e, const char *msg)
-{
-    const char *ra = retry_after_for(errors_status(e));
-    if (ra)
-        reqctx_set_header(rq, "retry-after", ra);
-    reqctx_reply_json(rq, errors_status(e), relay_error_json(e, msg));
-}
-
-static void gca_render_error(enum relay_err e, const char *msg, struct stream_reply *out)
-{
-    set_json(out, errors_status(e), relay_error_json(e, msg));
-    out->retry_after = retry_after_for(errors_status(e));
-}
-
-/* Gemini CLI reads Google's error objects (status, message, details): one
- * passes as the upstream wrote it, with its status; anything else (a
- * proxy's HTML page) is wrapped. */
-static void gca_render_upstream(const struct upstream_answer *ans, struct stream_reply *out)
-{
-    if (google_is_error(ans->body, ans->body_len)) {
-        out->status = ans->status;
-        out->content_type = "application/json";
-        out->body = xmalloc(ans->body_len + 1);
-        memcpy(out->body, ans->body, ans->body_len);
-        out->body[ans->body_len] = '\0';
-        out->len = ans->body_len;
-        return;
-    }
-    char msg[64];
-    snprintf(msg, sizeof(msg), "Upstream answered %d", ans->status);
-    set_json(out, ans->status, google_error(NULL, ans->status, msg));
-}
-
-/* A committed stream that breaks: one more data frame holding Google's
- * error object (what the Code Assist stream itself sends on failure). */
-static char *gca_error_frame(enum relay_err e, const char *msg)
-{
-    cJSON *j = relay_error_json(e, msg);
-    char *data = json_print(j);
-    cJSON_Delete(j);
-    char *frame = xasprintf("data: %s\n\n", data);
-    free(data);
-    return frame;
-}
-
-static cJSON *refusal_json(struct refusal *r)
-{
-    cJSON *root = r->extra;
-    r->extra = NULL;
-    return google_error(root, r->status, r->message);
-}
-
-static void gca_reply_refusal(struct reqctx *rq, struct refusal *r)
-{
-    if (r->retry_after)
-        reqctx_set_header(rq, "retry-after", r->retry_after);
-    reqctx_reply_json(rq, r->status, refusal_json(r));
-}
-
-static void gca_render_refusal(struct refusal *r, struct stream_reply *out)
-{
-    set_json(out, r->status, refusal_json(r));
-    out->retry_after = r->retry_after;
-}
-
 /* ---- validation ---- */
 
 static bool is_generate(const char *endpoint)
@@ -227,12 +143,12 @@ const struct client_format format_gemini_code_assist = {
     .service_name = "Gemini",
     .session = gca_session,
     .validate = gca_validate,
-    .reply_error = gca_reply_error,
-    .render_error = gca_render_error,
-    .render_upstream = gca_render_upstream,
-    .error_frame = gca_error_frame,
-    .reply_refusal = gca_reply_refusal,
-    .render_refusal = gca_render_refusal,
+    .reply_error = google_err_reply,
+    .render_error = google_err_render,
+    .render_upstream = google_err_render_upstream,
+    .error_frame = google_err_sse_frame,
+    .reply_refusal = google_err_reply_refusal,
+    .render_refusal = google_err_render_refusal,
 };
 
 /* ---- routes ---- */

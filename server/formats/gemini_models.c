@@ -11,6 +11,7 @@
 #include "compat.h"
 #include "format.h"
 #include "gemini.h"
+#include "google_errors.h"
 #include "json.h"
 #include "keys.h"
 #include "reqctx.h"
@@ -32,12 +33,7 @@ static const struct {
 
 void gemini_reply_status(struct reqctx *rq, int status, const char *message)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *err = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddNumberToObject(err, "code", status);
-    cJSON_AddStringToObject(err, "message", message);
-    cJSON_AddStringToObject(err, "status", status == 403 ? "PERMISSION_DENIED" : "NOT_FOUND");
-    reqctx_reply_json(rq, status, root);
+    reqctx_reply_json(rq, status, google_error(NULL, status, message));
 }
 
 static cJSON *model_json(size_t i)

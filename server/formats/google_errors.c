@@ -6,6 +6,8 @@
 #include "compat.h"
 #include "google_errors.h"
 #include "json.h"
+#include "reqctx.h"
+#include "xmalloc.h"
 
 static const struct {
     int http;
@@ -43,4 +45,73 @@ bool google_is_error(const char *body, size_t len)
     bool ok = cJSON_IsObject(json_get(o, "error"));
     cJSON_Delete(j);
     return ok;
+}
+
+static cJSON *relay_error_json(enum relay_err e, const char *msg)
+{
+    return google_error(NULL, errors_status(e), msg ? msg : errors_message(e));
+}
+
+char *google_err_text(enum relay_err e, const char *msg)
+{
+    cJSON *j = relay_error_json(e, msg);
+    char *s = json_print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+void google_err_reply(struct reqctx *rq, enum relay_err e, const char *msg)
+{
+    int status = errors_status(e);
+    const char *ra = format_retry_after(status);
+    if (ra)
+        reqctx_set_header(rq, "retry-after", ra);
+    reqctx_reply_json(rq, status, relay_error_json(e, msg));
+}
+
+void google_err_render(enum relay_err e, const char *msg, struct stream_reply *out)
+{
+    int status = errors_status(e);
+    format_reply_json(out, status, relay_error_json(e, msg));
+    out->retry_after = format_retry_after(status);
+}
+
+void google_err_render_upstream(const struct upstream_answer *ans, struct stream_reply *out)
+{
+    if (google_is_error(ans->body, ans->body_len)) {
+        format_reply_copy(out, ans->status, ans->body, ans->body_len);
+        out->retry_after = format_retry_after(ans->status);
+        return;
+    }
+    char msg[64];
+    snprintf(msg, sizeof(msg), "Upstream answered %d", ans->status);
+    format_reply_json(out, ans->status, google_error(NULL, ans->status, msg));
+}
+
+char *google_err_sse_frame(enum relay_err e, const char *msg)
+{
+    char *err = google_err_text(e, msg);
+    char *frame = xasprintf("data: %s\n\n", err);
+    free(err);
+    return frame;
+}
+
+static cJSON *refusal_json(struct refusal *r)
+{
+    cJSON *root = r->extra;
+    r->extra = NULL;
+    return google_error(root, r->status, r->message);
+}
+
+void google_err_reply_refusal(struct reqctx *rq, struct refusal *r)
+{
+    if (r->retry_after)
+        reqctx_set_header(rq, "retry-after", r->retry_after);
+    reqctx_reply_json(rq, r->status, refusal_json(r));
+}
+
+void google_err_render_refusal(struct refusal *r, struct stream_reply *out)
+{
+    format_reply_json(out, r->status, refusal_json(r));
+    out->retry_after = r->retry_after;
 }

@@ -16,6 +16,7 @@
 #include "chat_out.h"
 #include "errs.h"
 #include "format.h"
+#include "gemini.h"
 #include "json.h"
 #include "keys.h"
 #include "openai_errors.h"
@@ -87,6 +88,12 @@ static int validate(struct reqctx *rq, const char *endpoint, bool legacy,
     if (check_fields(j, legacy, msg, len) != 0)
         return -ERR_INVAL;
     pick_family(endpoint, model->valuestring, out);
+    if (strcmp(out->family, "gemini") == 0 &&
+        !gemini_model_ok(model->valuestring, sizeof(out->model))) {
+        /* a gemini-api account puts the model in its URL (gemini.h) */
+        snprintf(msg, len, "Invalid 'model': letters, digits, '.', '-' and '_' only.");
+        return -ERR_INVAL;
+    }
     snprintf(out->model, sizeof(out->model), "%s", model->valuestring);
     out->stream = json_bool(j, "stream", false);
     out->include_usage = json_bool(json_get(j, "stream_options"), "include_usage", false);

@@ -64,34 +64,20 @@ static cJSON *relay_error_json(enum relay_err e, const char *msg)
     return openai_err_json(NULL, msg ? msg : errors_message(e), type, code);
 }
 
-static const char *retry_after_for(int status)
-{
-    return status == 503 || status == 429 ? "1" : NULL;
-}
-
 void openai_err_reply(struct reqctx *rq, enum relay_err e, const char *msg)
 {
     int status = errors_status(e);
-    const char *ra = retry_after_for(status);
+    const char *ra = format_retry_after(status);
     if (ra)
         reqctx_set_header(rq, "retry-after", ra);
     reqctx_reply_json(rq, status, relay_error_json(e, msg));
 }
 
-static void set_json(struct stream_reply *out, int status, cJSON *root)
-{
-    out->status = status;
-    out->body = json_print(root);
-    out->len = strlen(out->body);
-    out->content_type = "application/json";
-    cJSON_Delete(root);
-}
-
 void openai_err_render(enum relay_err e, const char *msg, struct stream_reply *out)
 {
     int status = errors_status(e);
-    set_json(out, status, relay_error_json(e, msg));
-    out->retry_after = retry_after_for(status);
+    format_reply_json(out, status, relay_error_json(e, msg));
+    out->retry_after = format_retry_after(status);
 }
 
 static const char *type_for_status(int s)
@@ -114,18 +100,14 @@ void openai_err_render_upstream(const struct upstream_answer *ans, struct stream
     bool oai = cJSON_IsObject(json_get(j, "error"));
     bool anthropic = oai && strcmp(json_str(j, "type", ""), "error") == 0;
     if (anthropic) {
-        set_json(out, ans->status, from_anthropic(j, ans->status));
+        format_reply_json(out, ans->status, from_anthropic(j, ans->status));
     } else if (oai) {
-        out->status = ans->status;
-        out->content_type = "application/json";
-        out->body = xmalloc(ans->body_len + 1);
-        memcpy(out->body, ans->body, ans->body_len);
-        out->body[ans->body_len] = '\0';
-        out->len = ans->body_len;
+        format_reply_copy(out, ans->status, ans->body, ans->body_len);
     } else {
         char msg[64];
         snprintf(msg, sizeof(msg), "Upstream answered %d", ans->status);
-        set_json(out, ans->status, openai_err_json(NULL, msg, type_for_status(ans->status), NULL));
+        format_reply_json(out, ans->status,
+                          openai_err_json(NULL, msg, type_for_status(ans->status), NULL));
     }
     cJSON_Delete(j);
 }
@@ -148,6 +130,6 @@ void openai_err_reply_refusal(struct reqctx *rq, struct refusal *r)
 
 void openai_err_render_refusal(struct refusal *r, struct stream_reply *out)
 {
-    set_json(out, r->status, refusal_json(r));
+    format_reply_json(out, r->status, refusal_json(r));
     out->retry_after = r->retry_after;
 }

@@ -37,7 +37,6 @@
 #include <strings.h>
 
 #define SEC 1000LL
-#define MINUTE_MS 60000LL
 #define DELAY_MAX_S (7LL * 24 * 3600) /* a retryDelay further out is not believed */
 
 static const struct account_field gemini_api_fields[] = {
@@ -183,30 +182,20 @@ static long long retry_delay_ms(const struct upstream_answer *ans)
     return secs > 0 && secs <= DELAY_MAX_S ? ans->now_ms + secs * SEC : 0;
 }
 
-/* The 429's end: the upstream's word, else rateLimitDuration (0: -1, never
- * marked), else 0 (the relay's TTL). */
-static long long rate_limit_until(const struct judge *j, const struct upstream_answer *ans)
+/* A 429's end in the upstream's own word: retry-after, else the body's
+ * RetryInfo; 0: none (judge_answer_limited falls back to
+ * rateLimitDuration). */
+static long long upstream_reset_ms(const struct judge *j, const struct upstream_answer *ans)
 {
     long long t = judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
-    if (!t)
-        t = retry_delay_ms(ans);
-    if (t)
-        return t;
-    const char *d = account_field(j->acc, "rateLimitDuration");
-    long long min = d && *d ? strtoll(d, NULL, 10) : -1;
-    return min > 0 ? ans->now_ms + min * MINUTE_MS : min == 0 ? -1 : 0;
+    return t ? t : retry_delay_ms(ans);
 }
 
 static void gemini_api_classify(const struct judge *j, const struct upstream_answer *ans,
                                 struct verdict *v)
 {
     static const char *const bad_key[] = {"API_KEY_INVALID", "API key not valid", NULL};
-    long long until = ans->status == 429 ? rate_limit_until(j, ans) : 0;
-    judge_answer(j, ans, until > 0 ? until : 0, v);
-    if (until < 0) { /* rateLimitDuration 0: the request moves on, the account stays */
-        v->mark = ACC_ACTIVE;
-        v->until_ms = 0;
-    }
+    judge_answer_limited(j, ans, ans->status == 429 ? upstream_reset_ms(j, ans) : 0, v);
     if (ans->status == 400 && judge_body_mentions(ans, bad_key)) {
         v->action = VERDICT_RETRY; /* the account's key, not the client's request */
         v->mark = ACC_UNAUTHORIZED;

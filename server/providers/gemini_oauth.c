@@ -51,7 +51,6 @@
 #include <strings.h>
 
 #define SEC 1000LL
-#define MINUTE_MS 60000LL
 #define AUTH_COOLDOWN_MS (1800LL * SEC) /* crs-relay-spec 5.1: auth_error TTL */
 #define RETRY_DELAY_MAX_S (24LL * 3600)
 #define PROJECT_MAX 200
@@ -210,29 +209,19 @@ static long long retry_info_ms(const struct upstream_answer *ans)
     return secs > 0 ? ans->now_ms + secs * SEC : 0;
 }
 
-/* The 429's end: the upstream's word, else the account's rateLimitDuration
- * (0: -1, never marked), else 0 (the relay's TTL). */
-static long long rate_limit_until(const struct judge *j, const struct upstream_answer *ans)
+/* A 429's end in the upstream's own word: the body's RetryInfo, else
+ * retry-after; 0: none (judge_answer_limited falls back to
+ * rateLimitDuration). */
+static long long upstream_reset_ms(const struct judge *j, const struct upstream_answer *ans)
 {
     long long t = retry_info_ms(ans);
-    if (!t)
-        t = judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
-    if (t)
-        return t;
-    const char *d = account_field(j->acc, "rateLimitDuration");
-    long long min = d && *d ? strtoll(d, NULL, 10) : -1;
-    return min > 0 ? ans->now_ms + min * MINUTE_MS : min == 0 ? -1 : 0;
+    return t ? t : judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
 }
 
 static void gemini_classify(const struct judge *j, const struct upstream_answer *ans,
                             struct verdict *v)
 {
-    long long until = ans->status == 429 ? rate_limit_until(j, ans) : 0;
-    judge_answer(j, ans, until > 0 ? until : 0, v);
-    if (until < 0) { /* rateLimitDuration 0: the request moves on, the account stays */
-        v->mark = ACC_ACTIVE;
-        v->until_ms = 0;
-    }
+    judge_answer_limited(j, ans, ans->status == 429 ? upstream_reset_ms(j, ans) : 0, v);
     if (ans->status == 401 || ans->status == 403) {
         v->action = VERDICT_RETRY;
         v->mark = ACC_TEMP_ERROR;

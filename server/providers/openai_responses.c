@@ -31,8 +31,6 @@
 #include <ctype.h>
 #include <strings.h>
 
-#define MINUTE_MS 60000LL
-
 static const struct account_field responses_fields[] = {
     {"baseApi", FT_URL, FIELD_REQUIRED, NULL, 0, 2048, NULL},
     {"apiKey", FT_SECRET, FIELD_REQUIRED, NULL, 0, 4096, NULL},
@@ -102,29 +100,19 @@ static const char *responses_map(const struct account *acc, const char *model)
     return to;
 }
 
-/* The 429's end: the upstream's word, else the account's rateLimitDuration
- * (0: -1, never marked), else 0 (the relay's TTL). */
-static long long rate_limit_until(const struct judge *j, const struct upstream_answer *ans)
+/* A 429's end in the upstream's own word: the body's resets_in_seconds /
+ * resets_at, else retry-after; 0: none (judge_answer_limited falls back to
+ * rateLimitDuration). */
+static long long upstream_reset_ms(const struct judge *j, const struct upstream_answer *ans)
 {
     long long t = judge_body_reset_ms(ans);
-    if (!t)
-        t = judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
-    if (t)
-        return t;
-    const char *d = account_field(j->acc, "rateLimitDuration");
-    long long min = d && *d ? strtoll(d, NULL, 10) : -1;
-    return min > 0 ? ans->now_ms + min * MINUTE_MS : min == 0 ? -1 : 0;
+    return t ? t : judge_retry_after_ms(ans, j->cfg->ttl_max_custom_s);
 }
 
 static void responses_classify(const struct judge *j, const struct upstream_answer *ans,
                                struct verdict *v)
 {
-    long long until = ans->status == 429 ? rate_limit_until(j, ans) : 0;
-    judge_answer(j, ans, until > 0 ? until : 0, v);
-    if (until < 0) { /* rateLimitDuration 0: the request moves on, the account stays */
-        v->mark = ACC_ACTIVE;
-        v->until_ms = 0;
-    }
+    judge_answer_limited(j, ans, ans->status == 429 ? upstream_reset_ms(j, ans) : 0, v);
 }
 
 const struct provider provider_openai_responses = {

@@ -1,5 +1,6 @@
 /* upstream_judge.c - the judge every upstream shares (see .h). */
 #include "compat.h"
+#include "accounts.h"
 #include "config.h"
 #include "errs.h"
 #include "hdrfilter.h"
@@ -8,6 +9,7 @@
 #include "upstream_judge.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 
@@ -174,4 +176,26 @@ const char *judge_body_mentions(const struct upstream_answer *ans, const char *c
                 return *phrases;
     }
     return NULL;
+}
+
+/* The 429's end by the account's rateLimitDuration: ms, -1 for 0 (never
+ * marked), 0 without the field (the relay's TTL). */
+static long long duration_until(const struct judge *j, const struct upstream_answer *ans)
+{
+    const char *d = account_field(j->acc, "rateLimitDuration");
+    long long min = d && *d ? strtoll(d, NULL, 10) : -1;
+    return min > 0 ? ans->now_ms + min * 60000LL : min == 0 ? -1 : 0;
+}
+
+void judge_answer_limited(const struct judge *j, const struct upstream_answer *ans,
+                          long long upstream_ms, struct verdict *v)
+{
+    long long until = 0;
+    if (ans->status == 429)
+        until = upstream_ms ? upstream_ms : duration_until(j, ans);
+    judge_answer(j, ans, until > 0 ? until : 0, v);
+    if (until < 0) { /* rateLimitDuration 0: the request moves on, the account stays */
+        v->mark = ACC_ACTIVE;
+        v->until_ms = 0;
+    }
 }

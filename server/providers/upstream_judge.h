@@ -21,6 +21,13 @@
  * message there). v is overwritten. */
 void judge_answer(const struct judge *j, const struct upstream_answer *ans, long long reset_ms,
                   struct verdict *v);
+/* judge_answer for an account type with a rateLimitDuration field
+ * (minutes): a 429 ends at upstream_ms (the upstream's own word, in
+ * wall-clock ms; 0: none), else after rateLimitDuration, else the relay's
+ * TTL; rateLimitDuration 0 never marks (the request moves on, the account
+ * stays active). */
+void judge_answer_limited(const struct judge *j, const struct upstream_answer *ans,
+                          long long upstream_ms, struct verdict *v);
 /* True when s is a non-empty run of decimal digits (a header's seconds). */
 bool judge_all_digits(const char *s);
 /* When retry-after (delta-seconds or an HTTP date) says to come back, in

@@ -8,6 +8,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { stack, api, createKey, waitForUsage, httpRequest, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
+const { redisCommandsPerRequest } = require('../lib/measure');
 const { GEMINI_COUNTED, GEMINI_TEXT_CHUNKS } = require('../mock/upstream');
 
 const MODEL = 'gemini-2.5-flash';
@@ -182,19 +183,7 @@ test('gemini-* refusals in OpenAI shape: a field Gemini cannot take is a 400 nam
 // chat.test.js measures the other pools: the conversion adds none.
 async function commandsPerRequest(n) {
   const k = await createKey(st.relay, st.token, { name: 'cg-cmds', permissions: ['gemini'] });
-  const send = () => post('/openai/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }] }, k.apiKey);
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, k.id, 2)).requests;
-  await sleep(2300); // past one statistics flush: the window holds only these requests' share
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, k.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  let polls = 0;
-  for (const [name, v] of Object.entries(ownRedisCommands)) if (name !== 'info') polls += v - (own[name] || 0);
-  return (after.total - before.total - polls) / n;
+  return redisCommandsPerRequest(st, k, n, () => post('/openai/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }] }, k.apiKey));
 }
 
 test('Redis commands per chat request on the Gemini pool: the conversion adds none', async () => {

@@ -7,6 +7,9 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { stack, api, createKey, createConsoleAccount, waitForUsage, redisCmd, httpRequest, sleep, ownRedisCommands, MOCK_TEXT, MOCK_COUNTED, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { assertOpenAIError } = require('../lib/shapes');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { assertKeyNotForwarded: keyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED, MOCK_TOOL_INPUT, MOCK_TOOL_ARGS_CHUNKS, MOCK_TOOL_TEXT } = require('../mock/upstream');
 
 const OAI_KEY = 'sk-oai-chat-account-0001';
@@ -25,23 +28,9 @@ function post(p, body, apiKey) {
   return httpRequest(st.relay.url + p, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body });
 }
 
-function assertOpenAIError(r, status) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(typeof j.error.type, 'string');
-  assert.ok('param' in j.error && 'code' in j.error, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
-}
-
 function assertKeyNotForwarded(reqs, relayKey) {
   assert.ok(reqs.length > 0);
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
+  keyNotForwarded(reqs, relayKey);
 }
 
 async function cost(keyId) {
@@ -351,23 +340,7 @@ test('upstream 429 / 500 and a broken stream reach the chat client in OpenAI sha
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
 async function commandsPerRequest(model, n) {
   const key = await createKey(st.relay, st.token, { name: `cmds-${model}` });
-  const send = () => post('/openai/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, key.apiKey);
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  await sleep(2300); // past one statistics flush: the window holds only these requests' share
-  // the statistics flush is taken out (printed by redis-commands.test.js): not per request
-  const flushed = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage.statsCommands;
-  const flush0 = await flushed();
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  const flush = (await flushed()) - flush0;
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls - flush) / n;
+  return redisCommandsPerRequest(st, key, n, () => post('/openai/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, key.apiKey));
 }
 
 test('Redis commands per chat request: the conversion adds none (as a native request)', async () => {

@@ -12,6 +12,9 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
+const { assertGoogleError } = require('../lib/shapes');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 
 const GEMINI = path.resolve(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -21,21 +24,10 @@ const GCA_COST_MICRO = '146';
 
 let st;
 
-async function createAccount(body) {
-  const r = await api(st.relay, 'POST', A, { token: st.token, body: { priority: 50, schedulable: true, ...body } });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data;
-}
-
-async function account(id) {
-  const r = await api(st.relay, 'GET', A, { token: st.token });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data.find((a) => a.id === id);
-}
-
-async function removeAccount(acc) {
-  await api(st.relay, 'DELETE', `${A}/${acc.id}`, { token: st.token });
-}
+const accounts = adminAccounts('gemini', () => st);
+const createAccount = accounts.create;
+const account = (id) => accounts.get(id);
+const removeAccount = accounts.remove;
 
 function post(method, body, { key = st.key.apiKey, headers = {}, raw } = {}) {
   const q = method === 'streamGenerateContent' ? '?alt=sse' : '';
@@ -54,24 +46,6 @@ function envelope(model = 'gemini-2.5-pro', extra = {}) {
     request: { contents: [{ role: 'user', parts: [{ text: 'Say hello.' }] }], session_id: crypto.randomUUID() },
     ...extra,
   };
-}
-
-function assertGoogleError(r, code, status) {
-  assert.equal(r.status, code, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(j.error.code, code, r.text);
-  assert.equal(j.error.status, status, r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
-}
-
-function assertKeyNotForwarded(reqs, relayKey) {
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
 }
 
 before(async () => {
@@ -427,24 +401,8 @@ test('an expired token without a refresh token is skipped ("token expired"); wit
 });
 
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
-async function commandsPerRequest(key, n, send, billed) {
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = billed ? (await waitForUsage(st.redis.port, key.id, 2)).requests : 0;
-  // Past one statistics flush (every 2 s): earlier requests' pending breakdowns land before the window.
-  await sleep(2300);
-  // the statistics flush is taken out (printed by redis-commands.test.js): not per request
-  const flushed = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage.statsCommands;
-  const flush0 = await flushed();
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  if (billed) await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  const flush = (await flushed()) - flush0;
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls - flush) / n;
+function commandsPerRequest(key, n, send, billed) {
+  return redisCommandsPerRequest(st, key, n, send, { billed });
 }
 
 test('Redis commands per Code Assist request: a content call as a Claude one with a session; the setup calls none', async () => {

@@ -11,6 +11,9 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { GoogleGenAI } = require('@google/genai');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
+const { assertGoogleError } = require('../lib/shapes');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { adminAccounts } = require('../lib/accounts');
 const { GEMINI_COUNTED } = require('../mock/upstream');
 
 const GEMINI = path.resolve(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -21,21 +24,10 @@ const MODEL = 'gemini-2.5-flash';
 let st;
 let A;
 
-async function createGeminiAccount(body) {
-  const r = await api(st.relay, 'POST', '/admin/gemini-api-accounts', { token: st.token, body: { priority: 50, schedulable: true, ...body } });
-  assert.ok(r.status === 200 || r.status === 201, r.text);
-  return r.json.data;
-}
-
-async function account(id) {
-  const r = await api(st.relay, 'GET', '/admin/gemini-api-accounts', { token: st.token });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data.find((a) => a.id === id);
-}
-
-async function removeAccount(acc) {
-  await api(st.relay, 'DELETE', `/admin/gemini-api-accounts/${acc.id}`, { token: st.token });
-}
+const accounts = adminAccounts('gemini-api', () => st);
+const createGeminiAccount = accounts.create;
+const account = (id) => accounts.get(id);
+const removeAccount = accounts.remove;
 
 function genai(apiKey = st.key.apiKey) {
   return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: st.relay.url + '/gemini', retryOptions: { attempts: 1 } } });
@@ -48,17 +40,6 @@ function post(p, body, headers = {}) {
 const contents = (text = 'Say hello.') => ({ contents: [{ role: 'user', parts: [{ text }] }] });
 
 // Google's error shape, nothing else: {"error":{"code","message","status"}}.
-function assertGoogleError(r, status, statusName) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(j.error.code, status, r.text);
-  assert.equal(typeof j.error.message, 'string');
-  if (statusName) assert.equal(j.error.status, statusName, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
-}
-
 // The relay key is in no header, URL or body the upstream saw; the account key only in its header.
 function assertKeys(reqs, relayKey, accountKey) {
   for (const r of reqs) {
@@ -265,6 +246,24 @@ test('relay refusals in Google\'s shape: no contents 400, bad key 401 (also at t
   assert.equal(JSON.parse(cl.text).type, 'error');
 });
 
+test('a model name that would leave the URL path segment (percent-decoded ? # or space, or too long) is refused 400 before any upstream call', async () => {
+  const auth = { 'x-goog-api-key': st.key.apiKey };
+  const before = st.mock.requests().length;
+  // (a decoded "/" splits the path: no route, 404, before any model is read)
+  assertGoogleError(await post('/gemini/v1beta/models/x%2F..%2F..%2Fv1beta%2Ffiles:generateContent', contents(), auth), 404, 'NOT_FOUND');
+  for (const m of ['gemini%20pro', 'gemini-2.5-flash%3Falt%3Dmedia', 'gemini%23frag', 'g'.repeat(100)]) {
+    const r = assertGoogleError(await post(`/gemini/v1beta/models/${m}:generateContent`, contents(), auth), 400, 'INVALID_ARGUMENT');
+    assert.match(r.error.message, /model/i);
+  }
+  // The same name through chat completions (served by gemini-api accounts): refused in OpenAI's shape.
+  const chat = await post('/api/v1/chat/completions', { model: 'gemini-2.5-flash/../../v1beta/files?x=', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${st.key.apiKey}` });
+  assert.equal(chat.status, 400, chat.text);
+  assert.match(JSON.parse(chat.text).error.message, /model/);
+  assert.equal(st.mock.requests().length, before, 'no upstream call');
+  const ok = await post(`/gemini/v1beta/models/${MODEL}:generateContent`, contents(), auth);
+  assert.equal(ok.status, 200, ok.text);
+});
+
 test('upstream errors in Google\'s shape with their status: 400 passes as written, 429 and 503 after marking the account', async () => {
   for (const [behave, status, name, state] of [
     ['error-400', 400, 'INVALID_ARGUMENT', 'active'],
@@ -446,24 +445,8 @@ test('userMessageQueue on a gemini-api account: a user turn takes the account\'s
 });
 
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
-async function commandsPerRequest(key, n, body) {
-  const send = () => post(`/gemini/v1beta/models/${MODEL}:generateContent`, body(), { 'x-goog-api-key': key.apiKey });
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  await sleep(2300); // past one statistics flush, as openai.test.js
-  // the statistics flush is taken out (printed by redis-commands.test.js): not per request
-  const flushed = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage.statsCommands;
-  const flush0 = await flushed();
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  const flush = (await flushed()) - flush0;
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls - flush) / n;
+function commandsPerRequest(key, n, body) {
+  return redisCommandsPerRequest(st, key, n, () => post(`/gemini/v1beta/models/${MODEL}:generateContent`, body(), { 'x-goog-api-key': key.apiKey }));
 }
 
 test('Redis commands per Gemini request: as a Claude request (accounting; a session in the sticky cache costs nothing)', async () => {

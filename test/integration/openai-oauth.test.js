@@ -14,9 +14,9 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
 const { stack, startMockUpstream, startRelay, login, api, createKey, dumpRedis, redisCmd, waitFor, waitForUsage, mkTmp, rmTmp, MOCK_TEXT } = require('../lib/env');
+const { codexHome: sharedCodexHome, codex: runCodex } = require('../lib/codex');
 const { OAI_COUNTED } = require('../mock/upstream');
 
-const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
 const CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const REDIRECT = 'http://localhost:1455/auth/callback';
 const OA = '/admin/openai-accounts';
@@ -324,51 +324,14 @@ test('a refresh answer without a refresh token keeps the stored one; a refused r
 // ~/.codex/config.toml as the customer's guide (seed 004) writes it, with this relay as the
 // host, plus the three switches that keep Codex offline (client-wire-facts.md).
 function codexHome(baseUrl) {
-  const home = mkTmp('codex-oauth-home-');
-  const codexDir = path.join(home, '.codex');
-  fs.mkdirSync(codexDir);
-  fs.writeFileSync(
-    path.join(codexDir, 'config.toml'),
-    [
-      'model_provider = "crs"',
-      'model = "gpt-5-codex"',
-      'model_reasoning_effort = "high"',
-      'disable_response_storage = true',
-      'preferred_auth_method = "apikey"',
-      'check_for_update_on_startup = false',
-      '[analytics]',
-      'enabled = false',
-      '[feedback]',
-      'enabled = false',
-      '[features]',
-      'plugins = false',
-      '[model_providers.crs]',
-      'name = "crs"',
-      `base_url = "${baseUrl}"`,
-      'wire_api = "responses"',
-      'requires_openai_auth = true',
-      'env_key = "CRS_OAI_KEY"',
-      '',
-    ].join('\n'),
-  );
-  return { home, codexDir };
-}
-
-function codex(h, key, args, timeout = 90000) {
-  const env = { PATH: process.env.PATH, HOME: h.home, CODEX_HOME: h.codexDir, TMPDIR: h.home, CRS_OAI_KEY: key, NO_COLOR: '1' };
-  return new Promise((resolve) => {
-    const p = spawn(CODEX, ['exec', '--skip-git-repo-check', ...args], { env, cwd: h.home, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code === null ? -1 : code, stdout, stderr });
-    });
+  return sharedCodexHome(baseUrl, {
+    prefix: 'codex-oauth-home-',
+    top: ['model = "gpt-5-codex"', 'model_reasoning_effort = "high"', 'disable_response_storage = true', 'preferred_auth_method = "apikey"'],
+    provider: ['requires_openai_auth = true'],
   });
 }
+
+const codex = (h, key, args, timeout = 90000) => runCodex(h, key, args, timeout);
 
 test('Codex CLI 0.169.0 on a ChatGPT account: exec, then exec resume --last - both turns on that account, usage once each', { timeout: 240000 }, async () => {
   const { acc, tokens } = await exchangeAccount('chatgpt-codex', {}, { chatgpt_account_id: 'acct-codex' });

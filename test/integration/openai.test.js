@@ -10,30 +10,22 @@ const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const OpenAI = require('openai');
 const { stack, api, createKey, waitForUsage, waitFor, redisCmd, mkTmp, rmTmp, httpRequest, sseRequest, sleep, ownRedisCommands, MOCK_TEXT } = require('../lib/env');
+const { assertOpenAIError } = require('../lib/shapes');
+const { codexHome, codex } = require('../lib/codex');
+const { redisCommandsPerRequest } = require('../lib/measure');
+const { adminAccounts, assertKeyNotForwarded } = require('../lib/accounts');
 const { OAI_COUNTED } = require('../mock/upstream');
 
-const CODEX = path.resolve(__dirname, '..', 'node_modules', '.bin', 'codex');
 const KEY_A = 'sk-oai-account-A-0001';
 const KEY_B = 'sk-oai-account-B-0002';
 
 let st;
 let A;
 
-async function createResponsesAccount(body) {
-  const r = await api(st.relay, 'POST', '/admin/openai-responses-accounts', { token: st.token, body: { priority: 50, schedulable: true, ...body } });
-  assert.ok(r.status === 200 || r.status === 201, r.text);
-  return r.json.data;
-}
-
-async function account(id) {
-  const r = await api(st.relay, 'GET', '/admin/openai-responses-accounts', { token: st.token });
-  assert.equal(r.status, 200, r.text);
-  return r.json.data.find((a) => a.id === id);
-}
-
-async function removeAccount(acc) {
-  await api(st.relay, 'DELETE', `/admin/openai-responses-accounts/${acc.id}`, { token: st.token });
-}
+const accounts = adminAccounts('openai-responses', () => st);
+const createResponsesAccount = accounts.create;
+const account = (id) => accounts.get(id);
+const removeAccount = accounts.remove;
 
 function client(apiKey = st.key.apiKey, base = '/openai/v1') {
   return new OpenAI({ apiKey, baseURL: st.relay.url + base, maxRetries: 0 });
@@ -41,26 +33,6 @@ function client(apiKey = st.key.apiKey, base = '/openai/v1') {
 
 function post(p, body, headers = {}) {
   return httpRequest(st.relay.url + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-}
-
-function assertOpenAIError(r, status, code) {
-  assert.equal(r.status, status, r.text);
-  const j = JSON.parse(r.text);
-  assert.equal(typeof j.error, 'object', r.text);
-  assert.equal(typeof j.error.message, 'string');
-  assert.equal(typeof j.error.type, 'string');
-  assert.ok('param' in j.error && 'code' in j.error, r.text);
-  if (code !== undefined) assert.equal(j.error.code, code, r.text);
-  assert.equal(j.type, undefined, 'not the Anthropic shape');
-  return j;
-}
-
-// No header or body the upstream saw carries the relay key.
-function assertKeyNotForwarded(reqs, relayKey) {
-  for (const r of reqs) {
-    assert.ok(!JSON.stringify(r.headers).includes(relayKey), 'the cr_ key reached the upstream headers');
-    assert.ok(!JSON.stringify(r.body).includes(relayKey), 'the cr_ key reached the upstream body');
-  }
 }
 
 before(async () => {
@@ -264,26 +236,8 @@ test('a key bound to one openai-responses account (openaiAccountId) uses only it
 });
 
 // Relay commands per request over n requests (INFO commandstats minus this process's polls).
-async function commandsPerRequest(key, n, headers) {
-  const send = () => post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}`, ...headers });
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  // Past one statistics flush (every 2 s): the earlier tests' pending breakdowns are written
-  // before the window opens, so it holds only these requests' share.
-  await sleep(2300);
-  // the statistics flush is taken out (printed by redis-commands.test.js): not per request
-  const flushed = async () => (await httpRequest(`${st.relay.url}/health`)).json.components.usage.statsCommands;
-  const flush0 = await flushed();
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  const flush = (await flushed()) - flush0;
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls - flush) / n;
+function commandsPerRequest(key, n, headers) {
+  return redisCommandsPerRequest(st, key, n, () => post('/openai/responses', { model: 'gpt-5', input: 'x' }, { authorization: `Bearer ${key.apiKey}`, ...headers }));
 }
 
 test('Redis commands per OpenAI request: as a Claude request (accounting; + 1 GET with a session)', async () => {
@@ -296,51 +250,6 @@ test('Redis commands per OpenAI request: as a Claude request (accounting; + 1 GE
 });
 
 // ---------------------------------------------------------------- Codex CLI
-
-function codexHome(baseUrl) {
-  const home = mkTmp('codex-home-');
-  const codexDir = path.join(home, '.codex');
-  fs.mkdirSync(codexDir);
-  fs.writeFileSync(
-    path.join(codexDir, 'config.toml'),
-    [
-      'model = "gpt-5"',
-      'model_provider = "crs"',
-      'check_for_update_on_startup = false',
-      '[analytics]',
-      'enabled = false',
-      '[feedback]',
-      'enabled = false',
-      '[features]',
-      'plugins = false',
-      '[model_providers.crs]',
-      'name = "crs"',
-      `base_url = "${baseUrl}"`,
-      'wire_api = "responses"',
-      'env_key = "CRS_OAI_KEY"',
-      '',
-    ].join('\n'),
-  );
-  return { home, codexDir };
-}
-
-// codex exec with stdin closed (else it waits for more input on it).
-function codex(h, key, args, timeout = 60000) {
-  const env = { PATH: process.env.PATH, HOME: h.home, CODEX_HOME: h.codexDir, TMPDIR: h.home, CRS_OAI_KEY: key, NO_COLOR: '1' };
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const p = spawn(CODEX, ['exec', '--skip-git-repo-check', ...args], { env, cwd: h.home, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code === null ? -1 : code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 test('Codex CLI: exec, then exec resume --last - both turns on the same account (session-id), answer shown, usage once each', async () => {
   const B = await createResponsesAccount({ name: 'oai-B', baseApi: st.mock.url + '/v1', apiKey: KEY_B, priority: 50 });

@@ -1,14 +1,17 @@
 /* test_gemini_api.c - the Gemini pieces that are pure: the gemini-api URL rule
  * (crs-relay-spec 6.7), usage from usageMetadata (store/usage_gemini.c),
  * the gemini-api reactions (its classify hook), the endpoints it serves,
- * and which routes answer in Google's error shape. */
+ * which routes answer in Google's error shape (one module for both Gemini
+ * formats) and the model names a URL may hold. */
 #include "compat.h"
 #include "accounts.h"
 #include "config.h"
 #include "errs.h"
 #include "fake_account.h"
 #include "format.h"
+#include "gemini.h"
 #include "gemini_api.h"
+#include "google_errors.h"
 #include "harness.h"
 #include "provider.h"
 #include "usage.h"
@@ -162,6 +165,52 @@ TEST(error_shape_by_path)
     free(frame);
 }
 
+/* Both Gemini formats render a relay error, a refusal's status name and a
+ * broken SSE stream's last frame the same (google_errors.h). */
+TEST(one_google_error_shape)
+{
+    const enum relay_err errs[] = {RERR_BAD_REQUEST, RERR_BAD_KEY, RERR_METHOD, RERR_RATE_LIMITED,
+                                   RERR_UPSTREAM_TIMEOUT};
+    for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+        struct stream_reply a = {0}, b = {0};
+        format_gemini.render_error(errs[i], "why", &a);
+        format_gemini_code_assist.render_error(errs[i], "why", &b);
+        CHECK_INT(a.status, b.status);
+        CHECK_STR(a.body, b.body);
+        CHECK(a.retry_after == b.retry_after);
+        free(a.body);
+        free(b.body);
+        char *fa = format_gemini.error_frame(errs[i], "cut");
+        char *fb = format_gemini_code_assist.error_frame(errs[i], "cut");
+        CHECK_STR(fa, fb);
+        free(fa);
+        free(fb);
+    }
+    CHECK_STR(google_status_name(405), "UNIMPLEMENTED");
+    CHECK_STR(google_status_name(429), "RESOURCE_EXHAUSTED");
+    CHECK_STR(google_status_name(418), "FAILED_PRECONDITION");
+    CHECK_STR(google_status_name(599), "INTERNAL");
+    char *text = google_err_text(RERR_NO_ACCOUNT, NULL);
+    CHECK_STR(text, "{\"error\":{\"code\":503,\"message\":\"No upstream account is "
+                    "available\",\"status\":\"UNAVAILABLE\"}}");
+    free(text);
+}
+
+/* A model name goes into a gemini-api account's URL path: nothing that
+ * could leave the path segment, and never cut. */
+TEST(model_name_for_url)
+{
+    CHECK(gemini_model_ok("gemini-2.5-flash", 96));
+    CHECK(gemini_model_ok("gemini-2.0-flash-exp_01", 96));
+    CHECK(!gemini_model_ok("", 96));
+    CHECK(!gemini_model_ok("x/../../v1/files", 96));
+    CHECK(!gemini_model_ok("gemini-2.5-pro?key=AIza", 96));
+    CHECK(!gemini_model_ok("gemini#frag", 96));
+    CHECK(!gemini_model_ok("gemini pro", 96));
+    CHECK(gemini_model_ok("abcd", 5));
+    CHECK(!gemini_model_ok("abcde", 5));
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -170,6 +219,8 @@ int main(int argc, char **argv)
         T(gemini_api_reactions),
         T(serves_standard_endpoints_only),
         T(error_shape_by_path),
+        T(one_google_error_shape),
+        T(model_name_for_url),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }
