@@ -10,7 +10,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { GoogleGenAI } = require('@google/genai');
-const { stack, api, createKey, waitForUsage, redisCmd, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep } = require('../lib/env');
+const { stack, api, createKey, waitForUsage, redisCmd, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 const { GCA_TEXT_CHUNKS } = require('../mock/code_assist');
 
@@ -275,4 +275,36 @@ test('/openai/gemini model lists in the OpenAI shape (the relay\'s Gemini list, 
   // the denied model is refused on the chat route too (one rule: the list denies)
   r = await httpRequest(st.relay.url + '/openai/gemini/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key.apiKey}` }, body: { model: 'gemini-2.0-flash', messages: MESSAGES } });
   assert.equal(r.status, 403, r.text);
+});
+
+// Redis commands per request over n requests (the relay's own; the test's polls subtracted).
+async function commandsPerRequest(key, n, send) {
+  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
+  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
+  await sleep(2300); // past one statistics flush (every 2 s): earlier breakdowns land before the window
+  const before = await st.redis.commandCalls();
+  const own = { ...ownRedisCommands };
+  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
+  await waitForUsage(st.redis.port, key.id, done + n, 5000);
+  await sleep(300);
+  const after = await st.redis.commandCalls();
+  let polls = 0;
+  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
+  return (after.total - before.total - polls) / n;
+}
+
+test('Redis commands per standard request on an OAuth account: the envelope adds none (as a Code Assist content call)', async () => {
+  const acc = await createAccount(A, { name: 'cmds', accessToken: 'ya29.cmds', projectId: 'proj-cmds' });
+  try {
+    const key = await createKey(st.relay, st.token, { name: 'cmds', permissions: ['gemini'], geminiAccountId: acc.id });
+    const body = { systemInstruction: { parts: [{ text: 'one conversation' }] }, contents: CONTENTS };
+    const send = () => httpRequest(`${st.relay.url}/gemini/v1beta/models/${MODEL}:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': key.apiKey }, body });
+    const per = await commandsPerRequest(key, 20, send);
+    console.log(`gemini_std_oauth_redis_commands_per_request: ${per.toFixed(2)}`);
+    // the accounting script (7 with its inner commands) + the amortised statistics flush; the
+    // session's binding is cached after its first request; wrap and unwrap are in memory
+    assert.ok(per <= 8, `${per} commands per request`);
+  } finally {
+    await removeAccount(acc);
+  }
 });
