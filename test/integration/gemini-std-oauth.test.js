@@ -131,12 +131,19 @@ test('streamGenerateContent without alt=sse on an OAuth account: Code Assist ask
     assert.equal(frames.length, GCA_TEXT_CHUNKS.length);
     assert.ok(frames.every((f) => f.response === undefined), r.text);
     assert.equal(frames.map((f) => f.candidates[0].content.parts[0].text).join(''), GCA_TEXT);
+    // an array cut short after its first element ends with Google's error as its last element
+    r = await httpRequest(`${st.relay.url}/gemini/v1beta/models/mock-drop-after-1:streamGenerateContent`, { method: 'POST', headers: h, body: { contents: CONTENTS } });
+    assert.equal(r.status, 200, r.text);
+    const cut = JSON.parse(r.text);
+    assert.equal(cut.length, 2, r.text);
+    assert.equal(cut[0].candidates[0].content.parts[0].text, GCA_TEXT_CHUNKS[0], 'the element before the cut, unwrapped');
+    assert.equal(cut[1].error.status, 'UNAVAILABLE', r.text);
     // a Code Assist error passes in Google's shape (not unwrapped, not billed)
     r = await httpRequest(`${st.relay.url}/gemini/v1beta/models/mock-error-400:generateContent`, { method: 'POST', headers: h, body: { contents: CONTENTS } });
     assert.equal(r.status, 400, r.text);
     assert.equal(JSON.parse(r.text).error.status, 'INVALID_ARGUMENT', r.text);
     await assertReleased(st.relay);
-    assert.equal((await waitForUsage(st.redis.port, key.id, 2)).requests, 2);
+    assert.equal((await waitForUsage(st.redis.port, key.id, 3)).requests, 3, "the cut stream is billed for what it streamed, the error not at all");
   } finally {
     await removeAccount(acc);
   }

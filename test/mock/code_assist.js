@@ -146,10 +146,17 @@ function makeCodeAssist() {
     }
     if (!body.request || !Array.isArray(body.request.contents)) return sendJson(res, 400, googleError(400, 'mock: request.contents is required'));
     if (method === 'streamGenerateContent' && !/[?&]alt=sse(&|$)/.test(ctx.req.url)) {
-      // Without alt=sse Google streams one JSON array of the same chunks.
-      const s = `[${frames(model, b.kind).map((f) => JSON.stringify(f)).join(',\r\n')}]`;
+      // Without alt=sse Google streams one JSON array of the same chunks (drop-after-<k>: k
+      // elements, then the socket is destroyed).
+      const all = frames(model, b.kind);
+      const n = b.kind === 'drop-after' ? b.k : all.length;
+      const s = `[${all.slice(0, n).map((f) => JSON.stringify(f)).join(',\r\n')}`;
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'x-cloudaicompanion-trace-id': 'mock-trace' });
-      return res.end(s);
+      if (b.kind !== 'drop-after') return res.end(`${s}]`);
+      res.write(s);
+      ctx.selfDestroyed = true;
+      setTimeout(() => res.socket && res.socket.destroy(), 30);
+      return;
     }
     if (method === 'streamGenerateContent') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-cloudaicompanion-trace-id': 'mock-trace', 'x-mock-secret': 'dropped' });
