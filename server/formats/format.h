@@ -118,6 +118,9 @@ const char *format_retry_after(int status);
  * (unix seconds). */
 size_t anthropic_model_count(void);
 const char *anthropic_model_at(size_t i, long long *created);
+/* The Gemini model list (gemini_models.c), likewise: the i-th id. */
+size_t gemini_model_count(void);
+const char *gemini_model_at(size_t i);
 
 /* True when an Anthropic Messages body is a new user turn: its last message
  * has role "user" and its content is a string, or an array without a

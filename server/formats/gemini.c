@@ -7,8 +7,10 @@
  * shared with the Code Assist format; the JSON-array ending is this
  * format's own).
  *
- * Served by the "gemini" account family (gemini-api accounts: the upstream
- * speaks the same API, its bytes pass unchanged). A stream keeps the
+ * Served by the "gemini" account family: gemini-api accounts (the upstream
+ * speaks the same API, its bytes pass unchanged) and gemini OAuth accounts
+ * (Code Assist: the provider wraps the request, the transaction unwraps
+ * the answer - provider.h, the envelope pair). A stream keeps the
  * client's framing: ?alt=sse is SSE; without it Gemini streams one JSON
  * array, forwarded element by element (relay_op.json_stream).
  *

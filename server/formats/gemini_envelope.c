@@ -24,6 +24,21 @@ const cJSON *gemini_envelope_unwrap(const cJSON *j)
     return cJSON_IsObject(inner) && !json_get(j, "candidates") ? inner : j;
 }
 
+char *gemini_envelope_unwrap_text(const char *data, size_t len, size_t *out_len)
+{
+    /* Only a text naming "response" can be wrapped: the others pass
+     * without being parsed. */
+    if (!len || !memmem(data, len, "\"response\"", 10))
+        return NULL;
+    cJSON *j = json_parse(data, len, JSON_MAX_DEPTH, true);
+    const cJSON *inner = gemini_envelope_unwrap(j);
+    char *text = j && inner != j ? json_print(inner) : NULL;
+    cJSON_Delete(j);
+    if (text)
+        *out_len = strlen(text);
+    return text;
+}
+
 cJSON *gemini_envelope_answer(const cJSON *up, const char *model, long long created)
 {
     (void)model;

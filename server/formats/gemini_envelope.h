@@ -32,6 +32,11 @@ struct cJSON *gemini_envelope_wrap(struct cJSON *request, const char *model, con
 /* The answer inside {"response": X} (X, borrowed from j), else j itself. */
 const struct cJSON *gemini_envelope_unwrap(const struct cJSON *j);
 
+/* The text form for a provider's unwrap hook (provider.h): the inner
+ * answer of one JSON text (an event's data, a body) as compact JSON
+ * (malloc'd, *out_len), or NULL when it has no envelope (pass it as is). */
+char *gemini_envelope_unwrap_text(const char *data, size_t len, size_t *out_len);
+
 /* Row hooks. The answer: the inner answer, a copy the caller owns (model
  * and created unused). The stream: one event in, the inner chunk out as
  * `data: <json>\n\n` (an event without the envelope re-encoded as it

@@ -31,6 +31,16 @@ static const struct {
     {"gemini-2.0-flash-lite", "Gemini 2.0 Flash-Lite", 1048576, 8192},
 };
 
+size_t gemini_model_count(void)
+{
+    return ARRAY_SIZE(gemini_models);
+}
+
+const char *gemini_model_at(size_t i)
+{
+    return i < ARRAY_SIZE(gemini_models) ? gemini_models[i].id : NULL;
+}
+
 void gemini_reply_status(struct reqctx *rq, int status, const char *message)
 {
     reqctx_reply_json(rq, status, google_error(NULL, status, message));

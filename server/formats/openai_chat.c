@@ -10,7 +10,14 @@
  * any other model -> the Claude pool (chat <-> Messages), gpt-* -> the
  * OpenAI pool (chat <-> Responses), gemini-* -> the Gemini pool (chat <->
  * Gemini; Code Assist accounts wrap the body, gemini_envelope.h). The
- * /openai/claude routes always take the Claude pool.
+ * /openai/claude routes always take the Claude pool, the /openai/gemini
+ * routes the Gemini pool (any model name: the account decides).
+ *
+ * DESIGN: a key's model restriction on /openai/gemini. The original reads
+ * the key's restricted models as an allow-list on this route alone (and
+ * as a deny-list everywhere else); here the one rule of every route
+ * applies (policy.c: the list denies), so one key field never means two
+ * opposite things. The model lists hide denied names the same way.
  */
 #include "compat.h"
 #include "chat_out.h"
@@ -37,11 +44,13 @@ static void pick_family(const char *endpoint, const char *model, struct format_r
     } pools[] = {{"gpt-", "openai", "OpenAI", KEY_SVC_OPENAI},
                  {"gemini-", "gemini", "Gemini", KEY_SVC_GEMINI}};
     bool unified = strncmp(endpoint, "claude/", 7) != 0;
+    bool gemini = strncmp(endpoint, "gemini/", 7) == 0;
     out->family = "claude";
     out->service = KEY_SVC_CLAUDE;
     out->service_name = "Claude";
     for (size_t i = 0; unified && i < ARRAY_SIZE(pools); i++)
-        if (strncasecmp(model, pools[i].prefix, strlen(pools[i].prefix)) == 0) {
+        if ((gemini && strcmp(pools[i].family, "gemini") == 0) ||
+            (!gemini && strncasecmp(model, pools[i].prefix, strlen(pools[i].prefix)) == 0)) {
             out->family = pools[i].family;
             out->service = pools[i].service;
             out->service_name = pools[i].name;
@@ -146,6 +155,8 @@ const struct client_format format_openai_completions =
 static const struct relay_op op_chat = {&format_openai_chat, "chat/completions", true};
 static const struct relay_op op_chat_claude = {&format_openai_chat, "claude/chat/completions",
                                                true};
+static const struct relay_op op_chat_gemini = {&format_openai_chat, "gemini/chat/completions",
+                                               true};
 static const struct relay_op op_legacy = {&format_openai_completions, "completions", true};
 static const struct relay_op op_legacy_claude = {&format_openai_completions, "claude/completions",
                                                  true};
@@ -158,6 +169,11 @@ static void h_chat(struct reqctx *rq)
 static void h_chat_claude(struct reqctx *rq)
 {
     txn_start(rq, &op_chat_claude);
+}
+
+static void h_chat_gemini(struct reqctx *rq)
+{
+    txn_start(rq, &op_chat_gemini);
 }
 
 static void h_legacy(struct reqctx *rq)
@@ -177,45 +193,77 @@ static bool chat_inline_ok(struct reqctx *rq)
 
 /* The Claude models as OpenAI lists them ({id, object: model, created,
  * owned_by}), the key's deny-list applied. */
-static cJSON *model_json(const char *id, long long created)
+static cJSON *model_json(const char *id, long long created, const char *owner)
 {
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "id", id);
     cJSON_AddStringToObject(m, "object", "model");
     cJSON_AddNumberToObject(m, "created", (double)created);
-    cJSON_AddStringToObject(m, "owned_by", "anthropic");
+    cJSON_AddStringToObject(m, "owned_by", owner);
     return m;
 }
 
-static void h_models(struct reqctx *rq)
+/* A model list of one pool: the route's (its models' ids and times). */
+struct model_list {
+    size_t (*count)(void);
+    const char *(*at)(size_t i, long long *created);
+    const char *owner;
+    unsigned service; /* the permission the list needs; 0: any key */
+};
+
+static const char *gemini_at(size_t i, long long *created)
+{
+    *created = 0; /* the static Gemini list carries no release times */
+    return gemini_model_at(i);
+}
+
+static const struct model_list claude_list = {anthropic_model_count, anthropic_model_at,
+                                              "anthropic", 0};
+static const struct model_list gemini_list = {gemini_model_count, gemini_at, "google",
+                                              KEY_SVC_GEMINI};
+
+/* The key, when it may list l's models; else the refusal was sent. */
+static struct api_key *list_key(struct reqctx *rq, const struct model_list *l)
 {
     struct api_key *k = txn_key_only(rq, &format_openai_chat);
+    if (k && l->service && k->pol.services && !(k->pol.services & l->service)) {
+        openai_err_reply(rq, RERR_FORBIDDEN,
+                         "This API key does not have permission to access Gemini");
+        keys_unref(k);
+        return NULL;
+    }
+    return k;
+}
+
+static void models_of(struct reqctx *rq, const struct model_list *l)
+{
+    struct api_key *k = list_key(rq, l);
     if (!k)
         return;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "object", "list");
     cJSON *data = cJSON_AddArrayToObject(root, "data");
-    for (size_t i = 0; i < anthropic_model_count(); i++) {
+    for (size_t i = 0; i < l->count(); i++) {
         long long created;
-        const char *id = anthropic_model_at(i, &created);
+        const char *id = l->at(i, &created);
         if (!key_policy_model_denied(&k->pol, id))
-            cJSON_AddItemToArray(data, model_json(id, created));
+            cJSON_AddItemToArray(data, model_json(id, created, l->owner));
     }
     reqctx_reply_json(rq, 200, root);
     keys_unref(k);
 }
 
-static void h_model(struct reqctx *rq)
+static void model_of(struct reqctx *rq, const struct model_list *l)
 {
-    struct api_key *k = txn_key_only(rq, &format_openai_chat);
+    struct api_key *k = list_key(rq, l);
     if (!k)
         return;
     const char *want = reqctx_param(rq, "model");
-    for (size_t i = 0; want && i < anthropic_model_count(); i++) {
+    for (size_t i = 0; want && i < l->count(); i++) {
         long long created;
-        const char *id = anthropic_model_at(i, &created);
+        const char *id = l->at(i, &created);
         if (strcmp(id, want) == 0 && !key_policy_model_denied(&k->pol, id)) {
-            reqctx_reply_json(rq, 200, model_json(id, created));
+            reqctx_reply_json(rq, 200, model_json(id, created, l->owner));
             keys_unref(k);
             return;
         }
@@ -224,6 +272,26 @@ static void h_model(struct reqctx *rq)
     snprintf(msg, sizeof(msg), "The model '%s' does not exist", want ? want : "");
     openai_err_reply(rq, RERR_MODEL_UNSUPPORTED, msg);
     keys_unref(k);
+}
+
+static void h_models(struct reqctx *rq)
+{
+    models_of(rq, &claude_list);
+}
+
+static void h_model(struct reqctx *rq)
+{
+    model_of(rq, &claude_list);
+}
+
+static void h_gemini_models(struct reqctx *rq)
+{
+    models_of(rq, &gemini_list);
+}
+
+static void h_gemini_model(struct reqctx *rq)
+{
+    model_of(rq, &gemini_list);
 }
 
 #define CHAT_ROUTE(path, fn)                                                                       \
@@ -240,5 +308,9 @@ const struct route openai_chat_routes[] = {
     CHAT_ROUTE("/openai/claude/v1/completions", h_legacy_claude),
     {"GET", "/openai/claude/v1/models", h_models, AUTH_KEY, BODY_SMALL, NULL},
     {"GET", "/openai/claude/v1/models/:model", h_model, AUTH_KEY, BODY_SMALL, NULL},
+    CHAT_ROUTE("/openai/gemini/v1/chat/completions", h_chat_gemini),
+    {"GET", "/openai/gemini/v1/models", h_gemini_models, AUTH_KEY, BODY_SMALL, NULL},
+    {"GET", "/openai/gemini/models", h_gemini_models, AUTH_KEY, BODY_SMALL, NULL},
+    {"GET", "/openai/gemini/v1/models/:model", h_gemini_model, AUTH_KEY, BODY_SMALL, NULL},
     {0},
 };

@@ -21,6 +21,18 @@
  * passes the client's own project unchanged (the client asks loadCodeAssist
  * first, so on one account that is the account's).
  *
+ * DESIGN: the envelope. The standard Gemini endpoints (generateContent,
+ * streamGenerateContent, count_tokens; also what the chat conversion
+ * sends) are served too: prepare wraps the body as Code Assist takes it
+ * ({model, project, user_prompt_id, request}; countTokens {request:
+ * {model: "models/<m>", contents}}) with the account's project, and the
+ * provider's reshapes/unwrap pair has the transaction unwrap every answer
+ * and every stream chunk from {"response": ...} before the client, or a
+ * conversion, sees it. A stream keeps the client's framing: ?alt=sse (and
+ * any conversion) asks Code Assist for SSE, otherwise for its JSON array,
+ * whose elements are unwrapped one by one. Usage is read from the wrapped
+ * answer (usage_gemini.c knows both shapes).
+ *
  * Token refresh and the PKCE flow are the shared OAuth machinery's (kind
  * oauth_google, oauth_kinds.c; not here). When a token is unusable is the
  * shared rule too (token_expired = token_refresh_dead: past expiresAt,
@@ -38,6 +50,7 @@
 #include "app.h"
 #include "config.h"
 #include "errs.h"
+#include "gemini_envelope.h"
 #include "gemini_oauth.h"
 #include "json.h"
 #include "oauth_kind.h"
@@ -154,11 +167,81 @@ static char *gemini_url(const struct upstream_call *call, const char *base)
     return xasprintf("%s/%s%s", base, call->endpoint, sse); /* "v1internal:<method>" */
 }
 
-/* Code Assist only (endpoints "v1internal:<method>"): the standard API's
- * routes would need the request wrapped and every answer unwrapped. */
+/* A standard Gemini endpoint (the gemini format's, the chat conversion's):
+ * served through the Code Assist envelope (the DESIGN note on it). */
+static bool is_standard(const char *endpoint)
+{
+    return strcmp(endpoint, "generateContent") == 0 ||
+           strcmp(endpoint, "streamGenerateContent") == 0 || strcmp(endpoint, "count_tokens") == 0;
+}
+
+/* Code Assist's own methods, and the standard API's through the envelope. */
 static bool gemini_serves(const char *endpoint)
 {
-    return strncmp(endpoint, "v1internal:", 11) == 0;
+    return strncmp(endpoint, "v1internal:", 11) == 0 || is_standard(endpoint);
+}
+
+/* countTokens answers {totalTokens} unwrapped: only the content calls
+ * answer in the envelope. */
+static bool gemini_reshapes(const char *endpoint)
+{
+    return strcmp(endpoint, "generateContent") == 0 ||
+           strcmp(endpoint, "streamGenerateContent") == 0;
+}
+
+/* The Code Assist method of a standard endpoint. */
+static const char *standard_method(const char *endpoint)
+{
+    return strcmp(endpoint, "count_tokens") == 0 ? "countTokens" : endpoint;
+}
+
+/* A stream in the framing the client reads: SSE for ?alt=sse and for a
+ * conversion, else the JSON array (the stream's filter unwraps each
+ * element of either). */
+static bool standard_sse(const struct upstream_call *call)
+{
+    const char *alt = reqctx_query(call->rq, "alt");
+    return call->converted || (alt && strcasecmp(alt, "sse") == 0);
+}
+
+/* countTokens takes {request: {model: "models/<m>", contents}}; the
+ * client may have sent its contents inside generateContentRequest. */
+static cJSON *count_body(cJSON *body, const char *model)
+{
+    cJSON *inner = cJSON_CreateObject();
+    char name[160];
+    snprintf(name, sizeof(name), "models/%s", model);
+    cJSON_AddStringToObject(inner, "model", name);
+    cJSON *gcr = cJSON_GetObjectItem(body, "generateContentRequest");
+    cJSON *contents = cJSON_DetachItemFromObject(cJSON_IsObject(gcr) ? gcr : body, "contents");
+    cJSON_AddItemToObject(inner, "contents", contents ? contents : cJSON_CreateArray());
+    cJSON_Delete(body);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "request", inner);
+    return o;
+}
+
+/* A standard request as Code Assist takes it: URL and the wrapped body,
+ * with the serving account's project (the project rule). */
+static int wrap_standard(const struct account *acc, const struct upstream_call *call,
+                         const char *base, struct upstream_req *out)
+{
+    cJSON *body = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        return -ERR_INVAL; /* the format validated it: not reached */
+    }
+    bool stream = strcmp(call->endpoint, "streamGenerateContent") == 0;
+    out->url = xasprintf("%s/v1internal:%s%s", base, standard_method(call->endpoint),
+                         stream && standard_sse(call) ? "?alt=sse" : "");
+    cJSON *o =
+        strcmp(call->endpoint, "count_tokens") == 0
+            ? count_body(body, call->model)
+            : gemini_envelope_wrap(body, call->model, account_project(acc), reqctx_id(call->rq));
+    out->body = json_print(o);
+    out->body_len = strlen(out->body);
+    cJSON_Delete(o);
+    return 0;
 }
 
 static int gemini_prepare(const struct account *acc, const struct upstream_call *call,
@@ -167,7 +250,12 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     const char *token = account_field(acc, "accessToken");
     if (!token || !*token)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
-    out->url = gemini_url(call, reqctx_app(call->rq)->cfg->gemini_code_assist_url);
+    const char *base = reqctx_app(call->rq)->cfg->gemini_code_assist_url;
+    bool standard = is_standard(call->endpoint);
+    if (standard && wrap_standard(acc, call, base, out) != 0)
+        return -ERR_INVAL;
+    if (!standard)
+        out->url = gemini_url(call, base);
     if (strcmp(call->endpoint, "v1internal:getOperation") == 0)
         out->method = "GET";
     judge_copy_client_headers(call->rq, out, gemini_client_header, NULL);
@@ -178,7 +266,8 @@ static int gemini_prepare(const struct account *acc, const struct upstream_call 
     upstream_req_add(out, "Authorization", bearer);
     memset(bearer, 0, strlen(bearer));
     free(bearer);
-    apply_project(acc, call, out);
+    if (!standard)
+        apply_project(acc, call, out);
     return 0;
 }
 
@@ -297,4 +386,6 @@ const struct provider provider_gemini_oauth = {
     .learn_body = gemini_learn_body,
     .oauth = &oauth_google,
     .serves = gemini_serves,
+    .reshapes = gemini_reshapes,
+    .unwrap = gemini_envelope_unwrap_text,
 };

@@ -201,6 +201,17 @@ struct provider {
      * "generateContent", a Code Assist "v1internal:..." method)? The scheduler
      * skips it when not ("endpoint not served"). */
     bool (*serves)(const char *endpoint); /* NULL: every endpoint of the family */
+    /* The envelope pair: an endpoint this account type serves in another
+     * shape than the client's API (Code Assist takes a standard Gemini
+     * request wrapped in {model, project, request}). prepare wraps the
+     * request; reshapes says the answer must be unwrapped, and unwrap gives
+     * one committed event's data, or a committed JSON body, as the client's
+     * API has it (malloc'd, *out_len), or NULL: as it came. The transaction
+     * unwraps before any conversion and before the client sees a byte;
+     * usage is read from the wrapped answer. Pure (upstream loop). NULL
+     * hooks: answers pass as they come. */
+    bool (*reshapes)(const char *endpoint);
+    char *(*unwrap)(const char *data, size_t len, size_t *out_len);
 };
 
 /* Find a provider by account type / by admin path segment; NULL when unknown. */

@@ -234,6 +234,8 @@ static int on_array_element(void *arg, const char *elem, size_t len)
     struct stream *st = arg;
     struct sse_event ev = {"", elem, len, ""}; /* an element is what an SSE event's data is */
     st->hooks.on_event(st->arg, &ev);
+    if (st->convert && !st->conv_err) /* the owner's elements replace the upstream's */
+        st->conv_err = st->hooks.filter(st->arg, &ev, &st->conv);
     return 0;
 }
 
@@ -252,20 +254,26 @@ static int on_data_array(struct stream *st, const char *data, size_t len)
     pthread_mutex_unlock(&st->mu);
     int rc = jsonseq_feed(&st->seq, data, len, on_array_element, st);
     pthread_mutex_lock(&st->mu);
-    if (rc != 0 || buf_append(&st->pending, data, len) != 0) {
+    if (rc != 0 || st->conv_err || buf_append(&st->pending, data, len) != 0) {
         cut_stream_locked(st);
         pthread_mutex_unlock(&st->mu);
+        buf_reset(&st->conv);
         return 0;
     }
     size_t n = st->seq.boundary - st->fwd;
     if (n) {
-        if (buf_append(&st->out, st->pending.data, n) != 0)
+        /* converted: the owner's elements instead of these bytes; the
+         * upstream's tail (its closing bracket) still ends the array */
+        const char *src = st->convert ? st->conv.data : st->pending.data;
+        size_t m = st->convert ? st->conv.len : n;
+        if (m && buf_append(&st->out, src, m) != 0)
             st->overflow = true;
         buf_consume(&st->pending, n);
         st->fwd += n;
         wake_locked(st);
     }
     pthread_mutex_unlock(&st->mu);
+    buf_reset(&st->conv);
     return 0;
 }
 

@@ -109,6 +109,8 @@ struct txn {
     char *conv_body;        /* the converted request body */
     size_t conv_len;
     long long created; /* the converted answer's creation time (unix s) */
+    bool unwrap;       /* the committed answer is the provider's to unwrap (provider.h) */
+    size_t elems;      /* unwrapped elements of a JSON-array stream so far */
 };
 
 /* ---- txn.c ---- */

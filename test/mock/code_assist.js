@@ -23,6 +23,7 @@
 //   generateContent     {response: {candidates, usageMetadata: GCA_USAGE, modelVersion}, traceId}
 //   streamGenerateContent?alt=sse  data: {response: ...} frames, the text in GCA_TEXT_CHUNKS;
 //                       the first frame carries a partial usageMetadata, the last the full one
+//                       (without alt=sse: the same chunks as one JSON array)
 // Behaviours, by the body's model (generate calls) or a token tag beginning err<status>
 // (every call): mock-error-<status> (Google error JSON; 429 adds a RetryInfo retryDelay of 7s),
 // mock-ratelimit-<s> (429 with RetryInfo retryDelay <s>s, no retry-after), mock-function-call
@@ -144,6 +145,19 @@ function makeCodeAssist() {
       return sendJson(res, 403, googleError(403, `mock: project ${body.project} is not this token's`));
     }
     if (!body.request || !Array.isArray(body.request.contents)) return sendJson(res, 400, googleError(400, 'mock: request.contents is required'));
+    if (method === 'streamGenerateContent' && !/[?&]alt=sse(&|$)/.test(ctx.req.url)) {
+      // Without alt=sse Google streams one JSON array of the same chunks (drop-after-<k>: k
+      // elements, then the socket is destroyed).
+      const all = frames(model, b.kind);
+      const n = b.kind === 'drop-after' ? b.k : all.length;
+      const s = `[${all.slice(0, n).map((f) => JSON.stringify(f)).join(',\r\n')}`;
+      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'x-cloudaicompanion-trace-id': 'mock-trace' });
+      if (b.kind !== 'drop-after') return res.end(`${s}]`);
+      res.write(s);
+      ctx.selfDestroyed = true;
+      setTimeout(() => res.socket && res.socket.destroy(), 30);
+      return;
+    }
     if (method === 'streamGenerateContent') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-cloudaicompanion-trace-id': 'mock-trace', 'x-mock-secret': 'dropped' });
       const all = frames(model, b.kind);

@@ -766,6 +766,30 @@ TEST(gemini_envelope_wrap_unwrap)
     stream_golden(&unwrap_ops, "chat-gemini/stream.gemini.sse", "chat-gemini/stream.gemini.sse");
 }
 
+/* The provider's unwrap hook (gemini_envelope_unwrap_text): the golden
+ * Code Assist answer becomes the golden standard one; a text without the
+ * envelope, or no JSON at all, is left for the caller to pass as is. */
+TEST(gemini_envelope_unwrap_hook)
+{
+    size_t len = 0, n = 0;
+    char *body = slurp("chat-gemini/response.code-assist.json", &len);
+    cJSON *want = golden_json("chat-gemini/response.gemini.json");
+    REQUIRE(body && want);
+    char *inner = gemini_envelope_unwrap_text(body, len, &n);
+    REQUIRE(inner);
+    CHECK_INT((long long)n, (long long)strlen(inner));
+    cJSON *got = cJSON_Parse(inner);
+    CHECK(same_json(got, want));
+    cJSON_Delete(got);
+    free(inner);
+    free(body);
+    cJSON_Delete(want);
+    static const char *const plain[] = {"{\"candidates\":[],\"response\":{\"x\":1}}",
+                                        "{\"candidates\":[]}", "data: {\"response\"", ""};
+    for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
+        CHECK(gemini_envelope_unwrap_text(plain[i], strlen(plain[i]), &n) == NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
@@ -794,6 +818,7 @@ int main(int argc, char **argv)
         T(gemini_slot_rows),
         T(gemini_stream_cut_by_length),
         T(gemini_envelope_wrap_unwrap),
+        T(gemini_envelope_unwrap_hook),
     };
     return harness_main(argc, argv, tests, ARRAY_SIZE(tests));
 }

@@ -139,10 +139,20 @@ TEST(serves_standard_endpoints_only)
     CHECK(p->serves("count_tokens"));
     CHECK(!p->serves("v1internal:generateContent"));
     CHECK(!p->serves("v1internal:loadCodeAssist"));
-    const struct provider *oauth = provider_find("gemini"); /* Code Assist only */
+    const struct provider *oauth = provider_find("gemini"); /* Code Assist, and the standard API */
     REQUIRE(oauth && oauth->serves);
     CHECK(oauth->serves("v1internal:generateContent"));
-    CHECK(!oauth->serves("generateContent"));
+    CHECK(oauth->serves("generateContent"));
+    CHECK(oauth->serves("streamGenerateContent"));
+    CHECK(oauth->serves("count_tokens"));
+    CHECK(!oauth->serves("messages"));
+    /* the envelope pair: the content calls are unwrapped, Code Assist's own are not */
+    REQUIRE(oauth->reshapes && oauth->unwrap);
+    CHECK(oauth->reshapes("generateContent"));
+    CHECK(oauth->reshapes("streamGenerateContent"));
+    CHECK(!oauth->reshapes("count_tokens"));
+    CHECK(!oauth->reshapes("v1internal:generateContent"));
+    CHECK(p->reshapes == NULL && p->unwrap == NULL);
     for (size_t i = 0; i < provider_count(); i++) /* the others serve their whole family */
         if (provider_at(i) != p && provider_at(i) != oauth)
             CHECK(provider_at(i)->serves == NULL);
