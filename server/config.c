@@ -253,6 +253,8 @@ static const struct conf_var config_vars[] = {
      "fewer Redis writes)", NULL},
     {"TOKEN_USAGE_RETENTION", CONF_INT, "30", 1, 3650, OFF(token_usage_retention_days), 0,
      "Logging and usage", "Days to keep daily usage breakdowns", NULL},
+    {"REQUEST_LOG_MAX", CONF_INT, "200", 1, 1000, OFF(request_log_max), 0, "Logging and usage",
+     "Recent requests kept per key and per account for the admin request log", NULL},
 
     {"UNPRICED_MODEL_FALLBACK_INPUT_PER_MTOK", CONF_STR, "3", 0, 0, OFF(unpriced_fallback_input),
      0, "Pricing", "USD per million input tokens for a model missing from the price table "

@@ -87,6 +87,7 @@ struct relay_config {
     long long timezone_offset;
     bool enable_usage_statistics;
     long long token_usage_retention_days;
+    long long request_log_max; /* REQUEST_LOG_MAX: entries per key / account log */
     /* pricing */
     char *unpriced_fallback_input; /* USD per MTok, decimal text (pricing_parse_usd_per_mtok) */
     char *unpriced_fallback_output;

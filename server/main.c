@@ -196,9 +196,12 @@ static void start_all(struct runtime *rt)
         log_error("main", "admin initialisation failed");
         exit(1);
     }
+    /* The listener before the first request: handlers read app->notify. */
+    if (notify_start(app, &app->notify) != 0)
+        exit(1);
     if (httpd_start(app, listen_fd, &rt->httpd, err, sizeof(err)) != 0)
         die(err);
-    if (maint_start(app, &rt->maint) != 0 || notify_start(app, &app->notify) != 0)
+    if (maint_start(app, &rt->maint) != 0)
         exit(1);
     log_info("main", "starting the relay service on http://%s:%lld (workers=%d http_threads=%lld)",
              rt->cfg->host, rt->cfg->port, workers, rt->cfg->http_threads);

@@ -26,6 +26,7 @@
 #include "reqctx.h"
 #include "router.h"
 #include "tpool.h"
+#include "usage_stats.h"
 #include "usage_writer.h"
 #include "txn.h"
 
@@ -120,6 +121,11 @@ static cJSON *usage_component(struct app *app)
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "spooled", (double)spooled);
     cJSON_AddNumberToObject(u, "dropped", (double)dropped);
+    /* The statistics flushes and their Redis commands (amortised, not per request). */
+    unsigned long long flushes = 0, commands = 0;
+    usage_stats_counts(app->usage_stats, &flushes, &commands);
+    cJSON_AddNumberToObject(u, "statsFlushes", (double)flushes);
+    cJSON_AddNumberToObject(u, "statsCommands", (double)commands);
     return u;
 }
 

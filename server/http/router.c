@@ -12,7 +12,8 @@
 /* pricing, OAuth, group and scheduler routes before account_routes: a specific
  * "/admin/models/pricing", "/admin/claude-accounts/exchange-code" or
  * "/admin/claude-accounts/usage", "/admin/account-groups" or
- * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns. */
+ * "/admin/scheduler/..." must win over the generic "/admin/:accountType/..." patterns
+ * (as must the statistics' "/admin/accounts/:accountId/usage-trend"). */
 static const struct route *const route_tables[] = {system_routes,
                                                    relay_routes,
                                                    openai_routes,
@@ -27,6 +28,8 @@ static const struct route *const route_tables[] = {system_routes,
                                                    claude_profile_routes,
                                                    group_routes,
                                                    scheduler_routes,
+                                                   stats_routes,
+                                                   api_stats_routes,
                                                    ui_settings_routes,
                                                    account_routes,
                                                    ui_routes};

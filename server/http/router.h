@@ -74,5 +74,7 @@ extern const struct route group_routes[];
 extern const struct route scheduler_routes[];
 extern const struct route pricing_routes[];
 extern const struct route key_info_routes[];
+extern const struct route stats_routes[];
+extern const struct route api_stats_routes[];
 
 #endif

@@ -8,10 +8,15 @@
 
 #include <strings.h>
 
+/* One per line (a trailing comment keeps clang-format from packing them):
+ * a merge then adds a line instead of reflowing the table. */
 static const struct provider *const providers[] = {
-    &provider_claude_console,  &provider_claude_official,  &provider_openai_responses,
-    &provider_gemini_oauth,    &provider_openai,           &provider_claude_console,
-    &provider_claude_official, &provider_openai_responses, &provider_gemini_api,
+    &provider_claude_console,   /* claude-console */
+    &provider_claude_official,  /* claude-official */
+    &provider_openai_responses, /* openai-responses */
+    &provider_openai,           /* openai (ChatGPT / Codex OAuth) */
+    &provider_gemini_oauth,     /* gemini (Google OAuth, Code Assist) */
+    &provider_gemini_api,       /* gemini-api */
 };
 
 size_t provider_count(void)

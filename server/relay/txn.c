@@ -41,6 +41,7 @@
 #include "token_refresh.h"
 #include "txn.h"
 #include "txn_int.h"
+#include "usage_stats.h"
 #include "usage_writer.h"
 #include "usermsg.h"
 #include "xmalloc.h"
@@ -182,14 +183,44 @@ static void cost_of(struct txn *t, struct accounting *a)
     reqctx_note_cost(t->rq, a->cost, a->unpriced);
 }
 
+/* What the statistics and the request log want beside the usage. */
+static void note_request(const struct txn *t, struct accounting *a)
+{
+    a->end_ms = clock_wall_ms();
+    a->duration_ms = (long)(clock_mono_ms() - t->t0_ms);
+    a->ttft_ms = t->first_ms ? (long)(t->first_ms - t->t0_ms) : -1;
+    a->attempts = t->natt;
+    a->status = t->natt ? t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1].status : 0;
+    a->status = a->status < 0 ? 0 : a->status;
+    a->stream = t->req.stream;
+    if (!a->u.model[0])
+        snprintf(a->u.model, sizeof(a->u.model), "%s", billed_model(t));
+}
+
+/* The statistics and the request log (in memory, flushed in batches): a
+ * request with usage, or one that reached an upstream and failed. */
+static void stats_add(const struct txn *t, struct accounting *a, bool usage)
+{
+    if (!usage && !(t->op->record_usage && t->natt))
+        return;
+    snprintf(a->key_id, sizeof(a->key_id), "%s", t->key->id);
+    snprintf(a->account_id, sizeof(a->account_id), "%s", t->acc ? t->acc->id : "");
+    snprintf(a->request_id, sizeof(a->request_id), "%s-%s", t->app->instance_id, reqctx_id(t->rq));
+    a->u.seen = usage;
+    note_request(t, a);
+    usage_stats_add(t->app->usage_stats, t->app, a);
+}
+
 /* Usage, cost and the slot, settled once by the group-committed accounting
  * script (no Redis here: finish may run on the upstream loop). */
 static void account_for(struct txn *t)
 {
     bool usage = t->op->record_usage && t->usage.seen && t->acc;
-    if (!usage && !t->lease && !t->acc_lease)
-        return;
     struct accounting a = {.u = t->usage, .window = t->key->pol.window_ms > 0};
+    if (!usage && !t->lease && !t->acc_lease) {
+        stats_add(t, &a, false);
+        return;
+    }
     snprintf(a.key_id, sizeof(a.key_id), "%s", t->key->id);
     snprintf(a.account_id, sizeof(a.account_id), "%s", t->acc ? t->acc->id : "");
     a.used_ms = t->acc && usage ? account_last_used(t->acc) : 0;
@@ -213,6 +244,7 @@ static void account_for(struct txn *t)
     memcpy(a.day, periods.day, sizeof(a.day));
     memcpy(a.week, periods.week, sizeof(a.week));
     a.weekly = policy_claude_family(a.u.model[0] ? a.u.model : billed_model(t));
+    stats_add(t, &a, usage);
     usage_writer_push(t->app->usage_writer, &a);
     leases_remove(t->app->leases, t->lease);
     leases_remove(t->app->leases, t->acc_lease);
@@ -776,6 +808,8 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
 static void hook_event(void *arg, const struct sse_event *ev)
 {
     struct txn *t = arg;
+    if (!t->first_ms)
+        t->first_ms = clock_mono_ms();
     t->acc->prov->usage_event(&t->usage, ev);
     if (!t->acc->prov->observe_event)
         return;
@@ -791,6 +825,8 @@ static void hook_event(void *arg, const struct sse_event *ev)
 static void hook_body(void *arg, int status, const char *body, size_t len)
 {
     struct txn *t = arg;
+    if (!t->first_ms)
+        t->first_ms = clock_mono_ms();
     if (status < 200 || status >= 300)
         return;
     const struct provider *p = t->acc->prov;
@@ -816,7 +852,10 @@ static char *hook_transform_body(void *arg, const char *body, size_t len, size_t
 static void hook_finish(void *arg, int result)
 {
     struct txn *t = arg;
-    if (t->step == TS_DECIDE) /* the client left while an attempt ran */
+    /* The client left while an attempt ran (an attempt judged by decide and
+     * answered keeps its status). */
+    if (t->step == TS_DECIDE && t->natt &&
+        t->att[(t->natt <= ATTEMPTS_CAP ? t->natt : ATTEMPTS_CAP) - 1].status < 0)
         attempt_end(t, 0);
     if (t->step == TS_RELAY && result && result != -ERR_CLOSED) {
         log_set_reqid(reqctx_id(t->rq));
@@ -858,6 +897,7 @@ void txn_start(struct reqctx *rq, const struct relay_op *op)
     t->op = op;
     t->client_fd = reqctx_client_fd(rq);
     t->on_io = reqctx_inline(rq);
+    t->t0_ms = clock_mono_ms();
     atomic_fetch_add(&t->app->stats.transactions, 1);
     txn_run(t);
 }

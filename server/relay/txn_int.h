@@ -97,6 +97,8 @@ struct txn {
     struct attempt att[ATTEMPTS_CAP];
     int natt;
     long long att_t0;
+    long long t0_ms;    /* monotonic: the transaction began */
+    long long first_ms; /* monotonic: the answer's first event or body; 0: none yet */
     struct usage usage;
     char up_model[96]; /* the model the account was sent, when it maps the client's */
     struct last_answer last;

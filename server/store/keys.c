@@ -787,13 +787,18 @@ int keys_delete_permanent(struct app *app, struct rds_conn *c, const char *id)
         return rc;
     store_key(uk, SK_API_KEY_USAGE, id);
     store_key(ck, SK_API_KEY_COST, id);
-    redisReply *r[2] = {0};
-    rc = rds_append(c, "DEL %s %s %s", rk, uk, ck) == 0 &&
+    /* Its lifetime statistics and request log go too (the dated buckets expire). */
+    char tk[STORE_KEY_MAX], lk[STORE_KEY_MAX], ik[STORE_KEY_MAX], total[] = "total";
+    store_key(tk, SK_USAGE_KEY, id, total);
+    store_key(lk, SK_USAGE_RECORDS, id);
+    store_key(ik, SK_USAGE_INDEX, total, "keys");
+    redisReply *r[3] = {0};
+    rc = rds_append(c, "DEL %s %s %s %s %s", rk, uk, ck, tk, lk) == 0 &&
                  rds_append(c, "SREM %s %s", SK_API_KEY_INDEX, id) == 0 &&
-                 rds_flush_replies(c, 2, r) == 0
+                 rds_append(c, "SREM %s %s", ik, id) == 0 && rds_flush_replies(c, 3, r) == 0
              ? 0
              : -ERR_REDIS;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (r[i])
             freeReplyObject(r[i]);
     if (rc == 0)

@@ -69,11 +69,24 @@
  * address alone (server/admin/login_throttle.c) */
 #define SK_LOGIN_THROTTLE_PAIR "login_throttle:%s:%s"
 #define SK_LOGIN_THROTTLE_ADDR "login_throttle_addr:%s"
+/* hash: failed key checks of the self-service page from one address (fails, next) */
+#define SK_API_STATS_THROTTLE "api_stats_throttle:%s"
 
 /* Usage statistics */
 #define SK_USAGE_DAILY "usage:daily:%s:%s:%s"  /* hash: date, key id, model */
 #define SK_USAGE_ACCOUNT "usage:account:%s:%s" /* hash: account id, date */
 #define SK_USAGE_GLOBAL "usage:global:%s"      /* hash: date */
+/* Statistics buckets (usage_stats.c). {period} is a day YYYY-MM-DD, an hour
+ * YYYY-MM-DDTHH, a month YYYY-MM (TIMEZONE_OFFSET) or "total". */
+#define SK_USAGE_MONTHLY "usage:monthly:%s:%s:%s" /* hash: month, key id, model */
+#define SK_USAGE_KEY "usage:key:%s:%s"            /* hash: key id, period */
+#define SK_USAGE_MODEL "usage:model:%s:%s"        /* hash: model, period */
+#define SK_USAGE_MINUTE "usage:minute:%lld"       /* hash: UTC minute since the epoch */
+#define SK_USAGE_INDEX "usage:index:%s:%s"        /* set: period, "keys"/"accounts"/"models" */
+#define SK_USAGE_KEY_MODELS "usage:index:%s:key_models:%s"  /* set: period, key id -> models */
+#define SK_USAGE_RECORDS "usage:records:%s"                 /* list: key id -> recent requests */
+#define SK_USAGE_ACCOUNT_RECORDS "usage:account_records:%s" /* list: account id -> the same */
+#define SK_USAGE_RECORDS_ALL "usage:records:all"            /* list: the same, every key */
 
 /* Model prices (shared by every instance; see pricing_sync.h) */
 #define SK_MODEL_PRICING "model_pricing"                 /* string: LiteLLM-format JSON table */

@@ -80,6 +80,13 @@ struct accounting {
     long long quota_until_ms; /* that day's end: the next reset */
     long long
         used_ms; /* when the account was picked (its last use for every LRU); 0: not written */
+    /* For the statistics and the request log (usage_stats.h), not the script. */
+    long long end_ms; /* wall time the request ended */
+    long duration_ms; /* from the request's start to its end */
+    long ttft_ms;     /* to the answer's first event or body; -1: none came */
+    int status;       /* the last upstream attempt's HTTP status (0: transport failure) */
+    int attempts;     /* upstream attempts made */
+    bool stream;
 };
 
 /* Settle each of n requests (see struct accounting) in one pipelined round

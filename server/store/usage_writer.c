@@ -50,7 +50,6 @@
 
 struct item {
     struct item *next;
-    bool in_stats; /* already added to the daily breakdowns (once, even if retried) */
     struct accounting a;
 };
 
@@ -163,9 +162,6 @@ static bool write_batch(struct usage_writer *w, struct item *batch)
     int res[BATCH], n = 0;
     long long day_cost[BATCH];
     for (struct item *it = batch; it; it = it->next, n++) {
-        if (!it->in_stats && it->a.u.seen)
-            usage_stats_add(w->app->usage_stats, w->app, it->a.key_id, it->a.account_id, &it->a.u);
-        it->in_stats = true;
         as[n] = &it->a;
         res[n] = -ERR_IO;
         day_cost[n] = -1;

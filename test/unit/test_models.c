@@ -11,6 +11,19 @@
 #include "models.h"
 #include "provider.h"
 
+/* The registry holds each provider once, with its own name, record prefix
+ * and admin path (a doubled line loads every such account twice). */
+TEST(registry_unique)
+{
+    for (size_t i = 0; i < provider_count(); i++)
+        for (size_t k = i + 1; k < provider_count(); k++) {
+            CHECK(provider_at(i) != provider_at(k));
+            CHECK(strcmp(provider_at(i)->name, provider_at(k)->name) != 0);
+            CHECK(strcmp(provider_at(i)->record_prefix, provider_at(k)->record_prefix) != 0);
+            CHECK(strcmp(provider_at(i)->admin_path, provider_at(k)->admin_path) != 0);
+        }
+}
+
 TEST(claude_rule)
 {
     CHECK(models_claude_like("claude-sonnet-4-5"));
@@ -234,6 +247,7 @@ TEST(console_maps_and_supports)
 int main(int argc, char **argv)
 {
     static const struct test tests[] = {
+        T(registry_unique),
         T(claude_rule),
         T(check_shapes),
         T(check_bounds),
