@@ -25,10 +25,6 @@ const SHOTS = path.resolve(ROOT, process.env.SCREENSHOTS_DIR ||
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const T = 15000; // every wait is bounded
 
-// The statistics API (issue 12, built in parallel) may not be in this build: its absence is
-// a 404 the UI handles by saying so; these are the only paths allowed to 404 for that reason.
-const OPTIONAL_API = /\/(admin\/(dashboard|usage-trend|model-stats|cost-ranking|request-log|accounts\/[^/]+\/usage-trend)|apiStats\/api\/user-stats)(\?|$)/;
-
 const TITLE = 'Acme 中转 Relay';
 let st, mock, logo, browser, ctx, page, adminPassword;
 let allowed = []; // [{re, status}] answers the current step expects
@@ -38,7 +34,6 @@ function allow(re, status) {
   allowed.push({ re, status });
 }
 function isAllowed(url, status) {
-  if (status === 404 && OPTIONAL_API.test(url)) return true;
   return allowed.some((a) => a.re.test(url) && (a.status === undefined || a.status === status));
 }
 
@@ -261,17 +256,15 @@ test('dashboard: Anthropic SDK traffic moves the numbers', async () => {
   for (let i = 0; i < 3; i++) await sdk.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hello ' + i }] });
   await waitFor(async () => (await keyUsage(st.redis.port, st.key.id)).requests === 3, { timeout: T, what: 'usage written' });
   const refresh = page.getByRole('button', { name: 'Refresh' });
-  const stats = (await byId('stats-missing').count()) === 0;
+  assert.equal(await byId('stats-missing').count(), 0, 'the statistics API is in this build (a 404 from it fails the step)');
   const num = async (id) => Number((await byId(id).textContent()).replace(/[,$]/g, ''));
   // The statistics API flushes its counters within ~2 s: refresh until the numbers move.
   await waitFor(async () => {
     await refresh.click();
     await page.waitForTimeout(200);
-    return (await num('dashboard-requests-total')) === before + 3 && (!stats || (await num('dashboard-requests-today')) === Number(today.replace(/,/g, '')) + 3);
-  }, { timeout: T, interval: 300, what: 'total (and today) requests +3' });
-  if (!stats) {
-    assert.equal(today.trim(), '—', 'without the statistics API, today is not invented');
-  } else {
+    return (await num('dashboard-requests-total')) === before + 3 && (await num('dashboard-requests-today')) === Number(today.replace(/,/g, '')) + 3;
+  }, { timeout: T, interval: 300, what: 'total and today requests +3' });
+  {
     assert.ok((await num('dashboard-cost-today')) > 0, 'cost today');
     assert.ok((await page.locator('.chart canvas').count()) >= 2, 'trend charts drawn (uPlot)');
     assert.match(await page.getByTestId('dashboard-top-keys').textContent(), /traffic/);
@@ -478,8 +471,8 @@ test('usage and settings pages render', async () => {
   await byId('nav-usage').click();
   await byId('usage-by-key').getByText('traffic').waitFor();
   await byId('usage-key').selectOption({ label: 'traffic' });
-  await page.locator('[data-testid="log-missing"], [data-testid="log-row"]').first().waitFor();
-  if (await byId('log-row').count()) {
+  await byId('log-row').first().waitFor();
+  {
     assert.equal(await byId('log-row').count(), 3, 'the three SDK requests of this key');
     await byId('log-row').first().click();
     assert.match(await byId('log-detail').textContent(), /"durationMs"/);
