@@ -50,6 +50,24 @@ static const char *check_http_url(const char *v)
     return strlen(v) > 2048 ? "must be at most 2048 characters" : NULL;
 }
 
+/* A logo URL is also a source in the UI's Content-Security-Policy header:
+ * nothing that would end the source or the header. */
+static const char *check_logo_url(const char *v)
+{
+    const char *bad = check_http_url(v);
+    if (bad)
+        return bad;
+    for (; *v; v++)
+        if (*v <= ' ' || *v == ';' || *v == ',' || *v == '\'' || *v == '"' || *v == 127)
+            return "may not contain spaces, control characters, ';', ',' or quotes";
+    return NULL;
+}
+
+static const char *check_web_title(const char *v)
+{
+    return strlen(v) > 100 ? "must be at most 100 characters" : NULL;
+}
+
 static const char *check_usd_per_mtok(const char *v)
 {
     long long femto;
@@ -221,6 +239,10 @@ static const struct conf_var config_vars[] = {
      "Directory for claude-relay-YYYY-MM-DD.log (empty = stdout only)", NULL},
     {"ADMIN_UI_DIR", CONF_STR, "admin-ui/dist", 0, 0, OFF(admin_ui_dir), 0, "Files",
      "Directory of the built admin web UI (make ui: admin-ui/dist) served at /web", NULL},
+    {"WEB_TITLE", CONF_STR, "Claude Relay", 0, 0, OFF(web_title), 0, "Files",
+     "Name shown in the admin web UI's header, login page and page title", check_web_title},
+    {"WEB_LOGO_URL", CONF_STR, "", 0, 0, OFF(web_logo_url), 0, "Files",
+     "Optional logo (http(s) URL) shown next to the title in the admin web UI", check_logo_url},
 
     {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
      "error, warn, info or debug", check_log_level},

@@ -80,6 +80,8 @@ struct relay_config {
     char *data_dir;
     char *log_dir;
     char *admin_ui_dir;
+    char *web_title;    /* WEB_TITLE: the UI's name (header, login, <title>) */
+    char *web_logo_url; /* WEB_LOGO_URL: "" = none */
     /* logging, usage */
     char *log_level;
     long long timezone_offset;

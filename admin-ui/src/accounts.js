@@ -1,6 +1,8 @@
 // accounts.js - every account type in one list (state, cooldown reason and
-// until-when, priority, group), adding accounts (Claude OAuth PKCE, setup
-// token, Console, OpenAI Responses), editing, reset, pause; account groups.
+// until-when, priority, group), adding accounts of the six types (the OAuth
+// kinds - Claude, OpenAI ChatGPT, Gemini - through one PKCE component; the
+// API-key kinds - Console, OpenAI Responses, Gemini API - through one form
+// driven by ACCOUNT_TYPES), editing, reset, pause; account groups.
 import { useState } from 'preact/hooks';
 import { api, allAccounts, ACCOUNT_TYPES } from './api.js';
 import { t } from './i18n.js';
@@ -25,7 +27,7 @@ async function load() {
   return { accounts, groups, groupOf };
 }
 
-const FIELDS = ['name', 'description', 'priority', 'apiUrl', 'baseApi', 'apiKey', 'dailyQuota', 'maxConcurrentTasks',
+const FIELDS = ['name', 'description', 'priority', 'apiUrl', 'baseApi', 'baseUrl', 'projectId', 'apiKey', 'dailyQuota', 'maxConcurrentTasks',
   'rateLimitDuration', 'supportedModels', 'sessionId', 'authorizationCode', 'callbackUrl', 'userAgent'];
 
 // Name / priority / description, shared by every add and edit form.
@@ -60,17 +62,26 @@ function useSubmit(run, onDone) {
 
 const common = (f) => ({ name: f.get('name'), description: f.get('description'), priority: Number(f.get('priority') || 50) });
 
-// Claude OAuth (PKCE) or setup token: get a link, open it, paste the code or callback URL.
-function OAuthFlow({ setup, onDone }) {
+// Gemini's optional Google Cloud project (empty: the relay learns one from loadCodeAssist).
+function Project({ a = {}, errs }) {
+  return html`<${Field} name="projectId" label=${t('projectId')} error=${errs.projectId} hint=${t('projectHint')}>
+    <input name="projectId" maxlength="200" value=${a.projectId || ''} data-testid="account-project" /><//>`;
+}
+
+// The OAuth kinds (PKCE) and the Claude setup token: get a link, open it,
+// paste the code or the callback URL. The tokens never reach the browser.
+function OAuthFlow({ type, setup, onDone }) {
   const [flow, setFlow] = useState(null);
   const [linkErr, setLinkErr] = useState(null);
   const gen = setup ? 'generate-setup-token-url' : 'generate-auth-url';
   const exch = setup ? 'exchange-setup-token-code' : 'exchange-code';
-  const start = () => api('POST', '/admin/claude-accounts/' + gen, {}).then((r) => setFlow(r.data), setLinkErr);
+  const base = `/admin/${type.path}/`;
+  const start = () => api('POST', base + gen, {}).then((r) => setFlow(r.data), setLinkErr);
   const { errs, err, busy, submit } = useSubmit((f) => {
     const v = String(f.get('code') || '').trim();
     const body = { ...common(f), sessionId: flow.sessionId, ...(v.startsWith('http') ? { callbackUrl: v } : { authorizationCode: v }) };
-    return api('POST', '/admin/claude-accounts/' + exch, body);
+    if (type.project) body.projectId = String(f.get('projectId') || '').trim();
+    return api('POST', base + exch, body);
   }, onDone);
   if (!flow)
     return html`<p class="muted">${t('step1')}</p><${ErrorBox} error=${linkErr} />
@@ -82,15 +93,16 @@ function OAuthFlow({ setup, onDone }) {
     <${Field} name="authorizationCode" label=${t('codeOrUrl')} error=${errs.authorizationCode || errs.callbackUrl}>
       <input name="code" required data-testid="oauth-code" autocomplete="off" /><//>
     <${Common} errs=${errs} />
+    ${type.project && html`<${Project} errs=${errs} />`}
     <${ErrorBox} error=${err} />
     <div class="actions"><button type="submit" class="primary" disabled=${busy} data-testid="account-save">${t('finish')}</button></div></form>`;
 }
 
-// Console / OpenAI Responses: URL + API key (blank on edit = unchanged).
+// The API-key kinds: URL (type.url) + API key (blank on edit = unchanged).
 function KeyAccountForm({ type, a, onDone }) {
-  const urlField = type.platform === 'openai-responses' ? 'baseApi' : 'apiUrl';
+  const urlField = type.url;
   const { errs, err, busy, submit } = useSubmit((f) => {
-    const body = { ...common(f), [urlField]: f.get(urlField), dailyQuota: Number(f.get('dailyQuota') || 0),
+    const body = { ...common(f), [urlField]: String(f.get(urlField) || '').trim(), dailyQuota: Number(f.get('dailyQuota') || 0),
       maxConcurrentTasks: Number(f.get('maxConcurrentTasks') || 0), rateLimitDuration: Number(f.get('rateLimitDuration') || 0) };
     if (f.get('apiKey')) body.apiKey = f.get('apiKey');
     return a ? api('PUT', `/admin/${type.path}/${a.id}`, body) : api('POST', '/admin/' + type.path, body);
@@ -98,7 +110,7 @@ function KeyAccountForm({ type, a, onDone }) {
   return html`<form class="form" onSubmit=${submit} novalidate>
     <${Common} a=${a} errs=${errs} />
     <${Field} name=${urlField} label=${t('apiUrl')} error=${errs[urlField]}>
-      <input name=${urlField} required value=${(a && a[urlField]) || ''} placeholder=${urlField === 'baseApi' ? 'https://api.openai.com/v1' : 'https://api.anthropic.com'} data-testid="account-url" /><//>
+      <input name=${urlField} required=${type.urlRequired} value=${(a && a[urlField]) || ''} placeholder=${type.placeholder} data-testid="account-url" /><//>
     <${Field} name="apiKey" label=${t('apiKey')} error=${errs.apiKey} hint=${a ? a.apiKeyPreview : ''}>
       <input name="apiKey" type="password" autocomplete="off" required=${!a} data-testid="account-key" /><//>
     <div class="row3">
@@ -109,21 +121,40 @@ function KeyAccountForm({ type, a, onDone }) {
     <div class="actions"><button type="submit" class="primary" disabled=${busy} data-testid="account-save">${a ? t('save') : t('finish')}</button></div></form>`;
 }
 
-// Edit an OAuth account: name, priority, description only (tokens come from the flow).
+// The read-only facts an OAuth account learnt from its sign-in (plan, ids, e-mail).
+function Info({ a }) {
+  const rows = (a._type.info || []).filter((k) => a[k]);
+  return rows.length ? html`<table class="kv" data-testid="account-info"><tbody>${rows.map((k) => html`<tr><th>${t('f_' + k)}</th><td>${a[k]}</td></tr>`)}</tbody></table>` : '';
+}
+
+// Edit an OAuth account: name, priority, description (and Gemini's project);
+// the tokens come from the flow only.
 function OAuthEdit({ a, onDone }) {
-  const { errs, err, busy, submit } = useSubmit((f) => api('PUT', '/admin/claude-accounts/' + a.id, common(f)), onDone);
-  return html`<form class="form" onSubmit=${submit} novalidate><${Common} a=${a} errs=${errs} /><${ErrorBox} error=${err} />
+  const { errs, err, busy, submit } = useSubmit((f) => {
+    const body = common(f);
+    if (a._type.project) body.projectId = String(f.get('projectId') || '').trim();
+    return api('PUT', `/admin/${a._type.path}/${a.id}`, body);
+  }, onDone);
+  return html`<form class="form" onSubmit=${submit} novalidate><${Info} a=${a} /><${Common} a=${a} errs=${errs} />
+    ${a._type.project && html`<${Project} a=${a} errs=${errs} />`}<${ErrorBox} error=${err} />
     <div class="actions"><button type="submit" class="primary" disabled=${busy} data-testid="account-save">${t('save')}</button></div></form>`;
 }
 
-const KINDS = [['oauth', 'claudeOauth'], ['setup', 'setupToken'], ['console', 'console'], ['openai', 'openaiResponses']];
+// The add dialog's kinds: [testid suffix, label, admin path, setup token?].
+const KINDS = [
+  ['oauth', 'claudeOauth', 'claude-accounts'], ['setup', 'setupToken', 'claude-accounts', true],
+  ['console', 'console', 'claude-console-accounts'], ['openai', 'openaiOauth', 'openai-accounts'],
+  ['openai-responses', 'openaiResponses', 'openai-responses-accounts'], ['gemini', 'geminiOauth', 'gemini-accounts'],
+  ['gemini-api', 'geminiApi', 'gemini-api-accounts'],
+];
 
 function AddAccount({ onClose, onDone }) {
   const [kind, setKind] = useState('oauth');
-  const type = ACCOUNT_TYPES.find((x) => x.platform === (kind === 'openai' ? 'openai-responses' : 'claude-console'));
+  const [, , path, setup] = KINDS.find((k) => k[0] === kind);
+  const type = ACCOUNT_TYPES.find((x) => x.path === path);
   return html`<${Modal} title=${t('addAccount')} onClose=${onClose} testid="account-form">
     <div class="seg">${KINDS.map(([k, l]) => html`<button class=${kind === k ? 'active' : ''} data-testid=${'account-kind-' + k} onClick=${() => setKind(k)}>${t(l)}</button>`)}</div>
-    ${kind === 'oauth' || kind === 'setup' ? html`<${OAuthFlow} key=${kind} setup=${kind === 'setup'} onDone=${onDone} />` : html`<${KeyAccountForm} key=${kind} type=${type} onDone=${onDone} />`}
+    ${type.oauth ? html`<${OAuthFlow} key=${kind} type=${type} setup=${!!setup} onDone=${onDone} />` : html`<${KeyAccountForm} key=${kind} type=${type} onDone=${onDone} />`}
   <//>`;
 }
 
@@ -151,6 +182,9 @@ function Groups({ data, reload }) {
       <p><button class="small danger" onClick=${run(() => api('DELETE', '/admin/account-groups/' + g.id))}>${t('delete')}</button></p></section>`)}</div>`;
 }
 
+// Under the name: where an API-key account points, or what an OAuth one is.
+const subline = (a) => (a._type.url ? a[a._type.url] || '' : (a._type.info || []).map((k) => a[k]).filter(Boolean).join(' · '));
+
 export function Accounts() {
   const { data, error, reload } = useLoad(load);
   const [adding, setAdding] = useState(false);
@@ -175,7 +209,7 @@ export function Accounts() {
     <tbody>${sorted.map((a) => {
       const s = accountState(a);
       return html`<tr data-testid="account-row" data-name=${a.name}>
-        <td data-label=${t('name')}><b>${a.name}</b><div class="muted small">${a.apiUrl || a.baseApi || a.organization || a.subscriptionType || ''}</div></td>
+        <td data-label=${t('name')}><b>${a.name}</b><div class="muted small">${subline(a)}</div></td>
         <td data-label=${t('type')}>${a._type.label}</td>
         <td data-label=${t('state')}><${Badge} kind=${s.kind}>${s.label}<//>
           ${s.until && html`<div class="muted small">${t('until')} ${fmtTime(s.until)}</div>`}
@@ -195,5 +229,5 @@ export function Accounts() {
     <${Groups} data=${data} reload=${reload} />
     ${adding && html`<${AddAccount} onClose=${() => setAdding(false)} onDone=${done} />`}
     ${editing && html`<${Modal} title=${t('edit') + ' · ' + editing.name} onClose=${() => setEditing(null)}>
-      ${editing.platform === 'claude-official' ? html`<${OAuthEdit} a=${editing} onDone=${done} />` : html`<${KeyAccountForm} type=${editing._type} a=${editing} onDone=${done} />`}<//>`}`;
+      ${editing._type.oauth ? html`<${OAuthEdit} a=${editing} onDone=${done} />` : html`<${KeyAccountForm} type=${editing._type} a=${editing} onDone=${done} />`}<//>`}`;
 }

@@ -44,11 +44,17 @@ export async function api(method, path, body, opts = {}) {
   return data;
 }
 
-// The admin paths of the account types this relay has (one list in the UI).
+// The account types this relay has (one list in the UI): the admin path, the
+// provider name the records carry as platform, how one is added (oauth: the
+// PKCE flow at /admin/<path>/generate-auth-url; else an API-key form whose URL
+// field is url, required or not) and the read-only fields worth showing.
 export const ACCOUNT_TYPES = [
-  { path: 'claude-accounts', platform: 'claude-official', label: 'Claude (OAuth)' },
-  { path: 'claude-console-accounts', platform: 'claude-console', label: 'Claude Console' },
-  { path: 'openai-responses-accounts', platform: 'openai-responses', label: 'OpenAI Responses' },
+  { path: 'claude-accounts', platform: 'claude-official', label: 'Claude (OAuth)', oauth: true, info: ['subscriptionType', 'email', 'organization'] },
+  { path: 'claude-console-accounts', platform: 'claude-console', label: 'Claude Console', url: 'apiUrl', urlRequired: true, placeholder: 'https://api.anthropic.com' },
+  { path: 'openai-accounts', platform: 'openai', label: 'OpenAI (ChatGPT)', oauth: true, info: ['planType', 'accountId', 'email'] },
+  { path: 'openai-responses-accounts', platform: 'openai-responses', label: 'OpenAI Responses', url: 'baseApi', urlRequired: true, placeholder: 'https://api.openai.com/v1' },
+  { path: 'gemini-accounts', platform: 'gemini', label: 'Gemini (Google)', oauth: true, project: true, info: ['projectId', 'tempProjectId'] },
+  { path: 'gemini-api-accounts', platform: 'gemini-api', label: 'Gemini API', url: 'baseUrl', urlRequired: false, placeholder: 'https://generativelanguage.googleapis.com' },
 ];
 
 export async function allAccounts() {

@@ -44,13 +44,18 @@ function limitsOf(k) {
   return out;
 }
 
-// Ready-to-paste settings for this relay (README "Use it").
+// Ready-to-paste settings for this relay, as README's client section writes
+// them (each run against the relay there: Codex CLI 0.169, Gemini CLI 0.61).
 export function clientSettings(key) {
   const base = location.origin;
+  const codex = ['model_provider = "crs"', 'model = "gpt-5-codex"', 'model_reasoning_effort = "high"', 'disable_response_storage = true',
+    'preferred_auth_method = "apikey"', '', '[model_providers.crs]', 'name = "crs"', `base_url = "${base}/openai"`, 'wire_api = "responses"',
+    'requires_openai_auth = true', 'env_key = "CRS_OAI_KEY"', '', '# shell:', `export CRS_OAI_KEY=${key}`];
   return [
     ['Claude Code', `export ANTHROPIC_BASE_URL=${base}/api\nexport ANTHROPIC_AUTH_TOKEN=${key}\nclaude`],
-    ['Codex CLI (~/.codex/config.toml)', `model_provider = "crs"\n[model_providers.crs]\nname = "crs"\nbase_url = "${base}/openai"\nwire_api = "responses"\nenv_key = "CRS_OAI_KEY"\n\n# shell:\nexport CRS_OAI_KEY=${key}`],
-    ['Gemini CLI', `export GOOGLE_GEMINI_BASE_URL=${base}/gemini\nexport GEMINI_API_KEY=${key}\ngemini`],
+    ['Codex CLI (~/.codex/config.toml)', codex.join('\n')],
+    ['Gemini CLI (API key; a gemini-api account)', `# ~/.gemini/settings.json: {"security":{"auth":{"selectedType":"gemini-api-key"}}}\nexport GOOGLE_GEMINI_BASE_URL=${base}/gemini\nexport GEMINI_API_KEY=${key}\ngemini`],
+    ['Gemini CLI (Code Assist; a Google sign-in account)', `# ~/.gemini/settings.json: {"security":{"auth":{"selectedType":"oauth-personal"}}}\nexport CODE_ASSIST_ENDPOINT=${base}/gemini\nexport GOOGLE_CLOUD_ACCESS_TOKEN=${key}\nexport GOOGLE_GENAI_USE_GCA=true\ngemini`],
   ];
 }
 

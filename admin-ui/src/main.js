@@ -1,5 +1,7 @@
 // main.js - the app shell: session, client-side routes under /web, the
-// navigation, language and theme switches. Pages live in their own modules.
+// navigation, language and theme switches, the branding (WEB_TITLE: the
+// public /admin/oem-settings gives the title before login, /admin/ui-settings
+// the logo after). Pages live in their own modules.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, session } from './api.js';
@@ -58,7 +60,7 @@ function Login({ message, onDone }) {
     </form></main>`;
 }
 
-function Header({ user, onLogout, lang, setLangState }) {
+function Header({ user, onLogout, lang, setLangState, brand }) {
   const [theme, setTheme] = useState(document.documentElement.dataset.theme);
   const switchLang = () => {
     const l = lang === 'en' ? 'zh' : 'en';
@@ -72,7 +74,8 @@ function Header({ user, onLogout, lang, setLangState }) {
   };
   return html`<header class="top">
     <a class="brand" href="/web/dashboard" onClick=${(e) => { e.preventDefault(); go(user ? 'dashboard' : 'stats'); }}>
-      <span class="logo">▲</span> ${t('appName')}</a>
+      ${brand.logo ? html`<img class="logo-img" src=${brand.logo} alt="" data-testid="brand-logo" />` : html`<span class="logo">▲</span>`}
+      <span data-testid="brand-title">${brand.title || t('appName')}</span></a>
     <span class="spacer"></span>
     ${user && html`<span class="muted tz">${t('times', tzLabel())}</span>`}
     <button class="ghost" data-testid="lang-switch" onClick=${switchLang} title=${t('language')}>${lang === 'en' ? '中文' : 'EN'}</button>
@@ -88,6 +91,7 @@ function App() {
   const [message, setMessage] = useState(null);
   const [lang, setLangState] = useState(getLang());
   const [tz, setTzState] = useState(null);
+  const [brand, setBrand] = useState({ title: '', logo: '' });
 
   useEffect(() => {
     const pop = () => setPage(pageOf());
@@ -101,8 +105,14 @@ function App() {
         .then((r) => setUser(r.user.username))
         .catch(() => {})
         .finally(() => setChecked(true));
+    api('GET', '/admin/oem-settings', undefined, { keyHolder: true })
+      .then((r) => setBrand((b) => ({ ...b, title: r.data.siteName })))
+      .catch(() => {});
     return () => removeEventListener('popstate', pop);
   }, []);
+  useEffect(() => {
+    document.title = brand.title || t('appName');
+  }, [brand.title, lang]);
   useEffect(() => {
     // Times are shown in the relay's TIMEZONE_OFFSET: re-render once it is known.
     if (user)
@@ -110,6 +120,7 @@ function App() {
         .then((r) => {
           setTz(r.data.timezoneOffset);
           setTzState(r.data.timezoneOffset);
+          setBrand({ title: r.data.webTitle, logo: r.data.webLogoUrl || '' });
         })
         .catch(() => setTzState(0));
   }, [user]);
@@ -120,7 +131,7 @@ function App() {
     setUser(null);
     setMessage(t('loggedOut'));
   };
-  const header = html`<${Header} user=${user} onLogout=${logout} lang=${lang} setLangState=${setLangState} />`;
+  const header = html`<${Header} user=${user} onLogout=${logout} lang=${lang} setLangState=${setLangState} brand=${brand} />`;
   if (page === 'stats') return html`${header}<${KeyStats} key=${lang} />`;
   if (!checked) return header;
   if (!user)

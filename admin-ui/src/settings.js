@@ -1,5 +1,5 @@
 // settings.js - language, theme (in the header too), the switches the relay
-// runs with (read-only, from .env) and changing the admin password.
+// runs with (read-only, from .env: WEB_TITLE and WEB_LOGO_URL too) and changing the admin password.
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { t } from './i18n.js';
@@ -36,7 +36,8 @@ export function Settings({ onRelogin }) {
         <tr><th>${t('usageStatistics')}</th><td>${onoff(d.usageStatistics)}</td></tr>
         <tr><th>${t('requestQueue')}</th><td>${onoff(d.concurrentRequestQueue)}${d.concurrentRequestQueue ? ` · ${d.concurrentRequestQueueTimeoutMs} ms` : ''}</td></tr>
         <tr><th>${t('userMessageQueue')}</th><td>${onoff(d.userMessageQueue)}${d.userMessageQueue ? ` · ${d.userMessageQueueDelayMs} ms` : ''}</td></tr>
-        <tr><th>${t('stickyTtl')}</th><td>${d.stickySessionTtlHours} h</td></tr></tbody></table>`}</section>
+        <tr><th>${t('stickyTtl')}</th><td>${d.stickySessionTtlHours} h</td></tr>
+        <tr><th>${t('branding')}</th><td data-testid="settings-branding">${d.webTitle} (WEB_TITLE)${d.webLogoUrl ? html`<div class="muted small">${d.webLogoUrl} (WEB_LOGO_URL)</div>` : ''}</td></tr></tbody></table>`}</section>
     <form class="card form" onSubmit=${submit} novalidate><h3>${t('changePassword')}</h3>
       <${Field} name="currentPassword" label=${t('currentPassword')} error=${errs.currentPassword}><input name="currentPassword" type="password" autocomplete="current-password" required /><//>
       <${Field} name="newPassword" label=${t('newPassword')} error=${errs.newPassword}><input name="newPassword" type="password" autocomplete="new-password" minlength="8" required /><//>

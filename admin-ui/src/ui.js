@@ -1,7 +1,7 @@
 // ui.js - shared pieces: the html tag, number/time formatting in the relay's
 // time zone, and small components (cards, bars, modal, copy button, fields).
 import { h } from 'preact';
-import { useEffect, useState, useCallback } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState, useCallback } from 'preact/hooks';
 import htm from 'htm';
 import { t } from './i18n.js';
 
@@ -80,12 +80,17 @@ export function Bar({ used, limit, fmt = fmtNum, label }) {
 
 export const Badge = ({ kind, children }) => html`<span class=${'badge ' + kind}>${children}</span>`;
 
+// Escape closes: the listener is attached once, in a layout effect (before the
+// browser delivers another event), and calls the latest onClose through a ref;
+// re-attaching it after every render (an inline onClose) lost an early Escape.
 export function Modal({ title, onClose, children, testid }) {
-  useEffect(() => {
-    const esc = (e) => e.key === 'Escape' && onClose();
+  const close = useRef(onClose);
+  close.current = onClose;
+  useLayoutEffect(() => {
+    const esc = (e) => e.key === 'Escape' && close.current();
     addEventListener('keydown', esc);
     return () => removeEventListener('keydown', esc);
-  }, [onClose]);
+  }, []);
   return html`<div class="modal-bg" onClick=${(e) => e.target === e.currentTarget && onClose()}>
     <div class="modal" role="dialog" aria-label=${title} data-testid=${testid}>
       <header><h2>${title}</h2><button class="ghost" aria-label=${t('close')} onClick=${onClose}>✕</button></header>

@@ -1,7 +1,10 @@
 /*
  * ui_settings_admin.c - GET /admin/ui-settings: what the admin UI shows on
  * its settings page and needs to render times: the relay's timezone and the
- * switches set by environment (read-only here; they are changed in .env).
+ * switches set by environment (read-only here; they are changed in .env),
+ * and the branding (WEB_TITLE, WEB_LOGO_URL). GET /admin/oem-settings (the
+ * original's public path) gives the login page the title before anyone has
+ * logged in: the title only, nothing else of the configuration.
  * Costs no Redis command: everything comes from the parsed config.
  */
 #include "compat.h"
@@ -24,10 +27,21 @@ static void h_settings(struct reqctx *rq)
     cJSON_AddBoolToObject(d, "userMessageQueue", cfg->umq_enabled);
     cJSON_AddNumberToObject(d, "userMessageQueueDelayMs", (double)cfg->umq_delay_ms);
     cJSON_AddNumberToObject(d, "stickySessionTtlHours", (double)cfg->sticky_ttl_hours);
+    cJSON_AddStringToObject(d, "webTitle", cfg->web_title);
+    cJSON_AddStringToObject(d, "webLogoUrl", cfg->web_logo_url);
+    admin_ok(rq, "data", d);
+}
+
+/* Public: the login page shows the title (siteName, as the original names it). */
+static void h_oem(struct reqctx *rq)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "siteName", reqctx_app(rq)->cfg->web_title);
     admin_ok(rq, "data", d);
 }
 
 const struct route ui_settings_routes[] = {
     {"GET", "/admin/ui-settings", h_settings, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"GET", "/admin/oem-settings", h_oem, AUTH_NONE, BODY_SMALL, NULL},
     {0},
 };

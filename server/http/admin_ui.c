@@ -95,8 +95,14 @@ static void serve_file(struct reqctx *rq, const char *sub, const char *name)
     reqctx_set_header(rq, "Cache-Control",
                       hashed ? "public, max-age=31536000, immutable" : "no-cache");
     reqctx_set_header(rq, "X-Content-Type-Options", "nosniff");
-    reqctx_set_header(rq, "Content-Security-Policy",
-                      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    /* WEB_LOGO_URL is the one image from elsewhere the page may load
+     * (config.c keeps it free of the characters that end a CSP source). */
+    const char *logo = reqctx_app(rq)->cfg->web_logo_url;
+    char *csp = xasprintf("default-src 'self'; img-src 'self'%s%s; frame-ancestors 'none'; "
+                          "base-uri 'none'",
+                          *logo ? " " : "", logo);
+    reqctx_set_header(rq, "Content-Security-Policy", csp);
+    free(csp);
     reqctx_reply(rq, 200, content_type(name), data, n);
 }
 
