@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { GoogleGenAI } = require('@google/genai');
 const { stack, api, createKey, waitForUsage, redisCmd, httpRequest, startMockUpstream, assertReleased, parseSSE, sleep, ownRedisCommands } = require('../lib/env');
+const { redisCommandsPerRequest } = require('../lib/measure');
 const { GCA_TEXT, GCA_COUNTED } = require('../mock/upstream');
 const { GCA_TEXT_CHUNKS } = require('../mock/code_assist');
 
@@ -284,20 +285,10 @@ test('/openai/gemini model lists in the OpenAI shape (the relay\'s Gemini list, 
   assert.equal(r.status, 403, r.text);
 });
 
-// Redis commands per request over n requests (the relay's own; the test's polls subtracted).
-async function commandsPerRequest(key, n, send) {
-  for (let i = 0; i < 2; i++) assert.equal((await send()).status, 200);
-  const done = (await waitForUsage(st.redis.port, key.id, 2)).requests;
-  await sleep(2300); // past one statistics flush (every 2 s): earlier breakdowns land before the window
-  const before = await st.redis.commandCalls();
-  const own = { ...ownRedisCommands };
-  for (let i = 0; i < n; i++) assert.equal((await send()).status, 200);
-  await waitForUsage(st.redis.port, key.id, done + n, 5000);
-  await sleep(300);
-  const after = await st.redis.commandCalls();
-  let polls = 0;
-  for (const [k, v] of Object.entries(ownRedisCommands)) if (k !== 'info') polls += v - (own[k] || 0);
-  return (after.total - before.total - polls) / n;
+// Redis commands per request over n requests (test/lib/measure.js: the relay's own, the test's
+// polls and the statistics flush taken out).
+function commandsPerRequest(key, n, send) {
+  return redisCommandsPerRequest(st, key, n, send);
 }
 
 test('Redis commands per standard request on an OAuth account: the envelope adds none (as a Code Assist content call)', async () => {
