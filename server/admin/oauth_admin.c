@@ -164,7 +164,9 @@ static void generate(struct reqctx *rq, const struct provider *p, const struct f
     cJSON_AddStringToObject(d, "instructions", howto);
     free(url);
     free(howto);
-    log_info("admin", "%s %s session %s started by %s", p->name, f->kind, sid, reqctx_admin(rq));
+    /* a prefix only: the whole id is half of what completes an exchange */
+    log_info("admin", "%s %s session %.8s... started by %s", p->name, f->kind, sid,
+             reqctx_admin(rq));
     admin_ok(rq, "data", d);
 }
 

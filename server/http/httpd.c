@@ -462,6 +462,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     UNUSED(cls);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    /* libmicrohttpd may quote a request line: its query can carry a key
+     * (Gemini clients may send ?key=), so nothing after a '?' is logged */
+    char *q = strchr(msg, '?');
+    if (q)
+        snprintf(q, sizeof(msg) - (size_t)(q - msg), "?<query not logged>");
     log_warn("httpd", "%s", msg);
 }
 
