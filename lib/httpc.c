@@ -8,11 +8,21 @@
  * small hash table owned by the loop thread, so a late cancel of a finished
  * transfer simply finds nothing.
  *
+ * A transfer's client socket is watched for a hang-up only once the
+ * transfer has run WATCH_DELAY_MS: most answers (every JSON one on a fast
+ * upstream) are over sooner, and the watch costs two epoll_ctl calls, an
+ * eighth of a request's syscalls. Transfers wait for their watch in `due`,
+ * oldest first. A client that left in the meantime is seen at once: the
+ * hang-up is level-triggered. (Its fd cannot be reused meanwhile by another
+ * connection: libmicrohttpd does not close a suspended connection, and a
+ * running stream's close cancels the transfer first, see stream_detach.)
+ *
  * LOCKING: h->mu guards the command queue and the stop flag. It is a leaf
  * lock: no callback runs while it is held.
  */
 #include "compat.h"
 #include "buf.h"
+#include "clock.h"
 #include "errs.h"
 #include "httpc.h"
 #include "log.h"
@@ -28,6 +38,7 @@
 #define XFER_BUCKETS 1024
 #define HDR_MAX (64 * 1024)
 #define HDR_COUNT_MAX 128
+#define WATCH_DELAY_MS 50
 
 enum cmd_type { CMD_ADD = 0, CMD_CANCEL = 1, CMD_RESUME = 2 };
 
@@ -41,6 +52,9 @@ struct xfer {
     struct buf rhdr; /* response header block: "name\0value\0"... */
     size_t nrhdr;
     int watch_fd;
+    bool watched;               /* its client socket is in the epoll set */
+    long long watch_at;         /* monotonic ms: when to watch it */
+    struct xfer *dprev, *dnext; /* in h->due while waiting for the watch */
     bool headers_done;
     struct httpc *h;
     struct xfer *next; /* hash bucket chain */
@@ -62,6 +76,8 @@ struct httpc {
     bool stop;                        /* asked to stop */
     bool stopped;                     /* the loop has exited: commands are refused */
     struct xfer *table[XFER_BUCKETS]; /* loop thread only */
+    struct xfer *due_head, *due_tail; /* loop thread only: waiting for their watch */
+    atomic_bool sleeping;             /* the loop is in (or about to enter) curl_multi_poll */
     atomic_size_t nactive;
     atomic_uint_fast64_t next_id;
 };
@@ -100,7 +116,10 @@ static bool cmd_post(struct httpc *h, enum cmd_type type, uint64_t id, struct xf
         h->cmd_head = c;
     h->cmd_tail = c;
     pthread_mutex_unlock(&h->mu);
-    curl_multi_wakeup(h->multi);
+    /* A busy loop reads the queue before it sleeps (loop_sleep): waking it
+     * would cost a send here and a recv there for nothing. */
+    if (atomic_load(&h->sleeping))
+        curl_multi_wakeup(h->multi);
     return true;
 }
 
@@ -134,13 +153,28 @@ static void fire_headers(struct xfer *x)
 }
 
 /* Remove from every structure the loop owns, then report. */
+static void due_unlink(struct httpc *h, struct xfer *x)
+{
+    if (x->dprev)
+        x->dprev->dnext = x->dnext;
+    else
+        h->due_head = x->dnext;
+    if (x->dnext)
+        x->dnext->dprev = x->dprev;
+    else
+        h->due_tail = x->dprev;
+    x->dprev = x->dnext = NULL;
+}
+
 static void xfer_finish(struct httpc *h, struct xfer *x, int rc, const char *msg)
 {
     struct xfer **slot = xfer_slot(h, x->id);
     if (*slot == x)
         *slot = x->next;
-    if (x->watch_fd >= 0)
+    if (x->watched)
         epoll_ctl(h->epfd, EPOLL_CTL_DEL, x->watch_fd, NULL);
+    else if (x->watch_fd >= 0)
+        due_unlink(h, x);
     curl_multi_remove_handle(h->multi, x->easy);
     atomic_fetch_sub(&h->nactive, 1);
     if (rc == 0)
@@ -295,13 +329,34 @@ static void loop_add(struct httpc *h, struct xfer *x)
     struct xfer **slot = &h->table[x->id % XFER_BUCKETS];
     x->next = *slot;
     *slot = x;
-    if (x->watch_fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = x->id};
-        if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, x->watch_fd, &ev) != 0 &&
-            epoll_ctl(h->epfd, EPOLL_CTL_MOD, x->watch_fd, &ev) != 0)
-            x->watch_fd = -1;
+    if (x->watch_fd >= 0) { /* watched later (see DESIGN), in order of arrival */
+        x->watch_at = clock_mono_ms() + WATCH_DELAY_MS;
+        x->dprev = h->due_tail;
+        if (h->due_tail)
+            h->due_tail->dnext = x;
+        else
+            h->due_head = x;
+        h->due_tail = x;
     }
     curl_multi_add_handle(h->multi, x->easy);
+}
+
+/* Watch the client sockets of the transfers that have run long enough.
+ * Returns the ms until the next one is due (at most max_ms). */
+static int loop_watch_due(struct httpc *h, int max_ms)
+{
+    long long now = clock_mono_ms();
+    struct xfer *x;
+    while ((x = h->due_head) && x->watch_at <= now) {
+        due_unlink(h, x);
+        struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = x->id};
+        x->watched = epoll_ctl(h->epfd, EPOLL_CTL_ADD, x->watch_fd, &ev) == 0 ||
+                     epoll_ctl(h->epfd, EPOLL_CTL_MOD, x->watch_fd, &ev) == 0;
+    }
+    if (!x)
+        return max_ms;
+    long long wait = x->watch_at - now;
+    return wait < max_ms ? (int)wait : max_ms;
 }
 
 static void loop_commands(struct httpc *h, bool *stop)
@@ -381,6 +436,24 @@ static void loop_drain_all(struct httpc *h)
             xfer_finish(h, h->table[b], -ERR_CLOSED, "shutting down");
 }
 
+/* Wait for sockets, commands or wait_ms. `sleeping` is set before the
+ * queue is looked at, and a poster looks at it after queueing (both
+ * sequentially consistent): either this thread sees the command, or the
+ * poster sees it sleeping and wakes it. Returns true when a watched client
+ * socket hung up. */
+static bool loop_sleep(struct httpc *h, int wait_ms)
+{
+    atomic_store(&h->sleeping, true);
+    pthread_mutex_lock(&h->mu);
+    bool pending = h->cmd_head || h->stop;
+    pthread_mutex_unlock(&h->mu);
+    struct curl_waitfd extra = {.fd = h->epfd, .events = CURL_WAIT_POLLIN};
+    if (!pending)
+        curl_multi_poll(h->multi, &extra, 1, wait_ms, NULL);
+    atomic_store(&h->sleeping, false);
+    return extra.revents != 0;
+}
+
 static void *loop_main(void *arg)
 {
     struct httpc *h = arg;
@@ -390,9 +463,7 @@ static void *loop_main(void *arg)
         int running = 0;
         curl_multi_perform(h->multi, &running);
         loop_done(h);
-        struct curl_waitfd extra = {.fd = h->epfd, .events = CURL_WAIT_POLLIN};
-        curl_multi_poll(h->multi, &extra, 1, 1000, NULL);
-        if (extra.revents)
+        if (loop_sleep(h, loop_watch_due(h, 1000)))
             loop_hangups(h);
     }
     loop_commands(h, &stop); /* adds that raced with stop are finished below */
@@ -406,6 +477,7 @@ int httpc_new(struct httpc **out)
     struct httpc *h = xcalloc(1, sizeof(*h));
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->next_id, 1);
+    atomic_init(&h->sleeping, false);
     h->multi = curl_multi_init();
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!h->multi || h->epfd < 0)

@@ -206,6 +206,22 @@ void secret_random_hex(char *out, size_t nbytes)
     sodium_memzero(b, sizeof(b));
 }
 
+/* Random hex for identifiers that are not secrets (request ids), from a
+ * per-thread pool refilled 256 bytes at a time: one getrandom call per 32
+ * request ids instead of one each (it was 1 of ~16 syscalls a request). */
+void secret_id_hex(char *out, size_t nbytes)
+{
+    static _Thread_local unsigned char pool[256];
+    static _Thread_local size_t left;
+    BUG_ON(nbytes > sizeof(pool));
+    if (left < nbytes) {
+        randombytes_buf(pool, sizeof(pool));
+        left = sizeof(pool);
+    }
+    left -= nbytes;
+    sodium_bin2hex(out, nbytes * 2 + 1, pool + left, nbytes);
+}
+
 void secret_uuid(char out[37])
 {
     unsigned char b[16];

@@ -67,6 +67,8 @@ int secret_box_nkeys(const struct secret_box *box);
 void secret_sha256_hex(const void *data, size_t len, char out[65]);
 /* nbytes of OS randomness as lower-case hex into out (size >= 2*nbytes+1). */
 void secret_random_hex(char *out, size_t nbytes);
+/* The same for ids that are no secret (request ids): from a per-thread pool. */
+void secret_id_hex(char *out, size_t nbytes);
 /* A random UUID v4 string into out[37]. */
 void secret_uuid(char out[37]);
 /* Constant-time equality of two NUL-terminated strings (length is not secret). */

@@ -56,7 +56,7 @@ struct reqctx *reqctx_new(struct app *app, struct MHD_Connection *conn, const ch
     rq->path = xstrdup(path);
     buf_init(&rq->body, body_max);
     /* 16 hex chars: unique enough to grep, short enough to read. */
-    secret_random_hex(rq->id, 8);
+    secret_id_hex(rq->id, 8);
     clock_gettime(CLOCK_MONOTONIC, &rq->t0);
     return rq;
 }
