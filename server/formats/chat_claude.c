@@ -69,8 +69,9 @@ static cJSON *text_block(const char *text)
 }
 
 /* data:<media type>;base64,<data> -> a base64 source; http(s) -> a URL source. */
-static cJSON *image_block(struct conv *c, const char *url, int i, int k)
+static cJSON *image_block(void *arg, const char *url, int i, int k)
 {
+    struct conv *c = arg;
     cJSON *src = cJSON_CreateObject();
     char *mt = NULL;
     const char *data = NULL;
@@ -96,81 +97,37 @@ static cJSON *image_block(struct conv *c, const char *url, int i, int k)
     return b;
 }
 
-/* One part of a content array as a Claude block (NULL after fail()). */
-static cJSON *part_block(struct conv *c, const cJSON *part, int i, int k)
+static void add_block_to(void *c, const char *role, cJSON *item)
 {
-    const char *type = json_str(part, "type", "");
-    if (strcmp(type, "text") == 0 && cJSON_IsString(json_get(part, "text")))
-        return text_block(json_str(part, "text", ""));
-    if (strcmp(type, "image_url") == 0) {
-        const cJSON *iu = json_get(part, "image_url");
-        const char *url = cJSON_IsString(iu) ? iu->valuestring : json_str(iu, "url", "");
-        return image_block(c, url, i, k);
-    }
-    fail(c, "messages[%d].content[%d].type '%.40s' is not supported here (text, image_url)", i, k,
-         type);
-    return NULL;
+    add_block(c, role, item);
 }
 
-struct part_ctx {
-    struct conv *c;
-    const char *role;
-    int i;
-};
-
-static int claude_part(void *arg, const char *text, const cJSON *part, int k)
-{
-    struct part_ctx *p = arg;
-    cJSON *b = text ? text_block(text) : part_block(p->c, part, p->i, k);
-    if (!b)
-        return -ERR_INVAL;
-    add_block(p->c, p->role, b);
-    return 0;
-}
+static const struct chat_part_ops claude_parts = {text_block, image_block, add_block_to};
 
 /* A message's content (a string or an array of parts) as blocks of role. */
 static int add_content(struct conv *c, const char *role, const cJSON *content, int i)
 {
-    struct part_ctx p = {c, role, i};
-    return chat_in_content(content, i, claude_part, &p, c->err, c->errlen);
+    return chat_in_parts(content, i, role, &claude_parts, c, c->err, c->errlen);
 }
 
 /* System and developer texts go to `system`, in order. */
-static int add_system(struct conv *c, const cJSON *content, int i)
+static int system_text(void *arg, const char *text)
 {
-    const char *sep = c->system.len ? "\n\n" : "";
-    if (cJSON_IsString(content))
-        return buf_printf(&c->system, "%s%s", sep, content->valuestring) == 0
-                   ? 0
-                   : fail(c, "messages[%d].content is too long", i);
-    if (!cJSON_IsArray(content))
-        return fail(c, "messages[%d].content must be a string or an array of text parts", i);
-    for (const cJSON *p = content->child; p; p = p->next) {
-        if (!cJSON_IsString(json_get(p, "text")))
-            return fail(c, "messages[%d].content: a system message takes text parts only", i);
-        if (buf_printf(&c->system, "%s%s", sep, json_str(p, "text", "")) != 0)
-            return fail(c, "messages[%d].content is too long", i);
-        sep = "\n\n";
-    }
-    return 0;
+    struct conv *c = arg;
+    return buf_printf(&c->system, "%s%s", c->system.len ? "\n\n" : "", text) == 0
+               ? 0
+               : fail(c, "the system messages are too long");
 }
 
-static int add_tool_calls(struct conv *c, const cJSON *calls, int i)
+static void tool_use(void *c, const cJSON *tc, int k, cJSON *input)
 {
-    int k = 0;
-    for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
-        cJSON *input = NULL;
-        int rc = chat_in_call_args(tc, i, k, &input, c->err, c->errlen);
-        if (rc)
-            return rc;
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "type", "tool_use");
-        cJSON_AddStringToObject(b, "id", json_str(tc, "id", ""));
-        cJSON_AddStringToObject(b, "name", json_str(json_get(tc, "function"), "name", ""));
-        cJSON_AddItemToObject(b, "input", input);
-        add_block(c, "assistant", b);
-    }
-    return 0;
+    UNUSED(k);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "type", "tool_use");
+    cJSON_AddStringToObject(b, "id", json_str(tc, "id", ""));
+    cJSON_AddStringToObject(b, "name", json_str(json_get(tc, "function"), "name", ""));
+    cJSON_AddItemToObject(b, "input", input);
+    add_block(c, "assistant", b);
 }
 
 /* A tool message: the result of one call, in the next user turn. */
@@ -197,7 +154,8 @@ static int add_tool_result(struct conv *c, const cJSON *m, int i)
 /* The chat_roles callbacks (chat_in.h) on the conversion's state. */
 static int on_system(void *c, const cJSON *content, int i)
 {
-    return add_system(c, content, i);
+    struct conv *cv = c;
+    return chat_in_system_texts(content, i, system_text, cv, cv->err, cv->errlen);
 }
 
 static int on_user(void *c, const cJSON *content, int i)
@@ -208,7 +166,8 @@ static int on_user(void *c, const cJSON *content, int i)
 static int on_assistant(void *c, const cJSON *m, int i)
 {
     int rc = add_content(c, "assistant", json_get(m, "content"), i);
-    return rc ? rc : add_tool_calls(c, json_get(m, "tool_calls"), i);
+    struct conv *cv = c;
+    return rc ? rc : chat_in_calls(json_get(m, "tool_calls"), i, tool_use, cv, cv->err, cv->errlen);
 }
 
 static int on_tool(void *c, const cJSON *m, int i)

@@ -89,8 +89,9 @@ static cJSON *text_part(const char *text)
 
 /* data:<type>;base64,<data> -> inlineData. Gemini fetches no URLs for us
  * (fileData wants an uploaded file's URI), so an http(s) URL is refused. */
-static cJSON *image_part(struct gconv *c, const char *url, int i, int k)
+static cJSON *image_part(void *arg, const char *url, int i, int k)
 {
+    struct gconv *c = arg;
     char *mt = NULL;
     const char *data = NULL;
     if (!chat_in_data_url(url, &mt, &data)) {
@@ -108,78 +109,37 @@ static cJSON *image_part(struct gconv *c, const char *url, int i, int k)
     return p;
 }
 
-static cJSON *content_part(struct gconv *c, const cJSON *part, int i, int k)
+static void add_part_to(void *c, const char *role, cJSON *item)
 {
-    const char *type = json_str(part, "type", "");
-    if (strcmp(type, "text") == 0 && cJSON_IsString(json_get(part, "text")))
-        return text_part(json_str(part, "text", ""));
-    if (strcmp(type, "image_url") == 0) {
-        const cJSON *iu = json_get(part, "image_url");
-        return image_part(c, cJSON_IsString(iu) ? iu->valuestring : json_str(iu, "url", ""), i, k);
-    }
-    fail(c, "messages[%d].content[%d].type '%.40s' is not supported here (text, image_url)", i, k,
-         type);
-    return NULL;
+    add_part(c, role, item);
 }
 
-struct part_ctx {
-    struct gconv *c;
-    const char *role;
-    int i;
-};
-
-static int gemini_part(void *arg, const char *text, const cJSON *part, int k)
-{
-    struct part_ctx *p = arg;
-    cJSON *gp = text ? text_part(text) : content_part(p->c, part, p->i, k);
-    if (!gp)
-        return -ERR_INVAL;
-    add_part(p->c, p->role, gp);
-    return 0;
-}
+static const struct chat_part_ops gemini_parts = {text_part, image_part, add_part_to};
 
 /* A message's content (a string or an array of parts) as parts of role. */
 static int add_content(struct gconv *c, const char *role, const cJSON *content, int i)
 {
-    struct part_ctx p = {c, role, i};
-    return chat_in_content(content, i, gemini_part, &p, c->err, c->errlen);
+    return chat_in_parts(content, i, role, &gemini_parts, c, c->err, c->errlen);
 }
 
 /* System and developer texts: systemInstruction parts, in order. */
-static int add_system(struct gconv *c, const cJSON *content, int i)
+static int system_text(void *arg, const char *text)
 {
+    struct gconv *c = arg;
     if (!c->system)
         c->system = cJSON_CreateArray();
-    if (cJSON_IsString(content)) {
-        cJSON_AddItemToArray(c->system, text_part(content->valuestring));
-        return 0;
-    }
-    if (!cJSON_IsArray(content))
-        return fail(c, "messages[%d].content must be a string or an array of text parts", i);
-    for (const cJSON *p = content->child; p; p = p->next) {
-        if (!cJSON_IsString(json_get(p, "text")))
-            return fail(c, "messages[%d].content: a system message takes text parts only", i);
-        cJSON_AddItemToArray(c->system, text_part(json_str(p, "text", "")));
-    }
+    cJSON_AddItemToArray(c->system, text_part(text));
     return 0;
 }
 
-static int add_calls(struct gconv *c, const cJSON *calls, int i)
+static void function_call(void *c, const cJSON *tc, int k, cJSON *args)
 {
-    int k = 0;
-    for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
-        cJSON *args = NULL;
-        int rc = chat_in_call_args(tc, i, k, &args, c->err, c->errlen);
-        if (rc)
-            return rc;
-        cJSON *p = cJSON_CreateObject(), *call = cJSON_AddObjectToObject(p, "functionCall");
-        cJSON_AddStringToObject(call, "name", json_str(json_get(tc, "function"), "name", ""));
-        cJSON_AddItemToObject(call, "args", args);
-        if (k == 0) /* Google: only a step's first call carries the signature */
-            cJSON_AddStringToObject(p, "thoughtSignature", GEMINI_SKIP_SIGNATURE);
-        add_part(c, "model", p);
-    }
-    return 0;
+    cJSON *p = cJSON_CreateObject(), *call = cJSON_AddObjectToObject(p, "functionCall");
+    cJSON_AddStringToObject(call, "name", json_str(json_get(tc, "function"), "name", ""));
+    cJSON_AddItemToObject(call, "args", args);
+    if (k == 0) /* Google: only a step's first call carries the signature */
+        cJSON_AddStringToObject(p, "thoughtSignature", GEMINI_SKIP_SIGNATURE);
+    add_part(c, "model", p);
 }
 
 /* The function name of the call id answered by message i: Gemini pairs a
@@ -240,7 +200,8 @@ static int add_response(struct gconv *c, const cJSON *m, int i)
 /* The chat_roles callbacks (chat_in.h) on the conversion's state. */
 static int on_system(void *c, const cJSON *content, int i)
 {
-    return add_system(c, content, i);
+    struct gconv *g = c;
+    return chat_in_system_texts(content, i, system_text, g, g->err, g->errlen);
 }
 
 static int on_user(void *c, const cJSON *content, int i)
@@ -251,7 +212,9 @@ static int on_user(void *c, const cJSON *content, int i)
 static int on_assistant(void *c, const cJSON *m, int i)
 {
     int rc = add_content(c, "model", json_get(m, "content"), i);
-    return rc ? rc : add_calls(c, json_get(m, "tool_calls"), i);
+    struct gconv *g = c;
+    return rc ? rc
+              : chat_in_calls(json_get(m, "tool_calls"), i, function_call, g, g->err, g->errlen);
 }
 
 static int on_tool(void *c, const cJSON *m, int i)

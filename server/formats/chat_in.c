@@ -86,10 +86,32 @@ bool chat_in_data_url(const char *url, char **media_type, const char **data)
     return true;
 }
 
-int chat_in_content(const cJSON *content, int i, chat_part_fn fn, void *ctx, char *err, size_t len)
+/* One element of a content array as ops' part (NULL after a refusal). */
+static cJSON *one_part(const cJSON *part, int i, int k, const struct chat_part_ops *ops, void *ctx,
+                       char *err, size_t len)
 {
-    if (cJSON_IsString(content))
-        return *content->valuestring ? fn(ctx, content->valuestring, NULL, 0) : 0;
+    const char *type = json_str(part, "type", "");
+    if (strcmp(type, "text") == 0 && cJSON_IsString(json_get(part, "text")))
+        return ops->text(json_str(part, "text", ""));
+    if (strcmp(type, "image_url") == 0) {
+        const cJSON *iu = json_get(part, "image_url");
+        return ops->image(ctx, cJSON_IsString(iu) ? iu->valuestring : json_str(iu, "url", ""), i,
+                          k);
+    }
+    chat_in_fail(err, len,
+                 "messages[%d].content[%d].type '%.40s' is not supported here (text, image_url)", i,
+                 k, type);
+    return NULL;
+}
+
+int chat_in_parts(const cJSON *content, int i, const char *role, const struct chat_part_ops *ops,
+                  void *ctx, char *err, size_t len)
+{
+    if (cJSON_IsString(content)) {
+        if (*content->valuestring)
+            ops->add(ctx, role, ops->text(content->valuestring));
+        return 0;
+    }
     if (!content || cJSON_IsNull(content))
         return 0;
     if (!cJSON_IsArray(content))
@@ -97,9 +119,44 @@ int chat_in_content(const cJSON *content, int i, chat_part_fn fn, void *ctx, cha
                             i);
     int k = 0;
     for (const cJSON *p = content->child; p; p = p->next, k++) {
-        int rc = fn(ctx, NULL, p, k);
+        cJSON *made = one_part(p, i, k, ops, ctx, err, len);
+        if (!made)
+            return -ERR_INVAL;
+        ops->add(ctx, role, made);
+    }
+    return 0;
+}
+
+int chat_in_system_texts(const cJSON *content, int i, int (*fn)(void *ctx, const char *text),
+                         void *ctx, char *err, size_t len)
+{
+    if (cJSON_IsString(content))
+        return fn(ctx, content->valuestring);
+    if (!cJSON_IsArray(content))
+        return chat_in_fail(err, len,
+                            "messages[%d].content must be a string or an array of text parts", i);
+    for (const cJSON *p = content->child; p; p = p->next) {
+        if (!cJSON_IsString(json_get(p, "text")))
+            return chat_in_fail(err, len,
+                                "messages[%d].content: a system message takes text parts only", i);
+        int rc = fn(ctx, json_str(p, "text", ""));
         if (rc)
             return rc;
+    }
+    return 0;
+}
+
+int chat_in_calls(const cJSON *calls, int i,
+                  void (*fn)(void *ctx, const cJSON *tool_call, int k, cJSON *args), void *ctx,
+                  char *err, size_t len)
+{
+    int k = 0;
+    for (const cJSON *tc = calls ? calls->child : NULL; tc; tc = tc->next, k++) {
+        cJSON *args = NULL;
+        int rc = chat_in_call_args(tc, i, k, &args, err, len);
+        if (rc)
+            return rc;
+        fn(ctx, tc, k, args);
     }
     return 0;
 }

@@ -43,15 +43,34 @@ int chat_in_tool_choice(const struct cJSON *chat, enum chat_choice *which, const
  * (nothing written) when url is not one. */
 bool chat_in_data_url(const char *url, char **media_type, const char **data);
 
-/* One part of a message's content: text (a string content, whole) or
- * part (element k of an array content). 0 or -ERR_INVAL. */
-typedef int (*chat_part_fn)(void *ctx, const char *text, const struct cJSON *part, int k);
+/* What a conversion makes of a message's content parts, on its own state
+ * ctx: a text part; an image part from its URL (NULL after writing the
+ * refusal with chat_in_fail: not every target takes every URL); add puts
+ * a made part into role's turn (taken). */
+struct chat_part_ops {
+    struct cJSON *(*text)(const char *text);
+    struct cJSON *(*image)(void *ctx, const char *url, int i, int k);
+    void (*add)(void *ctx, const char *role, struct cJSON *part);
+};
 
-/* Each part of messages[i].content: a non-empty string as one text, an
- * array element by element, null or absent as none. 0, the callback's
- * error, or -ERR_INVAL with err when content is neither. */
-int chat_in_content(const struct cJSON *content, int i, chat_part_fn fn, void *ctx, char *err,
-                    size_t len) __attribute__((warn_unused_result));
+/* Each part of messages[i].content as ops' part of role: a non-empty
+ * string as one text, an array element by element (text and image_url),
+ * null or absent as none. 0, or -ERR_INVAL with err naming the part. */
+int chat_in_parts(const struct cJSON *content, int i, const char *role,
+                  const struct chat_part_ops *ops, void *ctx, char *err, size_t len)
+    __attribute__((warn_unused_result));
+
+/* The texts of a system (or developer) message's content, a string or an
+ * array of text parts, in order to fn. 0, fn's error, or -ERR_INVAL with
+ * err. */
+int chat_in_system_texts(const struct cJSON *content, int i, int (*fn)(void *ctx, const char *text),
+                         void *ctx, char *err, size_t len) __attribute__((warn_unused_result));
+
+/* Each of messages[i].tool_calls (absent: none) to fn with its checked
+ * arguments (chat_in_call_args; taken by fn). 0, or -ERR_INVAL with err. */
+int chat_in_calls(const struct cJSON *calls, int i,
+                  void (*fn)(void *ctx, const struct cJSON *tool_call, int k, struct cJSON *args),
+                  void *ctx, char *err, size_t len) __attribute__((warn_unused_result));
 
 /* messages[i].tool_calls[k]'s function arguments as a JSON object in
  * *out ("" is {}; the caller's). 0, or -ERR_INVAL with err when the call
