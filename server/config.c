@@ -52,7 +52,7 @@ static const char *check_http_url(const char *v)
 
 /* A logo URL is also a source in the UI's Content-Security-Policy header:
  * nothing that would end the source or the header. */
-static const char *check_logo_url(const char *v)
+const char *config_check_logo_url(const char *v)
 {
     const char *bad = check_http_url(v);
     if (bad)
@@ -242,7 +242,8 @@ static const struct conf_var config_vars[] = {
     {"WEB_TITLE", CONF_STR, "Claude Relay", 0, 0, OFF(web_title), 0, "Files",
      "Name shown in the admin web UI's header, login page and page title", check_web_title},
     {"WEB_LOGO_URL", CONF_STR, "", 0, 0, OFF(web_logo_url), 0, "Files",
-     "Optional logo (http(s) URL) shown next to the title in the admin web UI", check_logo_url},
+     "Optional logo (http(s) URL) shown next to the title in the admin web UI",
+     config_check_logo_url},
 
     {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
      "error, warn, info or debug", check_log_level},
