@@ -2,21 +2,26 @@
 // Runtime settings (GET/PUT /admin/claude-relay-config, Redis STRING claude_relay_config): a PUT
 // and GET round trip over the environment defaults, null back to the default, bad values refused
 // with 400 naming the field and nothing stored, the original's other fields kept, the concurrent
-// request queue switched on and off on a running relay, a second relay on the same Redis applying
-// a change it did not make (relay:notify "settings"), and no Redis command while idle.
+// request queue switched on and off on a running relay, the sticky TTL of the next binding, a
+// second relay on the same Redis applying a change it did not make (relay:notify "settings"), and
+// no Redis command while idle.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const env = require('../lib/env');
 const { stack, api, login, createKey, messageBody, httpRequest, waitFor, sleep, cleanupAfter, redisCmd } = env;
 
-const ENV = { WEB_TITLE: 'Env Title', STICKY_SESSION_TTL_HOURS: '2', USER_MESSAGE_QUEUE_DELAY_MS: '300' };
+const UI_DIR = path.join(env.REPO_ROOT, 'admin-ui', 'dist');
+const ENV = { WEB_TITLE: 'Env Title', STICKY_SESSION_TTL_HOURS: '2', USER_MESSAGE_QUEUE_DELAY_MS: '300', ADMIN_UI_DIR: UI_DIR };
 let st;
 let second; // another relay process on the same Redis
 let secondToken;
 const defer = cleanupAfter(after);
 
 before(async () => {
+  execFileSync(process.execPath, [path.join(env.REPO_ROOT, 'admin-ui', 'build.mjs')], { stdio: 'ignore' }); // the CSP check serves it
   st = await stack({ env: ENV });
   defer(() => st.teardown());
   const adminPassword = st.relay.adminPassword; // each relay applies ADMIN_PASSWORD at start
@@ -75,7 +80,8 @@ test('PUT then GET: stored over the defaults, shown by ui-settings and oem-setti
   assert.equal((await api(st.relay, 'GET', '/admin/oem-settings')).json.data.siteName, '中继 Relay');
   // the UI page may load the new logo: it is the Content-Security-Policy's one foreign image source
   const page = await httpRequest(`${st.relay.url}/web`);
-  if (page.status === 200) assert.match(page.headers.get('content-security-policy'), /img-src 'self' https:\/\/cdn\.example\.com\/logo\.png;/);
+  assert.equal(page.status, 200);
+  assert.match(page.headers['content-security-policy'], /img-src 'self' https:\/\/cdn\.example\.com\/logo\.png;/);
 
   const n = await put({ webTitle: null, stickySessionTtlHours: null, webLogoUrl: null });
   assert.equal(n.status, 200, n.text);
@@ -200,6 +206,24 @@ test('the concurrent request queue switched on and off at runtime: 429 at once, 
   assert.equal(r.status, 429, r.text);
   assert.equal(r.json.error.code, 'concurrency_limit_exceeded', r.text);
   assert.equal((await first).status, 200);
+});
+
+test('the sticky session TTL applies to the next binding at once', async () => {
+  const bind = async () => {
+    const sid = require('node:crypto').randomUUID();
+    const userId = JSON.stringify({ device_id: 'a'.repeat(64), account_uuid: '', session_id: sid });
+    const r = await st.send(messageBody('claude-sonnet-4-5', { metadata: { user_id: userId } }));
+    assert.equal(r.status, 200, r.text);
+    return Number(await redisCmd(st.redis.port, 'TTL', `sticky_session:${sid}`));
+  };
+  let ttl = await bind();
+  assert.ok(ttl > 7000 && ttl <= 7200, `STICKY_SESSION_TTL_HOURS=2: TTL ${ttl}`);
+  assert.equal((await put({ stickySessionTtlHours: 30 })).status, 200);
+  ttl = await bind();
+  assert.ok(ttl > 107000 && ttl <= 108000, `30 h: TTL ${ttl}`);
+  assert.equal((await put({ stickySessionTtlHours: null })).status, 200);
+  ttl = await bind();
+  assert.ok(ttl > 7000 && ttl <= 7200, `back to 2 h: TTL ${ttl}`);
 });
 
 test('two relays on one Redis: a PUT on one is applied on the other', async () => {
