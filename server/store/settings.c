@@ -243,8 +243,7 @@ int settings_reload(struct settings *s, struct rds_conn *c)
     return 0;
 }
 
-/* Every member of changes names a field of ours with a valid value (or null). */
-static int validate(const struct settings *s, const cJSON *changes, char *err, size_t errlen)
+int settings_validate(const struct settings *s, const cJSON *changes, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(changes)) {
         snprintf(err, errlen, "body: must be a JSON object");
@@ -296,7 +295,7 @@ int settings_update(struct settings *s, struct rds_conn *c, const cJSON *changes
                     const char *notice, char *err, size_t errlen)
 {
     cJSON *stored = NULL;
-    int rc = validate(s, changes, err, errlen);
+    int rc = settings_validate(s, changes, err, errlen);
     if (rc != 0)
         goto out;
     rc = read_stored(c, &stored);

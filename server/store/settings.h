@@ -65,6 +65,11 @@ void settings_str(struct settings *s, enum setting f, char *out, size_t len);
  * (nothing changes). Thread-safe. */
 int settings_reload(struct settings *s, struct rds_conn *c) __attribute__((warn_unused_result));
 
+/* Does changes (a JSON object: field -> value or null) name only fields of
+ * ours, each with a valid value? 0, or -ERR_INVAL with "<field>: <reason>"
+ * in err. Pure (reads s's environment defaults only). */
+int settings_validate(const struct settings *s, const struct cJSON *changes, char *err,
+                      size_t errlen) __attribute__((warn_unused_result));
 /* Apply an admin change: changes is a JSON object of fields to set (null:
  * back to the environment default). Every field is validated first: an
  * unknown or invalid one gives -ERR_INVAL with "<field>: <reason>" in err and
