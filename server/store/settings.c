@@ -92,9 +92,10 @@ struct settings *settings_new(const struct relay_config *cfg)
     struct settings *s = xcalloc(1, sizeof(*s));
     s->cfg = cfg;
     pthread_mutex_init(&s->mu, NULL);
-    struct values v;
-    defaults(cfg, &v);
-    install(s, &v);
+    struct values *v = xmalloc(sizeof(*v));
+    defaults(cfg, v);
+    install(s, v);
+    free(v);
     return s;
 }
 

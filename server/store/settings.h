@@ -40,7 +40,8 @@ enum setting {
     SETTING_COUNT
 };
 
-#define SETTINGS_STR_MAX 512 /* longest string value plus its NUL */
+/* Longest string value plus its NUL: WEB_LOGO_URL may be 2048 characters (config.c). */
+#define SETTINGS_STR_MAX 2056
 
 /* The environment's values in force; the caller owns the result
  * (settings_free). cfg must outlive it. */

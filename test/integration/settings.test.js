@@ -2,9 +2,9 @@
 // Runtime settings (GET/PUT /admin/claude-relay-config, Redis STRING claude_relay_config): a PUT
 // and GET round trip over the environment defaults, null back to the default, bad values refused
 // with 400 naming the field and nothing stored, the original's other fields kept, the concurrent
-// request queue switched on and off on a running relay, the sticky TTL of the next binding, a
-// second relay on the same Redis applying a change it did not make (relay:notify "settings"), and
-// no Redis command while idle.
+// request queue switched on and off on a running relay, the user message queue too, the sticky
+// TTL of the next binding, a second relay on the same Redis applying a change it did not make
+// (relay:notify "settings"), and no Redis command while idle.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -224,6 +224,23 @@ test('the sticky session TTL applies to the next binding at once', async () => {
   assert.equal((await put({ stickySessionTtlHours: null })).status, 200);
   ttl = await bind();
   assert.ok(ttl > 7000 && ttl <= 7200, `back to 2 h: TTL ${ttl}`);
+});
+
+test('the user message queue switched on at runtime takes the account\'s turn; off again, Redis never hears of it', async () => {
+  const lastKey = `user_msg_queue_last:${st.account.id}`;
+  const lockKey = `user_msg_queue_lock:${st.account.id}`;
+  const userTurn = (tag) => st.send(messageBody('claude-sonnet-4-5', { messages: [{ role: 'user', content: `turn ${tag}` }] }));
+  assert.equal((await userTurn('off-1')).status, 200);
+  assert.equal(await redisCmd(st.redis.port, 'EXISTS', lastKey), 0, 'off (the default): no turn taken');
+  assert.equal((await put({ userMessageQueueEnabled: true, userMessageQueueDelayMs: 0 })).status, 200);
+  assert.equal((await userTurn('on-1')).status, 200);
+  await waitFor(async () => (await redisCmd(st.redis.port, 'EXISTS', lastKey)) === 1, { what: 'the turn given back' });
+  await waitFor(async () => (await redisCmd(st.redis.port, 'EXISTS', lockKey)) === 0, { what: 'the lock released' });
+  assert.equal((await put({ userMessageQueueEnabled: null, userMessageQueueDelayMs: null })).status, 200);
+  await redisCmd(st.redis.port, 'DEL', lastKey);
+  assert.equal((await userTurn('off-2')).status, 200);
+  await env.assertReleased(st.relay);
+  assert.equal(await redisCmd(st.redis.port, 'EXISTS', lastKey), 0, 'off again: no turn taken');
 });
 
 test('two relays on one Redis: a PUT on one is applied on the other', async () => {
