@@ -25,6 +25,7 @@ struct leases;
 struct queue;
 struct pricing_sync;
 struct token_refresh;
+struct settings;
 
 struct app_stats {
     atomic_ullong requests;          /* every HTTP request */
@@ -56,6 +57,7 @@ struct app {
     char instance_id[17];              /* random, per process: skips our own notices */
     struct pricing_sync *pricing;      /* current price table (pricing_sync_snapshot) */
     struct token_refresh *refresh;     /* requests waiting for an OAuth token refresh */
+    struct settings *settings;         /* runtime switches over cfg (settings.h) */
     struct app_stats stats;
     time_t started_at;
     const char *version;

@@ -14,6 +14,8 @@
 
 #define OFF(f) offsetof(struct relay_config, f)
 #define BIG 2147483647LL
+/* The variables that are only defaults of a runtime setting (server/store/settings.h). */
+#define RUNTIME " (the default: the admin settings may override it at runtime)"
 
 static const char *check_secret32(const char *v)
 {
@@ -52,7 +54,7 @@ static const char *check_http_url(const char *v)
 
 /* A logo URL is also a source in the UI's Content-Security-Policy header:
  * nothing that would end the source or the header. */
-static const char *check_logo_url(const char *v)
+const char *config_check_logo_url(const char *v)
 {
     const char *bad = check_http_url(v);
     if (bad)
@@ -135,14 +137,14 @@ static const struct conf_var config_vars[] = {
      "itself this long after a relay died", NULL},
     {"CONCURRENT_REQUEST_QUEUE_ENABLED", CONF_BOOL, "false", 0, 0, OFF(queue_enabled), 0,
      "Key policy", "A request over its key's concurrencyLimit waits for a slot (first come, "
-     "first served) instead of getting 429", NULL},
+     "first served) instead of getting 429" RUNTIME, NULL},
     {"CONCURRENT_REQUEST_QUEUE_MAX_SIZE", CONF_INT, "3", 1, 10000, OFF(queue_max_size), 0,
      "Key policy", "Requests that may wait per key (at least)", NULL},
     {"CONCURRENT_REQUEST_QUEUE_MAX_SIZE_MULTIPLIER", CONF_INT, "0", 0, 100,
      OFF(queue_max_multiplier), 0, "Key policy",
      "Or concurrencyLimit times this, when larger", NULL},
     {"CONCURRENT_REQUEST_QUEUE_TIMEOUT_MS", CONF_INT, "10000", 100, 600000, OFF(queue_timeout_ms),
-     0, "Key policy", "How long a request waits for a slot before 429", NULL},
+     0, "Key policy", "How long a request waits for a slot before 429" RUNTIME, NULL},
     {"CONCURRENT_REQUEST_QUEUE_HEALTH_CHECK", CONF_BOOL, "true", 0, 0, OFF(queue_health_check), 0,
      "Key policy", "Refuse at once (429) when the recent p90 wait exceeds the threshold", NULL},
     {"CONCURRENT_REQUEST_QUEUE_HEALTH_THRESHOLD_PERCENT", CONF_INT, "80", 1, 100,
@@ -156,7 +158,8 @@ static const struct conf_var config_vars[] = {
     {"ACCOUNT_EVENTS_MAX", CONF_INT, "10000", 100, 1000000, OFF(account_events_max), 0,
      "Failover", "Entries kept in the account_events stream (account state changes)", NULL},
     {"STICKY_SESSION_TTL_HOURS", CONF_INT, "1", 1, 8760, OFF(sticky_ttl_hours), 0, "Scheduler",
-     "How long a session (metadata.user_id, else a hash of the prompt) stays on its account", NULL},
+     "How long a session (metadata.user_id, else a hash of the prompt) stays on its account"
+     RUNTIME, NULL},
     {"STICKY_SESSION_RENEWAL_THRESHOLD_MINUTES", CONF_INT, "0", 0, 525600,
      OFF(sticky_renewal_min), 0, "Scheduler",
      "Reused with less than this many minutes left, a session's binding is renewed to the full "
@@ -169,12 +172,14 @@ static const struct conf_var config_vars[] = {
      NULL},
     {"USER_MESSAGE_QUEUE_ENABLED", CONF_BOOL, "false", 0, 0, OFF(umq_enabled), 0, "Scheduler",
      "New user turns are sent to each account one at a time, spaced by the delay (an account's "
-     "userMessageQueue turns it on for that account alone)",
+     "userMessageQueue turns it on for that account alone)" RUNTIME,
      NULL},
     {"USER_MESSAGE_QUEUE_DELAY_MS", CONF_INT, "200", 0, 10000, OFF(umq_delay_ms), 0, "Scheduler",
-     "Least time between one user turn's answer and the next user turn on the same account", NULL},
+     "Least time between one user turn's answer and the next user turn on the same account" RUNTIME,
+     NULL},
     {"USER_MESSAGE_QUEUE_TIMEOUT_MS", CONF_INT, "60000", 100, 300000, OFF(umq_timeout_ms), 0,
-     "Scheduler", "How long a user turn waits for its account before 503 queue_timeout", NULL},
+     "Scheduler", "How long a user turn waits for its account before 503 queue_timeout" RUNTIME,
+     NULL},
     {"USER_MESSAGE_QUEUE_LOCK_TTL_MS", CONF_INT, "120000", 1000, 3600000, OFF(umq_lock_ttl_ms), 0,
      "Scheduler",
      "Lifetime of an account's user-turn lock: a relay that died holding one blocks the account "
@@ -240,9 +245,11 @@ static const struct conf_var config_vars[] = {
     {"ADMIN_UI_DIR", CONF_STR, "admin-ui/dist", 0, 0, OFF(admin_ui_dir), 0, "Files",
      "Directory of the built admin web UI (make ui: admin-ui/dist) served at /web", NULL},
     {"WEB_TITLE", CONF_STR, "Claude Relay", 0, 0, OFF(web_title), 0, "Files",
-     "Name shown in the admin web UI's header, login page and page title", check_web_title},
+     "Name shown in the admin web UI's header, login page and page title" RUNTIME,
+     check_web_title},
     {"WEB_LOGO_URL", CONF_STR, "", 0, 0, OFF(web_logo_url), 0, "Files",
-     "Optional logo (http(s) URL) shown next to the title in the admin web UI", check_logo_url},
+     "Optional logo (http(s) URL) shown next to the title in the admin web UI" RUNTIME,
+     config_check_logo_url},
 
     {"LOG_LEVEL", CONF_STR, "info", 0, 0, OFF(log_level), 0, "Logging and usage",
      "error, warn, info or debug", check_log_level},

@@ -132,5 +132,8 @@ void config_free(struct relay_config *cfg);
 void config_print_example(FILE *f);
 /* True when no external Redis is configured (REDIS_URL and REDIS_HOST empty). */
 bool config_redis_embedded(const struct relay_config *cfg);
+/* NULL when v is a logo URL WEB_LOGO_URL may hold (http(s), nothing that
+ * ends a Content-Security-Policy source), else the reason. Pure. */
+const char *config_check_logo_url(const char *v);
 
 #endif

@@ -26,6 +26,7 @@
 #include "rds.h"
 #include "redis_embed.h"
 #include "secret.h"
+#include "settings.h"
 #include "stream.h"
 #include "token_refresh.h"
 #include "tpool.h"
@@ -147,12 +148,18 @@ static void die(const char *msg)
     exit(1);
 }
 
-/* The in-memory snapshots the request path reads: accounts and prices. */
+/* The in-memory snapshots the request path reads: accounts, runtime
+ * settings and prices. */
 static void load_snapshots(struct app *app)
 {
     struct rds_conn *c = rds_pool_get(app->redis, 5000);
     if (!c || accounts_refresh(app->accounts, c) != 0)
         log_warn("main", "could not load the accounts yet; the maintenance thread retries");
+    if (!c || settings_reload(app->settings, c) != 0)
+        log_warn("main",
+                 "could not read %s yet: the environment's settings apply until the "
+                 "maintenance thread reads it",
+                 "claude_relay_config");
     if (pricing_sync_new(app->cfg, c, &app->pricing) != 0) {
         log_error("main", "cannot load the price table");
         exit(1);
@@ -180,6 +187,7 @@ static void start_all(struct runtime *rt)
     app->queue = queue_new(app);
     app->refresh = token_refresh_new(app);
     app->usage_writer = usage_writer_new(app);
+    app->settings = settings_new(rt->cfg);
     start_redis(rt, workers);
     if (secret_box_new(rt->cfg->encryption_key, &app->box) != 0 ||
         secret_box_new(rt->cfg->jwt_secret, &app->session_box) != 0 ||
@@ -243,6 +251,7 @@ static void stop_all(struct runtime *rt)
     leases_free(app->leases);
     queue_free(app->queue);
     pricing_sync_free(app->pricing);
+    settings_free(app->settings);
     rds_pool_free(app->redis);
     redis_embed_stop(rt->embed);
     secret_box_free(app->box);

@@ -16,6 +16,7 @@
 #include "maintenance.h"
 #include "pricing_sync.h"
 #include "rds.h"
+#include "settings.h"
 #include "token_refresh.h"
 #include "usage_stats.h"
 #include "usage_writer.h"
@@ -44,6 +45,8 @@ static void job_accounts(struct app *app, struct rds_conn *c)
     last_full = now;
     if (accounts_refresh(app->accounts, c) != 0)
         log_warn("maint", "account refresh failed");
+    if (settings_reload(app->settings, c) != 0) /* a "settings" notice lost */
+        log_warn("maint", "settings reload failed");
 }
 
 /* A cooling state whose time has passed: recorded as over, once across

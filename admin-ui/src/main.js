@@ -1,7 +1,8 @@
 // main.js - the app shell: session, client-side routes under /web, the
-// navigation, language and theme switches, the branding (WEB_TITLE: the
-// public /admin/oem-settings gives the title before login, /admin/ui-settings
-// the logo after). Pages live in their own modules.
+// navigation, language and theme switches, the branding (WEB_TITLE or its
+// runtime setting: the public /admin/oem-settings gives the title before
+// login, /admin/ui-settings the logo after, the settings page a new one when
+// saved). Pages live in their own modules.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, session } from './api.js';
@@ -142,7 +143,7 @@ function App() {
       class=${p === page || (!PAGES[page] && p === 'dashboard') ? 'active' : ''}
       onClick=${(e) => { e.preventDefault(); go(p); }}>${t(p)}</a>`)}</nav>
     <main class="page" key=${page + lang}>${tz === null ? html`<p class="muted">…</p>`
-      : html`<${Page} user=${user} onRelogin=${() => { session.clear(); setUser(null); setMessage(t('passwordChanged')); }} />`}</main>`;
+      : html`<${Page} user=${user} onBrand=${setBrand} onRelogin=${() => { session.clear(); setUser(null); setMessage(t('passwordChanged')); }} />`}</main>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "reqctx.h"
 #include "router.h"
+#include "settings.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
@@ -95,9 +96,11 @@ static void serve_file(struct reqctx *rq, const char *sub, const char *name)
     reqctx_set_header(rq, "Cache-Control",
                       hashed ? "public, max-age=31536000, immutable" : "no-cache");
     reqctx_set_header(rq, "X-Content-Type-Options", "nosniff");
-    /* WEB_LOGO_URL is the one image from elsewhere the page may load
-     * (config.c keeps it free of the characters that end a CSP source). */
-    const char *logo = reqctx_app(rq)->cfg->web_logo_url;
+    /* The logo (WEB_LOGO_URL or its runtime setting) is the one image from
+     * elsewhere the page may load (config.c's check keeps it free of the
+     * characters that end a CSP source). */
+    char logo[SETTINGS_STR_MAX];
+    settings_str(reqctx_app(rq)->settings, SETTING_WEB_LOGO_URL, logo, sizeof(logo));
     char *csp = xasprintf("default-src 'self'; img-src 'self'%s%s; frame-ancestors 'none'; "
                           "base-uri 'none'",
                           *logo ? " " : "", logo);

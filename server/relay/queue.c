@@ -20,6 +20,7 @@
 #include "log.h"
 #include "queue.h"
 #include "rds.h"
+#include "settings.h"
 #include "store.h"
 #include "tpool.h"
 #include "xmalloc.h"
@@ -216,7 +217,8 @@ static void finish(struct queue *q, struct waiter *w, enum queue_outcome o,
     leave_redis(q, w, outcome_stat(o), waited);
     struct queue_info info = {.max = max_waiting(q->app, w->key),
                               .waited_ms = waited,
-                              .timeout_ms = q->app->cfg->queue_timeout_ms};
+                              .timeout_ms =
+                                  settings_int(q->app->settings, SETTING_QUEUE_TIMEOUT_MS)};
     w->fn(w->owner, o, res, &info);
     if (next) { /* maybe another slot is free: let the new head look at once */
         if (run_soon(q, next, 0) != 0)
@@ -274,7 +276,8 @@ static void waiter_job(void *arg)
     }
     if (client_gone(w->fd))
         finish(q, w, QUEUE_CANCELLED, NULL);
-    else if (clock_mono_ms() - w->entered_ms >= q->app->cfg->queue_timeout_ms)
+    else if (clock_mono_ms() - w->entered_ms >=
+             settings_int(q->app->settings, SETTING_QUEUE_TIMEOUT_MS))
         finish(q, w, QUEUE_TIMEOUT, NULL);
     else if (head)
         try_admit(q, w);
@@ -318,8 +321,9 @@ static int enter_redis(struct queue *q, const struct api_key *k, struct queue_in
     store_key(ks, SK_QUEUE_STATS, k->id);
     store_key(kw, SK_QUEUE_WAITS, k->id);
     snprintf(max, sizeof(max), "%lld", info->max);
-    snprintf(ttl, sizeof(ttl), "%lld", cfg->queue_timeout_ms / 1000 + 30);
-    snprintf(thr, sizeof(thr), "%lld", cfg->queue_timeout_ms * cfg->queue_health_percent / 100);
+    long long timeout_ms = settings_int(q->app->settings, SETTING_QUEUE_TIMEOUT_MS);
+    snprintf(ttl, sizeof(ttl), "%lld", timeout_ms / 1000 + 30);
+    snprintf(thr, sizeof(thr), "%lld", timeout_ms * cfg->queue_health_percent / 100);
     const char *argv[] = {kc, ks, kw, max, ttl, cfg->queue_health_check ? "1" : "0", thr};
     struct rds_conn *c = rds_pool_get(q->app->redis, 3000);
     redisReply *r = c ? rds_script(c, enter_lua, 3, 7, argv, NULL) : NULL;
@@ -339,8 +343,9 @@ static int enter_redis(struct queue *q, const struct api_key *k, struct queue_in
 int queue_enter(struct queue *q, struct api_key *k, const struct admit_request *ar, int client_fd,
                 queue_done_fn done, void *owner, struct queue_info *info)
 {
-    *info = (struct queue_info){.max = max_waiting(q->app, k),
-                                .timeout_ms = q->app->cfg->queue_timeout_ms};
+    *info =
+        (struct queue_info){.max = max_waiting(q->app, k),
+                            .timeout_ms = settings_int(q->app->settings, SETTING_QUEUE_TIMEOUT_MS)};
     int rc = enter_redis(q, k, info);
     if (rc != 0)
         return rc;

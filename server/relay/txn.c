@@ -30,6 +30,7 @@
 #include "pricing_sync.h"
 #include "queue.h"
 #include "rds.h"
+#include "settings.h"
 #include "reqctx.h"
 #include "secret.h"
 #include "scheduler.h"
@@ -472,7 +473,7 @@ static int admit_limits(struct txn *t, struct admit_request *ar, struct refusal 
         t->lease = leases_add(t->app->leases, t->key->id, t->lease_member);
     if (res.code == ADMIT_OK)
         return 0;
-    if (res.code == ADMIT_CONCURRENCY && t->app->cfg->queue_enabled)
+    if (res.code == ADMIT_CONCURRENCY && settings_on(t->app->settings, SETTING_QUEUE_ENABLED))
         return -ERR_BUSY;
     policy_refusal(&res, t->app->tz_offset_min, r);
     return -ERR_DENIED;

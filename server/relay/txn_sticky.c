@@ -11,6 +11,7 @@
 #include "errs.h"
 #include "log.h"
 #include "rds.h"
+#include "settings.h"
 #include "reqctx.h"
 #include "txn_int.h"
 #include "clients.h"
@@ -80,7 +81,8 @@ bool txn_sticky_lookup(struct txn *t)
     unsigned long gen = sticky_cache_gen(t->app->sticky);
     long long now = clock_mono_ms(), left = -1;
     struct rds_conn *c = rds_pool_get(t->app->redis, REDIS_WAIT_MS);
-    int rc = c ? sticky_get(c, t->session, cfg->sticky_ttl_hours * 3600,
+    int rc = c ? sticky_get(c, t->session,
+                            settings_int(t->app->settings, SETTING_STICKY_TTL_HOURS) * 3600,
                             cfg->sticky_renewal_min * 60, t->sticky, sizeof(t->sticky), &left)
                : -ERR_REDIS;
     rds_pool_put(t->app->redis, c);
@@ -110,7 +112,8 @@ void txn_sticky_bind(struct txn *t, const struct account *a)
     char what[80], notice[128];
     snprintf(what, sizeof(what), "sticky %s", t->session);
     notify_payload(t->app, what, notice, sizeof(notice));
-    long long ttl_s = t->app->cfg->sticky_ttl_hours * 3600, now = clock_mono_ms();
+    long long ttl_s = settings_int(t->app->settings, SETTING_STICKY_TTL_HOURS) * 3600;
+    long long now = clock_mono_ms();
     /* Our own bind is no notice to ourselves: forgetting bumps the generation,
      * so a read of the old binding still in flight here cannot cache it. */
     sticky_cache_forget(t->app->sticky, t->session);

@@ -12,6 +12,7 @@
 #include "errs.h"
 #include "log.h"
 #include "rds.h"
+#include "settings.h"
 #include "reqctx.h"
 #include "txn_int.h"
 #include "policy.h"
@@ -146,7 +147,8 @@ static enum step_rc turn_woken(struct txn *t)
 enum step_rc txn_step_user_turn(struct txn *t)
 {
     turn_waited(t);
-    if (!usermsg_applies(t->app->cfg, t->acc, t->op->endpoint, t->req.user_turn))
+    bool queue_on = settings_on(t->app->settings, SETTING_UMQ_ENABLED);
+    if (!usermsg_applies(queue_on, t->acc, t->op->endpoint, t->req.user_turn))
         return STEP_NEXT;
     if (t->on_io) /* the fast path ran this far without Redis: go on from a worker */
         return txn_hand_over(t, 0);

@@ -16,6 +16,7 @@
 #include "format.h"
 #include "log.h"
 #include "rds.h"
+#include "settings.h"
 #include "tpool.h"
 #include "usermsg.h"
 #include "usermsg_lock.h"
@@ -26,8 +27,7 @@
 #define REDIS_WAIT_MS 3000
 #define JITTER_PERMILLE 150 /* +-15 % */
 
-bool usermsg_applies(const struct relay_config *cfg, const struct account *a, const char *endpoint,
-                     bool user_turn)
+bool usermsg_applies(bool queue_on, const struct account *a, const char *endpoint, bool user_turn)
 {
     /* count_tokens is no message: the upstream's message rate never sees it */
     static const char *const message_endpoints[] = {"messages", "generateContent",
@@ -37,7 +37,7 @@ bool usermsg_applies(const struct relay_config *cfg, const struct account *a, co
         message = message || strcmp(endpoint, message_endpoints[i]) == 0;
     if (!user_turn || !message)
         return false;
-    return cfg->umq_enabled || a->user_queue;
+    return queue_on || a->user_queue;
 }
 
 /* A new account (the first try, or a failover) starts a new wait. */
@@ -58,7 +58,8 @@ int usermsg_try(struct app *app, struct usermsg_turn *u, const struct account *a
         turn_begin(u, a, owner);
     long long wait = 0;
     struct rds_conn *c = rds_pool_get(app->redis, REDIS_WAIT_MS);
-    int rc = c ? usermsg_lock_acquire(c, a->id, u->owner, clock_wall_ms(), cfg->umq_delay_ms,
+    int rc = c ? usermsg_lock_acquire(c, a->id, u->owner, clock_wall_ms(),
+                                      settings_int(app->settings, SETTING_UMQ_DELAY_MS),
                                       cfg->umq_lock_ttl_ms, &wait)
                : -ERR_REDIS;
     rds_pool_put(app->redis, c);
@@ -69,7 +70,8 @@ int usermsg_try(struct app *app, struct usermsg_turn *u, const struct account *a
         *retry_ms = 0;
         return 0;
     }
-    long long left = cfg->umq_timeout_ms - (clock_mono_ms() - u->since_ms);
+    long long left =
+        settings_int(app->settings, SETTING_UMQ_TIMEOUT_MS) - (clock_mono_ms() - u->since_ms);
     if (left <= 0)
         return -ERR_TIMEOUT;
     *retry_ms = usermsg_next_poll(u, wait, left, randombytes_uniform(1001));

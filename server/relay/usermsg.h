@@ -51,9 +51,9 @@ struct usermsg_turn {
     bool held;
 };
 
-/* Does a request (endpoint, user_turn) queue on account a? Pure. */
-bool usermsg_applies(const struct relay_config *cfg, const struct account *a, const char *endpoint,
-                     bool user_turn);
+/* Does a request (endpoint, user_turn) queue on account a, with the relay's
+ * queue switch queue_on (settings: userMessageQueueEnabled)? Pure. */
+bool usermsg_applies(bool queue_on, const struct account *a, const char *endpoint, bool user_turn);
 /* Try to take a's turn for owner (a worker: one script call). 0 with
  * *retry_ms 0 (held: u->held) or > 0 (try again after that many ms);
  * -ERR_TIMEOUT once the wait on a exceeded the timeout; -ERR_REDIS. A new

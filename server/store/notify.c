@@ -14,6 +14,7 @@
 #include "pricing_sync.h"
 #include "queue.h"
 #include "rds.h"
+#include "settings.h"
 #include "store_keys.h"
 #include "xmalloc.h"
 
@@ -57,6 +58,8 @@ static void with_pool_conn(struct app *app, const char *what, const char *id)
     int rc = -ERR_REDIS;
     if (c && strcmp(what, "the price table") == 0)
         rc = pricing_sync_check(app->pricing, c) == -ERR_REDIS ? -ERR_REDIS : 0;
+    else if (c && strcmp(what, "the settings") == 0)
+        rc = settings_reload(app->settings, c);
     else if (c)
         rc = id ? accounts_reload_state(app->accounts, c, id) : accounts_refresh(app->accounts, c);
     rds_pool_put(app->redis, c);
@@ -64,8 +67,8 @@ static void with_pool_conn(struct app *app, const char *what, const char *id)
         log_warn("notify", "could not re-read %s after a change elsewhere", what);
 }
 
-/* "account <id> <instance>", "key <id> <instance>", "sticky <hash> <instance>"
- * or "accounts <instance>". */
+/* "account <id> <instance>", "key <id> <instance>", "sticky <hash> <instance>",
+ * "accounts <instance>", "pricing <instance>" or "settings <instance>". */
 static void on_message(struct notify *n, const char *payload)
 {
     char kind[16] = "", id[64] = "", from[64] = "";
@@ -74,6 +77,8 @@ static void on_message(struct notify *n, const char *payload)
         with_pool_conn(n->app, "the accounts", NULL);
     else if (k >= 2 && strcmp(kind, "pricing") == 0 && strcmp(id, n->app->instance_id) != 0)
         with_pool_conn(n->app, "the price table", NULL);
+    else if (k >= 2 && strcmp(kind, "settings") == 0 && strcmp(id, n->app->instance_id) != 0)
+        with_pool_conn(n->app, "the settings", NULL);
     else if (k == 3 && strcmp(kind, "account") == 0 && strcmp(from, n->app->instance_id) != 0)
         with_pool_conn(n->app, "an account state", id);
     else if (k == 3 && strcmp(kind, "key") == 0 && strcmp(from, n->app->instance_id) != 0)
@@ -147,6 +152,7 @@ static void *notify_main(void *arg)
         sticky_cache_clear(n->app->sticky); /* rebinds we may have missed, before trusting it */
         atomic_store(&n->connected, true);
         with_pool_conn(n->app, "the accounts", NULL); /* what changed while we were away */
+        with_pool_conn(n->app, "the settings", NULL);
         listen_on(n, c);
         atomic_store(&n->connected, false);
         rds_close(c);

@@ -4,9 +4,10 @@
  *
  * One thread holds a SUBSCRIBE on SK_NOTIFY_CHANNEL and blocks on it: an
  * idle relay sends Redis nothing. Messages ("account <id> <instance>",
- * "accounts <instance>", "key <id> <instance>", "sticky <hash> <instance>")
- * make it re-read one account's health state or the whole account snapshot,
- * or forget a cached API key or session binding; an instance skips its own
+ * "accounts <instance>", "key <id> <instance>", "sticky <hash> <instance>",
+ * "pricing <instance>", "settings <instance>") make it re-read one account's
+ * health state, the whole account snapshot, the price table or the runtime
+ * settings, or forget a cached API key or session binding; an instance skips its own
  * messages. After a lost
  * connection it reconnects with back-off and re-reads everything, since
  * messages sent meanwhile are gone.

@@ -46,6 +46,8 @@
 #define SK_TOKEN_REFRESH_LOCK "token_refresh_lock:%s:%s"
 #define SK_ACCOUNT_EVENTS "account_events" /* stream: state changes, bounded */
 #define SK_NOTIFY_CHANNEL "relay:notify"   /* pub/sub: "account <id>", "accounts" */
+/* string: JSON, the runtime settings over their env defaults (settings.h; the original's key) */
+#define SK_RELAY_CONFIG "claude_relay_config"
 /* Claude OAuth profile lookups (server/claude_profile.c). */
 #define SK_PROFILE_RETRY "claude_profile_retry:%s" /* string: lookup retried (id); PX interval */
 /* Account groups (crs-admin-spec 2.3): a key binds one with "group:<gid>". */

@@ -2,7 +2,8 @@
 // The admin web UI (admin-ui/, built into admin-ui/dist by admin-ui/build.mjs) in headless
 // Chromium - Debian's /usr/bin/chromium driven by playwright-core, never a downloaded browser -
 // against the real relay, Redis and the mock upstream (Console, Claude, OpenAI and Gemini OAuth,
-// OpenAI Responses and Gemini API accounts), branded by WEB_TITLE / WEB_LOGO_URL. Every page
+// OpenAI Responses and Gemini API accounts), branded by WEB_TITLE / WEB_LOGO_URL (and a title
+// changed on the settings page at runtime). Every page
 // fails the test on a console error, a page error, a failed request or an HTTP error answer,
 // except the answers a step expects (listed with allow()). Screenshots go to docs/screenshots/.
 
@@ -489,6 +490,36 @@ test('usage and settings pages render', async () => {
   await byId('settings-switches').waitFor();
   assert.match(await byId('settings-switches').textContent(), /UTC\+8/);
   await shot('settings');
+  assertClean();
+});
+
+test('settings: runtime settings - a bad number refused at its field, a new title saved and applied everywhere, reset to default', async () => {
+  await byId('nav-settings').click();
+  await byId('settings-runtime').waitFor();
+  await byId('setting-stickySessionTtlHours').fill('0');
+  await byId('settings-save').click();
+  assert.match(await byId('error-stickySessionTtlHours').textContent(), /^stickySessionTtlHours: .*1 to 8760/);
+  assert.equal(await st.redis.cmd('GET', 'claude_relay_config'), null, 'nothing sent while a field is invalid');
+  await byId('setting-stickySessionTtlHours').fill('1');
+  const NEW = 'Renamed 中继';
+  await byId('setting-webTitle').fill(NEW);
+  await byId('settings-save').click();
+  await byId('settings-saved').waitFor();
+  assert.deepEqual(JSON.parse(await st.redis.cmd('GET', 'claude_relay_config')), { webTitle: NEW }, 'only the changed field is stored');
+  assert.equal((await byId('brand-title').textContent()).trim(), NEW);
+  await page.waitForFunction((want) => document.title === want, NEW, { timeout: T });
+  assert.equal((await api(st.relay, 'GET', '/admin/oem-settings')).json.data.siteName, NEW);
+  await page.reload(); // stored in Redis: the login page's title and the header keep it
+  await byId('settings-runtime').waitFor();
+  assert.equal((await byId('brand-title').textContent()).trim(), NEW);
+  assert.equal(await byId('setting-webTitle').inputValue(), NEW);
+  await byId('settings-reset-webTitle').click();
+  await byId('settings-saved').waitFor();
+  assert.equal((await byId('brand-title').textContent()).trim(), TITLE);
+  await page.waitForFunction((want) => document.title === want, TITLE, { timeout: T });
+  assert.equal(await byId('setting-webTitle').inputValue(), TITLE);
+  assert.deepEqual(JSON.parse(await st.redis.cmd('GET', 'claude_relay_config')), {});
+  await shot('settings-runtime');
   assertClean();
 });
 

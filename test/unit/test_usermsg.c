@@ -55,18 +55,19 @@ TEST(applies_to_user_turns_on_messages_only)
 {
     struct relay_config cfg = {0};
     struct account a = {0};
-    CHECK(!usermsg_applies(&cfg, &a, "messages", true)); /* off everywhere */
+    CHECK(!usermsg_applies(cfg.umq_enabled, &a, "messages", true)); /* off everywhere */
     cfg.umq_enabled = true;
-    CHECK(usermsg_applies(&cfg, &a, "messages", true));
-    CHECK(!usermsg_applies(&cfg, &a, "messages", false));
-    CHECK(!usermsg_applies(&cfg, &a, "count_tokens", true));
+    CHECK(usermsg_applies(cfg.umq_enabled, &a, "messages", true));
+    CHECK(!usermsg_applies(cfg.umq_enabled, &a, "messages", false));
+    CHECK(!usermsg_applies(cfg.umq_enabled, &a, "count_tokens", true));
     cfg.umq_enabled = false;
     a.user_queue = true; /* the account's own switch */
-    CHECK(usermsg_applies(&cfg, &a, "messages", true));
-    CHECK(!usermsg_applies(&cfg, &a, "messages", false));
-    CHECK(usermsg_applies(&cfg, &a, "generateContent", true)); /* Gemini's messages */
-    CHECK(usermsg_applies(&cfg, &a, "streamGenerateContent", true));
-    CHECK(!usermsg_applies(&cfg, &a, "responses", true)); /* OpenAI requests never queue */
+    CHECK(usermsg_applies(cfg.umq_enabled, &a, "messages", true));
+    CHECK(!usermsg_applies(cfg.umq_enabled, &a, "messages", false));
+    CHECK(usermsg_applies(cfg.umq_enabled, &a, "generateContent", true)); /* Gemini's messages */
+    CHECK(usermsg_applies(cfg.umq_enabled, &a, "streamGenerateContent", true));
+    CHECK(
+        !usermsg_applies(cfg.umq_enabled, &a, "responses", true)); /* OpenAI requests never queue */
 }
 
 TEST(poll_waits_the_delay_left)
