@@ -6,9 +6,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { stack, api, redisCmd, httpRequest, waitFor, waitForUsage, assertReleased, messageBody, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, api, redisCmd, httpRequest, waitFor, waitForUsage, assertReleased, redisCommandCalls, messageBody, randomHex, startMockUpstream, MOCK_TEXT, MOCK_ACCOUNT_KEY } = require('../lib/env');
 const { adminAccounts } = require('../lib/accounts');
-const { GEMINI_TEXT_CHUNKS } = require('../mock/upstream');
+const { GEMINI_TEXT_CHUNKS, GCA_TEXT } = require('../mock/upstream');
 
 const OAI_KEY = 'sk-oai-account-test-0001';
 const GEM_KEY = 'AIza-account-test-0002';
@@ -18,6 +18,8 @@ let st;
 const consoleAccounts = adminAccounts('claude-console', () => st);
 const responsesAccounts = adminAccounts('openai-responses', () => st);
 const geminiAccounts = adminAccounts('gemini-api', () => st);
+const googleAccounts = adminAccounts('gemini', () => st);
+const REDIRECT = 'http://localhost:1455/auth/callback';
 
 // The test call with the admin's session (Authorization: Bearer) plus a cookie and an x-admin-*
 // header, none of which may reach the upstream.
@@ -43,7 +45,20 @@ async function usageKeys() {
 }
 
 before(async () => {
-  st = await stack();
+  const mock = await startMockUpstream({ port: 0 });
+  st = await stack({
+    mock,
+    env: {
+      GEMINI_CODE_ASSIST_URL: mock.url,
+      CLAUDE_API_URL: mock.url,
+      CLAUDE_OAUTH_TOKEN_URL: mock.url + '/v1/oauth/token',
+      CLAUDE_OAUTH_PROFILE_URL: mock.url + '/api/oauth/profile',
+      CLAUDE_OAUTH_USAGE_URL: mock.url + '/api/oauth/usage',
+      OPENAI_OAUTH_AUTHORIZE_URL: mock.url + '/oauth/openai/authorize',
+      OPENAI_OAUTH_TOKEN_URL: mock.url + '/oauth/openai/token',
+      OPENAI_CODEX_API_URL: mock.url + '/backend-api/codex',
+    },
+  });
 });
 
 after(async () => {
@@ -76,6 +91,24 @@ test('console account: ok with the text and status 200; its own key upstream, no
   assert.equal(up.body.stream, false);
   assert.deepEqual(up.body.messages, [{ role: 'user', content: 'ping' }]);
   await assertReleased(st.relay);
+});
+
+test('Redis: a successful test costs no command beyond the admin session check a refused body pays too', async () => {
+  // The fewest of three tries each: background jobs can only add commands.
+  const cost = async (body) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const a = (await redisCommandCalls(st.redis.port)).total;
+      const r = await runTest('claude-console', st.account.id, body);
+      assert.ok(r.status === 200 || r.status === 400, r.text);
+      best = Math.min(best, (await redisCommandCalls(st.redis.port)).total - a);
+    }
+    return best;
+  };
+  const refused = await cost({ frob: 1 });
+  const tested = await cost({});
+  console.log(`# account_test_redis_commands: ${tested} (a refused body: ${refused})`);
+  assert.equal(tested, refused);
 });
 
 test('a test bills and counts nothing: no key usage, statistics or request log; a real request does', async () => {
@@ -223,6 +256,90 @@ test('gemini-api account: generateContent with its own key', async () => {
     assert.equal(st.mock.geminiRequests().length, 1, 'not sent');
   } finally {
     await geminiAccounts.remove(G);
+  }
+});
+
+test('claude (OAuth) account: Messages with its Bearer token and the OAuth beta, no x-api-key', async () => {
+  const accessToken = 'sk-ant-oat01-' + 'a'.repeat(40) + 'TEST';
+  const c = await api(st.relay, 'POST', '/admin/claude-accounts', { token: st.token, body: { name: 'oauth-test', accessToken, expiresAt: Date.now() + 3600e3 } });
+  assert.equal(c.status, 200, c.text);
+  const id = c.json.data.id;
+  try {
+    st.mock.reset();
+    const r = await runTest('claude', id, {});
+    assert.equal(r.json.data.ok, true, r.text);
+    assert.equal(r.json.data.type, 'claude-official');
+    assert.equal(r.json.data.text, MOCK_TEXT);
+    assert.ok(!r.text.includes(accessToken));
+    const reqs = st.mock.messageRequests();
+    assert.equal(reqs.length, 1);
+    assert.equal(reqs[0].headers.authorization, `Bearer ${accessToken}`, 'the account token, not the admin session');
+    assert.match(reqs[0].headers['anthropic-beta'], /oauth-2025-04-20/);
+    assert.equal(reqs[0].headers['x-api-key'], undefined);
+    assertNoAdminHeaders(reqs[0]);
+  } finally {
+    await api(st.relay, 'DELETE', `/admin/claude-accounts/${id}`, { token: st.token });
+  }
+});
+
+test('openai (ChatGPT) account: the Codex backend gets a streamed Responses call with its bearer; the text from the deltas', async () => {
+  const g = await api(st.relay, 'POST', '/admin/openai-accounts/generate-auth-url', { token: st.token, body: {} });
+  assert.equal(g.status, 200, g.text);
+  const u = new URL(g.json.data.authUrl);
+  const code = 'ac_' + randomHex(12);
+  st.mock.openaiOAuth.expectCode(code, u.searchParams.get('code_challenge'), {});
+  const callbackUrl = `${REDIRECT}?code=${code}&scope=openid&state=${u.searchParams.get('state')}`;
+  const ex = await api(st.relay, 'POST', '/admin/openai-accounts/exchange-code', { token: st.token, body: { sessionId: g.json.data.sessionId, callbackUrl, name: 'codex-test' } });
+  assert.equal(ex.status, 200, ex.text);
+  const acc = ex.json.data;
+  const access = st.mock.openaiOAuth.issued().at(-1).access_token;
+  try {
+    st.mock.reset();
+    const r = await runTest('openai', acc.id, { prompt: 'hi' });
+    assert.equal(r.json.data.ok, true, r.text);
+    assert.equal(r.json.data.type, 'openai');
+    assert.equal(r.json.data.text, MOCK_TEXT, 'the output_text deltas');
+    assert.ok(!r.text.includes(access), 'the token is never in the answer');
+    const reqs = st.mock.codexRequests();
+    assert.equal(reqs.length, 1);
+    assert.equal(reqs[0].headers.authorization, `Bearer ${access}`);
+    assert.equal(reqs[0].body.stream, true);
+    assert.equal(reqs[0].body.store, false);
+    assertNoAdminHeaders(reqs[0]);
+    // An expiring token is refreshed first (the transaction's wait, no thread held), then used.
+    const up = await api(st.relay, 'PUT', `/admin/openai-accounts/${acc.id}`, { token: st.token, body: { expiresAt: Date.now() + 1000 } });
+    assert.equal(up.status, 200, up.text);
+    const grants = st.mock.openaiOAuth.calls().filter((c) => c.grant_type === 'refresh_token').length;
+    st.mock.reset();
+    const again = await runTest('openai', acc.id, {});
+    assert.equal(again.json.data.ok, true, again.text);
+    assert.equal(st.mock.openaiOAuth.calls().filter((c) => c.grant_type === 'refresh_token').length, grants + 1, 'one refresh');
+    const fresh = st.mock.openaiOAuth.issued().at(-1).access_token;
+    assert.notEqual(fresh, access);
+    assert.equal(st.mock.codexRequests().at(-1).headers.authorization, `Bearer ${fresh}`, 'the refreshed token');
+  } finally {
+    await api(st.relay, 'DELETE', `/admin/openai-accounts/${acc.id}`, { token: st.token });
+  }
+});
+
+test('gemini (Google OAuth) account: Code Assist generateContent in its envelope, with its project and token', async () => {
+  const G = await googleAccounts.create({ name: 'gca-test', accessToken: 'ya29.accttest', refreshToken: '1//refresh-accttest', expiresAt: Date.now() + 3600e3, projectId: 'proj-accttest' });
+  try {
+    st.mock.reset();
+    const r = await runTest('gemini', G.id, { prompt: 'hi', maxTokens: 8 });
+    assert.equal(r.json.data.ok, true, r.text);
+    assert.equal(r.json.data.type, 'gemini');
+    assert.equal(r.json.data.model, 'gemini-2.5-flash');
+    assert.equal(r.json.data.text, GCA_TEXT, 'unwrapped from {response}');
+    const reqs = st.mock.codeAssistRequests('generateContent');
+    assert.equal(reqs.length, 1);
+    assert.equal(reqs[0].headers.authorization, 'Bearer ya29.accttest');
+    assert.equal(reqs[0].body.project, 'proj-accttest');
+    assert.equal(reqs[0].body.model, 'gemini-2.5-flash');
+    assert.equal(reqs[0].body.request.generationConfig.maxOutputTokens, 8);
+    assertNoAdminHeaders(reqs[0]);
+  } finally {
+    await googleAccounts.remove(G);
   }
 });
 
