@@ -305,6 +305,7 @@ test('openai (ChatGPT) account: the Codex backend gets a streamed Responses call
     assert.equal(reqs[0].headers.authorization, `Bearer ${access}`);
     assert.equal(reqs[0].body.stream, true);
     assert.equal(reqs[0].body.store, false);
+    assert.equal(reqs[0].headers.accept, 'text/event-stream', 'Accept follows the body sent');
     assertNoAdminHeaders(reqs[0]);
     // An expiring token is refreshed first (the transaction's wait, no thread held), then used.
     const up = await api(st.relay, 'PUT', `/admin/openai-accounts/${acc.id}`, { token: st.token, body: { expiresAt: Date.now() + 1000 } });
