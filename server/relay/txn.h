@@ -28,6 +28,7 @@
 #define RELAY_TXN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct reqctx;
 struct relay_op;
@@ -58,6 +59,7 @@ bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt);
 #define TXN_TEST_PROMPT_MAX 2000 /* characters */
 #define TXN_TEST_TOKENS_MAX 1024
 #define TXN_TEST_TOKENS_DEFAULT 16
+#define TXN_TEST_TEXT_MAX 500 /* characters of the answer's text in the reply */
 struct txn_test_params {
     const char *model;  /* NULL or "": the account's first supportedModels entry, else the
                          * type's default */
@@ -75,6 +77,14 @@ struct provider;
  * (no such account in the snapshot: nothing replied, the caller answers). */
 int txn_test_start(struct reqctx *rq, const struct provider *p, const char *id,
                    const struct txn_test_params *tp) __attribute__((warn_unused_result));
+/* The text of a test's 2xx answer body in any native shape - Messages,
+ * Responses (JSON, or with sse its output_text deltas), Gemini and Code
+ * Assist's {response} - at most TXN_TEST_TEXT_MAX characters and tlen - 1
+ * bytes, cut before a UTF-8 code point, into text; error (NUL-terminated,
+ * "" when none) what the answer reports instead (not JSON, an error event).
+ * Pure. */
+void txn_test_summary(const char *body, size_t len, bool sse, char *text, size_t tlen, char *error,
+                      size_t elen);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 

@@ -42,7 +42,7 @@
 
 #include <stdatomic.h>
 
-#define TEXT_MAX 500  /* characters of the answer's text in the reply */
+#define TEXT_MAX TXN_TEST_TEXT_MAX
 #define ERROR_MAX 300 /* characters of an error message */
 
 struct txn_test {
@@ -204,7 +204,8 @@ static int on_event(void *arg, const struct sse_event *ev)
         add_text(x, json_str(j, "delta", ""));
     else if (strcmp(type, "content_block_delta") == 0)
         add_text(x, json_str(json_get(j, "delta"), "text", ""));
-    else if (strcmp(type, "error") == 0 || strcmp(type, "response.failed") == 0)
+    else if ((strcmp(type, "error") == 0 || strcmp(type, "response.failed") == 0) &&
+             !x->error[0]) /* the first error names it */
         if (!error_of_json(x, j) && !error_of_json(x, json_get(j, "response")))
             snprintf(x->error, sizeof(x->error), "%s", type);
     cJSON_Delete(j);
@@ -218,17 +219,17 @@ static bool is_event_stream(const struct upstream_answer *ans)
 }
 
 /* A 2xx answer's text (and an error it reports inside). */
-static void read_success(struct txn_test *x, const struct upstream_answer *ans)
+static void read_success(struct txn_test *x, const char *body, size_t len, bool sse)
 {
-    if (is_event_stream(ans)) {
+    if (sse) {
         struct sse_parser sp;
         sse_init(&sp, TXN_TEST_BODY_MAX, on_event, x);
-        if (sse_feed(&sp, ans->body, ans->body_len) == 0)
+        if (sse_feed(&sp, body, len) == 0)
             sse_feed(&sp, "\n\n", 2); /* a last event without its blank line */
         sse_release(&sp);
         return;
     }
-    cJSON *j = json_parse(ans->body, ans->body_len, 32, true);
+    cJSON *j = json_parse(body, len, 32, true);
     if (!j)
         snprintf(x->error, sizeof(x->error), "the answer is not JSON");
     text_of_json(x, j);
@@ -257,17 +258,43 @@ static void read_failure(struct txn_test *x, const struct upstream_answer *ans,
                                    : err_str(ans->result));
 }
 
-/* At most TEXT_MAX characters (UTF-8 code points) of s, cut at one. */
-static size_t text_cut(const char *s, size_t len)
+/* At most TEXT_MAX characters (UTF-8 code points) of s and fewer than max
+ * bytes, cut before a code point. */
+static size_t text_cut(const char *s, size_t len, size_t max)
 {
     size_t i = 0, chars = 0;
     while (i < len && chars < TEXT_MAX) {
-        i++;
-        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-            i++;
+        size_t next = i + 1;
+        while (next < len && ((unsigned char)s[next] & 0xC0) == 0x80)
+            next++;
+        if (next >= max)
+            break;
+        i = next;
         chars++;
     }
     return i;
+}
+
+/* The collected text, cut, into out (NUL-terminated). */
+static void copy_text(const struct txn_test *x, char *out, size_t max)
+{
+    const char *s = x->text.data ? x->text.data : "";
+    if (!max)
+        return;
+    size_t n = text_cut(s, x->text.len, max);
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+void txn_test_summary(const char *body, size_t len, bool sse, char *text, size_t tlen, char *error,
+                      size_t elen)
+{
+    struct txn_test x = {.error = ""};
+    buf_init(&x.text, 4 * TEXT_MAX);
+    read_success(&x, body, len, sse);
+    copy_text(&x, text, tlen);
+    snprintf(error, elen, "%s", x.error);
+    buf_release(&x.text);
 }
 
 /* {success: true, data: {...}}; status 0 when no upstream answered. */
@@ -281,12 +308,9 @@ static cJSON *result_json(const struct txn *t, bool ok, int status)
     cJSON_AddNumberToObject(d, "status", status);
     cJSON_AddNumberToObject(d, "latencyMs", t->natt ? (double)t->att[0].ms : 0);
     cJSON_AddStringToObject(d, "model", t->req.model);
-    char *text = xmalloc(x->text.len + 1);
-    size_t n = text_cut(x->text.data ? x->text.data : "", x->text.len);
-    memcpy(text, x->text.data ? x->text.data : "", n);
-    text[n] = '\0';
+    char text[4 * TEXT_MAX + 1];
+    copy_text(x, text, sizeof(text));
     cJSON_AddStringToObject(d, "text", text);
-    free(text);
     if (!ok)
         cJSON_AddStringToObject(d, "error", x->error[0] ? x->error : "failed");
     cJSON_AddStringToObject(d, "accountId", t->acc->id);
@@ -302,7 +326,7 @@ void txn_test_answer(struct txn *t, const struct upstream_answer *ans, const str
     struct txn_test *x = t->test;
     bool ok = !ans->result && ans->status >= 200 && ans->status < 300;
     if (ok)
-        read_success(x, ans);
+        read_success(x, ans->body, ans->body_len, is_event_stream(ans));
     else
         read_failure(x, ans, v);
     ok = ok && !x->error[0];
