@@ -2,7 +2,8 @@
 // until-when, priority, group), adding accounts of the six types (the OAuth
 // kinds - Claude, OpenAI ChatGPT, Gemini - through one PKCE component; the
 // API-key kinds - Console, OpenAI Responses, Gemini API - through one form
-// driven by ACCOUNT_TYPES), editing, reset, pause; account groups.
+// driven by ACCOUNT_TYPES), editing, reset, pause, test (one small request
+// through exactly that account, unbilled); account groups.
 import { useState } from 'preact/hooks';
 import { api, allAccounts, ACCOUNT_TYPES } from './api.js';
 import { t } from './i18n.js';
@@ -182,6 +183,14 @@ function Groups({ data, reload }) {
       <p><button class="small danger" onClick=${run(() => api('DELETE', '/admin/account-groups/' + g.id))}>${t('delete')}</button></p></section>`)}</div>`;
 }
 
+// The last test of an account: OK with the latency and the answer's text, or the error.
+function TestResult({ r }) {
+  if (r === 'busy') return html`<div class="muted small" data-testid="account-test-result">${t('testing')}</div>`;
+  const what = r.ok ? `${t('testOk')} · ${r.latencyMs} ms · ${r.model}` : `${t('testFailed')}${r.status ? ' · HTTP ' + r.status : ''}`;
+  return html`<div class="small" data-testid="account-test-result" data-ok=${r.ok ? 'true' : 'false'}>
+    <${Badge} kind=${r.ok ? 'ok' : 'bad'}>${what}<//> <span class="muted">${r.ok ? r.text : r.error}</span></div>`;
+}
+
 // Under the name: where an API-key account points, or what an OAuth one is.
 const subline = (a) => (a._type.url ? a[a._type.url] || '' : (a._type.info || []).map((k) => a[k]).filter(Boolean).join(' · '));
 
@@ -190,9 +199,16 @@ export function Accounts() {
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState(null);
   const [actErr, setActErr] = useState(null);
+  const [tests, setTests] = useState({}); // account id -> 'busy' or its test's data
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<p class="muted">…</p>`;
   const act = (fn) => () => fn().then(reload, setActErr);
+  const runTest = (a) => async () => {
+    setTests((m) => ({ ...m, [a.id]: 'busy' }));
+    const r = await api('POST', `/admin/${a._type.path}/${a.id}/test`, {}).then((x) => x.data, (x) => ({ ok: false, status: 0, error: x.message }));
+    setTests((m) => ({ ...m, [a.id]: r }));
+    if (!r.ok) reload(); // the provider may have marked the account (a 401: unauthorized)
+  };
   const done = () => {
     setAdding(false);
     setEditing(null);
@@ -214,13 +230,15 @@ export function Accounts() {
         <td data-label=${t('state')}><${Badge} kind=${s.kind}>${s.label}<//>
           ${s.until && html`<div class="muted small">${t('until')} ${fmtTime(s.until)}</div>`}
           ${a.statusReason && html`<div class="muted small">${a.statusReason}</div>`}
-          ${a.quotaStoppedUntil && html`<div class="muted small">quota ${fmtUsd(a.dailyQuota)} · ${t('until')} ${fmtTime(a.quotaStoppedUntil)}</div>`}</td>
+          ${a.quotaStoppedUntil && html`<div class="muted small">quota ${fmtUsd(a.dailyQuota)} · ${t('until')} ${fmtTime(a.quotaStoppedUntil)}</div>`}
+          ${tests[a.id] && html`<${TestResult} r=${tests[a.id]} />`}</td>
         <td data-label=${t('priority')}>${a.priority}</td>
         <td data-label=${t('group')}>${data.groupOf[a.id] || '—'}</td>
         <td data-label=${t('today')} data-testid="account-today">${a._today ? html`${fmtNum(a._today.requests)} ${t('requests')}<div class="muted small">${fmtUsd(a._today.cost)}</div>` : '—'}</td>
         <td data-label=${t('lastUsed')}>${fmtTime(a.lastUsedAt)}</td>
         <td class="row-actions">
           <button class="small" onClick=${() => setEditing(a)}>${t('edit')}</button>
+          <button class="small" data-testid="account-test" title=${t('testHint')} disabled=${tests[a.id] === 'busy'} onClick=${runTest(a)}>${t('test')}</button>
           <button class="small" data-testid="account-toggle" onClick=${act(() => api('PUT', `/admin/${a._type.path}/${a.id}/toggle-schedulable`))}>${a.schedulable ? t('pause') : t('resume')}</button>
           ${a.status && a.status !== 'active' && html`<button class="small" data-testid="account-reset" onClick=${act(() => api('POST', `/admin/${a._type.path}/${a.id}/reset-status`))}>${t('resetStatus')}</button>`}
           <button class="small danger" onClick=${act(async () => { if (confirm(t('confirmDelete', a.name))) await api('DELETE', `/admin/${a._type.path}/${a.id}`); })}>${t('delete')}</button>

@@ -1,9 +1,10 @@
 /*
  * accounts_admin.c - /admin/<type>-accounts for every provider in the
  * registry (the original's per-type paths, e.g. /admin/claude-console-
- * accounts): list, create, update, delete, toggle, toggle-schedulable and
- * reset-status. Thin over store/account_record.c; the provider comes from
- * the path, so a new provider needs no line here.
+ * accounts): list, create, update, delete, toggle, toggle-schedulable,
+ * reset-status and test (relay/txn_test.c). Thin over store/
+ * account_record.c; the provider comes from the path, so a new provider
+ * needs no line here.
  */
 #include "compat.h"
 #include "account_record.h"
@@ -17,6 +18,7 @@
 #include "rds.h"
 #include "reqctx.h"
 #include "router.h"
+#include "txn.h"
 
 static void reply_err(struct reqctx *rq, int rc, const char *msg)
 {
@@ -229,6 +231,79 @@ static void h_reset_status(struct reqctx *rq)
     cJSON_Delete(rec);
 }
 
+/* Characters (UTF-8 code points) of s. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The optional string member name of at most max characters: 0, or
+ * -ERR_INVAL with msg naming it. */
+static int test_str(const cJSON *body, const char *name, size_t max, const char **out, char *msg,
+                    size_t len)
+{
+    const cJSON *v = json_get(body, name);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || utf8_chars(v->valuestring) > max) {
+        snprintf(msg, len, "%s must be a string of at most %zu characters", name, max);
+        return -ERR_INVAL;
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+/* The test body {model, prompt, maxTokens}, every member optional. */
+static int test_params(struct reqctx *rq, struct txn_test_params *tp, char *msg, size_t len)
+{
+    size_t blen = 0;
+    reqctx_body(rq, &blen);
+    const cJSON *body = reqctx_json(rq), *it;
+    *tp = (struct txn_test_params){NULL, NULL, TXN_TEST_TOKENS_DEFAULT};
+    if (blen && !cJSON_IsObject(body)) {
+        snprintf(msg, len, "The body must be a JSON object");
+        return -ERR_INVAL;
+    }
+    cJSON_ArrayForEach(it, body)
+    {
+        if (strcmp(it->string, "model") && strcmp(it->string, "prompt") &&
+            strcmp(it->string, "maxTokens")) {
+            snprintf(msg, len, "unsupported field: %.100s", it->string);
+            return -ERR_INVAL;
+        }
+    }
+    const cJSON *mt = json_get(body, "maxTokens");
+    if (mt && (!cJSON_IsNumber(mt) || mt->valuedouble != (double)(int)mt->valuedouble ||
+               mt->valuedouble < 1 || mt->valuedouble > TXN_TEST_TOKENS_MAX)) {
+        snprintf(msg, len, "maxTokens must be an integer from 1 to %d", TXN_TEST_TOKENS_MAX);
+        return -ERR_INVAL;
+    }
+    if (mt)
+        tp->max_tokens = (int)mt->valuedouble;
+    int rc = test_str(body, "model", TXN_TEST_MODEL_MAX, &tp->model, msg, len);
+    return rc ? rc : test_str(body, "prompt", TXN_TEST_PROMPT_MAX, &tp->prompt, msg, len);
+}
+
+/* One small request through exactly this account; the reply comes when
+ * the upstream answered (no worker waits for it). */
+static void h_test(struct reqctx *rq)
+{
+    struct txn_test_params tp;
+    char msg[200];
+    const struct provider *p = path_provider(rq);
+    if (!p)
+        return;
+    if (test_params(rq, &tp, msg, sizeof(msg)) != 0) {
+        reply_err(rq, -ERR_INVAL, msg);
+        return;
+    }
+    if (txn_test_start(rq, p, reqctx_param(rq, "accountId"), &tp) != 0)
+        reply_err(rq, -ERR_NOTFOUND, NULL);
+}
+
 #define ACC "/admin/:accountType"
 const struct route account_routes[] = {
     {"GET", ACC, h_list, AUTH_ADMIN, BODY_SMALL, NULL},
@@ -238,5 +313,6 @@ const struct route account_routes[] = {
     {"PUT", ACC "/:accountId/toggle", h_toggle, AUTH_ADMIN, BODY_SMALL, NULL},
     {"PUT", ACC "/:accountId/toggle-schedulable", h_toggle_sched, AUTH_ADMIN, BODY_SMALL, NULL},
     {"POST", ACC "/:accountId/reset-status", h_reset_status, AUTH_ADMIN, BODY_SMALL, NULL},
+    {"POST", ACC "/:accountId/test", h_test, AUTH_ADMIN, BODY_SMALL, NULL},
     {0},
 };

@@ -51,14 +51,17 @@ static const struct account_field codex_fields[] = {
 };
 
 /* The body the backend wants: store=false (the compact endpoint takes no
- * store at all). Reprinted: the change is a member that may be absent. */
-static int codex_body(const struct upstream_call *call, bool compact, struct upstream_req *out)
+ * store at all). Reprinted: the change is a member that may be absent.
+ * *stream: the body asks for a stream (the Accept to send). */
+static int codex_body(const struct upstream_call *call, bool compact, struct upstream_req *out,
+                      bool *stream)
 {
     cJSON *j = json_parse(call->body, call->body_len, JSON_MAX_DEPTH, true);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return -ERR_PARSE;
     }
+    *stream = cJSON_IsTrue(cJSON_GetObjectItem(j, "stream"));
     cJSON_DeleteItemFromObject(j, "store");
     if (!compact)
         cJSON_AddFalseToObject(j, "store");
@@ -98,20 +101,22 @@ static int codex_prepare(const struct account *acc, const struct upstream_call *
     const char *token = account_field(acc, "accessToken");
     if (!token || !*token)
         return -ERR_CRYPTO; /* sealed under a key this relay does not have */
-    bool compact = strcmp(call->endpoint, "responses/compact") == 0;
-    const cJSON *stream = json_get(reqctx_json_parsed(call->rq), "stream");
+    bool compact = strcmp(call->endpoint, "responses/compact") == 0, stream = false;
+    /* Accept follows the body sent (an admin's account test has its own). */
+    int rc = codex_body(call, compact, out, &stream);
+    if (rc != 0)
+        return rc;
     out->url = xasprintf("%s/%s", reqctx_app(call->rq)->cfg->openai_codex_api_url,
                          compact ? "responses/compact" : "responses");
     codex_client_headers(call->rq, out);
     upstream_req_add(out, "Content-Type", "application/json");
-    upstream_req_add(out, "Accept",
-                     cJSON_IsTrue(stream) ? "text/event-stream" : "application/json");
+    upstream_req_add(out, "Accept", stream ? "text/event-stream" : "application/json");
     upstream_req_add(out, "chatgpt-account-id", chatgpt_account(acc));
     char *bearer = xasprintf("Bearer %s", token);
     upstream_req_add(out, "Authorization", bearer);
     memset(bearer, 0, strlen(bearer));
     free(bearer);
-    return codex_body(call, compact, out);
+    return 0;
 }
 
 static void codex_classify(const struct judge *j, const struct upstream_answer *ans,

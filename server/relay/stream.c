@@ -73,6 +73,9 @@ struct stream {
      * read by the loop thread after it; seq and fwd (bytes forwarded) are
      * the upstream loop thread's only. */
     bool json_array;
+    /* stream_collect: every answer, a 2xx too, is buffered up to this
+     * many bytes and decided (0: off); set before the first attempt. */
+    size_t collect;
     struct jsonseq seq;
     size_t fwd;
     struct stream_hooks hooks;
@@ -131,7 +134,8 @@ static bool is_event_stream(const struct httpc_header *h, size_t n)
 static void on_headers(void *arg, int status, const struct httpc_header *h, size_t n)
 {
     struct stream *st = arg;
-    bool sse = status >= 200 && status < 300 && (st->json_array || is_event_stream(h, n));
+    bool sse =
+        !st->collect && status >= 200 && status < 300 && (st->json_array || is_event_stream(h, n));
     /* an event stream (or a streamed JSON array) is committed at its headers */
     bool convert = sse && st->hooks.on_commit(st->arg, status, h, n);
     pthread_mutex_lock(&st->mu);
@@ -470,7 +474,8 @@ static void on_done(void *arg, int result, const char *msg)
     UNUSED(msg);
     pthread_mutex_lock(&st->mu);
     bool committed = st->committed;
-    bool ok_body = result == 0 && !st->overflow && st->status >= 200 && st->status < 300;
+    bool ok_body =
+        result == 0 && !st->overflow && !st->collect && st->status >= 200 && st->status < 300;
     pthread_mutex_unlock(&st->mu);
     if (committed)
         finish_committed(st, result);
@@ -534,6 +539,8 @@ int stream_attempt(struct stream *st, const struct httpc_request *req, stream_he
     pthread_mutex_lock(&st->mu);
     if (st->conn && !atomic_load(&reg_closing)) {
         reset_attempt_locked(st);
+        if (st->collect)
+            st->out.max = st->collect;
         st->keep = keep;
         atomic_fetch_add(&st->refs, 1); /* the attempt's */
         st->xfer = httpc_submit(st->app->httpc, req, &stream_cb, st);
@@ -550,6 +557,13 @@ void stream_json_array(struct stream *st)
 {
     pthread_mutex_lock(&st->mu);
     st->json_array = true;
+    pthread_mutex_unlock(&st->mu);
+}
+
+void stream_collect(struct stream *st, size_t max)
+{
+    pthread_mutex_lock(&st->mu);
+    st->collect = max;
     pthread_mutex_unlock(&st->mu);
 }
 

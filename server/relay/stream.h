@@ -103,6 +103,11 @@ int stream_attempt(struct stream *st, const struct httpc_request *req, stream_he
  * data); a break drops the partial element and ends the array with the
  * owner's error_frame as its last element. Call before stream_attempt. */
 void stream_json_array(struct stream *st);
+/* Every answer of this stream's attempts, a 2xx one too, is buffered (at
+ * most max bytes; more is -ERR_TOOBIG) and handed to decide, so the owner
+ * always replies itself (an admin's account test sums the answer up).
+ * Call before stream_attempt. */
+void stream_collect(struct stream *st, size_t max);
 /* End the response with the owner's reply instead of an upstream answer
  * (no attempt running). Any thread. */
 void stream_reply(struct stream *st, struct stream_reply *reply);

@@ -56,6 +56,10 @@
  * the stream's reply after. */
 void txn_fail(struct txn *t, enum relay_err e, const char *msg)
 {
+    if (t->test) {
+        txn_test_fail(t, e, msg);
+        return;
+    }
     if (!t->st) {
         t->op->fmt->reply_error(t->rq, e, msg);
         return;
@@ -270,6 +274,7 @@ void txn_finish(struct txn *t)
     accounts_list_release(t->snap);
     keys_unref(t->key);
     free(t->last.body);
+    txn_test_free(t->test);
     reqctx_unref(t->rq);
     atomic_fetch_sub(&t->app->stats.transactions, 1);
     free(t);
@@ -567,6 +572,10 @@ static void no_account(struct txn *t, const struct sched_request *sreq)
 
 static enum step_rc step_schedule(struct txn *t)
 {
+    if (t->test) { /* pinned: its account is gone (or its token expired meanwhile) */
+        txn_fail(t, RERR_NO_ACCOUNT, "The account cannot be used now");
+        return STEP_DONE;
+    }
     if (!t->snap)
         t->snap = accounts_snapshot(t->app->accounts);
     if (!txn_sticky_lookup(t)) /* the fast path with a binding not cached: Redis, on a worker */
@@ -668,7 +677,7 @@ static enum step_rc account_slot_take(struct txn *t)
 
 static enum step_rc step_attempt(struct txn *t)
 {
-    if (t->acc->max_tasks > 0) {
+    if (t->acc->max_tasks > 0 && !t->test) { /* a test takes no shared slot */
         enum step_rc rc = account_slot_take(t);
         if (rc != STEP_NEXT)
             return rc;
@@ -682,11 +691,14 @@ static enum step_rc step_attempt(struct txn *t)
                                .body_len = t->ureq.body ? t->ureq.body_len : len,
                                .proxy = t->acc->proxy_url,
                                .connect_timeout_ms = t->app->cfg->upstream_connect_timeout_ms,
-                               .timeout_ms = t->app->cfg->request_timeout_ms,
+                               .timeout_ms =
+                                   t->test ? TXN_TEST_TIMEOUT_MS : t->app->cfg->request_timeout_ms,
                                .watch_fd = t->client_fd};
     if (!t->st)
         t->st = stream_new(t->rq, &txn_hooks, t);
-    if (t->op->fmt->json_stream)
+    if (t->test)
+        stream_collect(t->st, TXN_TEST_BODY_MAX);
+    else if (t->op->fmt->json_stream)
         stream_json_array(t->st);
     account_lease_take(t->app->accounts, t->acc);
     t->leased = true;
@@ -792,6 +804,11 @@ static enum stream_verdict hook_decide(void *arg, const struct upstream_answer *
     if (v.learn)
         marks_learn(t->app, t->acc, v.learn);
     enum stream_verdict sv = SV_REPLY;
+    if (t->test) {
+        txn_test_answer(t, ans, &v, rep);
+        log_set_reqid(NULL);
+        return SV_REPLY;
+    }
     if (v.action == VERDICT_RETRY && retry_possible(t, ans->now_ms)) {
         keep_last(t, ans); /* before the job: it may run at once */
         t->step = TS_SCHEDULE;

@@ -28,6 +28,7 @@
 #define RELAY_TXN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct reqctx;
 struct relay_op;
@@ -53,6 +54,37 @@ bool txn_inline_ok(struct reqctx *rq);
 /* The same for a route of client format fmt (txn_inline_ok: Anthropic):
  * the format says whether the request carries a sticky session. */
 bool txn_inline_ok_for(struct reqctx *rq, const struct client_format *fmt);
+/* An admin's account test (txn_test.c): what the admin's body asked for. */
+#define TXN_TEST_MODEL_MAX 200   /* characters */
+#define TXN_TEST_PROMPT_MAX 2000 /* characters */
+#define TXN_TEST_TOKENS_MAX 1024
+#define TXN_TEST_TOKENS_DEFAULT 16
+#define TXN_TEST_TEXT_MAX 500 /* characters of the answer's text in the reply */
+struct txn_test_params {
+    const char *model;  /* NULL or "": the account's first supportedModels entry, else the
+                         * type's default */
+    const char *prompt; /* NULL or "": "Hello" */
+    int max_tokens;     /* 1..TXN_TEST_TOKENS_MAX */
+};
+struct provider;
+/* POST /admin/<type>-accounts/:id/test (admin handler, worker): one small
+ * request through exactly the account id of type p, on this pipeline with
+ * the account pinned and no key - nothing billed, counted or logged to a
+ * key, no failover, no shared slot; the provider's judgement applies (a 401
+ * marks the account as a real request would); a paused account may be
+ * tested. The reply comes later, always 200: {success, data: {ok, status,
+ * latencyMs, model, text, error, accountId, type}}. 0, or -ERR_NOTFOUND
+ * (no such account in the snapshot: nothing replied, the caller answers). */
+int txn_test_start(struct reqctx *rq, const struct provider *p, const char *id,
+                   const struct txn_test_params *tp) __attribute__((warn_unused_result));
+/* The text of a test's 2xx answer body in any native shape - Messages,
+ * Responses (JSON, or with sse its output_text deltas), Gemini and Code
+ * Assist's {response} - at most TXN_TEST_TEXT_MAX characters and tlen - 1
+ * bytes, cut before a UTF-8 code point, into text; error (NUL-terminated,
+ * "" when none) what the answer reports instead (not JSON, an error event).
+ * Pure. */
+void txn_test_summary(const char *body, size_t len, bool sse, char *text, size_t tlen, char *error,
+                      size_t elen);
 /* Transactions alive now (for /health and the tests). */
 long long txn_live(struct app *app);
 

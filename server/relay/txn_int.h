@@ -30,8 +30,11 @@ struct conversion;
 struct conv_stream;
 struct buf;
 struct sse_event;
+struct txn_test;
 
 #define REDIS_WAIT_MS 3000
+#define TXN_TEST_TIMEOUT_MS 30000     /* an account test's whole upstream call */
+#define TXN_TEST_BODY_MAX (64 * 1024) /* the most of its answer read */
 #define ATTEMPTS_CAP SCHED_TRIED_MAX
 #define ACCOUNTS_FULL_MSG                                                                          \
     "All available accounts have reached their concurrency limit. Please try again later."
@@ -111,6 +114,9 @@ struct txn {
     long long created; /* the converted answer's creation time (unix s) */
     bool unwrap;       /* the committed answer is the provider's to unwrap (provider.h) */
     size_t elems;      /* unwrapped elements of a JSON-array stream so far */
+    /* An admin's account test (txn_test.c): no key, the account pinned, no
+     * failover, the answer summed up in the admin's JSON; NULL: a relay. */
+    struct txn_test *test;
 };
 
 /* ---- txn.c ---- */
@@ -156,6 +162,15 @@ bool txn_convert_begin(struct txn *t);
 int txn_convert_event(struct txn *t, const struct sse_event *ev, struct buf *out);
 char *txn_convert_body(struct txn *t, const char *body, size_t len, size_t *out_len);
 void txn_convert_release(struct txn *t);
+
+/* ---- txn_test.c ---- */
+
+/* A test's error before or instead of an upstream answer, as its JSON. */
+void txn_test_fail(struct txn *t, enum relay_err e, const char *msg);
+/* A test's upstream answer (judged: v) as its JSON reply (upstream loop). */
+void txn_test_answer(struct txn *t, const struct upstream_answer *ans, const struct verdict *v,
+                     struct stream_reply *rep);
+void txn_test_free(struct txn_test *x);
 
 /* ---- txn_waits.c ---- */
 

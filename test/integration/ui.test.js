@@ -15,7 +15,7 @@ const http = require('node:http');
 const { execFileSync } = require('node:child_process');
 const Anthropic = require('@anthropic-ai/sdk');
 const { chromium } = require('playwright-core');
-const { stack, startMockUpstream, api, httpRequest, waitFor, keyUsage, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, startMockUpstream, api, httpRequest, waitFor, keyUsage, MOCK_ACCOUNT_KEY, MOCK_TEXT } = require('../lib/env');
 
 const ROOT = path.join(__dirname, '..', '..');
 const UI_DIR = path.join(ROOT, 'admin-ui', 'dist');
@@ -224,6 +224,13 @@ test('accounts: add a Console account pointing at the mock; the limited key is s
   const ok = await created.client.messages.create(params);
   assert.equal(ok.type, 'message');
   await assert.rejects(created.client.messages.create(params), (e) => e.status === 429, 'rateLimitRequests=1 set in the UI is enforced');
+  // Test: one small request through exactly this account (not billed to the key), shown in its row.
+  await row.getByTestId('account-test').click();
+  const res = row.locator('[data-testid="account-test-result"][data-ok="true"]');
+  await res.waitFor({ timeout: T });
+  const shown = await res.textContent();
+  assert.match(shown, /OK · \d+ ms · claude-sonnet-4-5-20250929/);
+  assert.ok(shown.includes(MOCK_TEXT), shown);
   assertClean();
 });
 
