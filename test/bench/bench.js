@@ -375,7 +375,8 @@ async function idle(ctx, relayPid) {
   await env.sleep(IDLE_S * 1000);
   const cpu = cpuTicks([relayPid]) - cpu0;
   const d = commandDelta(a, await commandStats(ctx.resp));
-  return { seconds: IDLE_S, commands: d.total, perCommand: d.per, cpuMs: (cpu * 1000) / CLK_TCK };
+  const rssEndKb = env.procStatus(relayPid).rssKb;
+  return { seconds: IDLE_S, commands: d.total, perCommand: d.per, cpuMs: (cpu * 1000) / CLK_TCK, rssStartKb: ctx.relayStartRssKb, rssEndKb };
 }
 
 // ---------------------------------------------------------------- report
@@ -457,7 +458,7 @@ function ttfb(st) {
 function markdown(summary, table) {
   const m = summary.machine;
   const idleLine = summary.idle
-    ? `**Idle:** in ${summary.idle.seconds} s without traffic the relay sent **${summary.idle.commands} Redis commands** (${topCommands(summary.idle.perCommand) || 'none'}) and used ${f(summary.idle.cpuMs)} ms of CPU.`
+    ? `**Idle:** in ${summary.idle.seconds} s without traffic the relay sent **${summary.idle.commands} Redis commands** (${topCommands(summary.idle.perCommand) || 'none'}) and used ${f(summary.idle.cpuMs)} ms of CPU; its RSS was ${f(summary.idle.rssStartKb / 1024, 1)} MB when started and ${f(summary.idle.rssEndKb / 1024, 1)} MB at the end of the idle window, after all the runs.`
     : 'Idle: not measured in this run.';
   const redisLines = summary.results
     .filter((r) => r.relay && r.relay.redisPerCommand)
@@ -560,6 +561,7 @@ async function main(sel) {
       await env.createConsoleAccount(relay, token, { name: 'bench-mock', apiUrl: mock.url, apiKey: env.MOCK_ACCOUNT_KEY });
       const key = await env.createKey(relay, token, { name: 'bench' });
       const headers = { 'anthropic-version': '2023-06-01', 'x-api-key': key.apiKey };
+      ctx.relayStartRssKb = env.procStatus(relay.pid).rssKb; // started, one account and key, no load yet
       targets.relay = { name: 'relay', url: relay.url, port: relay.port, path: '/api/v1/messages', headers, pids: () => [relay.pid] };
     }
     if (sel.targets.includes('nginx')) {
@@ -620,7 +622,7 @@ function hardCap(sel) {
     fs.writeFileSync(path.join(ROOT, 'build/bench.json'), JSON.stringify(summary, null, 2) + '\n');
     console.log(`bench: ${DURATION} s per wrk run, ${summary.machine.cores} cores (shared: noisy), same C mock upstream`);
     console.log(textTable(table));
-    if (summary.idle) console.log(`idle ${summary.idle.seconds} s: relay sent ${summary.idle.commands} Redis commands (${topCommands(summary.idle.perCommand) || 'none'}), ${f(summary.idle.cpuMs)} ms CPU`);
+    if (summary.idle) console.log(`idle ${summary.idle.seconds} s: relay sent ${summary.idle.commands} Redis commands (${topCommands(summary.idle.perCommand) || 'none'}), ${f(summary.idle.cpuMs)} ms CPU, RSS ${f(summary.idle.rssStartKb / 1024, 1)} MB at start, ${f(summary.idle.rssEndKb / 1024, 1)} MB after the runs`);
     for (const r of summary.results) for (const w of ['nginx', 'relay']) if (r[w] && r[w].stream) console.log(`${r.label}, ${w}: ${ttfb(r[w].stream)}`);
     for (const r of summary.results) for (const w of ['nginx', 'relay']) if (r[w] && r[w].errors) console.log(`errors: ${r.label} ${w}: ${r[w].errorDetail}`);
     console.log('bench: written to build/bench.json');
