@@ -277,8 +277,8 @@ int main(int argc, char **argv)
     /* glibc raises its trim threshold after each large free (up to 64 MB),
      * and malloc_trim cannot shrink a thread arena's top: after a burst of
      * streams the free tops of the busy threads' arenas stayed resident
-     * (~10 MB idle). A fixed 1 MB lets a free give them back. */
-    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+     * (~10 MB idle). A fixed 128 KiB (glibc's own default) lets a free give them back. */
+    mallopt(M_TRIM_THRESHOLD, 128 << 10);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
