@@ -72,7 +72,9 @@ struct httpc {
     pthread_t thread;
     CURLM *multi;
     int epfd;
-    pthread_mutex_t mu; /* guards: cmd_head, cmd_tail, stop */
+    pthread_mutex_t mu; /* guards: cmd_head, cmd_tail, stop, round_fn, round_arg */
+    void (*round_fn)(void *arg);
+    void *round_arg;
     struct cmd *cmd_head, *cmd_tail;
     bool stop;                        /* asked to stop */
     bool stopped;                     /* the loop has exited: commands are refused */
@@ -360,6 +362,29 @@ static int loop_watch_due(struct httpc *h, int max_ms)
     return wait < max_ms ? (int)wait : max_ms;
 }
 
+void httpc_set_round_end(struct httpc *h, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&h->mu);
+    h->round_fn = fn;
+    h->round_arg = arg;
+    pthread_mutex_unlock(&h->mu);
+}
+
+bool httpc_on_loop(const struct httpc *h)
+{
+    return pthread_equal(pthread_self(), h->thread) != 0;
+}
+
+static void round_end(struct httpc *h)
+{
+    pthread_mutex_lock(&h->mu);
+    void (*fn)(void *) = h->round_fn;
+    void *arg = h->round_arg;
+    pthread_mutex_unlock(&h->mu);
+    if (fn)
+        fn(arg);
+}
+
 static void loop_commands(struct httpc *h, bool *stop)
 {
     pthread_mutex_lock(&h->mu);
@@ -464,11 +489,15 @@ static void *loop_main(void *arg)
         int running = 0;
         curl_multi_perform(h->multi, &running);
         loop_done(h);
-        if (loop_sleep(h, loop_watch_due(h, 1000)))
+        round_end(h);
+        if (loop_sleep(h, loop_watch_due(h, 1000))) {
             loop_hangups(h);
+            round_end(h);
+        }
     }
     loop_commands(h, &stop); /* adds that raced with stop are finished below */
     loop_drain_all(h);
+    round_end(h);
     return NULL;
 }
 

@@ -69,5 +69,11 @@ void httpc_cancel(struct httpc *h, uint64_t id);
 void httpc_resume(struct httpc *h, uint64_t id);
 /* Transfers currently running. Thread-safe. */
 size_t httpc_active(struct httpc *h);
+/* fn(arg) runs on the loop thread at the end of each round of callbacks,
+ * before the loop sleeps (and once after its last round): a caller can
+ * batch what its callbacks would otherwise do one by one. Thread-safe. */
+void httpc_set_round_end(struct httpc *h, void (*fn)(void *arg), void *arg);
+/* True on the loop thread (where callbacks run). */
+bool httpc_on_loop(const struct httpc *h);
 
 #endif

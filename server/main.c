@@ -199,6 +199,7 @@ static void start_all(struct runtime *rt)
         log_error("main", "cannot start the core subsystems");
         exit(1);
     }
+    httpc_set_round_end(app->httpc, stream_wake_batch, NULL);
     secret_random_hex(app->instance_id, 8);
     load_snapshots(app);
     if (auth_bootstrap(app) != 0) {

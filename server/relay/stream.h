@@ -127,4 +127,8 @@ void stream_detach(struct stream *st);
 /* Shutdown: never suspend again, and resume every suspended connection. */
 void stream_shutdown_all(void);
 
+/* Resume the connections the upstream loop's callbacks woke this round:
+ * httpc's round-end hook (httpc_set_round_end), on the loop thread. */
+void stream_wake_batch(void *unused);
+
 #endif
