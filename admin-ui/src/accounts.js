@@ -3,11 +3,13 @@
 // kinds - Claude, OpenAI ChatGPT, Gemini - through one PKCE component; the
 // API-key kinds - Console, OpenAI Responses, Gemini API - through one form
 // driven by ACCOUNT_TYPES), editing, reset, pause, test (one small request
-// through exactly that account, unbilled); account groups.
+// through exactly that account, unbilled), its trend by day or hour; account
+// groups.
 import { useState } from 'preact/hooks';
 import { api, allAccounts, ACCOUNT_TYPES } from './api.js';
 import { t } from './i18n.js';
 import { html, useLoad, fmtNum, fmtTime, fmtUsd, Badge, Modal, Field, fieldOf, accountState, ErrorBox } from './ui.js';
+import { TrendDialog } from './chart.js';
 
 // Today's usage of one account (the statistics API; null without it).
 const todayOf = (a) => api('GET', `/admin/accounts/${a.id}/usage-trend?granularity=day&days=1`, undefined, { quiet404: true })
@@ -200,6 +202,7 @@ export function Accounts() {
   const [editing, setEditing] = useState(null);
   const [actErr, setActErr] = useState(null);
   const [tests, setTests] = useState({}); // account id -> 'busy' or its test's data
+  const [trend, setTrend] = useState(null); // the account whose trend is open
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<p class="muted">…</p>`;
   const act = (fn) => () => fn().then(reload, setActErr);
@@ -237,6 +240,7 @@ export function Accounts() {
         <td data-label=${t('today')} data-testid="account-today">${a._today ? html`${fmtNum(a._today.requests)} ${t('requests')}<div class="muted small">${fmtUsd(a._today.cost)}</div>` : '—'}</td>
         <td data-label=${t('lastUsed')}>${fmtTime(a.lastUsedAt)}</td>
         <td class="row-actions">
+          <button class="small" data-testid="account-trend" onClick=${() => setTrend(a)}>${t('trend')}</button>
           <button class="small" onClick=${() => setEditing(a)}>${t('edit')}</button>
           <button class="small" data-testid="account-test" title=${t('testHint')} disabled=${tests[a.id] === 'busy'} onClick=${runTest(a)}>${t('test')}</button>
           <button class="small" data-testid="account-toggle" onClick=${act(() => api('PUT', `/admin/${a._type.path}/${a.id}/toggle-schedulable`))}>${a.schedulable ? t('pause') : t('resume')}</button>
@@ -246,6 +250,7 @@ export function Accounts() {
     })}${!sorted.length && html`<tr><td colspan="8" class="muted">${t('noData')}</td></tr>`}</tbody></table></div>
     <${Groups} data=${data} reload=${reload} />
     ${adding && html`<${AddAccount} onClose=${() => setAdding(false)} onDone=${done} />`}
+    ${trend && html`<${TrendDialog} title=${trend.name} base=${`/admin/accounts/${trend.id}/usage-trend`} onClose=${() => setTrend(null)} />`}
     ${editing && html`<${Modal} title=${t('edit') + ' · ' + editing.name} onClose=${() => setEditing(null)}>
       ${editing._type.oauth ? html`<${OAuthEdit} a=${editing} onDone=${done} />` : html`<${KeyAccountForm} type=${editing._type} a=${editing} onDone=${done} />`}<//>`}`;
 }

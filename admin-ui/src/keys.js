@@ -1,10 +1,12 @@
 // keys.js - the API key list (search, sort, usage and limits), the secret
-// shown once with ready-to-paste client settings, and the key actions.
+// shown once with ready-to-paste client settings, and the key actions (a
+// key's trend by day or hour among them).
 import { useMemo, useState } from 'preact/hooks';
 import { api, allAccounts, allKeys } from './api.js';
 import { t } from './i18n.js';
 import { html, useLoad, fmtNum, fmtShort, fmtTime, fmtUsd, Badge, Bar, Modal, CopyButton, ErrorBox, download } from './ui.js';
 import { KeyForm } from './keyform.js';
+import { TrendDialog } from './chart.js';
 
 // Costs per key (today, lifetime) for the limit bars, from the statistics API's
 // cost ranking when this relay has it (docs/admin-stats-api.md); else none.
@@ -84,6 +86,7 @@ export function Keys() {
   const [form, setForm] = useState(null); // {item} | {batch} | {}
   const [secret, setSecret] = useState(null);
   const [showDeleted, setShowDeleted] = useState(false);
+  const [trend, setTrend] = useState(null); // the key whose trend is open
   const [actErr, setActErr] = useState(null);
   const rows = useMemo(() => {
     if (!data) return [];
@@ -131,6 +134,7 @@ export function Keys() {
       <td data-label=${t('lastUsed')}>${fmtTime(k.lastUsedAt)}</td>
       <td data-label=${t('created')}>${fmtTime(k.createdAt)}</td>
       <td class="row-actions">
+        <button class="small" data-testid="key-trend" onClick=${() => setTrend(k)}>${t('trend')}</button>
         <button class="small" data-testid="key-edit" onClick=${() => setForm({ item: k })}>${t('edit')}</button>
         <button class="small" data-testid="key-toggle" onClick=${act(() => api('PUT', '/admin/api-keys/' + k.id, { isActive: !k.isActive }))}>${k.isActive ? t('disable') : t('enable')}</button>
         <button class="small" data-testid="key-regenerate" onClick=${act(async () => {
@@ -147,5 +151,6 @@ export function Keys() {
       <td><b>${k.name}</b> <code class="muted">${k.maskedKey}</code></td><td>${fmtTime(k.deletedAt)}</td>
       <td class="row-actions"><button class="small" data-testid="key-restore" onClick=${act(() => api('POST', '/admin/api-keys/' + k.id + '/restore'))}>${t('restore')}</button></td></tr>`)}</tbody></table></div>`}
     ${form && html`<${KeyForm} item=${form.item} batch=${form.batch} accounts=${data.accounts} groups=${data.groups} onClose=${() => setForm(null)} onSaved=${saved} />`}
-    ${secret && html`<${Secret} keys=${secret} onClose=${() => setSecret(null)} />`}`;
+    ${secret && html`<${Secret} keys=${secret} onClose=${() => setSecret(null)} />`}
+    ${trend && html`<${TrendDialog} title=${trend.name} base=${`/admin/api-keys/${trend.id}/usage-trend`} onClose=${() => setTrend(null)} />`}`;
 }

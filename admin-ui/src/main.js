@@ -7,7 +7,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, session } from './api.js';
 import { getLang, setLang, t } from './i18n.js';
-import { html, setTz, tzLabel, ErrorBox, go } from './ui.js';
+import { html, setTz, setRetention, tzLabel, ErrorBox, go } from './ui.js';
 import { Dashboard } from './dashboard.js';
 import { Keys } from './keys.js';
 import { Accounts } from './accounts.js';
@@ -120,6 +120,7 @@ function App() {
       api('GET', '/admin/ui-settings')
         .then((r) => {
           setTz(r.data.timezoneOffset);
+          setRetention(r.data.usageRetentionDays);
           setTzState(r.data.timezoneOffset);
           setBrand({ title: r.data.webTitle, logo: r.data.webLogoUrl || '' });
         })

@@ -19,6 +19,18 @@ export const setTz = (h) => {
   tzOffset = Number(h) || 0;
 };
 export const tzLabel = () => 'UTC' + (tzOffset >= 0 ? '+' : '') + tzOffset;
+// Today in the relay's time zone (YYYY-MM-DD), and the day n days before it.
+export function relayDay(back = 0) {
+  return new Date(Date.now() + tzOffset * 3600e3 - back * 86400e3).toISOString().slice(0, 10);
+}
+
+// The days of usage statistics the relay keeps (TOKEN_USAGE_RETENTION), from
+// /admin/ui-settings; the relay's default until known.
+let retention = 30;
+export const setRetention = (d) => {
+  retention = Number(d) > 0 ? Number(d) : 30;
+};
+export const retentionDays = () => retention;
 
 export function fmtTime(v) {
   if (v === null || v === undefined || v === '' || v === 0) return '—';
@@ -42,14 +54,17 @@ export function fmtShort(n) {
   return String(n);
 }
 
-// useLoad(fn, deps): {data, error, reload} for one async read.
+// useLoad(fn, deps): {data, error, loading, reload} for one async read. Only the
+// latest read is shown: one started before it (other deps) that ends later is dropped.
 export function useLoad(fn, deps = []) {
   const [state, setState] = useState({ data: null, error: null, loading: true });
+  const latest = useRef(0);
   const reload = useCallback(() => {
+    const n = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
     return fn().then(
-      (data) => setState({ data, error: null, loading: false }),
-      (error) => setState({ data: null, error, loading: false }),
+      (data) => n === latest.current && setState({ data, error: null, loading: false }),
+      (error) => n === latest.current && setState({ data: null, error, loading: false }),
     );
   }, deps);
   useEffect(() => {

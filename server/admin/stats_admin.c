@@ -17,6 +17,7 @@
 #include "reqctx.h"
 #include "router.h"
 #include "stats_params.h"
+#include "stats_range.h"
 #include "store_keys.h"
 #include "usage_read.h"
 #include "xmalloc.h"
@@ -290,13 +291,28 @@ void stats_trend_labels(int tz_offset_min, bool hours, int n, char (*labels)[24]
     }
 }
 
-/* The n days or hours up to now, oldest first: their labels and bucket keys. */
-static void trend_buckets(int tz_offset_min, const struct scope *sc, bool hours, int n,
-                          char (*keys)[STORE_KEY_MAX], char (*labels)[24])
+/* The buckets of a trend, oldest first: their labels and keys. */
+static void trend_buckets(int tz_offset_min, const struct scope *sc, bool hours,
+                          const struct stats_range *r, char (*keys)[STORE_KEY_MAX],
+                          char (*labels)[24])
 {
-    stats_trend_labels(tz_offset_min, hours, n, labels);
+    int n = hours ? r->ndays * 24 : r->ndays;
+    stats_bucket_labels(tz_offset_min, r, hours, labels);
     for (int i = 0; i < n; i++)
         bucket_key(keys[i], sc, labels[i]);
+}
+
+/* days (or startDate / endDate) by day: within TOKEN_USAGE_RETENTION, a
+ * range at most STATS_RANGE_MAX_DAYS; by hour: within the 7 days kept. */
+static int trend_range(struct reqctx *rq, bool hours, struct stats_range *r)
+{
+    int kept = (int)reqctx_app(rq)->cfg->token_usage_retention_days;
+    struct stats_range_limits lim = {
+        kept, 7, kept < STATS_RANGE_MAX_DAYS ? kept : STATS_RANGE_MAX_DAYS, kept};
+    if (hours)
+        lim = (struct stats_range_limits){STATS_RANGE_HOUR_DAYS, 1, STATS_RANGE_HOUR_DAYS,
+                                          STATS_RANGE_HOUR_DAYS};
+    return stats_range_param(rq, &lim, r);
 }
 
 static void trend(struct reqctx *rq, const struct scope *sc)
@@ -304,14 +320,13 @@ static void trend(struct reqctx *rq, const struct scope *sc)
     struct app *app = reqctx_app(rq);
     static const char *const grans[] = {"day", "hour", NULL};
     int gran = stats_enum_param(rq, "granularity", grans, 0);
-    long long days = 0;
-    if (gran < 0 || stats_int_param(rq, "days", 1, gran ? 7 : app->cfg->token_usage_retention_days,
-                                    gran ? 1 : 7, &days))
+    struct stats_range r;
+    if (gran < 0 || trend_range(rq, gran == 1, &r))
         return;
-    int n = (int)(gran ? days * 24 : days);
+    int n = gran ? r.ndays * 24 : r.ndays;
     char(*keys)[STORE_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
     char(*labels)[24] = xcalloc((size_t)n, sizeof(*labels));
-    trend_buckets(app->tz_offset_min, sc, gran == 1, n, keys, labels);
+    trend_buckets(app->tz_offset_min, sc, gran == 1, &r, keys, labels);
     struct usage_sum *s = xcalloc((size_t)n, sizeof(*s));
     struct rds_conn *c = admin_conn(rq);
     int rc = c ? usage_read_sums(c, n, keys, s) : -ERR_REDIS;

@@ -3,8 +3,8 @@
  * (GET /admin/model-stats, /admin/usage-costs, /admin/cost-ranking), and
  * the query parameter checks of the statistics routes (stats_params.h).
  * A breakdown reads the periods' index sets (at most MAX_MEMBERS members
- * each) and then every member's bucket of every period in one pipelined
- * round trip.
+ * each) in one pipelined round trip, then every member's bucket of every
+ * period in one more (at most MAX_CELLS buckets, however long the range).
  */
 #include "compat.h"
 #include "admin_util.h"
@@ -15,6 +15,7 @@
 #include "rds.h"
 #include "reqctx.h"
 #include "stats_params.h"
+#include "stats_range.h"
 #include "store_keys.h"
 #include "usage_read.h"
 #include "xmalloc.h"
@@ -22,9 +23,11 @@
 #include <ctype.h>
 #include <time.h>
 
-#define MAX_MEMBERS 500 /* models / keys read from one index set */
-#define MAX_PERIODS 31  /* days summed by one breakdown */
-#define WEEK 7          /* days of "7days" */
+#define MAX_MEMBERS 500                  /* models / keys read from one index set */
+#define MAX_PERIODS STATS_RANGE_MAX_DAYS /* days summed by one breakdown */
+#define MAX_SERIES_DAYS 31               /* days of the per-key / per-account series */
+#define MAX_CELLS 50000                  /* rows x periods read by one breakdown */
+#define WEEK 7                           /* days of "7days" */
 #define DEFAULT_RANKING 10
 
 /* ---- parameters ---- */
@@ -117,11 +120,14 @@ struct rows {
     int n;
 };
 
-static void rows_add_name(struct rows *rs, const char *name)
+/* Add name once; past cap rows a name is left out (the read stays bounded). */
+static void rows_add_name(struct rows *rs, const char *name, int cap)
 {
     for (int i = 0; i < rs->n; i++)
         if (strcmp(rs->r[i].name, name) == 0)
             return;
+    if (rs->n >= cap)
+        return;
     rs->r = xrealloc(rs->r, (size_t)(rs->n + 1) * sizeof(*rs->r));
     memset(&rs->r[rs->n], 0, sizeof(rs->r[0]));
     snprintf(rs->r[rs->n++].name, sizeof(rs->r[0].name), "%s", name);
@@ -153,20 +159,37 @@ static void member_key(char out[STORE_KEY_MAX], enum dim d, const char *key_id, 
         store_key(out, SK_USAGE_MONTHLY, period, key_id, name);
 }
 
-/* The members of every period's index set, once each. */
+/* One index set's SRANDMEMBER reply into rs. */
+static int add_members(struct rows *rs, const redisReply *r, int cap)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return -ERR_REDIS;
+    for (size_t j = 0; j < r->elements; j++)
+        rows_add_name(rs, r->element[j]->str ? r->element[j]->str : "", cap);
+    return 0;
+}
+
+/* The members of every period's index set, once each, in one round trip. */
 static int collect_members(struct rds_conn *c, const struct periods *ps, enum dim d,
                            const char *key_id, struct rows *rs)
 {
-    for (int i = 0; i < ps->n; i++) {
-        char k[STORE_KEY_MAX], **m = NULL;
+    int rc = 0, cap = MAX_CELLS / (ps->n ? ps->n : 1);
+    for (int i = 0; i < ps->n && rc == 0; i++) {
+        char k[STORE_KEY_MAX];
         index_key(k, d, key_id, ps->p[i]);
-        if (usage_read_members(c, k, MAX_MEMBERS, &m) != 0)
-            return -ERR_REDIS;
-        for (size_t j = 0; m[j]; j++)
-            rows_add_name(rs, m[j]);
-        usage_members_free(m);
+        rc = rds_append(c, "SRANDMEMBER %s %d", k, MAX_MEMBERS);
     }
-    return 0;
+    redisReply **rep = xcalloc((size_t)ps->n + 1, sizeof(*rep));
+    if (rc == 0 && ps->n)
+        rc = rds_flush_replies(c, ps->n, rep);
+    for (int i = 0; i < ps->n; i++) {
+        if (rc == 0)
+            rc = add_members(rs, rep[i], cap);
+        if (rep[i])
+            freeReplyObject(rep[i]);
+    }
+    free(rep);
+    return rc == 0 ? 0 : -ERR_REDIS;
 }
 
 static int by_cost(const void *a, const void *b)
@@ -291,6 +314,46 @@ int stats_model_rows(struct rds_conn *c, const char *period, const char *key_id,
     return rc;
 }
 
+static bool has_range(struct reqctx *rq)
+{
+    static const char *const names[] = {"days", "startDate", "endDate"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = reqctx_query(rq, names[i]);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
+
+/* days or startDate / endDate (daily only, without date / month): every day
+ * of the range, summed; label "first/last" (one day: that day). */
+static int model_range(struct reqctx *rq, int which, struct periods *ps, char label[48])
+{
+    const char *date = reqctx_query(rq, "date"), *month = reqctx_query(rq, "month");
+    int kept = (int)reqctx_app(rq)->cfg->token_usage_retention_days;
+    int span = kept < MAX_PERIODS ? kept : MAX_PERIODS;
+    struct stats_range_limits lim = {span, 1, span, kept};
+    struct stats_range r;
+    if (which != 0) {
+        bad_param(rq, "period", "a range (days, startDate/endDate) sums days: use daily");
+        return -ERR_INVAL;
+    }
+    if ((date && *date) || (month && *month)) {
+        bad_param(rq, date && *date ? "date" : "month",
+                  "give it or a range (days, startDate/endDate), not both");
+        return -ERR_INVAL;
+    }
+    if (stats_range_param(rq, &lim, &r))
+        return -ERR_INVAL;
+    stats_range_labels(&r, false, ps->p);
+    ps->n = r.ndays;
+    if (r.ndays == 1)
+        snprintf(label, 48, "%s", ps->p[0]);
+    else
+        snprintf(label, 48, "%s/%s", ps->p[0], ps->p[r.ndays - 1]);
+    return 0;
+}
+
 void stats_h_model_stats(struct reqctx *rq)
 {
     static const char *const periods[] = {"daily", "monthly", "total", NULL};
@@ -298,10 +361,16 @@ void stats_h_model_stats(struct reqctx *rq)
     int which = stats_enum_param(rq, "period", periods, 0);
     struct periods ps = {0};
     struct rows rs = {0};
-    if (which < 0 || stats_id_param(rq, "keyId", false, &key_id) ||
-        model_period(rq, which, key_id, &ps) || run_breakdown(rq, &ps, DIM_MODEL, key_id, &rs))
+    char label[48];
+    if (which < 0 || stats_id_param(rq, "keyId", false, &key_id))
         return;
-    cJSON *arr = model_rows_json(&rs, ps.p[0]);
+    int rc =
+        has_range(rq) ? model_range(rq, which, &ps, label) : model_period(rq, which, key_id, &ps);
+    if (rc != 0 || run_breakdown(rq, &ps, DIM_MODEL, key_id, &rs))
+        return;
+    if (!has_range(rq))
+        snprintf(label, sizeof(label), "%s", ps.p[0]);
+    cJSON *arr = model_rows_json(&rs, label);
     free(rs.r);
     admin_ok(rq, "data", arr);
 }
@@ -414,28 +483,34 @@ out:
 
 struct series_req {
     bool hours;
-    int n;               /* buckets */
-    long long top;       /* series */
-    struct periods days; /* the days the buckets fall in: where the ranking comes from */
+    int n;                /* buckets */
+    long long top;        /* series */
+    struct stats_range r; /* the days asked for */
+    struct periods days;  /* the days the buckets fall in: where the ranking comes from */
 };
 
 static int series_params(struct reqctx *rq, long long dflt_top, struct series_req *sr)
 {
-    struct app *app = reqctx_app(rq);
     static const char *const grans[] = {"day", "hour", NULL};
     int gran = stats_enum_param(rq, "granularity", grans, 0);
-    long long days = 0, maxd = app->cfg->token_usage_retention_days;
-    maxd = maxd < MAX_PERIODS ? maxd : MAX_PERIODS;
-    if (gran < 0 || stats_int_param(rq, "days", 1, gran ? 7 : maxd, gran ? 1 : 7, &days) ||
+    int kept = (int)reqctx_app(rq)->cfg->token_usage_retention_days;
+    int maxd = kept < MAX_SERIES_DAYS ? kept : MAX_SERIES_DAYS;
+    struct stats_range_limits lim = {maxd, 7, maxd, kept};
+    if (gran == 1)
+        lim = (struct stats_range_limits){STATS_RANGE_HOUR_DAYS, 1, STATS_RANGE_HOUR_DAYS,
+                                          STATS_RANGE_HOUR_DAYS};
+    if (gran < 0 || stats_range_param(rq, &lim, &sr->r) ||
         stats_int_param(rq, "limit", 1, 100, dflt_top, &sr->top))
         return -ERR_INVAL;
     sr->hours = gran == 1;
-    sr->n = (int)(sr->hours ? days * 24 : days);
-    sr->days.n = (int)(sr->hours ? days + 1 : days); /* 24 h from now reach back into a 2nd day */
-    char(*labels)[24] = xcalloc((size_t)sr->days.n, sizeof(*labels));
-    stats_trend_labels(app->tz_offset_min, false, sr->days.n, labels);
-    memcpy(sr->days.p, labels, (size_t)sr->days.n * sizeof(*labels));
-    free(labels);
+    sr->n = sr->hours ? sr->r.ndays * 24 : sr->r.ndays;
+    struct stats_range days = sr->r;
+    if (sr->hours && !sr->r.dates) { /* 24 h from now reach back into a 2nd day */
+        days.first--;
+        days.ndays++;
+    }
+    stats_range_labels(&days, false, sr->days.p);
+    sr->days.n = days.ndays;
     return 0;
 }
 
@@ -493,7 +568,7 @@ static void series(struct reqctx *rq, enum dim d, long long dflt_top)
     int ntop = rs.n < (int)sr.top ? rs.n : (int)sr.top;
     char(*labels)[24] = xcalloc((size_t)sr.n, sizeof(*labels));
     struct usage_sum *s = xcalloc((size_t)(ntop * sr.n) + 1, sizeof(*s));
-    stats_trend_labels(reqctx_app(rq)->tz_offset_min, sr.hours, sr.n, labels);
+    stats_bucket_labels(reqctx_app(rq)->tz_offset_min, &sr.r, sr.hours, labels);
     if (series_read(rq, d, &sr, &rs, ntop, labels, s) == 0) {
         cJSON *root = cJSON_CreateObject(), *ids = cJSON_CreateArray();
         cJSON_AddBoolToObject(root, "success", true);

@@ -34,6 +34,8 @@ static void h_settings(struct reqctx *rq)
     cJSON_AddNumberToObject(d, "timezoneOffset", (double)cfg->timezone_offset);
     cJSON_AddNumberToObject(d, "sessionTimeoutMs", (double)cfg->admin_session_timeout_ms);
     cJSON_AddBoolToObject(d, "usageStatistics", cfg->enable_usage_statistics);
+    /* The UI offers no trend range the statistics do not keep. */
+    cJSON_AddNumberToObject(d, "usageRetentionDays", (double)cfg->token_usage_retention_days);
     cJSON_AddBoolToObject(d, "concurrentRequestQueue",
                           settings_on(app->settings, SETTING_QUEUE_ENABLED));
     cJSON_AddNumberToObject(d, "concurrentRequestQueueTimeoutMs",

@@ -9,7 +9,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const Anthropic = require('@anthropic-ai/sdk');
-const { stack, startRelay, api, createKey, createConsoleAccount, httpRequest, redisCmd, waitFor, sleep, MOCK_ACCOUNT_KEY } = require('../lib/env');
+const { stack, startRelay, api, createKey, createConsoleAccount, httpRequest, redisCmd, redisCommandCalls, waitFor, sleep, MOCK_ACCOUNT_KEY } = require('../lib/env');
 
 const TZ = -5; // hours: local dates and hours differ from UTC ones for part of every day
 const LOG_MAX = 4;
@@ -171,6 +171,73 @@ test('model stats daily / monthly / total, overall and per key, sorted by cost',
   assert.deepEqual(old.json.data, []);
 });
 
+// The day n days from day (YYYY-MM-DD), by the calendar.
+const shift = (day, n) => new Date(Date.parse(day + 'T00:00:00Z') + n * 86400e3).toISOString().slice(0, 10);
+
+test('startDate / endDate (TIMEZONE_OFFSET dates): the traffic is inside a range with its day, outside one without', async (t) => {
+  if (!labels || local().day !== labels.day) return t.skip('the traffic ran across an hour or the day has turned since');
+  const T = labels.day, range = (a, b) => `startDate=${a}&endDate=${b}`;
+  const all = expect(6, 3 * COST[SONNET] + 3 * COST[HAIKU]);
+  const day = await admin(`/admin/usage-trend?${range(shift(T, -2), T)}`);
+  assert.equal(day.status, 200, day.text);
+  assert.deepEqual(day.json.data.map((b) => [b.date, b.requests]), [[shift(T, -2), 0], [shift(T, -1), 0], [T, 6]]);
+  assert.deepEqual(pick(day.json.data[2]), all);
+  const before = await admin(`/admin/usage-trend?${range(shift(T, -3), shift(T, -1))}`);
+  assert.deepEqual(before.json.data.map((b) => [b.date, b.requests]), [[shift(T, -3), 0], [shift(T, -2), 0], [shift(T, -1), 0]]);
+  // by hour: every hour of the dates, the traffic in its own hour
+  const hour = await admin(`/admin/usage-trend?granularity=hour&${range(T, T)}`);
+  assert.equal(hour.json.granularity, 'hour');
+  assert.equal(hour.json.data.length, 24);
+  assert.equal(hour.json.data[0].hour, `${T}T00`);
+  assert.equal(hour.json.data[23].hour, `${T}T23`);
+  assert.deepEqual(hour.json.data.filter((b) => b.requests).map((b) => [b.hour, b.requests]), [[labels.hour, 6]]);
+  const hourBefore = await admin(`/admin/usage-trend?granularity=hour&${range(shift(T, -1), shift(T, -1))}`);
+  assert.equal(hourBefore.json.data.reduce((a, b) => a + b.requests, 0), 0);
+  // one key's, one account's
+  const k1 = await admin(`/admin/api-keys/${key1.id}/usage-trend?${range(T, T)}`);
+  assert.deepEqual(k1.json.data.map(pick), [expect(4, 3 * COST[SONNET] + COST[HAIKU])]);
+  const a2 = await admin(`/admin/accounts/${acc2.id}/usage-trend?${range(shift(T, -1), T)}`);
+  assert.deepEqual(a2.json.data.map((b) => b.requests), [0, 2]);
+  // models over the range, and over days as the last n days
+  const m = await admin(`/admin/model-stats?${range(shift(T, -1), T)}`);
+  assert.equal(m.status, 200, m.text);
+  assert.deepEqual(m.json.data.map((x) => [x.model, x.period, x.requests, x.cost]), [
+    [SONNET, `${shift(T, -1)}/${T}`, 3, (3 * COST[SONNET]) / 1e6], [HAIKU, `${shift(T, -1)}/${T}`, 3, (3 * COST[HAIKU]) / 1e6]]);
+  assert.deepEqual((await admin(`/admin/model-stats?${range(shift(T, -2), shift(T, -1))}`)).json.data, []);
+  const last3 = await admin('/admin/model-stats?days=3');
+  assert.deepEqual(last3.json.data.map((x) => [x.model, x.period, x.requests]), [[SONNET, `${shift(T, -2)}/${T}`, 3], [HAIKU, `${shift(T, -2)}/${T}`, 3]]);
+  const mk = await admin(`/admin/model-stats?keyId=${key1.id}&${range(T, T)}`);
+  assert.deepEqual(mk.json.data.map((x) => [x.model, x.period, x.requests]), [[SONNET, T, 3], [HAIKU, T, 1]]);
+  // the per-key series rank over the range's days
+  const ks = await admin(`/admin/api-keys-usage-trend?${range(shift(T, -1), T)}`);
+  assert.deepEqual(ks.json.topApiKeys, [key1.id, key2.id]);
+  assert.deepEqual(ks.json.data.map((b) => [b.date, b[key1.id].requests, b[key2.id].requests]), [[shift(T, -1), 0, 0], [T, 4, 2]]);
+  const none = await admin(`/admin/account-usage-trend?${range(shift(T, -2), shift(T, -1))}`);
+  assert.deepEqual([none.json.topAccounts, none.json.totalAccounts, none.json.data.length], [[], 0, 2]);
+});
+
+test('startDate / endDate reads are bounded: one bucket read per day, no SCAN', async (t) => {
+  if (!labels || local().day !== labels.day) return t.skip('the day has turned since the traffic');
+  const T = labels.day;
+  // The least of three tries: a maintenance read in between can only add commands.
+  const cost = async (p) => {
+    let best = null;
+    for (let i = 0; i < 3; i++) {
+      const a = (await redisCommandCalls(st.redis.port)).per;
+      assert.equal((await admin(p)).status, 200, p);
+      const b = (await redisCommandCalls(st.redis.port)).per;
+      const d = {};
+      for (const c of ['hmget', 'srandmember', 'scan', 'keys']) d[c] = (b[c] || 0) - (a[c] || 0);
+      if (!best || d.hmget + d.srandmember < best.hmget + best.srandmember) best = d;
+    }
+    return best;
+  };
+  assert.deepEqual(await cost(`/admin/usage-trend?startDate=${shift(T, -4)}&endDate=${T}`), { hmget: 5, srandmember: 0, scan: 0, keys: 0 });
+  assert.deepEqual(await cost(`/admin/usage-trend?granularity=hour&startDate=${shift(T, -1)}&endDate=${T}`), { hmget: 48, srandmember: 0, scan: 0, keys: 0 });
+  // models: the 5 days' index sets, then the 2 models' 5 buckets each
+  assert.deepEqual(await cost(`/admin/model-stats?startDate=${shift(T, -4)}&endDate=${T}`), { hmget: 10, srandmember: 5, scan: 0, keys: 0 });
+});
+
 test('usage costs today / 7days / monthly / all and the cost ranking of keys', async () => {
   for (const period of ['today', '7days', 'monthly', 'all']) {
     const r = await admin(`/admin/usage-costs?period=${period}`);
@@ -242,6 +309,31 @@ test('request log: bounded per key and per account, newest first, every field', 
   assert.deepEqual(all.json.data.records.map((x) => [x.keyId, x.model]), [[key1.id, 'mock-error-400'], [key2.id, HAIKU], [key2.id, HAIKU], [key1.id, HAIKU]]);
 });
 
+// [path, the parameter its 400 names] for the date ranges (RETENTION_DAYS kept, hours 7 days).
+function dateCases() {
+  const T = local().day, r = (a, b) => `startDate=${a}&endDate=${b}`;
+  return [
+    [`/admin/usage-trend?${r('2026-13-01', T)}`, 'startDate'],
+    [`/admin/usage-trend?${r('2026-02-30', T)}`, 'startDate'],
+    [`/admin/usage-trend?${r(T, T.replace(/-/g, '/'))}`, 'endDate'],
+    [`/admin/usage-trend?${r(T, shift(T, -1))}`, 'endDate'], // end before start
+    [`/admin/usage-trend?${r(T, shift(T, 1))}`, 'endDate'], // after today
+    [`/admin/usage-trend?startDate=${T}`, 'endDate'],
+    [`/admin/usage-trend?endDate=${T}`, 'startDate'],
+    [`/admin/usage-trend?days=3&${r(T, T)}`, 'days'],
+    [`/admin/usage-trend?${r(shift(T, -RETENTION_DAYS), T)}`, 'endDate'], // longer than kept
+    [`/admin/usage-trend?${r(shift(T, -RETENTION_DAYS), shift(T, -RETENTION_DAYS))}`, 'startDate'], // not kept
+    [`/admin/usage-trend?granularity=hour&${r(shift(T, -7), T)}`, 'endDate'], // 8 days of hours
+    [`/admin/usage-trend?granularity=hour&${r(shift(T, -7), shift(T, -7))}`, 'startDate'],
+    [`/admin/api-keys/${key1.id}/usage-trend?${r(T, shift(T, -2))}`, 'endDate'],
+    [`/admin/model-stats?period=monthly&${r(T, T)}`, 'period'],
+    [`/admin/model-stats?date=${T}&${r(T, T)}`, 'date'],
+    [`/admin/model-stats?days=${RETENTION_DAYS + 1}`, 'days'],
+    [`/admin/model-stats?days=2&startDate=${T}`, 'days'],
+    [`/admin/api-keys-usage-trend?${r(shift(T, -RETENTION_DAYS), T)}`, 'endDate'],
+  ];
+}
+
 test('parameters are validated with a 400 naming the parameter', async () => {
   const cases = [
     ['/admin/usage-trend?granularity=week', 'granularity'],
@@ -260,12 +352,16 @@ test('parameters are validated with a 400 naming the parameter', async () => {
     [`/admin/request-log?keyId=${key1.id}&limit=${LOG_MAX + 1}`, 'limit'],
     [`/admin/request-log?keyId=${key1.id}&limit=x`, 'limit'],
     ['/admin/api-keys/not-an-id/usage-trend', 'keyId'],
+    // startDate / endDate
+    ...dateCases(),
   ];
   for (const [p, name] of cases) {
     const r = await admin(p);
     assert.equal(r.status, 400, `${p}: ${r.text}`);
     assert.ok(r.json.message.startsWith(`${name}:`), `${p}: ${r.text}`);
   }
+  const both = await admin(`/admin/usage-trend?days=3&startDate=${local().day}&endDate=${local().day}`);
+  assert.match(both.json.message, /^days: .*startDate and endDate/, 'days and the dates: both named');
 });
 
 test('retention TTLs on the buckets, index sets and logs', async () => {

@@ -297,6 +297,127 @@ test('dashboard: Anthropic SDK traffic moves the numbers', async () => {
   assertClean();
 });
 
+test('keys and accounts: the Trend action draws the key\'s / account\'s requests by day, switchable to hour', async () => {
+  await byId('nav-keys').click();
+  await page.locator('[data-testid="key-row"][data-name="traffic"]').getByTestId('key-trend').click();
+  const chart = byId('trend-chart');
+  await chart.locator('canvas').waitFor();
+  assert.equal(await chart.getAttribute('data-points'), '30', 'the last 30 days (TOKEN_USAGE_RETENTION 30)');
+  assert.equal(await chart.getAttribute('data-requests'), '3', 'the three SDK requests of this key');
+  assert.match(await byId('trend-total').textContent(), /^\s*3 Requests ·\s*\d+ Tokens · \$0\.\d+/);
+  await byId('trend-hour').click();
+  await page.locator('[data-testid="trend-chart"][data-points="24"] canvas').waitFor();
+  assert.equal(await byId('trend-chart').getAttribute('data-requests'), '3', 'the last 24 hours hold them too');
+  await shot('key-trend');
+  await page.keyboard.press('Escape');
+  await byId('trend-dialog').waitFor({ state: 'detached' });
+  // The account served those three and ui-key's one.
+  await byId('nav-accounts').click();
+  await page.locator('[data-testid="account-row"][data-name="ui-console"]').getByTestId('account-trend').click();
+  await page.locator('[data-testid="trend-chart"][data-points="30"][data-requests="4"] canvas').waitFor();
+  assert.match(await byId('trend-dialog').textContent(), /Trend · ui-console/);
+  await page.keyboard.press('Escape');
+  await byId('trend-dialog').waitFor({ state: 'detached' });
+  assertClean();
+});
+
+test('dashboard: the range (today / 7 / 30 days / custom dates) drives the trends and the model distribution', async () => {
+  const urls = [];
+  const rec = (r) => urls.push(new URL(r.url()).pathname + new URL(r.url()).search);
+  page.on('request', rec);
+  try {
+    await byId('nav-dashboard').click();
+    const day = (n) => page.locator(`[data-testid="dashboard-trend-day"] .chart[data-points="${n}"] canvas`);
+    await day(7).waitFor(); // the default: the last 7 days
+    await byId('dashboard-range').selectOption('30d');
+    await day(30).waitFor();
+    assert.ok(urls.includes('/admin/usage-trend?granularity=day&days=30'), urls.join(' '));
+    assert.ok(urls.includes('/admin/usage-trend?granularity=hour&days=7'), 'hours: the 7 days kept');
+    assert.ok(urls.includes('/admin/model-stats?days=30'), urls.join(' '));
+    await byId('dashboard-range').selectOption('today');
+    await day(1).waitFor();
+    const today = (await byId('dashboard-requests-today').textContent()).replace(/,/g, '');
+    assert.equal(await byId('dashboard-trend-day').locator('.chart').getAttribute('data-requests'), today);
+    assert.match(await byId('dashboard-models').textContent(), /claude-sonnet-4-5/);
+    // Custom dates, in the relay's time zone: yesterday alone has none of today's traffic.
+    await byId('dashboard-range').selectOption('custom');
+    const end = await byId('dashboard-end').inputValue();
+    const yesterday = new Date(Date.parse(end + 'T00:00:00Z') - 86400e3).toISOString().slice(0, 10);
+    await byId('dashboard-start').fill(yesterday);
+    await byId('dashboard-end').fill(yesterday);
+    await page.locator('[data-testid="dashboard-trend-day"] .chart[data-points="1"][data-requests="0"] canvas').waitFor();
+    assert.ok(urls.includes(`/admin/usage-trend?granularity=day&startDate=${yesterday}&endDate=${yesterday}`), urls.join(' '));
+    assert.ok(urls.includes(`/admin/model-stats?startDate=${yesterday}&endDate=${yesterday}`));
+    await byId('dashboard-models').getByText('No data yet').waitFor();
+    await byId('dashboard-end').fill(end);
+    await page.locator(`[data-testid="dashboard-trend-day"] .chart[data-points="2"][data-requests="${today}"] canvas`).waitFor();
+    await page.locator(`[data-testid="dashboard-trend-hour"] .chart[data-points="48"][data-requests="${today}"] canvas`).waitFor();
+    assert.match(await byId('dashboard-models').textContent(), /claude-sonnet-4-5/);
+    await shot('dashboard-range');
+  } finally {
+    page.off('request', rec);
+  }
+  assertClean();
+});
+
+test('dashboard: auto-refresh every 30 s while shown, remembered, stopped while hidden and once the page is left', async () => {
+  // The page's timers run on Playwright's clock, moved on by hand: no 30 s wait.
+  const c = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  c.setDefaultTimeout(T);
+  await c.clock.install();
+  await c.addInitScript(() => {
+    const f = window.fetch;
+    window.__dashLoads = 0;
+    window.fetch = (u, o) => {
+      if (String(u) === '/admin/dashboard') window.__dashLoads++;
+      return f(u, o);
+    };
+  });
+  const p = await c.newPage();
+  watch(p, 'refresh');
+  const loads = () => p.evaluate(() => window.__dashLoads);
+  const hide = (hidden) => p.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  try {
+    await p.goto(st.relay.url + '/web');
+    await byId('login-username', p).fill(st.relay.adminUser);
+    await byId('login-password', p).fill(adminPassword);
+    await byId('login-submit', p).click();
+    await byId('dashboard-requests-total', p).waitFor();
+    assert.equal(await byId('dashboard-autorefresh', p).inputValue(), '0', 'off by default');
+    await p.clock.fastForward(61000);
+    const n0 = await loads();
+    assert.equal(n0, 1, 'off: the first load only');
+    await byId('dashboard-autorefresh', p).selectOption('30');
+    await p.clock.fastForward(31000);
+    assert.equal(await loads(), n0 + 1, 'a second load within the 30 s');
+    await hide(true);
+    await p.clock.fastForward(61000);
+    assert.equal(await loads(), n0 + 1, 'none while the page is hidden');
+    await hide(false);
+    assert.equal(await loads(), n0 + 2, 'shown again: reloaded at once');
+    await p.clock.fastForward(31000);
+    assert.equal(await loads(), n0 + 3);
+    await p.reload();
+    await byId('dashboard-requests-total', p).waitFor();
+    assert.equal(await byId('dashboard-autorefresh', p).inputValue(), '30', 'remembered (localStorage)');
+    const n1 = await loads();
+    await byId('nav-keys', p).click();
+    await byId('key-list', p).waitFor();
+    await p.clock.fastForward(61000);
+    assert.equal(await loads(), n1, 'no timer outlives the dashboard');
+    await byId('nav-dashboard', p).click();
+    await byId('dashboard-autorefresh', p).selectOption('0');
+    assert.equal(await p.evaluate(() => localStorage.getItem('relayDashRefresh')), '0');
+  } finally {
+    await c.close();
+  }
+  assertClean();
+});
+
 test('keys: batch create downloads the new keys; disable, delete, restore and regenerate', async () => {
   await byId('nav-keys').click();
   await byId('key-batch').click();
