@@ -52,29 +52,6 @@ int usage_read_sums(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX], stru
     return rc ? -ERR_REDIS : 0;
 }
 
-int usage_read_members(struct rds_conn *c, const char *key, int max, char ***out)
-{
-    redisReply *r = rds_command(c, "SRANDMEMBER %s %d", key, max);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject(r);
-        return -ERR_REDIS;
-    }
-    char **m = xcalloc(r->elements + 1, sizeof(*m));
-    for (size_t i = 0; i < r->elements; i++)
-        m[i] = xstrdup(r->element[i]->str ? r->element[i]->str : "");
-    freeReplyObject(r);
-    *out = m;
-    return 0;
-}
-
-void usage_members_free(char **m)
-{
-    for (size_t i = 0; m && m[i]; i++)
-        free(m[i]);
-    free(m);
-}
-
 void usage_format_cost(long long micro, char out[32])
 {
     double usd = (double)micro / 1e6;

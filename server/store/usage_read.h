@@ -23,11 +23,6 @@ struct usage_sum {
  * reads as zeros. 0 or -ERR_REDIS (out untouched then). */
 int usage_read_sums(struct rds_conn *c, int n, char (*keys)[STORE_KEY_MAX], struct usage_sum *out)
     __attribute__((warn_unused_result));
-/* Members of index set key: 0 and *out (a NULL-terminated array of
- * malloc'd strings, at most max; usage_members_free it) or -ERR_REDIS. */
-int usage_read_members(struct rds_conn *c, const char *key, int max, char ***out)
-    __attribute__((warn_unused_result));
-void usage_members_free(char **m);
 /* The newest entries of a request log (list key), at most limit, those of
  * model only when model is not NULL/"": 0 and *out (a JSON array, caller
  * deletes) or -ERR_REDIS. Each entry gets cost and formattedCost. */
