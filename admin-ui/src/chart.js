@@ -13,6 +13,14 @@ const total = (rows, f) => (rows || []).reduce((a, r) => a + (r[f] || 0), 0);
 // One line chart of a trend's buckets: requests (left axis), tokens (right
 // axis) and cost (legend only: a third axis crowds a card). data-points and
 // data-requests say what was drawn (a canvas cannot be read back).
+// Hour ticks: a midnight says which day it starts (a week of hours would
+// otherwise read "00:00" seven times), the others their hour.
+const hourLabels = (u, vals) => vals.map((v) => {
+  const d = new Date(v * 1000);
+  const two = (n) => String(n).padStart(2, '0');
+  return d.getUTCHours() === 0 ? `${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}` : `${two(d.getUTCHours())}:00`;
+});
+
 export function TrendChart({ rows, hourly, testid }) {
   const ref = useRef();
   useEffect(() => {
@@ -30,7 +38,7 @@ export function TrendChart({ rows, hourly, testid }) {
         series: [{}, { label: t('requests'), stroke: acc, fill: acc + '30', width: 2, scale: 'r' },
           { label: t('tokens'), stroke: '#5b8def', width: 2, scale: 't', value: (u, v) => fmtShort(v) },
           { label: t('cost'), stroke: '#d08a2c', width: 1, dash: [4, 3], scale: 'c', value: (u, v) => (v === null ? '—' : fmtUsd(v)) }],
-        axes: [{ stroke: fg, grid, values: hourly ? '{HH}:00' : '{MM}-{DD}' },
+        axes: [{ stroke: fg, grid, values: hourly ? hourLabels : '{MM}-{DD}' },
           { scale: 'r', stroke: fg, grid, size: 50 },
           { scale: 't', side: 1, stroke: fg, grid: { show: false }, values: (u, vs) => vs.map(fmtShort), size: 50 }],
       },

@@ -392,6 +392,9 @@ test('dashboard: auto-refresh every 30 s while shown, remembered, stopped while 
     const n0 = await loads();
     assert.equal(n0, 1, 'off: the first load only');
     await byId('dashboard-autorefresh', p).selectOption('30');
+    // Preact runs effects on a frame, which the installed clock also holds back: let the effect
+    // install its interval before jumping (fastForward fires each due timer once, not new ones)
+    await p.clock.runFor(500);
     await p.clock.fastForward(31000);
     assert.equal(await loads(), n0 + 1, 'a second load within the 30 s');
     await hide(true);
@@ -399,6 +402,7 @@ test('dashboard: auto-refresh every 30 s while shown, remembered, stopped while 
     assert.equal(await loads(), n0 + 1, 'none while the page is hidden');
     await hide(false);
     assert.equal(await loads(), n0 + 2, 'shown again: reloaded at once');
+    await p.clock.runFor(500);
     await p.clock.fastForward(31000);
     assert.equal(await loads(), n0 + 3);
     await p.reload();
