@@ -380,11 +380,14 @@ test('5-hour window: tracked per account; autoStopOnWarning stops the account at
   const { acc: keep } = await exchangeAccount('oauth-keepgoing', { priority: 2 });
   assert.equal(stop.autoStopOnWarning, true);
   assert.equal(keep.autoStopOnWarning, false);
+  // A conversation of its own: PARAMS' is bound (sticky) to whichever account an earlier test
+  // used, and that binding may still name an account being removed.
+  const P = { ...PARAMS, messages: [{ role: 'user', content: 'Say hello (5-hour window).' }] };
   const resetS = Math.floor(Date.now() / 1000) + 4;
   mock.setAnswerHeaders({ 'anthropic-ratelimit-unified-5h-status': 'allowed_warning', 'anthropic-ratelimit-unified-5h-reset': String(resetS) });
   try {
     mock.reset();
-    const first = await sdk().messages.create(PARAMS); // served by the preferred account, which then stops
+    const first = await sdk().messages.create(P); // served by the preferred account, which then stops
     assert.equal(first.content[0].text, MOCK_TEXT);
     let view = await getAccount(stop.id);
     assert.equal(view.status, 'rate_limited');
@@ -392,9 +395,9 @@ test('5-hour window: tracked per account; autoStopOnWarning stops the account at
     assert.equal(Date.parse(view.statusUntil), resetS * 1000);
     assert.deepEqual(view.sessionWindow, { status: 'allowed_warning', resetsAt: new Date(resetS * 1000).toISOString() });
     // Streaming too: the next requests go to the other account, which warns but keeps going.
-    const stream = await sdk().messages.create({ ...PARAMS, stream: true });
+    const stream = await sdk().messages.create({ ...P, stream: true });
     for await (const ev of stream) void ev;
-    await sdk().messages.create(PARAMS);
+    await sdk().messages.create(P);
     const seen = mock.messageRequests().map((x) => x.headers.authorization);
     assert.equal(seen.length, 3);
     assert.notEqual(seen[1], seen[0]);
