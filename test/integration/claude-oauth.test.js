@@ -389,6 +389,10 @@ test('5-hour window: tracked per account; autoStopOnWarning stops the account at
     mock.reset();
     const first = await sdk().messages.create(P); // served by the preferred account, which then stops
     assert.equal(first.content[0].text, MOCK_TEXT);
+    // The mark is in memory at once; an account reload racing with it (the second account's
+    // creation announced one) may read the state from Redis before the mark's write lands and
+    // show it active for a moment: the mark's own announcement settles it.
+    await waitFor(async () => (await getAccount(stop.id)).status === 'rate_limited', { timeout: 5000, what: 'the warning mark' });
     let view = await getAccount(stop.id);
     assert.equal(view.status, 'rate_limited');
     assert.match(view.statusReason, /5-hour window warning/);
