@@ -55,8 +55,9 @@ struct conv {
 #define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
 /* Claude wants user and assistant turns to alternate. */
-static void add_block(struct conv *c, const char *role, cJSON *item)
+static void add_block(void *arg, const char *role, cJSON *item)
 {
+    struct conv *c = arg;
     chat_in_append_turn(c->msgs, role, "content", item);
 }
 
@@ -97,12 +98,7 @@ static cJSON *image_block(void *arg, const char *url, int i, int k)
     return b;
 }
 
-static void add_block_to(void *c, const char *role, cJSON *item)
-{
-    add_block(c, role, item);
-}
-
-static const struct chat_part_ops claude_parts = {text_block, image_block, add_block_to};
+static const struct chat_part_ops claude_parts = {text_block, image_block, add_block};
 
 /* A message's content (a string or an array of parts) as blocks of role. */
 static int add_content(struct conv *c, const char *role, const cJSON *content, int i)

@@ -75,8 +75,9 @@ struct gconv {
 #define fail(c, ...) chat_in_fail((c)->err, (c)->errlen, __VA_ARGS__)
 
 /* Parallel function responses belong in one user turn. */
-static void add_part(struct gconv *c, const char *role, cJSON *item)
+static void add_part(void *arg, const char *role, cJSON *item)
 {
+    struct gconv *c = arg;
     chat_in_append_turn(c->contents, role, "parts", item);
 }
 
@@ -109,12 +110,7 @@ static cJSON *image_part(void *arg, const char *url, int i, int k)
     return p;
 }
 
-static void add_part_to(void *c, const char *role, cJSON *item)
-{
-    add_part(c, role, item);
-}
-
-static const struct chat_part_ops gemini_parts = {text_part, image_part, add_part_to};
+static const struct chat_part_ops gemini_parts = {text_part, image_part, add_part};
 
 /* A message's content (a string or an array of parts) as parts of role. */
 static int add_content(struct gconv *c, const char *role, const cJSON *content, int i)
